@@ -1,0 +1,41 @@
+import { parseArgs } from 'node:util';
+import { ReferenceAgent } from '../agent/reference-agent.js';
+
+const AGENT_HELP = `Usage: courier agent --url <http://host:27000> --id <agent id> --key <key> [--ws] [--result-code <n>]
+
+Runs the reference agent: it authenticates, receives its commands (long-poll, or WebSocket
+with --ws), prints each one as a JSON line, and reports the result (code 0 = success).`;
+
+export async function runAgent(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      url: { type: 'string', default: 'http://127.0.0.1:27000' },
+      id: { type: 'string' },
+      key: { type: 'string' },
+      ws: { type: 'boolean', default: false },
+      'result-code': { type: 'string', default: '0' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || !values.id || !values.key) {
+    console.log(AGENT_HELP);
+    return values.help ? 0 : 2;
+  }
+  const agent = new ReferenceAgent({
+    url: values.url,
+    id: values.id,
+    key: values.key,
+    transport: values.ws ? 'websocket' : 'long-poll',
+    resultCode: Number(values['result-code']),
+    onCommand: (command) => console.log(JSON.stringify(command)),
+    onProblem: (message) => console.error(`agent: ${message}`),
+  });
+  agent.start();
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await agent.stop();
+  return 0;
+}

@@ -1,0 +1,50 @@
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { envName, loadConfig, OPTIONS, type ConfigKey } from '../config.js';
+import { startCourier } from '../courier.js';
+
+export const SERVE_HELP = `Usage: courier serve [options]
+
+Runs a courier node on the embedded store. Each option can also be set in the
+environment (shown) or in a JSON file given with --config (COURIER_CONFIG).
+Precedence: flag > environment > file > default.
+
+Options:
+${(Object.keys(OPTIONS) as ConfigKey[])
+  .map((key) => `  --${OPTIONS[key].flag.padEnd(28)}${OPTIONS[key].describe} [${envName(key)}]`)
+  .join('\n')}
+  --config <file>               JSON config file [COURIER_CONFIG]
+  -h, --help                    this help`;
+
+export async function runServe(args: string[]): Promise<number> {
+  const options = Object.fromEntries(
+    (Object.keys(OPTIONS) as ConfigKey[]).map((key) => [OPTIONS[key].flag, { type: 'string' as const }]),
+  );
+  const { values } = parseArgs({ args, options: { ...options, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    console.log(SERVE_HELP);
+    return 0;
+  }
+  const flags: Partial<Record<ConfigKey, string>> = {};
+  for (const key of Object.keys(OPTIONS) as ConfigKey[]) {
+    const value = (values as Record<string, string | boolean | undefined>)[OPTIONS[key].flag];
+    if (typeof value === 'string') flags[key] = value;
+  }
+  const config = loadConfig({ flags, ...(typeof values.config === 'string' ? { file: values.config } : {}) });
+  const logger = pino({ level: config.logLevel });
+  logger.info({ config }, 'configuration');
+  const courier = await startCourier(config, { logger });
+
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      void courier.stop().then(resolve, (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+  return 0;
+}

@@ -1,0 +1,101 @@
+/**
+ * The command document, in the field layout of Wazuh's `wazuh-commands` index,
+ * plus the few fields courier adds under `courier`.
+ */
+export const COMMAND_STATUSES = ['pending', 'sent', 'delivered', 'success', 'failure', 'timed_out', 'cancelled'] as const;
+export type CommandStatus = (typeof COMMAND_STATUSES)[number];
+export const FINAL_STATUSES: ReadonlySet<CommandStatus> = new Set(['success', 'failure', 'timed_out', 'cancelled']);
+
+export const TARGET_TYPES = ['agent', 'group', 'server'] as const;
+export type TargetType = (typeof TARGET_TYPES)[number];
+
+export interface CommandTarget {
+  type: TargetType;
+  id: string;
+}
+
+export interface CommandAction {
+  name: string;
+  args: Record<string, unknown>;
+  version: string;
+}
+
+export interface CommandResult {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+/** What a producer asks for; one spec may expand to many documents (group targets). */
+export interface CommandSpec {
+  source: string;
+  user?: string | undefined;
+  target: CommandTarget;
+  action: CommandAction;
+  /** Seconds within which the command must be delivered. */
+  timeout: number;
+  /** Set when an external poller pushes a command that already has an id (adoption). */
+  document_id?: string | undefined;
+  request_id?: string | undefined;
+  order_id?: string | undefined;
+}
+
+/** The immutable part of a command, fixed at creation. */
+export interface CommandDocument {
+  document_id: string;
+  '@timestamp': string;
+  delivery_timestamp: string;
+  agent: { id: string | null; groups: string[] };
+  command: {
+    source: string;
+    user?: string | undefined;
+    target: CommandTarget;
+    action: CommandAction;
+    timeout: number;
+    request_id: string;
+    order_id: string;
+  };
+  /** Where courier routes it: `agent:<uuid>` or `server:<module>`. */
+  route: string;
+  /** Creation order (per store); per target, commands go out in this order. */
+  seq: number;
+}
+
+/** A command as read back: its document plus where its lifecycle stands. */
+export interface CommandState {
+  doc: CommandDocument;
+  status: CommandStatus;
+  result: CommandResult | null;
+  deliveredAt: number | null;
+  executionDeadline: number | null;
+  attempts: number;
+}
+
+export function agentRoute(agentId: string): string {
+  return `agent:${agentId}`;
+}
+
+export function serverRoute(module: string): string {
+  return `server:${module}`;
+}
+
+/** The Wazuh-shaped view of a command that agents and producers receive. */
+export function commandView(state: Pick<CommandState, 'doc' | 'status' | 'result'>) {
+  const { doc } = state;
+  return {
+    document_id: doc.document_id,
+    '@timestamp': doc['@timestamp'],
+    delivery_timestamp: doc.delivery_timestamp,
+    agent: doc.agent,
+    source: doc.command.source,
+    user: doc.command.user,
+    target: doc.command.target,
+    action: doc.command.action,
+    timeout: doc.command.timeout,
+    request_id: doc.command.request_id,
+    order_id: doc.command.order_id,
+    status: state.status,
+    ...(state.result ? { result: state.result } : {}),
+  };
+}
+export type CommandView = ReturnType<typeof commandView>;

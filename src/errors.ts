@@ -1,0 +1,72 @@
+/**
+ * Every error courier reports, as a coded class: `code` is stable and machine-readable,
+ * `statusCode` is the HTTP status, `message` says what was wrong in words.
+ * HTTP bodies carry exactly `{"message","code"}` (see `toErrorBody`).
+ */
+export class CourierError extends Error {
+  readonly code: string;
+  readonly statusCode: number;
+  /** A Wazuh-compatible numeric body code, where the Wazuh wire defines one (e.g. 408). */
+  readonly wireCode: number | undefined;
+
+  constructor(code: string, statusCode: number, message: string, wireCode?: number) {
+    super(message);
+    this.name = 'CourierError';
+    this.code = code;
+    this.statusCode = statusCode;
+    this.wireCode = wireCode;
+  }
+}
+
+type Factory<A extends unknown[]> = ((...args: A) => CourierError) & { code: string; statusCode: number };
+
+function define<A extends unknown[]>(code: string, statusCode: number, message: (...args: A) => string): Factory<A> {
+  const make = (...args: A) => new CourierError(code, statusCode, message(...args));
+  return Object.assign(make, { code, statusCode });
+}
+
+export const errors = {
+  // Input
+  MALFORMED_JSON: define('COURIER_ERR_MALFORMED_JSON', 400, (detail: string) => `Malformed JSON body: ${detail}`),
+  VALIDATION: define('COURIER_ERR_VALIDATION', 400, (detail: string) => detail),
+  BODY_TOO_LARGE: define('COURIER_ERR_BODY_TOO_LARGE', 413, (limit: number) => `Request body is larger than ${limit} bytes`),
+  UNSUPPORTED_MEDIA_TYPE: define('COURIER_ERR_UNSUPPORTED_MEDIA_TYPE', 415, (type: string) => `Unsupported content type: ${type}`),
+  UPGRADE_REQUIRED: define('COURIER_ERR_UPGRADE_REQUIRED', 426, () => 'This route speaks WebSocket: send an Upgrade request'),
+  NOT_FOUND_ROUTE: define('COURIER_ERR_ROUTE_NOT_FOUND', 404, (method: string, url: string) => `Route ${method} ${url} not found`),
+  NO_COMMANDS: define('COURIER_ERR_NO_COMMANDS', 400, () => 'No commands provided.'),
+  UNKNOWN_AGENT: define('COURIER_ERR_UNKNOWN_AGENT', 400, (id: string) => `Unknown agent [${id}] in command.target.id`),
+  EMPTY_GROUP: define('COURIER_ERR_EMPTY_GROUP', 400, (group: string) => `Group [${group}] has no agents`),
+  ADOPTED_MISMATCH: define('COURIER_ERR_DOCUMENT_ID_CONFLICT', 409, (id: string) => `document_id [${id}] already exists with a different target or action`),
+  // Commands
+  COMMAND_NOT_FOUND: define('COURIER_ERR_COMMAND_NOT_FOUND', 404, (id: string) => `Command [${id}] not found`),
+  COMMAND_NOT_CANCELLABLE: define('COURIER_ERR_COMMAND_NOT_CANCELLABLE', 409, (id: string, status: string) => `Command [${id}] is ${status}: only a pending command can be cancelled`),
+  // Agents
+  AGENT_NOT_FOUND: define('COURIER_ERR_AGENT_NOT_FOUND', 404, (id: string) => `Agent [${id}] not found`),
+  AGENT_EXISTS: define('COURIER_ERR_AGENT_EXISTS', 409, (id: string) => `Agent [${id}] already exists`),
+  // Agent authentication (Wazuh: 401 invalid key, 403 unknown agent or bad token)
+  INVALID_KEY: define('COURIER_ERR_INVALID_KEY', 401, () => 'Invalid key'),
+  AGENT_DOES_NOT_EXIST: define('COURIER_ERR_AGENT_DOES_NOT_EXIST', 403, () => 'Agent does not exist'),
+  MISSING_TOKEN: define('COURIER_ERR_MISSING_TOKEN', 403, () => 'Missing bearer token in the Authorization header'),
+  INVALID_TOKEN: define('COURIER_ERR_INVALID_TOKEN', 403, () => 'Invalid token'),
+  EXPIRED_TOKEN: define('COURIER_ERR_EXPIRED_TOKEN', 403, () => 'Token expired'),
+  // Runtime
+  SHUTTING_DOWN: define('COURIER_ERR_SHUTTING_DOWN', 503, () => 'Courier is shutting down'),
+  STORE_UNAVAILABLE: define('COURIER_ERR_STORE_UNAVAILABLE', 503, (detail: string) => `Store unavailable: ${detail}`),
+  SOCKET_IN_USE: define('COURIER_ERR_SOCKET_IN_USE', 500, (path: string) => `Unix socket ${path} is in use by a running process; stop it or choose another --socket`),
+  CONFIG: define('COURIER_ERR_CONFIG', 500, (detail: string) => `Invalid configuration: ${detail}`),
+  INTERNAL: define('COURIER_ERR_INTERNAL', 500, () => 'Internal server error'),
+} as const;
+
+/** The Wazuh long-poll timeout: its body code is the number 408, as Wazuh agents expect. */
+export function longPollTimeout(): CourierError {
+  return new CourierError('COURIER_ERR_LONG_POLL_TIMEOUT', 408, 'Request exceeded the processing time limit', 408);
+}
+
+export interface ErrorBody {
+  message: string;
+  code: string | number;
+}
+
+export function toErrorBody(error: CourierError): ErrorBody {
+  return { message: error.message, code: error.wireCode ?? error.code };
+}

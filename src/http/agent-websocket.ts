@@ -1,0 +1,159 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { Compile } from 'typebox/compile';
+import { Type } from 'typebox';
+import { agentRoute } from '../domain/command.js';
+import { CourierError, errors, toErrorBody } from '../errors.js';
+import type { Supervisor } from '../runtime/supervisor.js';
+import type { Subscription } from '../runtime/subscription.js';
+import { authenticatedAgent, type AgentRoutesDeps } from './agent-routes.js';
+import { ResultFields } from './schemas.js';
+
+export const WEBSOCKET_PATH = '/api/v1/commands/ws';
+
+/**
+ * Frames an agent may send:
+ *   {"type":"ack","ids":[document_id…]}             the commands arrived (-> delivered)
+ *   {"type":"result","document_id","code","message","data"}
+ * Frames the server sends:
+ *   {"type":"commands","commands":[…]}
+ *   {"type":"result_ack","document_id","outcome","status","message"}
+ *   {"type":"error","code","message"}
+ */
+const ClientFrame = Compile(
+  Type.Union([
+    Type.Object({ type: Type.Literal('ack'), ids: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 10_000 }) }, { additionalProperties: false }),
+    Type.Object({ type: Type.Literal('result'), ...ResultFields }, { additionalProperties: false }),
+  ]),
+);
+
+interface AgentSocket extends WebSocket {
+  isAlive?: boolean;
+}
+
+export interface AgentWebSocketOptions extends Pick<AgentRoutesDeps, 'supervisor' | 'agents' | 'tokens'> {
+  logger: Logger;
+  maxPayload: number;
+  pingIntervalMs: number;
+}
+
+/**
+ * The agents' WebSocket: authenticated on the upgrade request (`Authorization: Bearer`),
+ * then one subscription per socket. Pushed commands count as delivered when the agent acks
+ * them; those not acked when the socket closes go back to pending. A keepalive ping each
+ * interval ends sockets that stopped answering.
+ */
+export class AgentWebSocket {
+  private readonly wss: WebSocketServer;
+  private readonly keepalive: NodeJS.Timeout;
+
+  constructor(private readonly options: AgentWebSocketOptions) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload });
+    this.keepalive = setInterval(() => this.ping(), options.pingIntervalMs);
+    this.keepalive.unref();
+  }
+
+  attach(server: Server): void {
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      void this.upgrade(request, socket, head);
+    });
+  }
+
+  close(): void {
+    clearInterval(this.keepalive);
+    for (const client of this.wss.clients) client.terminate();
+    this.wss.close();
+  }
+
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== WEBSOCKET_PATH) return refuse(socket, errors.NOT_FOUND_ROUTE('GET', path ?? ''));
+    let agentId: string;
+    try {
+      agentId = await authenticatedAgent(this.options, request.headers.authorization);
+    } catch (error) {
+      return refuse(socket, error instanceof CourierError ? error : errors.INVALID_TOKEN());
+    }
+    if (socket.destroyed) return;
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.serve(ws as AgentSocket, agentId));
+  }
+
+  private serve(ws: AgentSocket, agentId: string): void {
+    const { supervisor, logger } = this.options;
+    const who = `agent:${agentId}`;
+    ws.isAlive = true;
+    ws.on('pong', () => (ws.isAlive = true));
+    let sub: Subscription;
+    try {
+      sub = supervisor.subscribe(agentRoute(agentId), 'websocket', who, {
+        push: (commands) => send(ws, { type: 'commands', commands }),
+        drain: () => ws.close(1001, 'server shutting down'),
+      });
+    } catch (error) {
+      const e = error instanceof CourierError ? error : errors.INTERNAL();
+      send(ws, { type: 'error', ...toErrorBody(e) });
+      ws.close(1013, e.message.slice(0, 120));
+      return;
+    }
+    ws.on('close', () => supervisor.unsubscribe(sub));
+    ws.on('error', (err) => logger.debug({ err, agentId }, 'agent websocket error'));
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      void this.onFrame(ws, sub, agentId, data, isBinary).catch((error: unknown) => {
+        const e = error instanceof CourierError ? error : errors.INTERNAL();
+        if (!(error instanceof CourierError)) logger.error({ err: error, agentId }, 'websocket frame failed');
+        send(ws, { type: 'error', ...toErrorBody(e) });
+      });
+    });
+  }
+
+  private async onFrame(ws: AgentSocket, sub: Subscription, agentId: string, data: RawData, isBinary: boolean): Promise<void> {
+    if (isBinary) throw errors.VALIDATION('Binary frames are not accepted; send JSON text');
+    let frame: unknown;
+    try {
+      frame = JSON.parse(data.toString());
+    } catch (error) {
+      throw errors.MALFORMED_JSON((error as Error).message);
+    }
+    if (!ClientFrame.Check(frame)) {
+      throw errors.VALIDATION('Expected {"type":"ack","ids":[…]} or {"type":"result","document_id","code","message"}');
+    }
+    const { supervisor } = this.options;
+    if (frame.type === 'ack') {
+      const confirmed = supervisor.confirm(sub, frame.ids);
+      const unknown = frame.ids.filter((id) => !confirmed.includes(id));
+      if (unknown.length > 0) throw errors.VALIDATION(`Not awaiting an ack on this connection: [${unknown.join(', ')}]`);
+      return;
+    }
+    const report = { document_id: frame.document_id, code: frame.code, message: frame.message, ...(frame.data !== undefined ? { data: frame.data } : {}) };
+    const [outcome] = await supervisor.reportResults([report], agentRoute(agentId), `agent:${agentId}`);
+    send(ws, { type: 'result_ack', ...outcome });
+  }
+
+  private ping(): void {
+    for (const client of this.wss.clients as Set<AgentSocket>) {
+      if (client.isAlive === false) {
+        client.terminate();
+        continue;
+      }
+      client.isAlive = false;
+      client.ping();
+    }
+  }
+}
+
+function send(ws: WebSocket, frame: unknown): void {
+  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+}
+
+/** Answers a refused upgrade with a plain HTTP response in courier's error shape. */
+function refuse(socket: Duplex, error: CourierError): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify(toErrorBody(error));
+  socket.end(
+    `HTTP/1.1 ${error.statusCode} ${error.statusCode === 403 ? 'Forbidden' : error.statusCode === 404 ? 'Not Found' : 'Error'}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,71 @@
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import { CourierError, errors, toErrorBody } from '../errors.js';
+
+export interface HttpAppOptions {
+  logger: Logger;
+  bodyLimit: number;
+}
+
+/**
+ * A fastify instance with courier's conventions: TypeBox schemas validated strictly (no type
+ * coercion, unknown properties rejected where a schema says so) and every error answered as
+ * `{"message","code"}`.
+ */
+export function createHttpApp({ logger, bodyLimit }: HttpAppOptions) {
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit,
+    // One log line per request would dominate at fleet scale; errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setErrorHandler((error, request, reply) => {
+    const mapped = toCourierError(error, bodyLimit);
+    if (mapped.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    return sendError(reply, mapped);
+  });
+  app.setNotFoundHandler((request, reply) => sendError(reply, errors.NOT_FOUND_ROUTE(request.method, request.url)));
+  return app;
+}
+
+export type HttpApp = ReturnType<typeof createHttpApp>;
+export type AnyHttpApp = FastifyInstance;
+
+/** Maps fastify's own errors (validation, parsing, limits) onto courier's coded errors. */
+export function toCourierError(error: unknown, bodyLimit: number): CourierError {
+  if (error instanceof CourierError) return error;
+  const e = error as FastifyError;
+  if (e.validation && e.validation.length > 0) {
+    const [first] = e.validation;
+    const where = `${e.validationContext ?? 'body'}${(first!.instancePath ?? '').replaceAll('/', '.')}`;
+    const missing = (first!.params as { missingProperty?: string }).missingProperty;
+    const extra = (first!.params as { additionalProperty?: string }).additionalProperty;
+    const detail = missing
+      ? `Missing arguments: [${where}.${missing}]`
+      : extra
+        ? `Unknown field [${where}.${extra}]`
+        : `Invalid [${where}]: ${first!.message}`;
+    return errors.VALIDATION(detail);
+  }
+  switch (e.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return errors.MALFORMED_JSON(e.message);
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.BODY_TOO_LARGE(bodyLimit);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return errors.UNSUPPORTED_MEDIA_TYPE(e.message);
+  }
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+    return new CourierError(`COURIER_ERR_HTTP_${e.statusCode}`, e.statusCode, e.message);
+  }
+  return errors.INTERNAL();
+}
+
+export function sendError(reply: FastifyReply, error: CourierError): FastifyReply {
+  return reply.code(error.statusCode).type('application/json').send(toErrorBody(error));
+}

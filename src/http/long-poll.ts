@@ -1,0 +1,40 @@
+import type { FastifyReply } from 'fastify';
+import { errors, longPollTimeout, toErrorBody } from '../errors.js';
+import type { Supervisor } from '../runtime/supervisor.js';
+
+/** Up to 10% (at most 30 s) earlier than the configured timeout, so that a fleet does not re-poll in step. */
+export function jitteredTimeout(timeoutMs: number, random = Math.random): number {
+  return Math.round(timeoutMs - random() * Math.min(timeoutMs * 0.1, 30_000));
+}
+
+/**
+ * Holds an HTTP request open as a long-poll subscription of `route`. It is answered once:
+ * 200 `{"commands":[…]}` when work arrives, 408 after the timeout, 503 on shutdown.
+ * The commands count as delivered only when the answer has been fully handed to the socket;
+ * if the client goes away first, they go back to pending.
+ */
+export function holdLongPoll(
+  supervisor: Supervisor,
+  reply: FastifyReply,
+  route: string,
+  who: string,
+  timeoutMs: number,
+): FastifyReply {
+  const raw = reply.raw;
+  const sub = supervisor.subscribe(
+    route,
+    'long-poll',
+    who,
+    {
+      push: (commands) => {
+        raw.once('finish', () => supervisor.confirm(sub, commands.map((c) => c.document_id)));
+        void reply.code(200).send({ commands });
+      },
+      timedOut: () => void reply.code(408).send(toErrorBody(longPollTimeout())),
+      drain: () => void reply.code(503).send(toErrorBody(errors.SHUTTING_DOWN())),
+    },
+    jitteredTimeout(timeoutMs),
+  );
+  raw.once('close', () => supervisor.unsubscribe(sub));
+  return reply;
+}

@@ -1,0 +1,55 @@
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { COMMAND_STATUSES, type CommandStatus } from './domain/command.js';
+
+export interface MetricsSources {
+  countByStatus(): Promise<Record<CommandStatus, number>>;
+  stats(): { liveCommands: number; longPollSubscriptions: number; webSocketSubscriptions: number };
+}
+
+/** Courier's Prometheus metrics, in a registry of its own (several instances may share a process in tests). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly dispatchLatency = new Histogram({
+    name: 'courier_dispatch_latency_seconds',
+    help: 'From the moment a pending command and a subscriber of its target coexist to the transport confirming delivery',
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  constructor(sources: MetricsSources) {
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'courier_commands',
+      help: 'Commands in the store by status',
+      labelNames: ['status'],
+      registers: [this.registry],
+      async collect() {
+        const counts = await sources.countByStatus();
+        for (const status of COMMAND_STATUSES) this.set({ status }, counts[status]);
+      },
+    });
+    new Gauge({
+      name: 'courier_live_commands',
+      help: 'Unfinished commands held as live actors by the supervisor',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.stats().liveCommands);
+      },
+    });
+    new Gauge({
+      name: 'courier_subscriptions',
+      help: 'Live subscriptions by transport',
+      labelNames: ['mode'],
+      registers: [this.registry],
+      collect() {
+        const stats = sources.stats();
+        this.set({ mode: 'long-poll' }, stats.longPollSubscriptions);
+        this.set({ mode: 'websocket' }, stats.webSocketSubscriptions);
+      },
+    });
+  }
+
+  observeDispatch(latencyMs: number): void {
+    this.dispatchLatency.observe(latencyMs / 1000);
+  }
+}

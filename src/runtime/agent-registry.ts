@@ -1,0 +1,50 @@
+import { generateAgentKey, hashAgentKey, verifyAgentKey } from '../auth/agent-key.js';
+import { errors } from '../errors.js';
+import type { AgentRecord, CommandStore } from '../store/store.js';
+
+export interface AgentView {
+  id: string;
+  groups: string[];
+  created_at: string;
+}
+
+function view(agent: AgentRecord): AgentView {
+  return { id: agent.id, groups: agent.groups, created_at: new Date(agent.createdAt).toISOString() };
+}
+
+/** Registered agents: who may authenticate, and which groups a group command reaches. */
+export class AgentRegistry {
+  constructor(
+    private readonly store: CommandStore,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Registers an agent; when no key is given one is generated and returned (shown once). */
+  async register(id: string, key: string | undefined, groups: string[]): Promise<AgentView & { key?: string }> {
+    const secret = key ?? generateAgentKey();
+    const record: AgentRecord = { id, keyHash: hashAgentKey(secret), groups, createdAt: this.now() };
+    if (!(await this.store.addAgent(record))) throw errors.AGENT_EXISTS(id);
+    return key ? view(record) : { ...view(record), key: secret };
+  }
+
+  async get(id: string): Promise<AgentView> {
+    const agent = await this.store.getAgent(id);
+    if (!agent) throw errors.AGENT_NOT_FOUND(id);
+    return view(agent);
+  }
+
+  async remove(id: string): Promise<void> {
+    if (!(await this.store.removeAgent(id))) throw errors.AGENT_NOT_FOUND(id);
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return (await this.store.getAgent(id)) !== null;
+  }
+
+  /** Wazuh semantics: an unknown agent is 403 "Agent does not exist", a wrong key 401 "Invalid key". */
+  async authenticate(id: string, key: string): Promise<void> {
+    const agent = await this.store.getAgent(id);
+    if (!agent) throw errors.AGENT_DOES_NOT_EXIST();
+    if (!verifyAgentKey(key, agent.keyHash)) throw errors.INVALID_KEY();
+  }
+}

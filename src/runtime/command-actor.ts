@@ -1,0 +1,105 @@
+import { createActor, type Actor } from 'xstate';
+import { commandMachine, type CommandMachineEvent } from '../../machines/command.machine.js';
+import type { CommandDocument, CommandState, CommandStatus, CommandView } from '../domain/command.js';
+import { commandView } from '../domain/command.js';
+import type { StatusChange } from '../store/store.js';
+
+export type CommandActor = Actor<typeof commandMachine>;
+
+/** A live (unfinished) command: its document and the actor that runs its lifecycle. */
+export interface LiveCommand {
+  readonly doc: CommandDocument;
+  readonly actor: CommandActor;
+  /**
+   * Since when it could have been delivered: when it last became pending, or later, when a
+   * subscriber of its target arrived. Delivery minus this is the dispatch latency.
+   */
+  readySince: number;
+}
+
+/** One shared observer: an actor error is logged, never thrown (an unhandled one would crash the process). */
+export type ActorErrorHandler = (error: unknown) => void;
+
+export function startCommandActor(
+  state: Pick<CommandState, 'doc' | 'status' | 'result' | 'deliveredAt' | 'executionDeadline' | 'attempts'>,
+  executionTimeoutMs: number,
+  onError: ActorErrorHandler,
+): CommandActor {
+  const input = { deliveryDeadline: Date.parse(state.doc.delivery_timestamp), executionTimeoutMs };
+  const snapshot =
+    state.status === 'pending' && state.attempts === 0
+      ? undefined
+      : commandMachine.resolveState({
+          value: state.status,
+          context: {
+            ...input,
+            executionDeadline: state.executionDeadline,
+            deliveredAt: state.deliveredAt,
+            attempts: state.attempts,
+            result: state.result,
+          },
+        });
+  const actor = createActor(commandMachine, snapshot ? { input, snapshot } : { input });
+  actor.subscribe({ error: onError });
+  actor.start();
+  return actor;
+}
+
+export function statusOf(actor: CommandActor): CommandStatus {
+  return actor.getSnapshot().value as CommandStatus;
+}
+
+export function liveView(live: LiveCommand): CommandView {
+  const snapshot = live.actor.getSnapshot();
+  return commandView({ doc: live.doc, status: snapshot.value as CommandStatus, result: snapshot.context.result });
+}
+
+export function liveState(live: LiveCommand): CommandState {
+  const { value, context } = live.actor.getSnapshot();
+  return {
+    doc: live.doc,
+    status: value as CommandStatus,
+    result: context.result,
+    deliveredAt: context.deliveredAt,
+    executionDeadline: context.executionDeadline,
+    attempts: context.attempts,
+  };
+}
+
+export interface Transition {
+  from: CommandStatus;
+  to: CommandStatus;
+  change: StatusChange;
+}
+
+/**
+ * Sends one event to a command actor. Events are processed synchronously, so comparing the
+ * state before and after tells whether the machine took a transition; if it did, the returned
+ * change (status + audit record) is what must be persisted. `null`: the event was not accepted.
+ */
+export function applyEvent(
+  live: LiveCommand,
+  event: CommandMachineEvent,
+  cause: string,
+  who: string,
+  node: string,
+): Transition | null {
+  const from = statusOf(live.actor);
+  live.actor.send(event);
+  const { value, context } = live.actor.getSnapshot();
+  const to = value as CommandStatus;
+  if (to === from) return null;
+  return {
+    from,
+    to,
+    change: {
+      document_id: live.doc.document_id,
+      status: to,
+      result: context.result,
+      deliveredAt: context.deliveredAt,
+      executionDeadline: context.executionDeadline,
+      attempts: context.attempts,
+      audit: { document_id: live.doc.document_id, from, to, cause, at: event.at, node, actor: who },
+    },
+  };
+}

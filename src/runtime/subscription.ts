@@ -1,0 +1,54 @@
+import { createActor, type AnyActorRef } from 'xstate';
+import { longPollSubscriptionMachine } from '../../machines/long-poll-subscription.machine.js';
+import { webSocketSubscriptionMachine } from '../../machines/websocket-subscription.machine.js';
+import type { CommandView } from '../domain/command.js';
+import type { ActorErrorHandler } from './command-actor.js';
+
+export type SubscriptionMode = 'long-poll' | 'websocket';
+
+/** What a transport (HTTP long-poll, WebSocket) lets the supervisor do with its connection. */
+export interface SubscriberTransport {
+  /** Hand claimed commands to the connection; the transport later confirms or fails them. */
+  push(commands: CommandView[]): void;
+  /** Long-poll only: nothing arrived in time; answer 408. */
+  timedOut?(): void;
+  /** The server is shutting down: end the connection now. */
+  drain(): void;
+}
+
+let nextId = 0;
+
+/**
+ * One live subscription of a route, with the actor that runs its lifecycle and the commands
+ * handed to it that its transport has not yet confirmed.
+ */
+export class Subscription {
+  readonly id = `sub-${++nextId}`;
+  /** A long-poll or a WebSocket subscription machine (see `machines/`). */
+  readonly actor: AnyActorRef;
+  /** Claimed for this subscription, not yet confirmed by its transport. */
+  readonly inFlight = new Set<string>();
+  closed = false;
+
+  constructor(
+    readonly route: string,
+    readonly mode: SubscriptionMode,
+    /** Who it is, for the audit trail: `agent:<id>` or `component:<id>`. */
+    readonly who: string,
+    readonly openedAt: number,
+    readonly transport: SubscriberTransport,
+    onError: ActorErrorHandler,
+    longPollTimeoutMs = 0,
+  ) {
+    this.actor =
+      mode === 'long-poll'
+        ? createActor(longPollSubscriptionMachine, { input: { timeoutMs: longPollTimeoutMs } })
+        : createActor(webSocketSubscriptionMachine);
+    this.actor.subscribe({ error: onError });
+  }
+
+  /** A long-poll answers once; a WebSocket takes any number of pushes while open. */
+  get canTakeMore(): boolean {
+    return !this.closed && this.actor.getSnapshot().status === 'active' && (this.mode === 'websocket' || this.inFlight.size === 0);
+  }
+}

@@ -1,0 +1,426 @@
+import { createActor, fromPromise, waitFor, type Actor } from 'xstate';
+import type { Logger } from 'pino';
+import type { CommandMachineEvent } from '../../machines/command.machine.js';
+import { supervisorMachine } from '../../machines/supervisor.machine.js';
+import type { CommandSpec, CommandState, CommandView } from '../domain/command.js';
+import { commandView, FINAL_STATUSES } from '../domain/command.js';
+import { errors } from '../errors.js';
+import type { AuditEvent, CommandStore } from '../store/store.js';
+import type { Clock } from './clock.js';
+import {
+  applyEvent,
+  liveState,
+  liveView,
+  startCommandActor,
+  statusOf,
+  type LiveCommand,
+  type Transition,
+} from './command-actor.js';
+import { buildCommandDocuments } from './command-factory.js';
+import { DeadlineQueue } from './deadline-queue.js';
+import { RouteQueue } from './route-queue.js';
+import { Subscription, type SubscriberTransport, type SubscriptionMode } from './subscription.js';
+import { WriteBatcher } from './write-batcher.js';
+
+export interface SupervisorOptions {
+  store: CommandStore;
+  clock: Clock;
+  logger: Logger;
+  /** This node's name, recorded in every audit record. */
+  node: string;
+  /** How long a delivered command may take to report a result (ms). */
+  executionTimeoutMs: number;
+  /** Most commands in one long-poll answer or one WebSocket frame. */
+  maxCommandsPerDelivery: number;
+  /** Most writes in one store transaction. */
+  maxWriteBatch: number;
+  /** Dispatch latency: from the moment a command and a subscriber of its target coexist to delivery. */
+  onDelivered?: (latencyMs: number) => void;
+}
+
+export interface ResultReport {
+  document_id: string;
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+export interface ResultOutcome {
+  document_id: string;
+  /** `recorded`: this report set the result; `ignored`: the command already had one or had ended. */
+  outcome: 'recorded' | 'ignored';
+  status: CommandState['status'];
+  message: string;
+}
+
+const SYSTEM = 'courier';
+
+/**
+ * The supervisor: owns every live command actor and every subscription, each an independent
+ * root actor held in a map (children of one machine scale quadratically). It keeps a FIFO
+ * queue of pending commands per route and wakes only the routes that got work.
+ *
+ * Flow: an edge calls a method here -> an event is sent to an actor -> its transition is
+ * persisted (batched) -> only then the side effect happens (push to a connection, answer to
+ * a producer).
+ */
+export class Supervisor {
+  private readonly live = new Map<string, LiveCommand>();
+  private readonly queues = new Map<string, RouteQueue>();
+  private readonly subscribers = new Map<string, Set<Subscription>>();
+  private readonly dirtyRoutes = new Set<string>();
+  private dispatchScheduled = false;
+  private readonly deadlines: DeadlineQueue;
+  private readonly writes: WriteBatcher;
+  private readonly lifecycle: Actor<typeof supervisorMachine>;
+  private seq = 0;
+  private readonly onActorError = (error: unknown) => this.options.logger.error({ err: error }, 'actor error');
+
+  constructor(private readonly options: SupervisorOptions) {
+    this.deadlines = new DeadlineQueue(
+      () => options.clock.now(),
+      (due) => {
+        for (const { id } of due) this.send(id, { type: 'DEADLINE', at: options.clock.now() }, 'deadline', SYSTEM);
+      },
+    );
+    this.writes = new WriteBatcher(options.store, {
+      maxBatch: options.maxWriteBatch,
+      onHealthChange: (healthy, err) =>
+        healthy ? options.logger.info('store writes recovered') : options.logger.error({ err }, 'store writes failing; retrying'),
+    });
+    this.lifecycle = createActor(
+      supervisorMachine.provide({
+        actors: {
+          recover: fromPromise(() => this.recover()),
+          drain: fromPromise(() => this.drain()),
+        },
+      }),
+    );
+    this.lifecycle.subscribe({ error: this.onActorError });
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------
+
+  /** Recovers unfinished commands from the store; resolves once running. */
+  async start(): Promise<void> {
+    this.lifecycle.start();
+    const snapshot = await waitFor(this.lifecycle, (s) => s.value !== 'starting');
+    if (snapshot.value === 'failed') throw snapshot.error ?? new Error('supervisor recovery failed');
+  }
+
+  /** Refuses new work, answers open subscriptions, writes everything out. */
+  async stop(): Promise<void> {
+    this.lifecycle.send({ type: 'STOP' });
+    await waitFor(this.lifecycle, (s) => s.status === 'done');
+  }
+
+  get state(): string {
+    return String(this.lifecycle.getSnapshot().value);
+  }
+
+  private get running(): boolean {
+    return this.lifecycle.getSnapshot().value === 'running';
+  }
+
+  private async recover(): Promise<void> {
+    const { store, clock, logger } = this.options;
+    this.seq = await store.maxSeq();
+    const unfinished = await store.loadUnfinished();
+    for (const state of unfinished) {
+      const live = this.adopt(state);
+      if (state.status === 'sent') {
+        // Handed to a connection before the restart, never confirmed: deliver it again.
+        this.send(state.doc.document_id, { type: 'RECOVER', at: clock.now() }, 'recovered', SYSTEM);
+      } else if (state.status === 'pending') {
+        this.enqueue(live);
+      }
+    }
+    logger.info({ commands: unfinished.length }, 'recovered unfinished commands');
+  }
+
+  private async drain(): Promise<void> {
+    for (const subs of this.subscribers.values()) {
+      for (const sub of [...subs]) {
+        sub.actor.send({ type: 'DRAIN' });
+        sub.transport.drain();
+        this.unsubscribe(sub);
+      }
+    }
+    await this.writes.barrier();
+    this.deadlines.stop();
+    for (const live of this.live.values()) live.actor.stop();
+    this.live.clear();
+  }
+
+  // ---- producers ------------------------------------------------------------------------
+
+  /** Creates commands; resolves once they are durable. `who` is recorded in the audit trail. */
+  async submit(specs: CommandSpec[], who: string): Promise<CommandView[]> {
+    if (!this.running) throw errors.SHUTTING_DOWN();
+    const { store, clock, node } = this.options;
+
+    // Commands pushed with a document_id that courier already has are adopted, not duplicated.
+    const existing = await Promise.all(specs.map((spec) => (spec.document_id ? this.get(spec.document_id) : null)));
+    const fresh = specs.filter((_, i) => !existing[i]);
+    const now = clock.now();
+    const docsPerSpec = fresh.length > 0 ? await buildCommandDocuments(fresh, store, now, () => ++this.seq) : [];
+    const docs = docsPerSpec.flat();
+    const created = await this.writes.create(
+      docs.map((doc) => ({
+        doc,
+        audit: { document_id: doc.document_id, from: null, to: 'pending', cause: 'created', at: now, node, actor: who },
+      })),
+    );
+    const viewOf = new Map<string, CommandView>();
+    for (const [i, doc] of docs.entries()) {
+      if (created[i]) {
+        const live = this.adopt({ doc, status: 'pending', result: null, deliveredAt: null, executionDeadline: null, attempts: 0 });
+        this.enqueue(live);
+        viewOf.set(doc.document_id, liveView(live));
+      } else {
+        // Another request adopted the same document_id a moment earlier.
+        viewOf.set(doc.document_id, commandView((await this.get(doc.document_id))!));
+      }
+    }
+    // The answer lists, in the order asked, every document: adopted ones, and each member of a group.
+    let nextFresh = 0;
+    return specs.flatMap((_, i) => {
+      const found = existing[i];
+      if (found) return [commandView(found)];
+      return docsPerSpec[nextFresh++]!.map((doc) => viewOf.get(doc.document_id)!);
+    });
+  }
+
+  async cancel(documentId: string, who: string): Promise<CommandView> {
+    const live = this.live.get(documentId);
+    if (!live) {
+      const state = await this.get(documentId);
+      if (!state) throw errors.COMMAND_NOT_FOUND(documentId);
+      throw errors.COMMAND_NOT_CANCELLABLE(documentId, state.status);
+    }
+    const written = this.send(documentId, { type: 'CANCEL', at: this.options.clock.now() }, 'cancelled', who);
+    if (!written) throw errors.COMMAND_NOT_CANCELLABLE(documentId, statusOf(live.actor));
+    await written;
+    return liveView(live);
+  }
+
+  /** The command as it stands now: the live actor if unfinished, else the store. */
+  async get(documentId: string): Promise<CommandState | null> {
+    const live = this.live.get(documentId);
+    return live ? liveState(live) : this.options.store.getCommand(documentId);
+  }
+
+  /** The audit trail of a command, including every transition made before this call. */
+  async history(documentId: string): Promise<AuditEvent[] | null> {
+    await this.writes.barrier();
+    const events = await this.options.store.history(documentId);
+    return events.length > 0 ? events : null;
+  }
+
+  // ---- results --------------------------------------------------------------------------
+
+  /**
+   * Records results. With `route`, every command must belong to it (an agent reports only its
+   * own); otherwise nothing is recorded. Exactly one result per command: repeats are ignored.
+   */
+  async reportResults(reports: ResultReport[], route: string | null, who: string): Promise<ResultOutcome[]> {
+    for (const report of reports) {
+      const state = this.live.get(report.document_id)?.doc ?? (await this.options.store.getCommand(report.document_id))?.doc;
+      // Another agent's command is reported as unknown: an agent learns nothing about others.
+      if (!state || (route !== null && state.route !== route)) throw errors.COMMAND_NOT_FOUND(report.document_id);
+    }
+    return Promise.all(reports.map((report) => this.recordResult(report, who)));
+  }
+
+  private async recordResult(report: ResultReport, who: string): Promise<ResultOutcome> {
+    const event: CommandMachineEvent = { type: 'RESULT', at: this.options.clock.now(), code: report.code, message: report.message };
+    if (report.data !== undefined) event.data = report.data;
+    const written = this.send(report.document_id, event, 'result', who);
+    if (written) await written;
+    const state = (await this.get(report.document_id))!;
+    return written
+      ? { document_id: report.document_id, outcome: 'recorded', status: state.status, message: `Result recorded: ${state.status}` }
+      : {
+          document_id: report.document_id,
+          outcome: 'ignored',
+          status: state.status,
+          message: state.result ? `Ignored: a result was already recorded (${state.status})` : `Ignored: the command is ${state.status}`,
+        };
+  }
+
+  // ---- subscriptions --------------------------------------------------------------------
+
+  /** Registers a subscription of `route`; it gets this route's pending commands at once if any. */
+  subscribe(route: string, mode: SubscriptionMode, who: string, transport: SubscriberTransport, longPollTimeoutMs = 0): Subscription {
+    if (!this.running) throw errors.SHUTTING_DOWN();
+    const sub = new Subscription(route, mode, who, this.options.clock.now(), transport, this.onActorError, longPollTimeoutMs);
+    sub.actor.subscribe((snapshot: { value: unknown }) => {
+      if (snapshot.value === 'timed_out') {
+        this.detach(sub);
+        sub.transport.timedOut?.();
+      }
+    });
+    sub.actor.start();
+    let subs = this.subscribers.get(route);
+    if (!subs) this.subscribers.set(route, (subs = new Set()));
+    subs.add(sub);
+    this.markDirty(route);
+    return sub;
+  }
+
+  /** The transport wrote these commands out (long-poll answer finished, or WebSocket ack). */
+  confirm(sub: Subscription, documentIds: Iterable<string>): string[] {
+    const confirmed: string[] = [];
+    for (const id of documentIds) {
+      if (!sub.inFlight.delete(id)) continue;
+      confirmed.push(id);
+      this.send(id, { type: 'TRANSPORT_CONFIRMED', at: this.options.clock.now() }, 'delivered', sub.who);
+    }
+    return confirmed;
+  }
+
+  /**
+   * The connection ended (answered, client gone, WebSocket closed). Commands handed to it
+   * and not confirmed go back to pending, to be delivered again.
+   */
+  unsubscribe(sub: Subscription): void {
+    if (sub.closed) return;
+    sub.closed = true;
+    sub.actor.send({ type: sub.mode === 'long-poll' ? 'CLIENT_GONE' : 'CLOSED' });
+    sub.actor.stop();
+    this.detach(sub);
+    for (const id of sub.inFlight) {
+      this.send(id, { type: 'TRANSPORT_FAILED', at: this.options.clock.now() }, 'transport_failed', sub.who);
+    }
+    sub.inFlight.clear();
+  }
+
+  /** Takes a subscription out of its route: it receives nothing more. */
+  private detach(sub: Subscription): void {
+    const subs = this.subscribers.get(sub.route);
+    subs?.delete(sub);
+    if (subs?.size === 0) this.subscribers.delete(sub.route);
+  }
+
+  // ---- dispatch -------------------------------------------------------------------------
+
+  private markDirty(route: string): void {
+    this.dirtyRoutes.add(route);
+    if (this.dispatchScheduled) return;
+    this.dispatchScheduled = true;
+    queueMicrotask(() => {
+      this.dispatchScheduled = false;
+      for (const r of this.dirtyRoutes) this.dispatch(r);
+      this.dirtyRoutes.clear();
+    });
+  }
+
+  /** Hands a route's pending commands, oldest first, to its subscribers: each command to exactly one. */
+  private dispatch(route: string): void {
+    const queue = this.queues.get(route);
+    const subs = this.subscribers.get(route);
+    const { clock, maxCommandsPerDelivery } = this.options;
+    while (queue && queue.size > 0 && subs && subs.size > 0) {
+      const sub = firstThat(subs, (s) => s.canTakeMore);
+      if (!sub) return;
+      const ids = queue.take(maxCommandsPerDelivery, (id) => {
+        const live = this.live.get(id);
+        return live !== undefined && statusOf(live.actor) === 'pending';
+      });
+      if (ids.length === 0) return;
+      const now = clock.now();
+      const claims: Promise<unknown>[] = [];
+      const views: CommandView[] = [];
+      for (const id of ids) {
+        const live = this.live.get(id)!;
+        const written = this.send(id, { type: 'CLAIM', at: now }, 'claimed', sub.who);
+        if (!written) continue;
+        live.readySince = Math.max(live.readySince, sub.openedAt);
+        sub.inFlight.add(id);
+        claims.push(written);
+        views.push(liveView(live));
+      }
+      subs.delete(sub);
+      if (sub.mode === 'long-poll') {
+        sub.actor.send({ type: 'ANSWER' }); // answers once; stays out of the route
+      } else {
+        subs.add(sub); // round-robin among an agent's WebSockets
+      }
+      if (subs.size === 0) this.subscribers.delete(route);
+      // The claims are durable before the commands leave.
+      void Promise.all(claims).then(
+        () => {
+          if (!sub.closed) sub.transport.push(views);
+        },
+        (err) => this.options.logger.error({ err }, 'claim write failed'),
+      );
+    }
+  }
+
+  // ---- command actors -------------------------------------------------------------------
+
+  private adopt(state: CommandState): LiveCommand {
+    const { doc } = state;
+    const actor = startCommandActor(state, this.options.executionTimeoutMs, this.onActorError);
+    const live: LiveCommand = { doc, actor, readySince: Date.parse(doc['@timestamp']) };
+    this.live.set(doc.document_id, live);
+    this.deadlines.add(Date.parse(doc.delivery_timestamp), doc.document_id);
+    if (state.executionDeadline !== null) this.deadlines.add(state.executionDeadline, doc.document_id);
+    return live;
+  }
+
+  private enqueue(live: LiveCommand): void {
+    let queue = this.queues.get(live.doc.route);
+    if (!queue) this.queues.set(live.doc.route, (queue = new RouteQueue()));
+    queue.push(live.doc.seq, live.doc.document_id);
+    this.markDirty(live.doc.route);
+  }
+
+  /**
+   * Sends an event to a live command. Returns the pending write of the transition it caused,
+   * or null if the command is not live or the event was not accepted in its state.
+   */
+  private send(documentId: string, event: CommandMachineEvent, cause: string, who: string): Promise<unknown> | null {
+    const live = this.live.get(documentId);
+    if (!live) return null;
+    const transition = applyEvent(live, event, cause, who, this.options.node);
+    if (!transition) return null;
+    const written = this.writes.change(transition.change);
+    this.afterTransition(live, transition, written);
+    return written;
+  }
+
+  /** Keeps the queues, deadlines and the live map in step with a transition. */
+  private afterTransition(live: LiveCommand, { to, change }: Transition, written: Promise<unknown>): void {
+    const id = live.doc.document_id;
+    if (to === 'pending') {
+      live.readySince = change.audit.at;
+      this.enqueue(live);
+    } else if (to === 'delivered') {
+      this.deadlines.add(change.executionDeadline!, id);
+      this.options.onDelivered?.(change.audit.at - live.readySince);
+    } else if (FINAL_STATUSES.has(to)) {
+      // Keep the actor until its final status is durable, so reads never see an older state.
+      void written.finally(() => {
+        live.actor.stop();
+        if (this.live.get(id) === live) this.live.delete(id);
+      });
+    }
+  }
+
+  // ---- stats ----------------------------------------------------------------------------
+
+  stats() {
+    let longPoll = 0;
+    let webSocket = 0;
+    for (const subs of this.subscribers.values()) {
+      for (const sub of subs) sub.mode === 'long-poll' ? longPoll++ : webSocket++;
+    }
+    return { liveCommands: this.live.size, longPollSubscriptions: longPoll, webSocketSubscriptions: webSocket };
+  }
+}
+
+function firstThat<T>(items: Iterable<T>, predicate: (item: T) => boolean): T | undefined {
+  for (const item of items) if (predicate(item)) return item;
+  return undefined;
+}

@@ -1,0 +1,53 @@
+/**
+ * The embedded store's schema, one migration per version (PRAGMA user_version).
+ * The immutable creation fields of a command are kept as JSON in `doc`;
+ * what changes over its lifecycle has columns of its own.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE commands (
+    document_id        TEXT PRIMARY KEY,
+    seq                INTEGER NOT NULL UNIQUE,
+    route              TEXT NOT NULL,
+    agent_id           TEXT,
+    request_id         TEXT NOT NULL,
+    action             TEXT NOT NULL,
+    status             TEXT NOT NULL,
+    created_at         INTEGER NOT NULL,
+    delivery_deadline  INTEGER NOT NULL,
+    execution_deadline INTEGER,
+    delivered_at       INTEGER,
+    attempts           INTEGER NOT NULL DEFAULT 0,
+    result             TEXT,
+    updated_at         INTEGER NOT NULL,
+    doc                TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX commands_unfinished ON commands(seq) WHERE status IN ('pending', 'sent', 'delivered');
+  CREATE INDEX commands_status ON commands(status);
+  CREATE INDEX commands_request ON commands(request_id);
+
+  CREATE TABLE audit (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id TEXT NOT NULL,
+    from_status TEXT,
+    to_status   TEXT NOT NULL,
+    cause       TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    node        TEXT NOT NULL,
+    actor       TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX audit_document ON audit(document_id, id);
+
+  CREATE TABLE agents (
+    id         TEXT PRIMARY KEY,
+    key_hash   TEXT NOT NULL,
+    groups     TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE agent_groups (
+    group_name TEXT NOT NULL,
+    agent_id   TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+    PRIMARY KEY (group_name, agent_id)
+  ) STRICT, WITHOUT ROWID;
+  `,
+];

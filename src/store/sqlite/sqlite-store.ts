@@ -1,0 +1,245 @@
+import Database from 'better-sqlite3';
+import type { CommandDocument, CommandResult, CommandState, CommandStatus } from '../../domain/command.js';
+import { COMMAND_STATUSES } from '../../domain/command.js';
+import type {
+  AgentRecord,
+  AuditEvent,
+  CommandStore,
+  StatusChange,
+  TransitionRecord,
+  WriteBatch,
+  WriteOutcome,
+} from '../store.js';
+import { MIGRATIONS } from './schema.js';
+
+export interface SqliteStoreOptions {
+  /** Path of the database file. */
+  file: string;
+  /** `normal` survives a process crash (kill -9); `full` also survives power loss, at a cost per commit. */
+  synchronous: 'normal' | 'full';
+}
+
+interface CommandRow {
+  doc: string;
+  status: string;
+  result: string | null;
+  delivered_at: number | null;
+  execution_deadline: number | null;
+  attempts: number;
+}
+
+interface AuditRow {
+  id: number;
+  document_id: string;
+  from_status: string | null;
+  to_status: string;
+  cause: string;
+  at: number;
+  node: string;
+  actor: string;
+}
+
+/** The embedded store: one SQLite file in WAL mode; every batch of writes is one transaction. */
+export class SqliteStore implements CommandStore {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly stmt;
+
+  constructor(options: SqliteStoreOptions) {
+    this.db = new Database(options.file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous.toUpperCase()}`);
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    const db = this.db;
+    this.stmt = {
+      insertCommand: db.prepare(
+        `INSERT OR IGNORE INTO commands (document_id, seq, route, agent_id, request_id, action, status, created_at,
+           delivery_deadline, attempts, updated_at, doc)
+         VALUES (@document_id, @seq, @route, @agent_id, @request_id, @action, 'pending', @created_at,
+           @delivery_deadline, 0, @created_at, @doc)`,
+      ),
+      updateCommand: db.prepare(
+        `UPDATE commands SET status = @status, result = @result, delivered_at = @delivered_at,
+           execution_deadline = @execution_deadline, attempts = @attempts, updated_at = @at
+         WHERE document_id = @document_id`,
+      ),
+      insertAudit: db.prepare(
+        `INSERT INTO audit (document_id, from_status, to_status, cause, at, node, actor)
+         VALUES (@document_id, @from, @to, @cause, @at, @node, @actor)`,
+      ),
+      getCommand: db.prepare(
+        `SELECT doc, status, result, delivered_at, execution_deadline, attempts FROM commands WHERE document_id = ?`,
+      ),
+      history: db.prepare(`SELECT * FROM audit WHERE document_id = ? ORDER BY id`),
+      unfinished: db.prepare(
+        `SELECT doc, status, result, delivered_at, execution_deadline, attempts FROM commands
+         WHERE status IN ('pending', 'sent', 'delivered') ORDER BY seq`,
+      ),
+      maxSeq: db.prepare(`SELECT COALESCE(MAX(seq), 0) AS max FROM commands`),
+      countByStatus: db.prepare(`SELECT status, COUNT(*) AS n FROM commands GROUP BY status`),
+      insertAgent: db.prepare(
+        `INSERT OR IGNORE INTO agents (id, key_hash, groups, created_at) VALUES (@id, @keyHash, @groups, @createdAt)`,
+      ),
+      insertAgentGroup: db.prepare(`INSERT OR IGNORE INTO agent_groups (group_name, agent_id) VALUES (?, ?)`),
+      getAgent: db.prepare(`SELECT id, key_hash, groups, created_at FROM agents WHERE id = ?`),
+      removeAgent: db.prepare(`DELETE FROM agents WHERE id = ?`),
+      agentsInGroup: db.prepare(
+        `SELECT a.id, a.groups FROM agent_groups g JOIN agents a ON a.id = g.agent_id
+         WHERE g.group_name = ? ORDER BY a.id`,
+      ),
+    };
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  async open(): Promise<void> {}
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async commit(batch: WriteBatch): Promise<WriteOutcome> {
+    return this.commitSync(batch);
+  }
+
+  private readonly commitSync = (batch: WriteBatch): WriteOutcome =>
+    this.db.transaction((b: WriteBatch): WriteOutcome => {
+      const created = b.creates.map(({ doc, audit }) => {
+        const inserted = this.stmt.insertCommand.run(commandRowParams(doc)).changes === 1;
+        if (inserted) this.stmt.insertAudit.run(auditParams(audit));
+        return inserted;
+      });
+      const changes = b.changes.map((change) => {
+        this.stmt.updateCommand.run(changeParams(change));
+        this.stmt.insertAudit.run(auditParams(change.audit));
+        return 'ok' as const;
+      });
+      return { created, changes };
+    })(batch);
+
+  async getCommand(documentId: string): Promise<CommandState | null> {
+    const row = this.stmt.getCommand.get(documentId) as CommandRow | undefined;
+    return row ? rowToState(row) : null;
+  }
+
+  async history(documentId: string): Promise<AuditEvent[]> {
+    return (this.stmt.history.all(documentId) as AuditRow[]).map(rowToAudit);
+  }
+
+  async loadUnfinished(): Promise<CommandState[]> {
+    return (this.stmt.unfinished.all() as CommandRow[]).map(rowToState);
+  }
+
+  async maxSeq(): Promise<number> {
+    return (this.stmt.maxSeq.get() as { max: number }).max;
+  }
+
+  async countByStatus(): Promise<Record<CommandStatus, number>> {
+    const counts = Object.fromEntries(COMMAND_STATUSES.map((s) => [s, 0])) as Record<CommandStatus, number>;
+    for (const row of this.stmt.countByStatus.all() as { status: CommandStatus; n: number }[]) counts[row.status] = row.n;
+    return counts;
+  }
+
+  async addAgent(agent: AgentRecord): Promise<boolean> {
+    return this.db.transaction(() => {
+      const added =
+        this.stmt.insertAgent.run({ ...agent, groups: JSON.stringify(agent.groups) }).changes === 1;
+      if (added) for (const group of agent.groups) this.stmt.insertAgentGroup.run(group, agent.id);
+      return added;
+    })();
+  }
+
+  async getAgent(id: string): Promise<AgentRecord | null> {
+    const row = this.stmt.getAgent.get(id) as
+      | { id: string; key_hash: string; groups: string; created_at: number }
+      | undefined;
+    return row ? { id: row.id, keyHash: row.key_hash, groups: JSON.parse(row.groups), createdAt: row.created_at } : null;
+  }
+
+  async removeAgent(id: string): Promise<boolean> {
+    return this.stmt.removeAgent.run(id).changes === 1;
+  }
+
+  async agentGroups(ids: string[]): Promise<Map<string, string[]>> {
+    const found = new Map<string, string[]>();
+    // Chunked so that a long list stays under SQLite's bound-parameter limit.
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = this.db
+        .prepare(`SELECT id, groups FROM agents WHERE id IN (${chunk.map(() => '?').join(',')})`)
+        .all(...chunk) as { id: string; groups: string }[];
+      for (const row of rows) found.set(row.id, JSON.parse(row.groups) as string[]);
+    }
+    return found;
+  }
+
+  async agentsInGroup(group: string): Promise<{ id: string; groups: string[] }[]> {
+    const rows = this.stmt.agentsInGroup.all(group) as { id: string; groups: string }[];
+    return rows.map((r) => ({ id: r.id, groups: JSON.parse(r.groups) as string[] }));
+  }
+}
+
+function commandRowParams(doc: CommandDocument) {
+  return {
+    document_id: doc.document_id,
+    seq: doc.seq,
+    route: doc.route,
+    agent_id: doc.agent.id,
+    request_id: doc.command.request_id,
+    action: doc.command.action.name,
+    created_at: Date.parse(doc['@timestamp']),
+    delivery_deadline: Date.parse(doc.delivery_timestamp),
+    doc: JSON.stringify(doc),
+  };
+}
+
+function changeParams(change: StatusChange) {
+  return {
+    document_id: change.document_id,
+    status: change.status,
+    result: change.result ? JSON.stringify(change.result) : null,
+    delivered_at: change.deliveredAt,
+    execution_deadline: change.executionDeadline,
+    attempts: change.attempts,
+    at: change.audit.at,
+  };
+}
+
+/** Named parameters of `insertAudit`: the record's own fields. */
+function auditParams(record: TransitionRecord): TransitionRecord {
+  return record;
+}
+
+function rowToState(row: CommandRow): CommandState {
+  return {
+    doc: JSON.parse(row.doc) as CommandDocument,
+    status: row.status as CommandStatus,
+    result: row.result ? (JSON.parse(row.result) as CommandResult) : null,
+    deliveredAt: row.delivered_at,
+    executionDeadline: row.execution_deadline,
+    attempts: row.attempts,
+  };
+}
+
+function rowToAudit(row: AuditRow): AuditEvent {
+  return {
+    id: String(row.id),
+    document_id: row.document_id,
+    from: row.from_status as CommandStatus | null,
+    to: row.to_status as CommandStatus,
+    cause: row.cause,
+    at: row.at,
+    node: row.node,
+    actor: row.actor,
+  };
+}

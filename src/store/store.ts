@@ -1,0 +1,78 @@
+import type { CommandDocument, CommandResult, CommandState, CommandStatus } from '../domain/command.js';
+
+/**
+ * The store port: what the runtime needs from a durable store. Two adapters implement it:
+ * the embedded SQLite store (default) and the OpenSearch store.
+ */
+
+/** One audit record: a single transition of one command. */
+export interface TransitionRecord {
+  document_id: string;
+  from: CommandStatus | null;
+  to: CommandStatus;
+  cause: string;
+  /** ms since epoch */
+  at: number;
+  node: string;
+  /** Who caused it: `agent:<id>`, `user:<name>`, `source:<name>`, `courier` (deadlines, recovery). */
+  actor: string;
+}
+
+/** An audit record as stored, with its position in the trail. */
+export interface AuditEvent extends TransitionRecord {
+  id: string;
+}
+
+/** A status change of one command and its audit record; written together, atomically. */
+export interface StatusChange {
+  document_id: string;
+  status: CommandStatus;
+  result: CommandResult | null;
+  deliveredAt: number | null;
+  executionDeadline: number | null;
+  attempts: number;
+  audit: TransitionRecord;
+}
+
+/** A batch of writes committed as one transaction. */
+export interface WriteBatch {
+  creates: { doc: CommandDocument; audit: TransitionRecord }[];
+  changes: StatusChange[];
+}
+
+export interface WriteOutcome {
+  /** Per create: false when a command with that `document_id` already existed (nothing written). */
+  created: boolean[];
+  /** Per change: `conflict` when another writer changed the command first (nothing written). */
+  changes: ('ok' | 'conflict')[];
+}
+
+export interface AgentRecord {
+  id: string;
+  keyHash: string;
+  groups: string[];
+  createdAt: number;
+}
+
+export interface CommandStore {
+  readonly kind: 'sqlite' | 'opensearch';
+  open(): Promise<void>;
+  close(): Promise<void>;
+
+  commit(batch: WriteBatch): Promise<WriteOutcome>;
+  getCommand(documentId: string): Promise<CommandState | null>;
+  history(documentId: string): Promise<AuditEvent[]>;
+  /** Every command not in a final status, in creation order. */
+  loadUnfinished(): Promise<CommandState[]>;
+  /** The highest `seq` ever assigned (0 when empty). */
+  maxSeq(): Promise<number>;
+  countByStatus(): Promise<Record<CommandStatus, number>>;
+
+  addAgent(agent: AgentRecord): Promise<boolean>;
+  getAgent(id: string): Promise<AgentRecord | null>;
+  removeAgent(id: string): Promise<boolean>;
+  /** The groups of each registered agent among `ids`; unknown ids are absent. */
+  agentGroups(ids: string[]): Promise<Map<string, string[]>>;
+  /** The members of a group, each with all its groups. */
+  agentsInGroup(group: string): Promise<{ id: string; groups: string[] }[]>;
+}

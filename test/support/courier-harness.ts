@@ -1,0 +1,98 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { loadConfig, type Config } from '../../src/config.js';
+import { startCourier, type RunningCourier } from '../../src/courier.js';
+import { requestJson, type JsonResponse } from '../../src/http-client.js';
+
+/** A real courier node on a fresh data directory, an ephemeral port and its own Unix socket. */
+export interface Harness {
+  courier: RunningCourier;
+  config: Config;
+  dataDir: string;
+  url: string;
+  /** Calls the admin Unix socket. */
+  admin(method: string, path: string, body?: unknown): Promise<JsonResponse>;
+  /** Calls the agents API. */
+  http(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<JsonResponse>;
+  /** Registers an agent and returns its key. */
+  addAgent(id: string, groups?: string[]): Promise<string>;
+  /** Registers an agent and returns a bearer token for it. */
+  agentToken(id: string, groups?: string[]): Promise<string>;
+  /** Sends commands through the admin socket; returns the created documents. */
+  send(commands: object[]): Promise<{ document_id: string; status: string; agent: { id: string } }[]>;
+  stop(): Promise<void>;
+}
+
+export function tempDir(prefix = 'courier-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function command(target: { type: string; id: string }, action = 'restart', extra: object = {}) {
+  return { source: 'Users/Services', user: 'tester', target, action: { name: action, args: {}, version: '5.0.0' }, timeout: 100, ...extra };
+}
+
+export async function startHarness(overrides: Partial<Record<string, string>> = {}, dataDir = tempDir()): Promise<Harness> {
+  const config = loadConfig({
+    flags: { host: '127.0.0.1', port: '0', dataDir, logLevel: 'silent', ...overrides },
+    env: {},
+  });
+  const courier = await startCourier(config, { logger: pino({ level: config.logLevel }) });
+  const admin = (method: string, path: string, body?: unknown) =>
+    requestJson({ socketPath: courier.socket, method, path, ...(body !== undefined ? { body } : {}) });
+  const http: Harness['http'] = (method, path, options = {}) =>
+    requestJson({
+      baseUrl: courier.url,
+      method,
+      path,
+      headers: { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers },
+      ...(options.body !== undefined ? { body: options.body } : {}),
+    });
+  const addAgent = async (id: string, groups: string[] = []) => {
+    const res = await admin('POST', '/api/v1/agents', { id, groups });
+    if (res.status !== 201) throw new Error(`register ${id}: ${res.status} ${JSON.stringify(res.body)}`);
+    return (res.body as { key: string }).key;
+  };
+  const harness: Harness = {
+    courier,
+    config,
+    dataDir,
+    url: courier.url,
+    admin,
+    http,
+    addAgent,
+    async agentToken(id, groups = []) {
+      const key = await addAgent(id, groups);
+      const res = await http('POST', '/api/v1/authentication', { body: { uuid: id, key } });
+      if (res.status !== 200) throw new Error(`authenticate ${id}: ${res.status} ${JSON.stringify(res.body)}`);
+      return (res.body as { token: string }).token;
+    },
+    async send(commands) {
+      const res = await admin('POST', '/api/v1/commands', { commands });
+      if (res.status !== 201) throw new Error(`send: ${res.status} ${JSON.stringify(res.body)}`);
+      return (res.body as { commands: { document_id: string; status: string; agent: { id: string } }[] }).commands;
+    },
+    async stop() {
+      await courier.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
