@@ -8,12 +8,14 @@ import { errors } from './errors.js';
  * command-line flag, a `COURIER_*` environment variable, the JSON file named by `--config`
  * (or `COURIER_CONFIG`), and finally its default.
  */
-type Kind = 'string' | 'port' | 'int' | 'duration' | 'sync';
+type Kind = 'string' | 'port' | 'int' | 'duration' | 'sync' | 'logLevel';
 
 interface OptionSpec {
   flag: string;
   kind: Kind;
   describe: string;
+  /** Smallest accepted value (ms for durations). */
+  min?: number;
 }
 
 export const OPTIONS = {
@@ -21,10 +23,10 @@ export const OPTIONS = {
   port: { flag: 'port', kind: 'port', describe: 'TCP port of the agents API' },
   dataDir: { flag: 'data-dir', kind: 'string', describe: 'Directory of the embedded store, keys and socket' },
   socket: { flag: 'socket', kind: 'string', describe: 'Path of the local admin Unix socket (default <data-dir>/courier.sock)' },
-  longPollTimeout: { flag: 'long-poll-timeout', kind: 'duration', describe: 'How long an agent long-poll is held before 408' },
+  longPollTimeout: { flag: 'long-poll-timeout', kind: 'duration', min: 1000, describe: 'How long an agent long-poll is held before 408' },
   executionTimeout: { flag: 'execution-timeout', kind: 'duration', describe: 'How long a delivered command may take to report a result' },
   node: { flag: 'node', kind: 'string', describe: 'Name of this node in the audit trail (default: host name)' },
-  logLevel: { flag: 'log-level', kind: 'string', describe: 'fatal, error, warn, info, debug, trace or silent' },
+  logLevel: { flag: 'log-level', kind: 'logLevel', describe: 'fatal, error, warn, info, debug, trace or silent' },
   sync: { flag: 'sync', kind: 'sync', describe: 'SQLite durability: normal (survives a crash) or full (also power loss)' },
   bodyLimit: { flag: 'body-limit', kind: 'int', describe: 'Largest accepted request body, in bytes' },
   wsPingInterval: { flag: 'ws-ping-interval', kind: 'duration', describe: 'WebSocket keepalive ping interval' },
@@ -76,8 +78,18 @@ export function parseDuration(text: string): number {
 }
 
 function convert(key: ConfigKey, raw: unknown): unknown {
-  const { kind } = OPTIONS[key];
-  const text = typeof raw === 'string' ? raw : String(raw);
+  const spec: OptionSpec = OPTIONS[key];
+  const value = convertKind(spec.kind, raw);
+  if (spec.min !== undefined && typeof value === 'number' && value < spec.min) {
+    throw new Error(`must be at least ${spec.kind === 'duration' ? `${spec.min} ms` : spec.min}`);
+  }
+  return value;
+}
+
+function convertKind(kind: Kind, raw: unknown): unknown {
+  if (typeof raw !== 'string' && typeof raw !== 'number') throw new Error(`expected a string or a number, got ${JSON.stringify(raw)}`);
+  const text = String(raw).trim();
+  if (text === '') throw new Error('is empty');
   switch (kind) {
     case 'string':
       if (typeof raw !== 'string' || raw === '') throw new Error('expected a non-empty string');
@@ -92,10 +104,16 @@ function convert(key: ConfigKey, raw: unknown): unknown {
       if (!Number.isInteger(n) || n <= 0) throw new Error(`"${text}" is not a positive integer`);
       return n;
     }
-    case 'duration':
-      return typeof raw === 'number' ? Math.round(raw * 1000) : parseDuration(text);
+    case 'duration': {
+      const ms = typeof raw === 'number' ? Math.round(raw * 1000) : parseDuration(text);
+      if (!(ms > 0)) throw new Error(`"${text}" is not a positive duration`);
+      return ms;
+    }
     case 'sync':
       if (text !== 'normal' && text !== 'full') throw new Error(`"${text}" is not one of normal, full`);
+      return text;
+    case 'logLevel':
+      if (!LOG_LEVELS.has(text)) throw new Error(`"${text}" is not one of ${[...LOG_LEVELS].join(', ')}`);
       return text;
   }
 }
@@ -123,6 +141,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       fromFile = JSON.parse(readFileSync(resolve(cwd, filePath), 'utf8')) as Record<string, unknown>;
     } catch (error) {
       throw errors.CONFIG(`cannot read config file ${filePath}: ${(error as Error).message}`);
+    }
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+      throw errors.CONFIG(`${filePath} must hold a JSON object of options`);
     }
     for (const key of Object.keys(fromFile)) {
       if (!(key in OPTIONS)) throw errors.CONFIG(`unknown key "${key}" in ${filePath}`);
@@ -154,7 +175,5 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     socket: resolve(cwd, (values.socket as string | undefined) ?? resolve(dataDir, 'courier.sock')),
     node: (values.node as string | undefined) ?? hostname(),
   };
-  if (!LOG_LEVELS.has(config.logLevel)) throw errors.CONFIG(`log level "${config.logLevel}" is not one of ${[...LOG_LEVELS].join(', ')}`);
-  if (config.longPollTimeout < 1000) throw errors.CONFIG('--long-poll-timeout must be at least 1s');
   return config;
 }

@@ -26,6 +26,8 @@ export class ReferenceAgent {
   private token: string | null = null;
   private tokenIssuedAt = 0;
   private readonly seen = new Set<string>();
+  /** Results not yet acknowledged by the server: kept and re-sent until they are (a crash must not lose them). */
+  private readonly outbox = new Map<string, { document_id: string; code: number; message: string }>();
   private readonly abort = new AbortController();
   private socket: WebSocket | null = null;
   private running: Promise<void> | null = null;
@@ -63,19 +65,36 @@ export class ReferenceAgent {
     return `Bearer ${this.token}`;
   }
 
-  /** Returns the commands not seen before; every one still gets its result (re)reported. */
-  private accept(commands: CommandView[]): CommandView[] {
-    const fresh = commands.filter((c) => !this.seen.has(c.document_id));
-    for (const command of fresh) {
-      this.seen.add(command.document_id);
-      this.options.onCommand?.(command);
+  /**
+   * Runs the commands not seen before (delivery is at-least-once) and puts a result for every
+   * command received in the outbox: a redelivered one gets its result reported again.
+   */
+  private accept(commands: CommandView[]): void {
+    const code = this.options.resultCode ?? 0;
+    for (const command of commands) {
+      if (!this.seen.has(command.document_id)) {
+        this.seen.add(command.document_id);
+        this.options.onCommand?.(command);
+      }
+      const message = code === 0 ? `${command.action.name}: done` : `${command.action.name}: failed`;
+      this.outbox.set(command.document_id, { document_id: command.document_id, code, message });
     }
-    return commands;
   }
 
-  private result(command: CommandView) {
-    const code = this.options.resultCode ?? 0;
-    return { document_id: command.document_id, code, message: code === 0 ? `${command.action.name}: done` : `${command.action.name}: failed` };
+  /** Reports every result in the outbox; those the server answered for leave it. */
+  private async flushOutbox(authorization: string): Promise<void> {
+    if (this.outbox.size === 0) return;
+    const results = [...this.outbox.values()];
+    const report = await requestJson({
+      baseUrl: this.options.url,
+      method: 'POST',
+      path: '/api/v1/commands/results',
+      headers: { authorization },
+      body: { results },
+      signal: this.abort.signal,
+    });
+    if (report.status !== 200) throw new Error(`result report answered ${report.status} ${JSON.stringify(report.body)}`);
+    for (const result of results) this.outbox.delete(result.document_id);
   }
 
   private async backoff(attempt: number, problem: unknown): Promise<void> {
@@ -90,6 +109,7 @@ export class ReferenceAgent {
     while (!this.stopped) {
       try {
         const authorization = await this.authorization();
+        await this.flushOutbox(authorization);
         const res = await requestJson({
           baseUrl: this.options.url,
           method: 'GET',
@@ -99,16 +119,8 @@ export class ReferenceAgent {
         });
         if (res.status === 408) continue;
         if (res.status !== 200) throw new Error(`long-poll answered ${res.status} ${JSON.stringify(res.body)}`);
-        const commands = this.accept((res.body as { commands: CommandView[] }).commands);
-        const report = await requestJson({
-          baseUrl: this.options.url,
-          method: 'POST',
-          path: '/api/v1/commands/results',
-          headers: { authorization },
-          body: { results: commands.map((c) => this.result(c)) },
-          signal: this.abort.signal,
-        });
-        if (report.status !== 200) throw new Error(`result report answered ${report.status} ${JSON.stringify(report.body)}`);
+        this.accept((res.body as { commands: CommandView[] }).commands);
+        await this.flushOutbox(authorization);
         failures = 0;
       } catch (error) {
         if (this.stopped) return;
@@ -127,12 +139,25 @@ export class ReferenceAgent {
         await new Promise<void>((resolve, reject) => {
           const ws = new WebSocket(wsUrl, { headers: { authorization } });
           this.socket = ws;
-          ws.on('open', () => (failures = 0));
+          const sendResults = (ids: Iterable<string>) => {
+            for (const id of ids) {
+              const result = this.outbox.get(id);
+              if (result) ws.send(JSON.stringify({ type: 'result', ...result }));
+            }
+          };
+          ws.on('open', () => {
+            failures = 0;
+            sendResults([...this.outbox.keys()]); // results a broken connection may have lost
+          });
           ws.on('message', (data) => {
-            const frame = JSON.parse(data.toString()) as { type: string; commands?: CommandView[]; message?: string };
+            const frame = JSON.parse(data.toString()) as { type: string; commands?: CommandView[]; document_id?: string; message?: string };
             if (frame.type === 'commands' && frame.commands) {
-              ws.send(JSON.stringify({ type: 'ack', ids: frame.commands.map((c) => c.document_id) }));
-              for (const command of this.accept(frame.commands)) ws.send(JSON.stringify({ type: 'result', ...this.result(command) }));
+              const ids = frame.commands.map((c) => c.document_id);
+              ws.send(JSON.stringify({ type: 'ack', ids }));
+              this.accept(frame.commands);
+              sendResults(ids);
+            } else if (frame.type === 'result_ack' && frame.document_id) {
+              this.outbox.delete(frame.document_id);
             } else if (frame.type === 'error') {
               this.options.onProblem?.(`server error frame: ${frame.message}`);
             }

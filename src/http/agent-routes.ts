@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { agentRoute } from '../domain/command.js';
 import { errors } from '../errors.js';
 import type { AgentTokens } from '../auth/agent-tokens.js';
@@ -30,37 +31,50 @@ export async function authenticatedAgent(deps: Pick<AgentRoutesDeps, 'tokens' | 
  */
 export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
   const { supervisor, agents, tokens } = deps;
-  const agentOf = (request: FastifyRequest) => authenticatedAgent(deps, request.headers.authorization);
 
   app.post('/api/v1/authentication', { schema: { body: AuthenticationBody } }, async (request) => {
     await agents.authenticate(request.body.uuid, request.body.key);
     return { token: await tokens.issue(request.body.uuid) };
   });
 
-  app.get('/api/v1/commands', async (request, reply) => {
-    const agentId = await agentOf(request);
-    return holdLongPoll(supervisor, reply, agentRoute(agentId), `agent:${agentId}`, deps.longPollTimeoutMs);
-  });
+  // Everything else needs a token, checked before the body is even read.
+  void app.register(async (instance) => {
+    const scope = instance.withTypeProvider<TypeBoxTypeProvider>();
+    const agentIds = new WeakMap<FastifyRequest, string>();
+    scope.addHook('onRequest', async (request) => {
+      agentIds.set(request, await authenticatedAgent(deps, request.headers.authorization));
+    });
+    const agentOf = (request: FastifyRequest) => agentIds.get(request)!;
 
-  app.post('/api/v1/commands/results', { schema: { body: ResultsBody } }, async (request) => {
-    const agentId = await agentOf(request);
-    const results = await supervisor.reportResults(request.body.results, agentRoute(agentId), `agent:${agentId}`);
-    return { results };
-  });
+    scope.get('/api/v1/commands', async (request, reply) => {
+      const agentId = agentOf(request);
+      return holdLongPoll(supervisor, reply, agentRoute(agentId), `agent:${agentId}`, deps.longPollTimeoutMs);
+    });
 
-  app.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, (_request, body, done) => done(null, body));
-  app.post('/api/v1/events/stateful', async (request) => {
-    const agentId = await agentOf(request);
-    const reports = parseStatefulEvents(request.body);
-    const outcomes = await supervisor.reportResults(reports, agentRoute(agentId), `agent:${agentId}`);
-    return {
-      // Wazuh's shape; `noop` says the result was ignored (the command already had one, or had ended).
-      results: outcomes.map((o) => ({
-        index: 'wazuh-commands',
-        id: o.document_id,
-        result: o.outcome === 'recorded' ? 'updated' : 'noop',
-        status: 200,
-      })),
-    };
+    scope.post('/api/v1/commands/results', { schema: { body: ResultsBody } }, async (request) => {
+      const agentId = agentOf(request);
+      const results = await supervisor.reportResults(request.body.results, agentRoute(agentId), `agent:${agentId}`);
+      return { results };
+    });
+
+    // The Wazuh agent's NDJSON; this content type, and only this one, is accepted on this route.
+    void scope.register(async (ndjson) => {
+      ndjson.removeAllContentTypeParsers();
+      ndjson.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+      ndjson.post('/api/v1/events/stateful', { config: { accepts: 'application/x-ndjson' } }, async (request) => {
+        const agentId = agentOf(request);
+        const reports = parseStatefulEvents(request.body);
+        const outcomes = await supervisor.reportResults(reports, agentRoute(agentId), `agent:${agentId}`);
+        return {
+          // Wazuh's shape; `noop` says the result was ignored (the command already had one, or had ended).
+          results: outcomes.map((o) => ({
+            index: 'wazuh-commands',
+            id: o.document_id,
+            result: o.outcome === 'recorded' ? 'updated' : 'noop',
+            status: 200,
+          })),
+        };
+      });
+    });
   });
 }

@@ -21,10 +21,21 @@ export function createHttpApp({ logger, bodyLimit }: HttpAppOptions) {
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
     return503OnClosing: true,
+    // HEAD would run a GET handler and discard its body: on a long-poll that would lose commands.
+    exposeHeadRoutes: false,
+    // Ids may be up to 256 characters; longer ones must reach schema validation (400), not the router (414).
+    routerOptions: { maxParamLength: 1024 },
+    // Router errors (bad percent-encoding, over-long parameters) answer in courier's shape too.
+    frameworkErrors: (error, _request, reply) => sendError(reply, toCourierError(error, bodyLimit)),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // JSON only: a text/plain body must be refused (415), not parsed as a string.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler((error, request, reply) => {
-    const mapped = toCourierError(error, bodyLimit);
+    const mapped =
+      (error as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? errors.UNSUPPORTED_MEDIA_TYPE(request.headers['content-type'] ?? 'none', (request.routeOptions.config as RouteAccepts).accepts)
+        : toCourierError(error, bodyLimit);
     if (mapped.statusCode >= 500) request.log.error({ err: error }, 'request failed');
     return sendError(reply, mapped);
   });
@@ -33,6 +44,11 @@ export function createHttpApp({ logger, bodyLimit }: HttpAppOptions) {
 }
 
 export type HttpApp = ReturnType<typeof createHttpApp>;
+
+/** Route config naming the content type a route accepts, for the 415 message (default JSON). */
+export interface RouteAccepts {
+  accepts?: string;
+}
 export type AnyHttpApp = FastifyInstance;
 
 /** Maps fastify's own errors (validation, parsing, limits) onto courier's coded errors. */
@@ -58,7 +74,11 @@ export function toCourierError(error: unknown, bodyLimit: number): CourierError 
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return errors.BODY_TOO_LARGE(bodyLimit);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return errors.UNSUPPORTED_MEDIA_TYPE(e.message);
+      return errors.UNSUPPORTED_MEDIA_TYPE('unknown');
+    case 'FST_ERR_BAD_URL':
+      return errors.VALIDATION(`Malformed URL: ${e.message}`);
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return errors.VALIDATION('A path parameter is too long');
   }
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
     return new CourierError(`COURIER_ERR_HTTP_${e.statusCode}`, e.statusCode, e.message);

@@ -10,7 +10,7 @@ import type { ResultReport } from '../runtime/supervisor.js';
  * Anything else is refused whole, before anything is recorded.
  */
 export function parseStatefulEvents(body: unknown): ResultReport[] {
-  if (typeof body !== 'string') throw errors.UNSUPPORTED_MEDIA_TYPE('expected application/x-ndjson');
+  if (typeof body !== 'string') throw errors.UNSUPPORTED_MEDIA_TYPE(typeof body, 'application/x-ndjson');
   const lines = body.split('\n').filter((line) => line.trim() !== '');
   const parsed = lines.map((line, i) => {
     try {

@@ -161,6 +161,7 @@ export class Supervisor {
 
     // Commands pushed with a document_id that courier already has are adopted, not duplicated.
     const existing = await Promise.all(specs.map((spec) => (spec.document_id ? this.get(spec.document_id) : null)));
+    assertAdoptable(specs, existing);
     const fresh = specs.filter((_, i) => !existing[i]);
     const now = clock.now();
     const docsPerSpec = fresh.length > 0 ? await buildCommandDocuments(fresh, store, now, () => ++this.seq) : [];
@@ -423,4 +424,19 @@ export class Supervisor {
 function firstThat<T>(items: Iterable<T>, predicate: (item: T) => boolean): T | undefined {
   for (const item of items) if (predicate(item)) return item;
   return undefined;
+}
+
+/** An adopted document_id must name the same command; one id may not name two commands of a request. */
+function assertAdoptable(specs: CommandSpec[], existing: (CommandState | null)[]): void {
+  const seen = new Set<string>();
+  for (const [i, spec] of specs.entries()) {
+    const id = spec.document_id;
+    if (!id) continue;
+    if (seen.has(id)) throw errors.DOCUMENT_ID_CONFLICT(id, 'appears more than once in the request');
+    seen.add(id);
+    const found = existing[i]?.doc.command;
+    if (found && (found.target.type !== spec.target.type || found.target.id !== spec.target.id || found.action.name !== spec.action.name)) {
+      throw errors.DOCUMENT_ID_CONFLICT(id, 'already exists with a different target or action');
+    }
+  }
 }

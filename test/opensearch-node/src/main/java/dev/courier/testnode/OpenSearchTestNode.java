@@ -11,9 +11,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
 import org.opensearch.action.admin.cluster.health.ClusterHealthResponse;
+import org.opensearch.analysis.common.CommonAnalysisPlugin;
 import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.common.unit.TimeValue;
@@ -25,7 +27,6 @@ import org.opensearch.node.InternalSettingsPreparer;
 import org.opensearch.node.Node;
 import org.opensearch.painless.PainlessPlugin;
 import org.opensearch.plugins.Plugin;
-import org.opensearch.analysis.common.CommonAnalysisPlugin;
 import org.opensearch.transport.Netty4Plugin;
 
 /**
@@ -59,7 +60,7 @@ public final class OpenSearchTestNode {
     /** Node's plugin-taking constructor is protected: it is meant for embedding, as here. */
     static final class EmbeddedNode extends Node {
         EmbeddedNode(Environment environment) {
-            super(environment, PLUGINS, true);
+            super(environment, PLUGINS, true /* forbidPrivateIndexSettings, as in a real node */);
         }
 
         @Override
@@ -101,13 +102,8 @@ public final class OpenSearchTestNode {
 
         long t0 = System.nanoTime();
         Path home = Files.createTempDirectory("opensearch-test-node-");
-        boolean ownsData = dataDir == null;
-        if (ownsData) dataDir = home.resolve("data");
+        if (dataDir == null) dataDir = home.resolve("data");
         Files.createDirectories(dataDir);
-        // An empty modules/ and plugins/ keep PluginsService from looking anywhere else.
-        Files.createDirectories(home.resolve("modules"));
-        Files.createDirectories(home.resolve("plugins"));
-        Files.createDirectories(home.resolve("config"));
 
         Settings settings = Settings.builder()
             .put("path.home", home.toString())
@@ -123,20 +119,24 @@ public final class OpenSearchTestNode {
             .put("indices.breaker.total.use_real_memory", false)
             .put("script.disable_max_compilations_rate", true)
             .build();
+        // No config/, modules/ or plugins/ dirs are needed: the modules come in as classpath plugins.
         Environment environment = InternalSettingsPreparer.prepareEnvironment(
-            settings, Map.of(), home.resolve("config"), () -> "node-0");
+            settings, Map.of(), null, () -> "node-0");
 
-        Node node = new EmbeddedNode(environment);
+        // Registered before the node exists so that the temp home goes away even if start-up fails.
+        AtomicReference<Node> started = new AtomicReference<>();
         CountDownLatch closed = new CountDownLatch(1);
-        final Path homeDir = home;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
-                node.close();
-                node.awaitClose(15, TimeUnit.SECONDS);
+                Node running = started.get();
+                if (running != null) {
+                    running.close();
+                    running.awaitClose(15, TimeUnit.SECONDS);
+                }
             } catch (Exception e) {
                 e.printStackTrace();
             } finally {
-                deleteRecursively(homeDir); // holds data/ too unless --data was given
+                deleteRecursively(home); // holds data/ too unless --data was given
                 closed.countDown();
             }
         }, "test-node-shutdown"));
@@ -157,6 +157,8 @@ public final class OpenSearchTestNode {
             watcher.start();
         }
 
+        Node node = new EmbeddedNode(environment);
+        started.set(node);
         node.start();
         // Index creation reads the default replica count from the cluster metadata, not from
         // node settings: as a node setting it is silently ignored and every index stays yellow.

@@ -1,0 +1,82 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { command, eventually, startHarness, tempDir, type Harness } from '../support/courier-harness.js';
+
+describe('admin Unix socket', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ longPollTimeout: '1s' });
+  });
+  after(() => h.stop());
+
+  test('is created with mode 0660', () => {
+    const mode = statSync(h.courier.socket).mode & 0o777;
+    assert.equal(mode.toString(8), '660');
+  });
+
+  test('registers, reads and removes agents; keys are never read back', async () => {
+    const created = await h.admin('POST', '/api/v1/agents', { id: 'adm-1', groups: ['linux', 'db'] });
+    assert.equal(created.status, 201);
+    const body = created.body as { id: string; groups: string[]; key: string };
+    assert.match(body.key, /^[0-9a-f]{64}$/);
+    const read = await h.admin('GET', '/api/v1/agents/adm-1');
+    assert.deepEqual(Object.keys(read.body as object).sort(), ['created_at', 'groups', 'id']);
+    const removed = await h.admin('DELETE', '/api/v1/agents/adm-1');
+    assert.equal(removed.status, 200);
+    assert.equal((await h.admin('GET', '/api/v1/agents/adm-1')).status, 404);
+  });
+
+  test('a server component long-polls its commands on the socket and reports its result there', async () => {
+    const poll = h.admin('GET', '/api/v1/commands?target_type=server&target_id=rbac');
+    await eventually(() => (h.courier.supervisor.stats().longPollSubscriptions === 1 ? true : undefined), 'the component poll');
+    const [created] = await h.send([command({ type: 'server', id: 'rbac' }, 'refresh', { action: { name: 'refresh', args: { index: ['rbac'] } } })]);
+    const res = await poll;
+    assert.equal(res.status, 200);
+    assert.deepEqual((res.body as { commands: { document_id: string }[] }).commands.map((c) => c.document_id), [created!.document_id]);
+    const report = await h.admin('POST', '/api/v1/commands/results', { results: [{ document_id: created!.document_id, code: 0, message: 'cache refreshed' }] });
+    assert.equal(report.status, 200);
+    assert.equal(((await h.admin('GET', `/api/v1/commands/${created!.document_id}`)).body as { status: string }).status, 'success');
+  });
+
+  test('an agent cannot receive a server component command', async () => {
+    const token = await h.agentToken('rbac');
+    await h.send([command({ type: 'server', id: 'rbac' })]);
+    const res = await h.http('GET', '/api/v1/commands', { token });
+    assert.equal(res.status, 408);
+  });
+});
+
+describe('admin socket path on start', () => {
+  test('a stale socket file left by a crash is replaced', async () => {
+    const dataDir = tempDir();
+    // What a process killed with SIGKILL leaves behind: a socket file with nobody listening.
+    const path = join(dataDir, 'courier.sock');
+    spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    assert.ok(statSync(path).isSocket());
+    const h = await startHarness({}, dataDir);
+    assert.equal((await h.admin('GET', '/healthz')).status, 200);
+    await h.stop();
+  });
+
+  test('a socket in use by a running courier is refused with a clear error', async () => {
+    const first = await startHarness();
+    await assert.rejects(startHarness({ socket: first.courier.socket }), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'COURIER_ERR_SOCKET_IN_USE');
+      assert.match(error.message, /in use/);
+      return true;
+    });
+    assert.equal((await first.admin('GET', '/healthz')).status, 200);
+    await first.stop();
+  });
+
+  test('a file that is not a socket is never deleted', async () => {
+    const dataDir = tempDir();
+    const path = join(dataDir, 'not-a-socket');
+    writeFileSync(path, 'precious');
+    await assert.rejects(startHarness({ socket: path }, dataDir), /not a Unix socket/);
+    assert.equal(statSync(path).isFile(), true);
+  });
+});

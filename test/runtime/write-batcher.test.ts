@@ -1,0 +1,244 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CommandDocument } from '../../src/domain/command.js';
+import type { CommandStore, StatusChange, TransitionRecord, WriteBatch, WriteOutcome } from '../../src/store/store.js';
+import { WriteBatcher, type WriteBatcherOptions } from '../../src/runtime/write-batcher.js';
+
+/** A fake store: only `commit` matters. Records every batch; can fail or hold a commit. */
+class FakeStore {
+  readonly commits: { creates: string[]; changes: string[] }[] = [];
+  /** Failures to throw, one per commit, before succeeding. */
+  failures: Error[] = [];
+  /** When set, each commit waits for it. */
+  gate: Promise<void> | null = null;
+  /** Called synchronously inside every commit, before it settles. */
+  onCommit: ((n: number) => void) | null = null;
+  /** ids already present: their create reports false. */
+  existing = new Set<string>();
+
+  async commit(batch: WriteBatch): Promise<WriteOutcome> {
+    this.commits.push({ creates: batch.creates.map((c) => c.doc.document_id), changes: batch.changes.map((c) => c.audit.cause) });
+    this.onCommit?.(this.commits.length);
+    if (this.gate) await this.gate;
+    const failure = this.failures.shift();
+    if (failure) throw failure;
+    const created = batch.creates.map((c) => {
+      if (this.existing.has(c.doc.document_id)) return false;
+      this.existing.add(c.doc.document_id);
+      return true;
+    });
+    return { created, changes: batch.changes.map(() => 'ok' as const) };
+  }
+}
+
+function batcher(store: FakeStore, options: Partial<WriteBatcherOptions> = {}): WriteBatcher {
+  return new WriteBatcher(store as unknown as CommandStore, { maxBatch: 100, retryDelayMs: () => 0, ...options });
+}
+
+const audit = (id: string, cause: string): TransitionRecord => ({ document_id: id, from: null, to: 'pending', cause, at: 0, node: 'n', actor: 'test' });
+const item = (id: string) => ({ doc: { document_id: id } as CommandDocument, audit: audit(id, 'created') });
+/** A status change, told apart in the fake store by its `cause`. */
+const change = (name: string): StatusChange => ({
+  document_id: 'cmd',
+  status: 'sent',
+  result: null,
+  deliveredAt: null,
+  executionDeadline: null,
+  attempts: 1,
+  audit: audit('cmd', name),
+});
+
+function deferred() {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+/** Lets pending callbacks (immediates, promise jobs) run a few times. */
+async function turns(n = 5): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+describe('WriteBatcher', () => {
+  test('writes requested in the same tick go into one commit, in order', async () => {
+    const store = new FakeStore();
+    const w = batcher(store);
+    const results = await Promise.all([w.create([item('a'), item('b')]), w.change(change('x')), w.create([item('c')]), w.change(change('y'))]);
+    assert.deepEqual(store.commits, [{ creates: ['a', 'b', 'c'], changes: ['x', 'y'] }]);
+    assert.deepEqual(results, [[true, true], 'ok', [true], 'ok']);
+  });
+
+  test('each create resolves per command: false when its id already existed', async () => {
+    const store = new FakeStore();
+    store.existing.add('old');
+    const w = batcher(store);
+    const [first, second] = await Promise.all([w.create([item('new'), item('old')]), w.create([item('other')])]);
+    assert.deepEqual(first, [true, false]);
+    assert.deepEqual(second, [true]);
+  });
+
+  test('writes requested while a commit runs go into the next one', async () => {
+    const store = new FakeStore();
+    const gate = deferred();
+    store.gate = gate.promise;
+    const w = batcher(store);
+    const first = w.change(change('x'));
+    await turns();
+    assert.equal(store.commits.length, 1);
+    const later = [w.change(change('y')), w.change(change('z'))];
+    await turns();
+    assert.equal(store.commits.length, 1, 'a second commit started while the first was running');
+    store.gate = null;
+    gate.open();
+    await Promise.all([first, ...later]);
+    assert.deepEqual(store.commits.map((c) => c.changes), [['x'], ['y', 'z']]);
+  });
+
+  test('the creates of one call are never split across commits, even above maxBatch', async () => {
+    const store = new FakeStore();
+    const w = batcher(store, { maxBatch: 2 });
+    const units = [['a1', 'a2', 'a3'], ['b1'], ['c1', 'c2'], ['d1'], ['e1']];
+    await Promise.all(units.map((ids) => w.create(ids.map(item))));
+    // Every unit is contiguous inside exactly one commit.
+    for (const unit of units) {
+      const holding = store.commits.filter((c) => unit.some((id) => c.creates.includes(id)));
+      assert.equal(holding.length, 1, `unit ${unit.join(',')} was split: ${JSON.stringify(store.commits)}`);
+      const creates = holding[0]!.creates;
+      const at = creates.indexOf(unit[0]!);
+      assert.deepEqual(creates.slice(at, at + unit.length), unit);
+    }
+    // Order is kept, and a commit exceeds maxBatch only when it is a single unit.
+    assert.deepEqual(store.commits.flatMap((c) => c.creates), units.flat());
+    for (const c of store.commits) {
+      if (c.creates.length > 2) assert.ok(units.some((u) => u.length === c.creates.length && u.every((id) => c.creates.includes(id))));
+    }
+  });
+
+  test('status changes fill the room creates leave, in order, and the rest follows', async () => {
+    const store = new FakeStore();
+    const w = batcher(store, { maxBatch: 3 });
+    await Promise.all([w.create([item('a'), item('b')]), w.change(change('x')), w.change(change('y')), w.change(change('z'))]);
+    assert.deepEqual(store.commits.flatMap((c) => c.changes), ['x', 'y', 'z']);
+    assert.ok(store.commits.every((c) => c.creates.length + c.changes.length <= 3));
+    assert.deepEqual(store.commits[0], { creates: ['a', 'b'], changes: ['x'] });
+  });
+
+  test('a failing commit rejects its creates and retries its changes, in order', async () => {
+    const store = new FakeStore();
+    const failure = new Error('disk I/O error');
+    store.failures = [failure];
+    const w = batcher(store);
+    // A change requested while the failing commit runs must come after the retried ones.
+    let late: Promise<'ok' | 'conflict'> | undefined;
+    store.onCommit = (n) => {
+      if (n === 1) late = w.change(change('z'));
+    };
+    const created = w.create([item('a')]);
+    const changes = [w.change(change('x')), w.change(change('y'))];
+    await assert.rejects(created, (e) => e === failure);
+    assert.deepEqual(await Promise.all(changes), ['ok', 'ok']);
+    assert.ok(late);
+    assert.equal(await late, 'ok');
+    assert.deepEqual(store.commits[0], { creates: ['a'], changes: ['x', 'y'] });
+    assert.deepEqual(
+      store.commits.slice(1).flatMap((c) => c.changes),
+      ['x', 'y', 'z'],
+    );
+    assert.ok(store.commits.slice(1).every((c) => !c.creates.includes('a')), 'a rejected create was written anyway');
+  });
+
+  test('changes are retried as long as commits fail, with the configured back-off', async () => {
+    const store = new FakeStore();
+    store.failures = [new Error('1'), new Error('2'), new Error('3')];
+    const attempts: number[] = [];
+    const w = batcher(store, { retryDelayMs: (attempt) => (attempts.push(attempt), 0) });
+    assert.equal(await w.change(change('x')), 'ok');
+    assert.equal(store.commits.length, 4);
+    assert.deepEqual(store.commits.map((c) => c.changes), [['x'], ['x'], ['x'], ['x']]);
+    assert.deepEqual(attempts, [1, 2, 3]);
+  });
+
+  test('barrier() resolves only after every earlier write is committed', async () => {
+    const store = new FakeStore();
+    const gate = deferred();
+    store.gate = gate.promise;
+    const w = batcher(store);
+    const order: string[] = [];
+    void w.change(change('x')).then(() => order.push('x committed'));
+    const barrier = w.barrier().then(() => order.push('barrier'));
+    await turns();
+    assert.deepEqual(order, [], 'the barrier resolved before the write was committed');
+    store.gate = null;
+    gate.open();
+    await barrier;
+    assert.deepEqual(order, ['x committed', 'barrier']);
+  });
+
+  test('barrier() waits for writes requested but not yet started', async () => {
+    const store = new FakeStore();
+    const w = batcher(store);
+    let committed = false;
+    void w.create([item('a')]).then(() => (committed = true));
+    await w.barrier();
+    assert.equal(committed, true);
+    assert.equal(store.commits.length, 1);
+  });
+
+  test('barrier() waits through retries of failed changes', async () => {
+    const store = new FakeStore();
+    store.failures = [new Error('busy')];
+    const w = batcher(store);
+    void w.change(change('x'));
+    await w.barrier();
+    assert.equal(store.commits.length, 2, 'the barrier resolved before the retried change was written');
+  });
+
+  test('barrier() does not wait for a rejected create, nor for writes requested after it', async () => {
+    const store = new FakeStore();
+    store.failures = [new Error('full')];
+    const w = batcher(store);
+    const rejected = w.create([item('a')]);
+    rejected.catch(() => {});
+    await w.barrier();
+    await assert.rejects(rejected);
+
+    const gate = deferred();
+    store.gate = gate.promise;
+    const before = w.barrier();
+    void w.change(change('later'));
+    await before; // nothing was requested before it
+    store.gate = null;
+    gate.open();
+    await w.barrier();
+  });
+
+  test('barrier() with nothing written resolves at once', async () => {
+    const w = batcher(new FakeStore());
+    await w.barrier();
+  });
+
+  test('onHealthChange is called once per change of state', async () => {
+    const store = new FakeStore();
+    const calls: [boolean, unknown][] = [];
+    const w = batcher(store, { onHealthChange: (healthy, error) => calls.push([healthy, error]) });
+    await w.change(change('ok-1'));
+    assert.deepEqual(calls, [], 'healthy at start: no call');
+
+    const e1 = new Error('first');
+    store.failures = [e1, new Error('second'), new Error('third')];
+    await w.change(change('retried'));
+    assert.equal(calls.length, 2, JSON.stringify(calls));
+    assert.deepEqual(calls[0], [false, e1]);
+    assert.equal(calls[1]![0], true);
+
+    await w.change(change('ok-2'));
+    assert.equal(calls.length, 2);
+
+    const e2 = new Error('again');
+    store.failures = [e2];
+    await w.change(change('retried-2'));
+    assert.equal(calls.length, 4);
+    assert.deepEqual(calls[2], [false, e2]);
+    assert.equal(calls[3]![0], true);
+  });
+});

@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** The compiled CLI entry point, next to this file in dist/. */
+export const CLI = join(fileURLToPath(import.meta.url), '..', '..', '..', 'src', 'cli', 'main.js');
+
+export interface CourierProcess {
+  child: ChildProcess;
+  url: string;
+  socket: string;
+  /** Resolves when the process has exited. */
+  exited: Promise<number | null>;
+}
+
+/** A port that was free a moment ago (for a process that must come back on the same port). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Starts `courier serve` as its own process and resolves once it logs that it is running. */
+export function spawnCourier(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CourierProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const stderr: string[] = [];
+  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      let entry: { msg?: string; url?: string; socket?: string };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        return;
+      }
+      if (entry.msg === 'courier is running') resolve({ child, url: entry.url!, socket: entry.socket!, exited });
+    });
+    void exited.then((code) => reject(new Error(`courier exited (${code}) before it was running: ${stderr.join('')}`)));
+  });
+}
