@@ -57,6 +57,7 @@ export async function startCourier(config: Config, deps: CourierDeps = {}): Prom
     executionTimeoutMs: config.executionTimeout,
     maxCommandsPerDelivery: config.maxCommandsPerDelivery,
     maxWriteBatch: 5000,
+    claimLeaseMs: 60_000,
     onDelivered: (ms) => metrics?.observeDispatch(ms),
   });
   metrics = new Metrics({ countByStatus: () => store.countByStatus(), stats: () => supervisor.stats() });

@@ -69,6 +69,17 @@ export interface CommandState {
   deliveredAt: number | null;
   executionDeadline: number | null;
   attempts: number;
+  /**
+   * Which node claimed it (status `sent`) and until when the claim holds. Stores shared by several
+   * nodes keep it; a claim whose node died expires and another node may deliver the command.
+   */
+  claim?: CommandClaim | null;
+}
+
+export interface CommandClaim {
+  node: string;
+  /** ms since epoch */
+  until: number;
 }
 
 export function agentRoute(agentId: string): string {

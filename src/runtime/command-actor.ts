@@ -10,6 +10,8 @@ export type CommandActor = Actor<typeof commandMachine>;
 export interface LiveCommand {
   readonly doc: CommandDocument;
   readonly actor: CommandActor;
+  /** `@timestamp` in ms: the first key of per-target order. */
+  readonly createdAt: number;
   /**
    * Since when it could have been delivered: when it last became pending, or later, when a
    * subscriber of its target arrived. Delivery minus this is the dispatch latency.
@@ -83,6 +85,7 @@ export function applyEvent(
   cause: string,
   who: string,
   node: string,
+  claimLeaseMs: number,
 ): Transition | null {
   const from = statusOf(live.actor);
   live.actor.send(event);
@@ -99,6 +102,7 @@ export function applyEvent(
       deliveredAt: context.deliveredAt,
       executionDeadline: context.executionDeadline,
       attempts: context.attempts,
+      claim: to === 'sent' ? { node, until: event.at + claimLeaseMs } : null,
       audit: { document_id: live.doc.document_id, from, to, cause, at: event.at, node, actor: who },
     },
   };

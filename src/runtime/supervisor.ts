@@ -34,6 +34,8 @@ export interface SupervisorOptions {
   maxCommandsPerDelivery: number;
   /** Most writes in one store transaction. */
   maxWriteBatch: number;
+  /** How long a claim (`sent`) holds before another node may deliver the command again (ms). */
+  claimLeaseMs: number;
   /** Dispatch latency: from the moment a command and a subscriber of its target coexist to delivery. */
   onDelivered?: (latencyMs: number) => void;
 }
@@ -74,6 +76,7 @@ export class Supervisor {
   private readonly writes: WriteBatcher;
   private readonly lifecycle: Actor<typeof supervisorMachine>;
   private seq = 0;
+  private recoverError: unknown;
   private readonly onActorError = (error: unknown) => this.options.logger.error({ err: error }, 'actor error');
 
   constructor(private readonly options: SupervisorOptions) {
@@ -91,7 +94,12 @@ export class Supervisor {
     this.lifecycle = createActor(
       supervisorMachine.provide({
         actors: {
-          recover: fromPromise(() => this.recover()),
+          recover: fromPromise(() =>
+            this.recover().catch((error: unknown) => {
+              this.recoverError = error;
+              throw error;
+            }),
+          ),
           drain: fromPromise(() => this.drain()),
         },
       }),
@@ -105,7 +113,7 @@ export class Supervisor {
   async start(): Promise<void> {
     this.lifecycle.start();
     const snapshot = await waitFor(this.lifecycle, (s) => s.value !== 'starting');
-    if (snapshot.value === 'failed') throw snapshot.error ?? new Error('supervisor recovery failed');
+    if (snapshot.value === 'failed') throw this.recoverError ?? new Error('supervisor recovery failed');
   }
 
   /** Refuses new work, answers open subscriptions, writes everything out. */
@@ -126,16 +134,59 @@ export class Supervisor {
     const { store, clock, logger } = this.options;
     this.seq = await store.maxSeq();
     const unfinished = await store.loadUnfinished();
+    const now = clock.now();
     for (const state of unfinished) {
-      const live = this.adopt(state);
-      if (state.status === 'sent') {
-        // Handed to a connection before the restart, never confirmed: deliver it again.
-        this.send(state.doc.document_id, { type: 'RECOVER', at: clock.now() }, 'recovered', SYSTEM);
-      } else if (state.status === 'pending') {
-        this.enqueue(live);
+      this.adopt(state);
+      // Handed to a connection by this node before the restart and never confirmed (or claimed by
+      // a node whose claim has expired): deliver it again.
+      if (state.status === 'sent' && (!state.claim || state.claim.node === this.options.node || state.claim.until <= now)) {
+        this.send(state.doc.document_id, { type: 'RECOVER', at: now }, 'recovered', SYSTEM);
       }
     }
     logger.info({ commands: unfinished.length }, 'recovered unfinished commands');
+  }
+
+  /**
+   * Commands as the store now has them, changed by someone else (another node, an operator, the
+   * indexer plugin): new ones become live, known ones are brought to the stored state, and a
+   * claim whose lease expired is released so that the command is delivered again.
+   */
+  observe(states: CommandState[]): void {
+    if (!this.running) return;
+    const now = this.options.clock.now();
+    for (const state of states) {
+      const id = state.doc.document_id;
+      const live = this.live.get(id);
+      if (live && statusOf(live.actor) === state.status) continue;
+      if (live && this.isInFlightHere(id)) continue; // our own claim, not yet confirmed: our view is newer
+      if (live) this.retire(live);
+      if (FINAL_STATUSES.has(state.status)) continue;
+      this.adopt(state);
+      if (state.status === 'sent' && state.claim && state.claim.until <= now) {
+        this.send(id, { type: 'RECOVER', at: now }, 'lease_expired', SYSTEM);
+      }
+    }
+  }
+
+  /** Another writer changed the command first: take the stored state as the truth. */
+  private async reconcile(documentId: string): Promise<void> {
+    const state = await this.options.store.getCommand(documentId);
+    if (state) this.observe([state]);
+    else {
+      const live = this.live.get(documentId);
+      if (live) this.retire(live);
+    }
+  }
+
+  private isInFlightHere(documentId: string): boolean {
+    for (const subs of this.subscribers.values()) for (const sub of subs) if (sub.inFlight.has(documentId)) return true;
+    return false;
+  }
+
+  /** Stops a live command's actor and forgets it (its queue entry is skipped lazily). */
+  private retire(live: LiveCommand): void {
+    live.actor.stop();
+    if (this.live.get(live.doc.document_id) === live) this.live.delete(live.doc.document_id);
   }
 
   private async drain(): Promise<void> {
@@ -176,7 +227,6 @@ export class Supervisor {
     for (const [i, doc] of docs.entries()) {
       if (created[i]) {
         const live = this.adopt({ doc, status: 'pending', result: null, deliveredAt: null, executionDeadline: null, attempts: 0 });
-        this.enqueue(live);
         viewOf.set(doc.document_id, liveView(live));
       } else {
         // Another request adopted the same document_id a moment earlier.
@@ -201,7 +251,10 @@ export class Supervisor {
     }
     const written = this.send(documentId, { type: 'CANCEL', at: this.options.clock.now() }, 'cancelled', who);
     if (!written) throw errors.COMMAND_NOT_CANCELLABLE(documentId, statusOf(live.actor));
-    await written;
+    if ((await written) === 'conflict') {
+      const state = await this.get(documentId);
+      throw errors.COMMAND_NOT_CANCELLABLE(documentId, state?.status ?? 'gone');
+    }
     return liveView(live);
   }
 
@@ -237,9 +290,9 @@ export class Supervisor {
     const event: CommandMachineEvent = { type: 'RESULT', at: this.options.clock.now(), code: report.code, message: report.message };
     if (report.data !== undefined) event.data = report.data;
     const written = this.send(report.document_id, event, 'result', who);
-    if (written) await written;
+    const recorded = written !== null && (await written) === 'ok';
     const state = (await this.get(report.document_id))!;
-    return written
+    return recorded
       ? { document_id: report.document_id, outcome: 'recorded', status: state.status, message: `Result recorded: ${state.status}` }
       : {
           document_id: report.document_id,
@@ -330,7 +383,7 @@ export class Supervisor {
       });
       if (ids.length === 0) return;
       const now = clock.now();
-      const claims: Promise<unknown>[] = [];
+      const claims: Promise<'ok' | 'conflict'>[] = [];
       const views: CommandView[] = [];
       for (const id of ids) {
         const live = this.live.get(id)!;
@@ -341,6 +394,7 @@ export class Supervisor {
         claims.push(written);
         views.push(liveView(live));
       }
+      if (views.length === 0) continue;
       subs.delete(sub);
       if (sub.mode === 'long-poll') {
         sub.actor.send({ type: 'ANSWER' }); // answers once; stays out of the route
@@ -348,10 +402,13 @@ export class Supervisor {
         subs.add(sub); // round-robin among an agent's WebSockets
       }
       if (subs.size === 0) this.subscribers.delete(route);
-      // The claims are durable before the commands leave.
+      // The claims are durable before the commands leave; one another node won first is not sent.
       void Promise.all(claims).then(
-        () => {
-          if (!sub.closed) sub.transport.push(views);
+        (outcomes) => {
+          const won: CommandView[] = [];
+          views.forEach((view, i) => (outcomes[i] === 'ok' ? won.push(view) : sub.inFlight.delete(view.document_id)));
+          // A long-poll is answered even if every claim was lost (then with no commands): it was promised an answer.
+          if (!sub.closed && (won.length > 0 || sub.mode === 'long-poll')) sub.transport.push(won);
         },
         (err) => this.options.logger.error({ err }, 'claim write failed'),
       );
@@ -360,20 +417,23 @@ export class Supervisor {
 
   // ---- command actors -------------------------------------------------------------------
 
+  /** Makes a command live in its current state (and queues it if pending). */
   private adopt(state: CommandState): LiveCommand {
     const { doc } = state;
     const actor = startCommandActor(state, this.options.executionTimeoutMs, this.onActorError);
-    const live: LiveCommand = { doc, actor, readySince: Date.parse(doc['@timestamp']) };
+    const createdAt = Date.parse(doc['@timestamp']);
+    const live: LiveCommand = { doc, actor, createdAt, readySince: createdAt };
     this.live.set(doc.document_id, live);
     this.deadlines.add(Date.parse(doc.delivery_timestamp), doc.document_id);
     if (state.executionDeadline !== null) this.deadlines.add(state.executionDeadline, doc.document_id);
+    if (state.status === 'pending') this.enqueue(live);
     return live;
   }
 
   private enqueue(live: LiveCommand): void {
     let queue = this.queues.get(live.doc.route);
     if (!queue) this.queues.set(live.doc.route, (queue = new RouteQueue()));
-    queue.push(live.doc.seq, live.doc.document_id);
+    queue.push(live.createdAt, live.doc.seq, live.doc.document_id);
     this.markDirty(live.doc.route);
   }
 
@@ -381,13 +441,16 @@ export class Supervisor {
    * Sends an event to a live command. Returns the pending write of the transition it caused,
    * or null if the command is not live or the event was not accepted in its state.
    */
-  private send(documentId: string, event: CommandMachineEvent, cause: string, who: string): Promise<unknown> | null {
+  private send(documentId: string, event: CommandMachineEvent, cause: string, who: string): Promise<'ok' | 'conflict'> | null {
     const live = this.live.get(documentId);
     if (!live) return null;
-    const transition = applyEvent(live, event, cause, who, this.options.node);
+    const transition = applyEvent(live, event, cause, who, this.options.node, this.options.claimLeaseMs);
     if (!transition) return null;
     const written = this.writes.change(transition.change);
     this.afterTransition(live, transition, written);
+    void written.then((outcome) => {
+      if (outcome === 'conflict') void this.reconcile(documentId);
+    });
     return written;
   }
 

@@ -1,4 +1,4 @@
-import type { CommandDocument, CommandResult, CommandState, CommandStatus } from '../domain/command.js';
+import type { CommandClaim, CommandDocument, CommandResult, CommandState, CommandStatus } from '../domain/command.js';
 
 /**
  * The store port: what the runtime needs from a durable store. Two adapters implement it:
@@ -31,6 +31,8 @@ export interface StatusChange {
   deliveredAt: number | null;
   executionDeadline: number | null;
   attempts: number;
+  /** Set when the change is a claim (to `sent`); null otherwise. */
+  claim: CommandClaim | null;
   audit: TransitionRecord;
 }
 
@@ -40,6 +42,10 @@ export interface WriteBatch {
   changes: StatusChange[];
 }
 
+/**
+ * Stores shared by several nodes write status changes conditionally (on the version they last
+ * read); a `conflict` means someone else changed the command first, and the runtime re-reads it.
+ */
 export interface WriteOutcome {
   /** Per create: false when a command with that `document_id` already existed (nothing written). */
   created: boolean[];

@@ -41,6 +41,7 @@ const item = (id: string) => ({ doc: { document_id: id } as CommandDocument, aud
 const change = (name: string): StatusChange => ({
   document_id: 'cmd',
   status: 'sent',
+  claim: null,
   result: null,
   deliveredAt: null,
   executionDeadline: null,
