@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Runs every compiled test file (dist/test/**/*.test.js) with Node's built-in test runner.
 // Extra arguments are passed to `node --test` (e.g. --test-name-pattern).
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
 const testRoot = join(root, 'dist', 'test');
@@ -26,9 +26,35 @@ if (files.length === 0) {
   console.error('no test files found under dist/test');
   process.exit(1);
 }
+
+// The OpenSearch tier (files that call openSearchTier()) shares one real OpenSearch node, started
+// here once and stopped at the end; its URL reaches the test processes in the environment.
+const env = { ...process.env };
+const needsOpenSearch = files.some((f) => readFileSync(f, 'utf8').includes('openSearchTier('));
+let openSearch;
+if (needsOpenSearch && !env.COURIER_TEST_OPENSEARCH_URL) {
+  const support = join(testRoot, 'support');
+  const { openSearchUnavailableReason, startOpenSearchNode } = await import(pathToFileURL(join(support, 'opensearch-node.js')).href);
+  const { skipBanner } = await import(pathToFileURL(join(support, 'opensearch-tier.js')).href);
+  const reason = openSearchUnavailableReason();
+  if (reason !== null) {
+    // Under CI=true the tier's tests fail instead of skipping.
+    console.warn(process.env.CI === 'true' ? `\nOpenSearch test tier cannot run in CI: ${reason}\n` : skipBanner(reason));
+    env.COURIER_TEST_OPENSEARCH_SKIPPED = reason;
+  } else {
+    openSearch = await startOpenSearchNode();
+    console.log(`# OpenSearch test node ready at ${openSearch.url} in ${openSearch.startMs} ms (shared by the OpenSearch tier)`);
+    env.COURIER_TEST_OPENSEARCH_URL = openSearch.url;
+  }
+}
+
 const reporter = process.env.CI === 'true' ? ['--test-reporter=spec'] : [];
-const result = spawnSync(process.execPath, ['--enable-source-maps', '--test', ...reporter, ...flags, ...files], {
+// Not spawnSync: this process must keep reading the OpenSearch node's output while the tests run.
+const child = spawn(process.execPath, ['--enable-source-maps', '--test', ...reporter, ...flags, ...files], {
   stdio: 'inherit',
   cwd: root,
+  env,
 });
-process.exit(result.status ?? 1);
+const status = await new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+await openSearch?.stop();
+process.exit(status);

@@ -8,7 +8,7 @@ import { errors } from './errors.js';
  * command-line flag, a `COURIER_*` environment variable, the JSON file named by `--config`
  * (or `COURIER_CONFIG`), and finally its default.
  */
-type Kind = 'string' | 'port' | 'int' | 'duration' | 'sync' | 'logLevel';
+type Kind = 'string' | 'port' | 'int' | 'duration' | 'sync' | 'logLevel' | 'boolean' | 'url';
 
 interface OptionSpec {
   flag: string;
@@ -16,11 +16,17 @@ interface OptionSpec {
   describe: string;
   /** Smallest accepted value (ms for durations). */
   min?: number;
+  /** Largest accepted value. */
+  max?: number;
+  /** Environment variable, when not the one derived from the flag. */
+  env?: string;
 }
 
 export const OPTIONS = {
   host: { flag: 'host', kind: 'string', describe: 'Interface of the agents API (comms API)' },
   port: { flag: 'port', kind: 'port', describe: 'TCP port of the agents API' },
+  managementHost: { flag: 'management-host', kind: 'string', describe: 'Interface of the management API (operators; API keys)' },
+  managementPort: { flag: 'management-port', kind: 'port', describe: 'TCP port of the management API' },
   dataDir: { flag: 'data-dir', kind: 'string', describe: 'Directory of the embedded store, keys and socket' },
   socket: { flag: 'socket', kind: 'string', describe: 'Path of the local admin Unix socket (default <data-dir>/courier.sock)' },
   longPollTimeout: { flag: 'long-poll-timeout', kind: 'duration', min: 1000, describe: 'How long an agent long-poll is held before 408' },
@@ -31,6 +37,23 @@ export const OPTIONS = {
   bodyLimit: { flag: 'body-limit', kind: 'int', describe: 'Largest accepted request body, in bytes' },
   wsPingInterval: { flag: 'ws-ping-interval', kind: 'duration', describe: 'WebSocket keepalive ping interval' },
   maxCommandsPerDelivery: { flag: 'max-commands-per-delivery', kind: 'int', describe: 'Most commands in one long-poll answer or WebSocket frame' },
+  opensearch: {
+    flag: 'opensearch',
+    env: 'COURIER_OPENSEARCH_URL',
+    kind: 'url',
+    describe: 'OpenSearch URL: keep commands in this cluster (default: the embedded SQLite store)',
+  },
+  opensearchUsername: { flag: 'opensearch-username', kind: 'string', describe: 'OpenSearch basic-auth user' },
+  opensearchPassword: { flag: 'opensearch-password', kind: 'string', describe: 'OpenSearch basic-auth password' },
+  opensearchCa: { flag: 'opensearch-ca', kind: 'string', describe: "PEM file of the CA that signed the cluster's certificate" },
+  opensearchSkipTlsVerify: { flag: 'opensearch-skip-tls-verify', kind: 'boolean', describe: "Accept any TLS certificate from the cluster (testing only)" },
+  opensearchIndexPrefix: { flag: 'opensearch-index-prefix', kind: 'string', describe: 'Prefix of every index courier uses (default: none)' },
+  pollInterval: { flag: 'poll-interval', kind: 'duration', min: 10, describe: 'How often the indexer poller tails wazuh-commands' },
+  pollPageSize: { flag: 'poll-page-size', kind: 'int', max: 10_000, describe: 'Documents per page when the poller reads the index' },
+  rescanInterval: { flag: 'rescan-interval', kind: 'duration', min: 100, describe: 'How often the poller re-scans pending, unclaimed and overdue commands' },
+  claimLease: { flag: 'claim-lease', kind: 'duration', min: 1000, describe: 'How long a claim (sent) holds before another node may deliver again' },
+  inspect: { flag: 'inspect', kind: 'boolean', describe: 'Stream live actors to the Stately inspector (127.0.0.1 relay behind a token; off by default)' },
+  inspectPort: { flag: 'inspect-port', kind: 'port', describe: 'Port of the inspector relay on 127.0.0.1' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type ConfigKey = keyof typeof OPTIONS;
@@ -38,6 +61,8 @@ export type ConfigKey = keyof typeof OPTIONS;
 export interface Config {
   host: string;
   port: number;
+  managementHost: string;
+  managementPort: number;
   dataDir: string;
   socket: string;
   /** ms */
@@ -51,11 +76,31 @@ export interface Config {
   /** ms */
   wsPingInterval: number;
   maxCommandsPerDelivery: number;
+  /** Set: commands live in this OpenSearch cluster; unset: the embedded SQLite store. */
+  opensearch: string | undefined;
+  opensearchUsername: string | undefined;
+  opensearchPassword: string | undefined;
+  /** Absolute path of a PEM file. */
+  opensearchCa: string | undefined;
+  opensearchSkipTlsVerify: boolean;
+  opensearchIndexPrefix: string;
+  /** ms */
+  pollInterval: number;
+  pollPageSize: number;
+  /** ms */
+  rescanInterval: number;
+  /** ms */
+  claimLease: number;
+  /** Serve the Stately inspector relay (loopback only, token-guarded). */
+  inspect: boolean;
+  inspectPort: number;
 }
 
 const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string } = {
   host: '0.0.0.0',
   port: 27000,
+  managementHost: '127.0.0.1',
+  managementPort: 55000,
   dataDir: 'data',
   longPollTimeout: 300_000,
   executionTimeout: 600_000,
@@ -64,6 +109,18 @@ const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string 
   bodyLimit: 1_048_576,
   wsPingInterval: 30_000,
   maxCommandsPerDelivery: 100,
+  opensearch: undefined,
+  opensearchUsername: undefined,
+  opensearchPassword: undefined,
+  opensearchCa: undefined,
+  opensearchSkipTlsVerify: false,
+  opensearchIndexPrefix: '',
+  pollInterval: 1000,
+  pollPageSize: 1000,
+  rescanInterval: 30_000,
+  claimLease: 60_000,
+  inspect: false,
+  inspectPort: 8087,
 };
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -83,10 +140,12 @@ function convert(key: ConfigKey, raw: unknown): unknown {
   if (spec.min !== undefined && typeof value === 'number' && value < spec.min) {
     throw new Error(`must be at least ${spec.kind === 'duration' ? `${spec.min} ms` : spec.min}`);
   }
+  if (spec.max !== undefined && typeof value === 'number' && value > spec.max) throw new Error(`must be at most ${spec.max}`);
   return value;
 }
 
 function convertKind(kind: Kind, raw: unknown): unknown {
+  if (kind === 'boolean') return parseBoolean(raw);
   if (typeof raw !== 'string' && typeof raw !== 'number') throw new Error(`expected a string or a number, got ${JSON.stringify(raw)}`);
   const text = String(raw).trim();
   if (text === '') throw new Error('is empty');
@@ -115,11 +174,32 @@ function convertKind(kind: Kind, raw: unknown): unknown {
     case 'logLevel':
       if (!LOG_LEVELS.has(text)) throw new Error(`"${text}" is not one of ${[...LOG_LEVELS].join(', ')}`);
       return text;
+    case 'url':
+      if (!/^https?:\/\/[^/\s]+/.test(text)) throw new Error(`"${text}" is not an http(s) URL`);
+      return text;
   }
 }
 
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+
+/** `true`/`false` (JSON), or true|false|1|0|yes|no|on|off (flags and environment). */
+function parseBoolean(raw: unknown): boolean {
+  if (typeof raw === 'boolean') return raw;
+  const text = String(raw).trim().toLowerCase();
+  if (TRUE.has(text)) return true;
+  if (FALSE.has(text)) return false;
+  throw new Error(`"${String(raw)}" is not a boolean (true or false)`);
+}
+
 export function envName(key: ConfigKey): string {
-  return `COURIER_${OPTIONS[key].flag.replaceAll('-', '_').toUpperCase()}`;
+  const spec: OptionSpec = OPTIONS[key];
+  return spec.env ?? `COURIER_${spec.flag.replaceAll('-', '_').toUpperCase()}`;
+}
+
+/** The configuration as it may be logged: secrets masked. */
+export function redactedConfig(config: Config): Config {
+  return config.opensearchPassword === undefined ? config : { ...config, opensearchPassword: '[redacted]' };
 }
 
 export interface ConfigSources {
@@ -174,6 +254,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     dataDir,
     socket: resolve(cwd, (values.socket as string | undefined) ?? resolve(dataDir, 'courier.sock')),
     node: (values.node as string | undefined) ?? hostname(),
+    opensearchCa: values.opensearchCa === undefined ? undefined : resolve(cwd, values.opensearchCa as string),
   };
   return config;
 }

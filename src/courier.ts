@@ -1,24 +1,23 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { AgentTokens } from './auth/agent-tokens.js';
 import type { Config } from './config.js';
-import { serverRoute } from './domain/command.js';
-import { registerAgentAdminRoutes } from './http/agent-admin-routes.js';
-import { registerAgentRoutes } from './http/agent-routes.js';
-import { AgentWebSocket, WEBSOCKET_PATH } from './http/agent-websocket.js';
-import { createHttpApp, type HttpApp } from './http/app.js';
-import { registerCommandRoutes } from './http/command-routes.js';
-import { holdLongPoll } from './http/long-poll.js';
-import { ComponentPollQuery, ResultsBody } from './http/schemas.js';
 import { listenOnSocket } from './http/unix-socket.js';
+import { createAdminApi } from './http/admin-api.js';
+import { createAgentsApi } from './http/agents-api.js';
+import type { Health } from './http/operational-routes.js';
 import { errors } from './errors.js';
 import { Metrics } from './metrics.js';
 import { AgentRegistry } from './runtime/agent-registry.js';
 import { systemClock, type Clock } from './runtime/clock.js';
 import { Supervisor } from './runtime/supervisor.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { createInspector, type Inspector } from './inspect/inspector.js';
+import { ApiKeys } from './auth/api-keys.js';
+import { createManagementApi } from './management/management-api.js';
+import { IndexerPoller } from './poller/indexer-poller.js';
+import { isIndexerSource } from './poller/indexer-source.js';
+import { createStore } from './store/create-store.js';
 import type { CommandStore } from './store/store.js';
 
 export interface CourierDeps {
@@ -33,7 +32,13 @@ export interface RunningCourier {
   readonly supervisor: Supervisor;
   /** Base URL of the agents API, e.g. http://127.0.0.1:27000 */
   readonly url: string;
+  /** Base URL of the management API, e.g. http://127.0.0.1:55000 */
+  readonly managementUrl: string;
   readonly socket: string;
+  /** The OpenAPI documents of the three listeners. */
+  openapi(): { management: unknown; agents: unknown; admin: unknown };
+  /** With `inspect` on: the Stately inspector relay (127.0.0.1 only); `url` carries its token. */
+  readonly inspector?: { readonly url: string; readonly webSocketUrl: string; readonly port: number; readonly token: string };
   stop(): Promise<void>;
 }
 
@@ -46,9 +51,11 @@ export async function startCourier(config: Config, deps: CourierDeps = {}): Prom
   const clock = deps.clock ?? systemClock;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o750 });
 
-  const store = deps.store ?? new SqliteStore({ file: join(config.dataDir, 'courier.db'), synchronous: config.sync });
+  const store = deps.store ?? createStore(config, logger);
   await store.open();
   let metrics: Metrics | undefined;
+  // Off by default; when off, no observer is attached to any actor and no port is opened.
+  const inspector: Inspector | undefined = config.inspect ? createInspector({ port: config.inspectPort, logger, liveActors: () => supervisor.liveActors() }) : undefined;
   const supervisor = new Supervisor({
     store,
     clock,
@@ -57,73 +64,100 @@ export async function startCourier(config: Config, deps: CourierDeps = {}): Prom
     executionTimeoutMs: config.executionTimeout,
     maxCommandsPerDelivery: config.maxCommandsPerDelivery,
     maxWriteBatch: 5000,
-    claimLeaseMs: 60_000,
+    claimLeaseMs: config.claimLease,
     onDelivered: (ms) => metrics?.observeDispatch(ms),
+    ...(inspector ? { inspect: inspector.observer } : {}),
   });
   metrics = new Metrics({ countByStatus: () => store.countByStatus(), stats: () => supervisor.stats() });
   const agents = new AgentRegistry(store, () => clock.now());
   const tokens = await AgentTokens.load(config.dataDir, () => clock.now());
+  // A cluster shared with other writers is tailed for their changes (the embedded store has none).
+  const poller = isIndexerSource(store)
+    ? new IndexerPoller({
+        source: store,
+        observe: (states) => supervisor.observe(states),
+        node: config.node,
+        logger,
+        pollIntervalMs: config.pollInterval,
+        rescanIntervalMs: config.rescanInterval,
+        pageSize: config.pollPageSize,
+      })
+    : undefined;
+  // The cursor is read (or set) before recovery loads the unfinished commands, so that nothing
+  // written in between is missed; polling starts once the supervisor runs.
+  await poller?.prepare();
   await supervisor.start();
+  poller?.start();
 
-  const operational = (app: HttpApp) => {
-    app.get('/healthz', async (_request, reply) => {
-      const state = supervisor.state;
-      return reply.code(state === 'running' ? 200 : 503).send({ status: state === 'running' ? 'ok' : 'unavailable', state, store: store.kind, node: config.node });
-    });
-    app.get('/metrics', async (_request, reply) => reply.type(metrics!.registry.contentType).send(await metrics!.registry.metrics()));
+  const operators = store.operators;
+  if (!operators) throw errors.CONFIG(`the ${store.kind} store has no operator queries: the management API cannot run on it`);
+  const keys = new ApiKeys(operators, () => clock.now());
+  // What /healthz reports on every listener. Ready: the supervisor runs and, on a shared cluster,
+  // the poller can read it (else `reason` says why not).
+  const health = (): Health => {
+    const state = supervisor.state;
+    const indexer = poller?.health();
+    const reason = state !== 'running' ? `supervisor is ${state}` : indexer && !indexer.ok ? indexer.reason : null;
+    return {
+      ready: reason === null,
+      state,
+      store: store.kind,
+      node: config.node,
+      ...(indexer ? { indexer: { state: indexer.state, cursor: indexer.cursor, failures: indexer.failures } } : {}),
+      ...(reason ? { reason } : {}),
+    };
   };
+  const common = { logger, bodyLimit: config.bodyLimit, supervisor, agents, metrics, health };
 
   // Admin plane: the local Unix socket (0660).
-  const admin = createHttpApp({ logger, bodyLimit: config.bodyLimit });
-  registerCommandRoutes(admin, supervisor);
-  registerAgentAdminRoutes(admin, agents);
-  operational(admin);
-  admin.get('/api/v1/commands', { schema: { querystring: ComponentPollQuery } }, async (request, reply) =>
-    holdLongPoll(supervisor, reply, serverRoute(request.query.target_id), `component:${request.query.target_id}`, config.longPollTimeout),
-  );
-  admin.post('/api/v1/commands/results', { schema: { body: ResultsBody } }, async (request) => ({
-    results: await supervisor.reportResults(request.body.results, null, 'admin-socket'),
-  }));
-
+  const admin = await createAdminApi({ ...common, keys, operators, longPollTimeoutMs: config.longPollTimeout });
   // Agents API (TCP): long-poll, results, WebSocket.
-  const comms = createHttpApp({ logger, bodyLimit: config.bodyLimit });
-  const agentDeps = { supervisor, agents, tokens, longPollTimeoutMs: config.longPollTimeout };
-  registerAgentRoutes(comms, agentDeps);
-  operational(comms);
-  comms.get(WEBSOCKET_PATH, async () => {
-    throw errors.UPGRADE_REQUIRED();
-  });
-  const webSocket = new AgentWebSocket({ ...agentDeps, logger, maxPayload: config.bodyLimit, pingIntervalMs: config.wsPingInterval });
-  webSocket.attach(comms.server);
+  const { app: comms, webSocket } = await createAgentsApi({ ...common, tokens, longPollTimeoutMs: config.longPollTimeout, wsPingIntervalMs: config.wsPingInterval });
+  // Management API (TCP, API keys): operators anywhere.
+  const management = await createManagementApi({ ...common, node: config.node, now: () => clock.now(), store, operators, keys });
 
   try {
     await admin.ready();
     await listenOnSocket(config.socket, () => admin.listen({ path: config.socket }));
     await comms.listen({ host: config.host, port: config.port });
+    await management.listen({ host: config.managementHost, port: config.managementPort });
+    await inspector?.listen();
   } catch (error) {
-    await Promise.allSettled([admin.close(), comms.close()]);
+    await poller?.stop();
+    await Promise.allSettled([admin.close(), comms.close(), management.close(), inspector?.close()]);
     await supervisor.stop();
     await store.close();
     throw error;
   }
   const address = comms.server.address() as AddressInfo;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-  logger.info({ url, socket: config.socket, store: store.kind }, 'courier is running');
+  const url = baseUrl(config.host, address.port);
+  const managementUrl = baseUrl(config.managementHost, (management.server.address() as AddressInfo).port);
+  logger.info({ url, managementUrl, socket: config.socket, store: store.kind }, 'courier is running');
 
   let stopping: Promise<void> | undefined;
   return {
     config,
     supervisor,
     url,
+    managementUrl,
     socket: config.socket,
+    openapi: () => ({ management: management.swagger(), agents: comms.swagger(), admin: admin.swagger() }),
+    ...(inspector ? { inspector } : {}),
     stop: () =>
       (stopping ??= (async () => {
+        // The poller first: nothing is handed to a supervisor that is draining.
+        await poller?.stop();
         await supervisor.stop();
         webSocket.close();
-        await Promise.allSettled([admin.close(), comms.close()]);
+        await Promise.allSettled([admin.close(), comms.close(), management.close(), inspector?.close()]);
         await store.close();
         logger.info('courier stopped');
       })()),
   };
+}
+
+/** A URL to reach a listener: a wildcard bind is reached on loopback. */
+function baseUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 }

@@ -53,9 +53,18 @@ export const errors = {
   MISSING_TOKEN: define('COURIER_ERR_MISSING_TOKEN', 403, () => 'Missing bearer token in the Authorization header'),
   INVALID_TOKEN: define('COURIER_ERR_INVALID_TOKEN', 403, () => 'Invalid token'),
   EXPIRED_TOKEN: define('COURIER_ERR_EXPIRED_TOKEN', 403, () => 'Token expired'),
+  // Operators (management API)
+  MISSING_API_KEY: define('COURIER_ERR_MISSING_API_KEY', 401, () => 'Missing API key: send Authorization: Bearer <key>'),
+  INVALID_API_KEY: define('COURIER_ERR_INVALID_API_KEY', 401, () => 'Invalid or revoked API key'),
+  FORBIDDEN: define('COURIER_ERR_FORBIDDEN', 403, (role: string, permission: string) => `Role ${role} may not ${permission}`),
+  OUT_OF_SCOPE: define('COURIER_ERR_OUT_OF_SCOPE', 403, (what: string) => `Outside the key's scope: ${what}`),
+  REQUEST_NOT_FOUND: define('COURIER_ERR_REQUEST_NOT_FOUND', 404, (id: string) => `Request [${id}] not found (or none of its commands is in the key's scope)`),
+  API_KEY_NOT_FOUND: define('COURIER_ERR_API_KEY_NOT_FOUND', 404, (id: string) => `API key [${id}] not found or already revoked`),
   // Runtime
   SHUTTING_DOWN: define('COURIER_ERR_SHUTTING_DOWN', 503, () => 'Courier is shutting down'),
   STORE_UNAVAILABLE: define('COURIER_ERR_STORE_UNAVAILABLE', 503, (detail: string) => `Store unavailable: ${detail}`),
+  STORE_REJECTED: define('COURIER_ERR_STORE_REJECTED', 500, (detail: string) => `The store refused a write: ${detail}`),
+  OPENSEARCH_INDEX: define('COURIER_ERR_OPENSEARCH_INDEX', 500, (index: string, detail: string) => `OpenSearch index ${index}: ${detail}`),
   SOCKET_IN_USE: define('COURIER_ERR_SOCKET_IN_USE', 500, (path: string) => `Unix socket ${path} is in use by a running process; stop it or choose another --socket`),
   CONFIG: define('COURIER_ERR_CONFIG', 500, (detail: string) => `Invalid configuration: ${detail}`),
   INTERNAL: define('COURIER_ERR_INTERNAL', 500, () => 'Internal server error'),

@@ -1,6 +1,11 @@
 import { CourierError } from '../errors.js';
-import { ADMIN_COMMANDS } from './admin-commands.js';
 import { runAgent } from './agent-command.js';
+import { runAgents } from './agents-command.js';
+import { runAudit } from './audit-command.js';
+import { runCommands } from './commands-command.js';
+import { runKeys } from './keys-command.js';
+import { runRequests } from './requests-command.js';
+import { runSend } from './send-command.js';
 import { runServe } from './serve-command.js';
 
 const HELP = `courier — command distribution for endpoint-agent fleets
@@ -8,21 +13,33 @@ const HELP = `courier — command distribution for endpoint-agent fleets
 Usage: courier <command> [options]
 
 Commands:
-  serve                     run a courier node (agents API + admin Unix socket)
-  agents add|show|remove    manage registered agents
-  send                      send a command to an agent, a group or a server component
-  show <document_id>        a command and its status
-  history <document_id>     the audit trail of a command
-  cancel <document_id>      cancel a command not yet delivered
-  agent                     run the reference agent (prints commands, reports success)
+  serve                          run a courier node (agents API, management API, admin Unix socket)
+  agents add|show|remove|list    manage registered agents
+  send                           send a command to an agent, a group or a server component (--wait: follow it)
+  commands list|show|history|cancel
+  show | history | cancel <id>   short for "commands show|history|cancel"
+  requests show <request_id>     one fan-out at a glance: counts per status, the agents not (yet) successful
+  audit [--follow]               the audit trail, or its live feed
+  keys create|list|revoke        operator API keys for the management API
+  agent                          run the reference agent (prints commands, reports success)
 
+Operator commands talk to the local admin socket, or to a remote management API with
+--url and --key (COURIER_URL, COURIER_API_KEY). Human-readable tables by default, --json for scripts.
 Run \`courier <command> --help\` for its options.`;
 
 /** Each command takes its own arguments and resolves to the process exit code. */
 const RUNNERS: Record<string, (args: string[]) => Promise<number>> = {
   serve: runServe,
   agent: runAgent,
-  ...ADMIN_COMMANDS,
+  agents: runAgents,
+  send: runSend,
+  commands: (args) => runCommands(args),
+  show: (args) => runCommands(args, 'show'),
+  history: (args) => runCommands(args, 'history'),
+  cancel: (args) => runCommands(args, 'cancel'),
+  requests: runRequests,
+  audit: runAudit,
+  keys: runKeys,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { envName, loadConfig, OPTIONS, type ConfigKey } from '../config.js';
+import { envName, loadConfig, OPTIONS, redactedConfig, type ConfigKey } from '../config.js';
 import { startCourier } from '../courier.js';
 
 export const SERVE_HELP = `Usage: courier serve [options]
 
-Runs a courier node on the embedded store. Each option can also be set in the
+Runs a courier node, on the embedded store or (--opensearch) on an OpenSearch
+cluster. Each option can also be set in the
 environment (shown) or in a JSON file given with --config (COURIER_CONFIG).
 Precedence: flag > environment > file > default.
 
@@ -18,7 +19,7 @@ ${(Object.keys(OPTIONS) as ConfigKey[])
 
 export async function runServe(args: string[]): Promise<number> {
   const options = Object.fromEntries(
-    (Object.keys(OPTIONS) as ConfigKey[]).map((key) => [OPTIONS[key].flag, { type: 'string' as const }]),
+    (Object.keys(OPTIONS) as ConfigKey[]).map((key) => [OPTIONS[key].flag, { type: OPTIONS[key].kind === 'boolean' ? ('boolean' as const) : ('string' as const) }]),
   );
   const { values } = parseArgs({ args, options: { ...options, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
@@ -29,11 +30,13 @@ export async function runServe(args: string[]): Promise<number> {
   for (const key of Object.keys(OPTIONS) as ConfigKey[]) {
     const value = (values as Record<string, string | boolean | undefined>)[OPTIONS[key].flag];
     if (typeof value === 'string') flags[key] = value;
+    else if (value === true) flags[key] = 'true'; // a bare boolean flag such as --inspect
   }
   const config = loadConfig({ flags, ...(typeof values.config === 'string' ? { file: values.config } : {}) });
   const logger = pino({ level: config.logLevel });
-  logger.info({ config }, 'configuration');
+  logger.info({ config: redactedConfig(config) }, 'configuration');
   const courier = await startCourier(config, { logger });
+  if (courier.inspector) process.stderr.write(`courier: Stately inspector: open ${courier.inspector.url}\n`);
 
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {

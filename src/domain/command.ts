@@ -74,6 +74,11 @@ export interface CommandState {
    * nodes keep it; a claim whose node died expires and another node may deliver the command.
    */
   claim?: CommandClaim | null;
+  /**
+   * Opaque version of the stored document this state was read from (OpenSearch: primary term and
+   * `_seq_no`), so that a store shared by several nodes can write the next change conditionally.
+   */
+  version?: string;
 }
 
 export interface CommandClaim {

@@ -1,18 +1,32 @@
 import type { AgentRegistry } from '../runtime/agent-registry.js';
 import type { HttpApp } from './app.js';
-import { AgentIdParams, RegisterAgentBody } from './schemas.js';
+import { AgentIdParams, AgentView, errorResponses, NoQuery, RegisterAgentBody, RegisteredAgent, RemovedAgent } from './schemas.js';
+
+const tags = ['agents'];
 
 /** Agent registration on the admin plane: register, read, remove. Keys are never read back. */
 export function registerAgentAdminRoutes(app: HttpApp, agents: AgentRegistry): void {
-  app.post('/api/v1/agents', { schema: { body: RegisterAgentBody } }, async (request, reply) => {
+  app.post(
+    '/api/v1/agents',
+    { schema: { tags, summary: 'Register an agent (a key is generated and shown once if none is given)', body: RegisterAgentBody, querystring: NoQuery, response: { 201: RegisteredAgent, ...errorResponses } } },
+    async (request, reply) => {
     const { id, key, groups } = request.body;
     return reply.code(201).send(await agents.register(id, key, groups ?? []));
-  });
+    },
+  );
 
-  app.get('/api/v1/agents/:id', { schema: { params: AgentIdParams } }, async (request) => agents.get(request.params.id));
+  app.get(
+    '/api/v1/agents/:id',
+    { schema: { tags, summary: 'A registered agent', params: AgentIdParams, querystring: NoQuery, response: { 200: AgentView, ...errorResponses } } },
+    async (request) => agents.get(request.params.id),
+  );
 
-  app.delete('/api/v1/agents/:id', { schema: { params: AgentIdParams } }, async (request) => {
+  app.delete(
+    '/api/v1/agents/:id',
+    { schema: { tags, summary: 'Remove an agent', params: AgentIdParams, querystring: NoQuery, response: { 200: RemovedAgent, ...errorResponses } } },
+    async (request) => {
     await agents.remove(request.params.id);
     return { id: request.params.id, removed: true };
-  });
+    },
+  );
 }

@@ -8,7 +8,8 @@ import type { Supervisor } from '../runtime/supervisor.js';
 import type { HttpApp } from './app.js';
 import { holdLongPoll } from './long-poll.js';
 import { parseStatefulEvents } from './stateful-events.js';
-import { AuthenticationBody, ResultsBody } from './schemas.js';
+import { Type } from 'typebox';
+import { AuthenticationBody, CommandsBody, ErrorBody, errorResponses, NoQuery, ResultOutcomesBody, ResultsBody } from './schemas.js';
 
 export interface AgentRoutesDeps {
   supervisor: Supervisor;
@@ -21,6 +22,7 @@ export interface AgentRoutesDeps {
 export async function authenticatedAgent(deps: Pick<AgentRoutesDeps, 'tokens' | 'agents'>, authorization: string | undefined): Promise<string> {
   const agentId = await deps.tokens.verifyHeader(authorization);
   if (!(await deps.agents.exists(agentId))) throw errors.INVALID_TOKEN();
+  deps.agents.touch(agentId);
   return agentId;
 }
 
@@ -32,10 +34,22 @@ export async function authenticatedAgent(deps: Pick<AgentRoutesDeps, 'tokens' | 
 export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
   const { supervisor, agents, tokens } = deps;
 
-  app.post('/api/v1/authentication', { schema: { body: AuthenticationBody } }, async (request) => {
+  app.post(
+    '/api/v1/authentication',
+    {
+      schema: {
+        tags: ['authentication'],
+        summary: 'Exchange the agent id and key for a token (JWT, 900 s)',
+        body: AuthenticationBody,
+        querystring: NoQuery,
+        response: { 200: TokenBody, ...errorResponses },
+      },
+    },
+    async (request) => {
     await agents.authenticate(request.body.uuid, request.body.key);
     return { token: await tokens.issue(request.body.uuid) };
-  });
+    },
+  );
 
   // Everything else needs a token, checked before the body is even read.
   void app.register(async (instance) => {
@@ -46,22 +60,62 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
     });
     const agentOf = (request: FastifyRequest) => agentIds.get(request)!;
 
-    scope.get('/api/v1/commands', async (request, reply) => {
+    const security = [{ bearer: [] }];
+    scope.get(
+      '/api/v1/commands',
+      {
+        schema: {
+          tags: ['commands'],
+          summary: "Long-poll for this agent's commands: 200 as soon as there are some, 408 after the timeout",
+          security,
+          querystring: NoQuery,
+          response: { 200: CommandsBody, 408: ErrorBody, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
       const agentId = agentOf(request);
       return holdLongPoll(supervisor, reply, agentRoute(agentId), `agent:${agentId}`, deps.longPollTimeoutMs);
-    });
+      },
+    );
 
-    scope.post('/api/v1/commands/results', { schema: { body: ResultsBody } }, async (request) => {
+    scope.post(
+      '/api/v1/commands/results',
+      {
+        schema: {
+          tags: ['results'],
+          summary: 'Report results of own commands (code 0 = success, else failure; one result per command)',
+          security,
+          querystring: NoQuery,
+          body: ResultsBody,
+          response: { 200: ResultOutcomesBody, ...errorResponses },
+        },
+      },
+      async (request) => {
       const agentId = agentOf(request);
       const results = await supervisor.reportResults(request.body.results, agentRoute(agentId), `agent:${agentId}`);
       return { results };
-    });
+      },
+    );
 
     // The Wazuh agent's NDJSON; this content type, and only this one, is accepted on this route.
     void scope.register(async (ndjson) => {
       ndjson.removeAllContentTypeParsers();
       ndjson.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, (_request, body, done) => done(null, body));
-      ndjson.post('/api/v1/events/stateful', { config: { accepts: 'application/x-ndjson' } }, async (request) => {
+      ndjson.post(
+        '/api/v1/events/stateful',
+        {
+          schema: {
+            tags: ['results'],
+            summary: "Report results in the Wazuh agent's NDJSON format (module command, operation update)",
+            security,
+            consumes: ['application/x-ndjson'],
+            querystring: NoQuery,
+            body: Type.String({ description: 'NDJSON: agent metadata line, then header/data line pairs' }),
+            response: { 200: StatefulResultsBody, ...errorResponses },
+          },
+          config: { accepts: 'application/x-ndjson' },
+        },
+        async (request) => {
         const agentId = agentOf(request);
         const reports = parseStatefulEvents(request.body);
         const outcomes = await supervisor.reportResults(reports, agentRoute(agentId), `agent:${agentId}`);
@@ -74,7 +128,13 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
             status: 200,
           })),
         };
-      });
+        },
+      );
     });
   });
 }
+
+const TokenBody = Type.Object({ token: Type.String() });
+const StatefulResultsBody = Type.Object({
+  results: Type.Array(Type.Object({ index: Type.String(), id: Type.String(), result: Type.String(), status: Type.Integer() })),
+});

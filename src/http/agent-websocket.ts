@@ -9,6 +9,7 @@ import { CourierError, errors, toErrorBody } from '../errors.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { Subscription } from '../runtime/subscription.js';
 import { authenticatedAgent, type AgentRoutesDeps } from './agent-routes.js';
+import { endWithError } from './raw-error.js';
 import { ResultFields } from './schemas.js';
 
 export const WEBSOCKET_PATH = '/api/v1/commands/ws';
@@ -70,12 +71,12 @@ export class AgentWebSocket {
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     const path = (request.url ?? '').split('?')[0];
-    if (path !== WEBSOCKET_PATH) return refuse(socket, errors.NOT_FOUND_ROUTE('GET', path ?? ''));
+    if (path !== WEBSOCKET_PATH) return endWithError(socket, errors.NOT_FOUND_ROUTE('GET', path ?? ''));
     let agentId: string;
     try {
       agentId = await authenticatedAgent(this.options, request.headers.authorization);
     } catch (error) {
-      return refuse(socket, error instanceof CourierError ? error : errors.INVALID_TOKEN());
+      return endWithError(socket, error instanceof CourierError ? error : errors.INVALID_TOKEN());
     }
     if (socket.destroyed) return;
     this.wss.handleUpgrade(request, socket, head, (ws) => this.serve(ws as AgentSocket, agentId));
@@ -146,14 +147,4 @@ export class AgentWebSocket {
 
 function send(ws: WebSocket, frame: unknown): void {
   if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
-}
-
-/** Answers a refused upgrade with a plain HTTP response in courier's error shape. */
-function refuse(socket: Duplex, error: CourierError): void {
-  if (socket.destroyed) return;
-  const body = JSON.stringify(toErrorBody(error));
-  socket.end(
-    `HTTP/1.1 ${error.statusCode} ${error.statusCode === 403 ? 'Forbidden' : error.statusCode === 404 ? 'Not Found' : 'Error'}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }

@@ -1,11 +1,17 @@
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
+import type { Duplex } from 'node:stream';
+import { endWithError } from './raw-error.js';
+import fastifySwagger from '@fastify/swagger';
 import { CourierError, errors, toErrorBody } from '../errors.js';
+import { COURIER_VERSION } from '../version.js';
 
 export interface HttpAppOptions {
   logger: Logger;
   bodyLimit: number;
+  /** Describes the routes as an OpenAPI 3 document, served at `/api/v1/openapi.json`. */
+  openapi: { title: string; description: string };
 }
 
 /**
@@ -13,7 +19,7 @@ export interface HttpAppOptions {
  * coercion, unknown properties rejected where a schema says so) and every error answered as
  * `{"message","code"}`.
  */
-export function createHttpApp({ logger, bodyLimit }: HttpAppOptions) {
+export async function createHttpApp({ logger, bodyLimit, openapi }: HttpAppOptions) {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit,
@@ -21,6 +27,10 @@ export function createHttpApp({ logger, bodyLimit }: HttpAppOptions) {
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
     return503OnClosing: true,
+    // Long query strings (e.g. a list of 100,000 characters of agent ids) must reach validation.
+    http: { maxHeaderSize: 256 * 1024 },
+    // Errors Node raises before a request exists (header overflow, malformed HTTP) in courier's shape too.
+    clientErrorHandler: answerClientError,
     // HEAD would run a GET handler and discard its body: on a long-poll that would lose commands.
     exposeHeadRoutes: false,
     // Ids may be up to 256 characters; longer ones must reach schema validation (400), not the router (414).
@@ -40,16 +50,37 @@ export function createHttpApp({ logger, bodyLimit }: HttpAppOptions) {
     return sendError(reply, mapped);
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, errors.NOT_FOUND_ROUTE(request.method, request.url)));
+  // Registered (and awaited) before any route, so that every route is described.
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: openapi.title, description: openapi.description, version: COURIER_VERSION },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  app.get('/api/v1/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   return app;
 }
 
-export type HttpApp = ReturnType<typeof createHttpApp>;
+export type HttpApp = Awaited<ReturnType<typeof createHttpApp>>;
 
 /** Route config naming the content type a route accepts, for the 415 message (default JSON). */
 export interface RouteAccepts {
   accepts?: string;
 }
 export type AnyHttpApp = FastifyInstance;
+
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET') return;
+  endWithError(
+    socket,
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new CourierError('COURIER_ERR_HEADERS_TOO_LARGE', 431, 'Request headers (or the URL) are too large')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new CourierError('COURIER_ERR_REQUEST_TIMEOUT', 408, 'The request was not received in time')
+        : new CourierError('COURIER_ERR_BAD_REQUEST', 400, 'Malformed HTTP request'),
+  );
+}
 
 /** Maps fastify's own errors (validation, parsing, limits) onto courier's coded errors. */
 export function toCourierError(error: unknown, bodyLimit: number): CourierError {

@@ -1,12 +1,25 @@
-import type { CommandSpec } from '../domain/command.js';
+import type { FastifyRequest } from 'fastify';
+import type { CommandSpec, CommandState } from '../domain/command.js';
 import { commandView } from '../domain/command.js';
 import { actionArgsProblem } from '../domain/action-args.js';
 import { errors } from '../errors.js';
 import type { Supervisor } from '../runtime/supervisor.js';
+import type { AuditEvent } from '../store/store.js';
 import type { HttpApp } from './app.js';
-import { DocumentIdParams, SubmitCommandsBody, type CommandSpecBody } from './schemas.js';
+import {
+  CommandsBody,
+  CommandView,
+  DocumentIdParams,
+  errorResponses,
+  HistoryBody,
+  NoQuery,
+  SubmitCommandsBody,
+  type CommandSpecBody,
+} from './schemas.js';
 
-/** Who submitted a command, for the audit trail. */
+const tags = ['commands'];
+
+/** Who submitted a command, for the audit trail, when the producer is not otherwise known. */
 export function producerOf(spec: Pick<CommandSpec, 'user' | 'source'>): string {
   return spec.user ? `user:${spec.user}` : `source:${spec.source}`;
 }
@@ -29,33 +42,99 @@ export function toCommandSpecs(bodies: CommandSpecBody[]): CommandSpec[] {
   });
 }
 
+export function historyView(events: AuditEvent[]) {
+  return {
+    events: events.map((e) => ({
+      from: e.from,
+      to: e.to,
+      cause: e.cause,
+      at: new Date(e.at).toISOString(),
+      node: e.node,
+      actor: e.actor,
+    })),
+  };
+}
+
+/**
+ * Who may do what on the command routes. The admin socket trusts its (0660) callers; the
+ * management API checks keys, roles and scopes.
+ */
+export interface CommandPolicy {
+  /** Checks and completes a submission; returns the specs to create and who asked. */
+  submit(request: FastifyRequest, specs: CommandSpec[]): Promise<{ specs: CommandSpec[]; who: string }>;
+  /** Checks the caller may see (or cancel) this command; returns who is asking. */
+  reach(request: FastifyRequest, documentId: string, state: CommandState | null): Promise<string>;
+}
+
+export const trustedPolicy: CommandPolicy = {
+  submit: async (_request, specs) => ({ specs, who: producerOf(specs[0]!) }),
+  reach: async () => 'admin-socket',
+};
+
 /**
  * The producer's command routes: create (answered once durable), read, history, cancel.
- * Mounted on the admin Unix socket (and on the management API).
+ * Mounted on the admin Unix socket and on the management API.
  */
-export function registerCommandRoutes(app: HttpApp, supervisor: Supervisor, identify: (spec: CommandSpec) => string = producerOf): void {
-  app.post('/api/v1/commands', { schema: { body: SubmitCommandsBody } }, async (request, reply) => {
-    const specs = toCommandSpecs(request.body.commands);
-    const who = identify(specs[0]!);
+export function registerCommandRoutes(app: HttpApp, supervisor: Supervisor, policy: CommandPolicy = trustedPolicy): void {
+  app.post(
+    '/api/v1/commands',
+    {
+      schema: {
+        tags,
+        summary: 'Create commands (answered once they are durable); group targets expand to one command per member',
+        querystring: NoQuery,
+        body: SubmitCommandsBody,
+        response: { 201: CommandsBody, ...errorResponses },
+      },
+      config: { permission: 'commands:send' },
+    },
+    async (request, reply) => {
+    const { specs, who } = await policy.submit(request, toCommandSpecs(request.body.commands));
     const commands = await supervisor.submit(specs, who);
     return reply.code(201).send({ commands });
-  });
+    },
+  );
 
-  app.get('/api/v1/commands/:document_id', { schema: { params: DocumentIdParams } }, async (request) => {
-    const state = await supervisor.get(request.params.document_id);
-    if (!state) throw errors.COMMAND_NOT_FOUND(request.params.document_id);
-    return commandView(state);
-  });
+  const reachable = async (request: FastifyRequest, documentId: string) => {
+    const state = await supervisor.get(documentId);
+    await policy.reach(request, documentId, state);
+    if (!state) throw errors.COMMAND_NOT_FOUND(documentId);
+    return state;
+  };
 
-  app.get('/api/v1/commands/:document_id/history', { schema: { params: DocumentIdParams } }, async (request) => {
-    const events = await supervisor.history(request.params.document_id);
-    if (!events) throw errors.COMMAND_NOT_FOUND(request.params.document_id);
-    return {
-      events: events.map((e) => ({ from: e.from, to: e.to, cause: e.cause, at: new Date(e.at).toISOString(), node: e.node, actor: e.actor })),
-    };
-  });
+  app.get(
+    '/api/v1/commands/:document_id',
+    {
+      schema: { tags, summary: 'A command, its status and result', params: DocumentIdParams, querystring: NoQuery, response: { 200: CommandView, ...errorResponses } },
+      config: { permission: 'commands:read' },
+    },
+    async (request) => commandView(await reachable(request, request.params.document_id)),
+  );
 
-  app.post('/api/v1/commands/:document_id/cancel', { schema: { params: DocumentIdParams } }, async (request) => {
-    return supervisor.cancel(request.params.document_id, 'operator:local');
-  });
+  app.get(
+    '/api/v1/commands/:document_id/history',
+    {
+      schema: { tags, summary: 'Every transition of a command, in order', params: DocumentIdParams, querystring: NoQuery, response: { 200: HistoryBody, ...errorResponses } },
+      config: { permission: 'commands:read' },
+    },
+    async (request) => {
+      await reachable(request, request.params.document_id);
+      const events = await supervisor.history(request.params.document_id);
+      if (!events) throw errors.COMMAND_NOT_FOUND(request.params.document_id);
+      return historyView(events);
+    },
+  );
+
+  app.post(
+    '/api/v1/commands/:document_id/cancel',
+    {
+      schema: { tags, summary: 'Cancel a command not yet delivered (409 otherwise)', params: DocumentIdParams, querystring: NoQuery, response: { 200: CommandView, ...errorResponses } },
+      config: { permission: 'commands:cancel' },
+    },
+    async (request) => {
+      const state = await supervisor.get(request.params.document_id);
+      const who = await policy.reach(request, request.params.document_id, state);
+      return supervisor.cancel(request.params.document_id, who);
+    },
+  );
 }

@@ -3,6 +3,8 @@ import { COMMAND_STATUSES, TARGET_TYPES } from '../domain/command.js';
 
 /** Request and response schemas shared by the admin socket and the agents API. */
 
+export const StatusSchema = Type.Enum(COMMAND_STATUSES);
+
 const Id = Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9._:@-]+$' });
 const Name = Type.String({ minLength: 1, maxLength: 256 });
 
@@ -10,7 +12,7 @@ export const CommandSpecSchema = Type.Object(
   {
     source: Name,
     user: Type.Optional(Type.String({ maxLength: 256 })),
-    target: Type.Object({ type: Type.Union(TARGET_TYPES.map((t) => Type.Literal(t))), id: Id }, { additionalProperties: false }),
+    target: Type.Object({ type: Type.Enum(TARGET_TYPES), id: Id }, { additionalProperties: false }),
     action: Type.Object(
       {
         name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }),
@@ -35,6 +37,9 @@ export const SubmitCommandsBody = Type.Object(
   { commands: Type.Array(CommandSpecSchema, { maxItems: 10_000 }) },
   { additionalProperties: false },
 );
+
+/** Routes that take no query parameters refuse unknown ones (400) instead of ignoring them. */
+export const NoQuery = Type.Object({}, { additionalProperties: false });
 
 export const DocumentIdParams = Type.Object({ document_id: Id });
 
@@ -66,9 +71,60 @@ export const AuthenticationBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const ComponentPollQuery = Type.Object(
-  { target_type: Type.Literal('server'), target_id: Id },
-  { additionalProperties: false },
-);
 
-export const StatusSchema = Type.Union(COMMAND_STATUSES.map((s) => Type.Literal(s)));
+
+// ---- responses --------------------------------------------------------------------------
+
+/** Every error: a stable `code` (the Wazuh 408 keeps its numeric code) and a message. */
+export const ErrorBody = Type.Object({ message: Type.String(), code: Type.Union([Type.String(), Type.Integer()]) });
+export const errorResponses = { '4xx': ErrorBody, '5xx': ErrorBody } as const;
+
+const IsoTime = Type.String({ format: 'date-time' });
+export const CommandResultSchema = Type.Object({ code: Type.Integer(), message: Type.String(), data: Type.Optional(Type.Unknown()) });
+
+/** A command as producers, operators and agents see it (the Wazuh fields plus its status). */
+export const CommandView = Type.Object({
+  document_id: Type.String(),
+  '@timestamp': IsoTime,
+  delivery_timestamp: IsoTime,
+  agent: Type.Object({ id: Type.Union([Type.String(), Type.Null()]), groups: Type.Array(Type.String()) }),
+  source: Type.String(),
+  user: Type.Optional(Type.String()),
+  target: Type.Object({ type: Type.Enum(TARGET_TYPES), id: Type.String() }),
+  action: Type.Object({ name: Type.String(), args: Type.Record(Type.String(), Type.Unknown()), version: Type.String() }),
+  timeout: Type.Integer(),
+  request_id: Type.String(),
+  order_id: Type.String(),
+  status: StatusSchema,
+  result: Type.Optional(CommandResultSchema),
+});
+export const CommandsBody = Type.Object({ commands: Type.Array(CommandView) });
+
+export const HistoryBody = Type.Object({
+  events: Type.Array(
+    Type.Object({
+      from: Type.Union([StatusSchema, Type.Null()]),
+      to: StatusSchema,
+      cause: Type.String(),
+      at: IsoTime,
+      node: Type.String(),
+      actor: Type.String(),
+    }),
+  ),
+});
+
+export const ResultOutcomesBody = Type.Object({
+  results: Type.Array(
+    Type.Object({
+      document_id: Type.String(),
+      outcome: Type.Union([Type.Literal('recorded'), Type.Literal('ignored')]),
+      status: StatusSchema,
+      message: Type.String(),
+    }),
+  ),
+});
+
+export const AgentView = Type.Object({ id: Type.String(), groups: Type.Array(Type.String()), created_at: IsoTime });
+/** A registration: the generated key is shown here once. */
+export const RegisteredAgent = Type.Object({ ...AgentView.properties, key: Type.Optional(Type.String()) });
+export const RemovedAgent = Type.Object({ id: Type.String(), removed: Type.Boolean() });

@@ -1,4 +1,4 @@
-import { generateAgentKey, hashAgentKey, verifyAgentKey } from '../auth/agent-key.js';
+import { generateSecret, hashSecret, verifySecret } from '../auth/secret-hash.js';
 import { errors } from '../errors.js';
 import type { AgentRecord, CommandStore } from '../store/store.js';
 
@@ -14,6 +14,9 @@ function view(agent: AgentRecord): AgentView {
 
 /** Registered agents: who may authenticate, and which groups a group command reaches. */
 export class AgentRegistry {
+  /** When each agent last made an authenticated request (since this process started). */
+  private readonly seen = new Map<string, number>();
+
   constructor(
     private readonly store: CommandStore,
     private readonly now: () => number = Date.now,
@@ -21,8 +24,8 @@ export class AgentRegistry {
 
   /** Registers an agent; when no key is given one is generated and returned (shown once). */
   async register(id: string, key: string | undefined, groups: string[]): Promise<AgentView & { key?: string }> {
-    const secret = key ?? generateAgentKey();
-    const record: AgentRecord = { id, keyHash: hashAgentKey(secret), groups, createdAt: this.now() };
+    const secret = key ?? generateSecret();
+    const record: AgentRecord = { id, keyHash: hashSecret(secret), groups, createdAt: this.now() };
     if (!(await this.store.addAgent(record))) throw errors.AGENT_EXISTS(id);
     return key ? view(record) : { ...view(record), key: secret };
   }
@@ -41,10 +44,18 @@ export class AgentRegistry {
     return (await this.store.getAgent(id)) !== null;
   }
 
+  touch(id: string): void {
+    this.seen.set(id, this.now());
+  }
+
+  lastSeen(id: string): number | null {
+    return this.seen.get(id) ?? null;
+  }
+
   /** Wazuh semantics: an unknown agent is 403 "Agent does not exist", a wrong key 401 "Invalid key". */
   async authenticate(id: string, key: string): Promise<void> {
     const agent = await this.store.getAgent(id);
     if (!agent) throw errors.AGENT_DOES_NOT_EXIST();
-    if (!verifyAgentKey(key, agent.keyHash)) throw errors.INVALID_KEY();
+    if (!verifySecret(key, agent.keyHash)) throw errors.INVALID_KEY();
   }
 }

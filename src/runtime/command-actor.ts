@@ -1,4 +1,4 @@
-import { createActor, type Actor } from 'xstate';
+import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import { commandMachine, type CommandMachineEvent } from '../../machines/command.machine.js';
 import type { CommandDocument, CommandState, CommandStatus, CommandView } from '../domain/command.js';
 import { commandView } from '../domain/command.js';
@@ -22,10 +22,28 @@ export interface LiveCommand {
 /** One shared observer: an actor error is logged, never thrown (an unhandled one would crash the process). */
 export type ActorErrorHandler = (error: unknown) => void;
 
+/**
+ * An optional inspection observer (the Stately inspector bridge), attached to every root actor
+ * only when inspection is on. XState calls it synchronously and unguarded on every event.
+ */
+export type InspectObserver = (event: InspectionEvent) => void;
+
+/** Wraps an inspection observer so that it can never throw into an actor. */
+export function guardInspect(observer: InspectObserver): InspectObserver {
+  return (event) => {
+    try {
+      observer(event);
+    } catch {
+      // Inspection is best effort: a failing observer must not affect the actor.
+    }
+  };
+}
+
 export function startCommandActor(
   state: Pick<CommandState, 'doc' | 'status' | 'result' | 'deliveredAt' | 'executionDeadline' | 'attempts'>,
   executionTimeoutMs: number,
   onError: ActorErrorHandler,
+  inspect?: InspectObserver,
 ): CommandActor {
   const input = { deliveryDeadline: Date.parse(state.doc.delivery_timestamp), executionTimeoutMs };
   const snapshot =
@@ -41,7 +59,9 @@ export function startCommandActor(
             result: state.result,
           },
         });
-  const actor = createActor(commandMachine, snapshot ? { input, snapshot } : { input });
+  const options = snapshot ? { input, snapshot } : { input };
+  // Inspected actors are named after their command, for the viewer.
+  const actor = createActor(commandMachine, inspect ? { ...options, inspect, id: state.doc.document_id } : options);
   actor.subscribe({ error: onError });
   actor.start();
   return actor;

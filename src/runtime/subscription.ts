@@ -2,7 +2,7 @@ import { createActor, type AnyActorRef } from 'xstate';
 import { longPollSubscriptionMachine } from '../../machines/long-poll-subscription.machine.js';
 import { webSocketSubscriptionMachine } from '../../machines/websocket-subscription.machine.js';
 import type { CommandView } from '../domain/command.js';
-import type { ActorErrorHandler } from './command-actor.js';
+import type { ActorErrorHandler, InspectObserver } from './command-actor.js';
 
 export type SubscriptionMode = 'long-poll' | 'websocket';
 
@@ -39,11 +39,13 @@ export class Subscription {
     readonly transport: SubscriberTransport,
     onError: ActorErrorHandler,
     longPollTimeoutMs = 0,
+    inspect?: InspectObserver,
   ) {
+    const inspection = inspect ? { inspect, id: `${who} ${this.id}` } : {};
     this.actor =
       mode === 'long-poll'
-        ? createActor(longPollSubscriptionMachine, { input: { timeoutMs: longPollTimeoutMs } })
-        : createActor(webSocketSubscriptionMachine);
+        ? createActor(longPollSubscriptionMachine, { input: { timeoutMs: longPollTimeoutMs }, ...inspection })
+        : createActor(webSocketSubscriptionMachine, inspection);
     this.actor.subscribe({ error: onError });
   }
 

@@ -1,4 +1,4 @@
-import { createActor, fromPromise, waitFor, type Actor } from 'xstate';
+import { createActor, fromPromise, waitFor, type Actor, type AnyActorRef } from 'xstate';
 import type { Logger } from 'pino';
 import type { CommandMachineEvent } from '../../machines/command.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
@@ -9,10 +9,12 @@ import type { AuditEvent, CommandStore } from '../store/store.js';
 import type { Clock } from './clock.js';
 import {
   applyEvent,
+  guardInspect,
   liveState,
   liveView,
   startCommandActor,
   statusOf,
+  type InspectObserver,
   type LiveCommand,
   type Transition,
 } from './command-actor.js';
@@ -38,6 +40,8 @@ export interface SupervisorOptions {
   claimLeaseMs: number;
   /** Dispatch latency: from the moment a command and a subscriber of its target coexist to delivery. */
   onDelivered?: (latencyMs: number) => void;
+  /** Inspection observer given to every root actor; absent (the default), no observer is attached. */
+  inspect?: InspectObserver;
 }
 
 export interface ResultReport {
@@ -77,7 +81,13 @@ export class Supervisor {
   private readonly lifecycle: Actor<typeof supervisorMachine>;
   private seq = 0;
   private recoverError: unknown;
+  /** Per command: status writes requested and not yet settled. While any is, the store's view is older than ours. */
+  private readonly unsettled = new Map<string, number>();
+  /** Per command: the re-read after a write conflict, while it runs. */
+  private readonly reconciling = new Map<string, Promise<void>>();
+  private readonly commitListeners = new Set<() => void>();
   private readonly onActorError = (error: unknown) => this.options.logger.error({ err: error }, 'actor error');
+  private readonly inspect: InspectObserver | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
     this.deadlines = new DeadlineQueue(
@@ -88,9 +98,13 @@ export class Supervisor {
     );
     this.writes = new WriteBatcher(options.store, {
       maxBatch: options.maxWriteBatch,
+      onCommitted: () => {
+        for (const listener of this.commitListeners) listener();
+      },
       onHealthChange: (healthy, err) =>
         healthy ? options.logger.info('store writes recovered') : options.logger.error({ err }, 'store writes failing; retrying'),
     });
+    this.inspect = options.inspect && guardInspect(options.inspect);
     this.lifecycle = createActor(
       supervisorMachine.provide({
         actors: {
@@ -103,6 +117,7 @@ export class Supervisor {
           drain: fromPromise(() => this.drain()),
         },
       }),
+      this.inspect ? { inspect: this.inspect } : undefined,
     );
     this.lifecycle.subscribe({ error: this.onActorError });
   }
@@ -154,27 +169,61 @@ export class Supervisor {
   observe(states: CommandState[]): void {
     if (!this.running) return;
     const now = this.options.clock.now();
-    for (const state of states) {
-      const id = state.doc.document_id;
-      const live = this.live.get(id);
-      if (live && statusOf(live.actor) === state.status) continue;
-      if (live && this.isInFlightHere(id)) continue; // our own claim, not yet confirmed: our view is newer
-      if (live) this.retire(live);
-      if (FINAL_STATUSES.has(state.status)) continue;
-      this.adopt(state);
-      if (state.status === 'sent' && state.claim && state.claim.until <= now) {
-        this.send(id, { type: 'RECOVER', at: now }, 'lease_expired', SYSTEM);
+    for (const state of states) this.take(state, now, false);
+  }
+
+  /**
+   * Makes a stored state live, replacing the live actor. Skipped while a write of this node for
+   * the command is unsettled (its outcome decides: a conflict re-reads). Unless `force`d (after a
+   * conflict, when the live actor holds a transition the store refused), also skipped when the
+   * command is in flight here or the stored status is the live one and no claim lapsed.
+   */
+  private take(state: CommandState, now: number, force: boolean): void {
+    const id = state.doc.document_id;
+    const live = this.live.get(id);
+    if (live) {
+      if (this.unsettled.has(id)) return;
+      if (!force) {
+        if (this.isInFlightHere(id)) return; // our own claim, not yet confirmed: our view is newer
+        if (statusOf(live.actor) === state.status && !claimLapsed(state, now)) return;
       }
+      this.retire(live);
     }
+    if (FINAL_STATUSES.has(state.status)) return;
+    this.adopt(state);
+    // Claimed by a node whose lease ran out (or by a Wazuh server, which claims nothing): deliver it again.
+    if (claimLapsed(state, now)) this.send(id, { type: 'RECOVER', at: now }, 'lease_expired', SYSTEM);
+  }
+
+  /** A write of this command conflicted: re-read it once the re-reads already under way are done. */
+  private startReconcile(documentId: string): void {
+    const run = (this.reconciling.get(documentId) ?? Promise.resolve())
+      .then(() => this.reconcile(documentId))
+      .catch((err: unknown) => this.options.logger.error({ err, document_id: documentId }, 'cannot re-read a command after a conflict'))
+      .finally(() => {
+        if (this.reconciling.get(documentId) === run) this.reconciling.delete(documentId);
+      });
+    this.reconciling.set(documentId, run);
   }
 
   /** Another writer changed the command first: take the stored state as the truth. */
   private async reconcile(documentId: string): Promise<void> {
-    const state = await this.options.store.getCommand(documentId);
-    if (state) this.observe([state]);
+    let state: CommandState | null = null;
+    // The store may be briefly unavailable; the poller's re-scan catches up if it stays away longer.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        state = await this.options.store.getCommand(documentId);
+        break;
+      } catch (error) {
+        if (attempt >= 4 || !this.running) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+      }
+    }
+    if (!this.running) return;
+    if (state) this.take(state, this.options.clock.now(), true);
     else {
       const live = this.live.get(documentId);
-      if (live) this.retire(live);
+      if (live && !this.unsettled.has(documentId)) this.retire(live);
     }
   }
 
@@ -249,13 +298,12 @@ export class Supervisor {
       if (!state) throw errors.COMMAND_NOT_FOUND(documentId);
       throw errors.COMMAND_NOT_CANCELLABLE(documentId, state.status);
     }
-    const written = this.send(documentId, { type: 'CANCEL', at: this.options.clock.now() }, 'cancelled', who);
-    if (!written) throw errors.COMMAND_NOT_CANCELLABLE(documentId, statusOf(live.actor));
-    if ((await written) === 'conflict') {
+    const { outcome, target } = await this.sendUntilStored(documentId, () => ({ type: 'CANCEL', at: this.options.clock.now() }), 'cancelled', who);
+    if (outcome !== 'ok') {
       const state = await this.get(documentId);
       throw errors.COMMAND_NOT_CANCELLABLE(documentId, state?.status ?? 'gone');
     }
-    return liveView(live);
+    return liveView(target!);
   }
 
   /** The command as it stands now: the live actor if unfinished, else the store. */
@@ -287,10 +335,12 @@ export class Supervisor {
   }
 
   private async recordResult(report: ResultReport, who: string): Promise<ResultOutcome> {
-    const event: CommandMachineEvent = { type: 'RESULT', at: this.options.clock.now(), code: report.code, message: report.message };
-    if (report.data !== undefined) event.data = report.data;
-    const written = this.send(report.document_id, event, 'result', who);
-    const recorded = written !== null && (await written) === 'ok';
+    const event = (): CommandMachineEvent => {
+      const result: CommandMachineEvent = { type: 'RESULT', at: this.options.clock.now(), code: report.code, message: report.message };
+      if (report.data !== undefined) result.data = report.data;
+      return result;
+    };
+    const recorded = (await this.sendUntilStored(report.document_id, event, 'result', who)).outcome === 'ok';
     const state = (await this.get(report.document_id))!;
     return recorded
       ? { document_id: report.document_id, outcome: 'recorded', status: state.status, message: `Result recorded: ${state.status}` }
@@ -307,7 +357,7 @@ export class Supervisor {
   /** Registers a subscription of `route`; it gets this route's pending commands at once if any. */
   subscribe(route: string, mode: SubscriptionMode, who: string, transport: SubscriberTransport, longPollTimeoutMs = 0): Subscription {
     if (!this.running) throw errors.SHUTTING_DOWN();
-    const sub = new Subscription(route, mode, who, this.options.clock.now(), transport, this.onActorError, longPollTimeoutMs);
+    const sub = new Subscription(route, mode, who, this.options.clock.now(), transport, this.onActorError, longPollTimeoutMs, this.inspect);
     sub.actor.subscribe((snapshot: { value: unknown }) => {
       if (snapshot.value === 'timed_out') {
         this.detach(sub);
@@ -420,10 +470,11 @@ export class Supervisor {
   /** Makes a command live in its current state (and queues it if pending). */
   private adopt(state: CommandState): LiveCommand {
     const { doc } = state;
-    const actor = startCommandActor(state, this.options.executionTimeoutMs, this.onActorError);
+    const actor = startCommandActor(state, this.options.executionTimeoutMs, this.onActorError, this.inspect);
     const createdAt = Date.parse(doc['@timestamp']);
     const live: LiveCommand = { doc, actor, createdAt, readySince: createdAt };
     this.live.set(doc.document_id, live);
+    this.options.store.adopted?.(state);
     this.deadlines.add(Date.parse(doc.delivery_timestamp), doc.document_id);
     if (state.executionDeadline !== null) this.deadlines.add(state.executionDeadline, doc.document_id);
     if (state.status === 'pending') this.enqueue(live);
@@ -447,11 +498,43 @@ export class Supervisor {
     const transition = applyEvent(live, event, cause, who, this.options.node, this.options.claimLeaseMs);
     if (!transition) return null;
     const written = this.writes.change(transition.change);
+    this.unsettled.set(documentId, (this.unsettled.get(documentId) ?? 0) + 1);
     this.afterTransition(live, transition, written);
-    void written.then((outcome) => {
-      if (outcome === 'conflict') void this.reconcile(documentId);
-    });
+    const settled = () => {
+      const left = (this.unsettled.get(documentId) ?? 1) - 1;
+      if (left > 0) this.unsettled.set(documentId, left);
+      else this.unsettled.delete(documentId);
+    };
+    void written.then(
+      (outcome) => {
+        settled();
+        if (outcome === 'conflict') this.startReconcile(documentId);
+      },
+      settled,
+    );
     return written;
+  }
+
+  /**
+   * Sends an event and waits for its write. When another writer changed the command first, the
+   * command is re-read and the event sent again to the stored state (a result reported to this
+   * node for a command another node moved on must not be lost). `outcome` null: not accepted;
+   * `target`: the live command the last attempt went to.
+   */
+  private async sendUntilStored(
+    documentId: string,
+    event: () => CommandMachineEvent,
+    cause: string,
+    who: string,
+  ): Promise<{ outcome: 'ok' | 'conflict' | null; target: LiveCommand | undefined }> {
+    for (let attempt = 0; ; attempt++) {
+      const target = this.live.get(documentId);
+      const written = this.send(documentId, event(), cause, who);
+      if (!written) return { outcome: null, target };
+      const outcome = await written;
+      if (outcome === 'ok' || attempt >= 3) return { outcome, target };
+      await this.reconciling.get(documentId);
+    }
   }
 
   /** Keeps the queues, deadlines and the live map in step with a transition. */
@@ -472,7 +555,28 @@ export class Supervisor {
     }
   }
 
+  /** Calls `listener` after every commit of transitions (audit records); returns the unsubscribe. */
+  onCommitted(listener: () => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  /** How an agent (or component) route is connected right now. */
+  connectionOf(route: string): 'websocket' | 'long-poll' | 'offline' {
+    const subs = this.subscribers.get(route);
+    if (!subs || subs.size === 0) return 'offline';
+    for (const sub of subs) if (sub.mode === 'websocket') return 'websocket';
+    return 'long-poll';
+  }
+
   // ---- stats ----------------------------------------------------------------------------
+
+  /** Every live root actor, the supervisor's own first (lazily: the inspector takes only a few). */
+  *liveActors(): Generator<AnyActorRef> {
+    yield this.lifecycle;
+    for (const subs of this.subscribers.values()) for (const sub of subs) yield sub.actor;
+    for (const live of this.live.values()) yield live.actor;
+  }
 
   stats() {
     let longPoll = 0;
@@ -482,6 +586,11 @@ export class Supervisor {
     }
     return { liveCommands: this.live.size, longPollSubscriptions: longPoll, webSocketSubscriptions: webSocket };
   }
+}
+
+/** A `sent` command whose claim ran out (or that nobody claimed: a Wazuh server wrote `sent`). */
+function claimLapsed(state: CommandState, now: number): boolean {
+  return state.status === 'sent' && (!state.claim || state.claim.until <= now);
 }
 
 function firstThat<T>(items: Iterable<T>, predicate: (item: T) => boolean): T | undefined {

@@ -18,6 +18,8 @@ export interface WriteBatcherOptions {
   onHealthChange?: (healthy: boolean, error?: unknown) => void;
   /** Back-off between retries of a failed batch of status changes (ms). */
   retryDelayMs?: (attempt: number) => number;
+  /** Called after each successful commit (e.g. to wake live feeds of the audit trail). */
+  onCommitted?: () => void;
 }
 
 /**
@@ -117,6 +119,7 @@ export class WriteBatcher {
             offset += unit.items.length;
           }
           batch.changes.forEach((c, i) => c.settle.resolve(outcome.changes[i] ?? 'ok'));
+          this.options.onCommitted?.();
         } catch (error) {
           this.markHealthy(false, error);
           for (const c of batch.creates) c.settle.reject(error);

@@ -1,3 +1,4 @@
+import type { OperatorStore } from './operator-store.js';
 import type { CommandClaim, CommandDocument, CommandResult, CommandState, CommandStatus } from '../domain/command.js';
 
 /**
@@ -62,8 +63,15 @@ export interface AgentRecord {
 
 export interface CommandStore {
   readonly kind: 'sqlite' | 'opensearch';
+  /** The operators' queries (management API, audit, keys), when the adapter has them. */
+  readonly operators?: OperatorStore;
   open(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * The runtime took this state, as read from the store, as the basis of the command's next
+   * changes. A store that writes conditionally remembers its `version` for them.
+   */
+  adopted?(state: CommandState): void;
 
   commit(batch: WriteBatch): Promise<WriteOutcome>;
   getCommand(documentId: string): Promise<CommandState | null>;

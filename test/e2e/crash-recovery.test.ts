@@ -61,18 +61,18 @@ test('a courier killed with SIGKILL while commands are in flight loses none of t
     }
   })();
 
-  await eventually(() => (acknowledged.length >= 150 && received.size >= 50 ? true : undefined), 'traffic before the kill', 20_000);
+  await eventually(() => (acknowledged.length >= 150 && received.size >= 50 ? true : undefined), 'traffic before the kill', 60_000);
   server.child.kill('SIGKILL');
   assert.equal(await server.exited, null);
   const acknowledgedBeforeKill = acknowledged.length;
 
   server = await spawnCourier(args);
-  await eventually(() => (acknowledged.length >= acknowledgedBeforeKill + 50 ? true : undefined), 'traffic after the restart', 20_000);
+  await eventually(() => (acknowledged.length >= acknowledgedBeforeKill + 50 ? true : undefined), 'traffic after the restart', 60_000);
   producing = false;
   await producer;
 
   // Every acknowledged command reaches its agent and ends in success.
-  await eventually(() => (acknowledged.every((id) => received.has(id)) ? true : undefined), 'every acknowledged command delivered', 30_000);
+  await eventually(() => (acknowledged.every((id) => received.has(id)) ? true : undefined), 'every acknowledged command delivered', 90_000);
   for (const id of acknowledged) {
     const final = await eventually(async () => {
       const res = await admin('GET', `/api/v1/commands/${id}`);

@@ -429,9 +429,8 @@ function componentCases(): BadCase[] {
   });
   const V = 'COURIER_ERR_VALIDATION';
   return [
-    poll('no query', '', /target_type|target_id|querystring/),
-    poll('target_type agent', '?target_type=agent&target_id=mod1', /target_type/),
-    poll('target_id missing', '?target_type=server', /target_id/),
+    // Exactly target_type=server&target_id=<module> is the long-poll; other valid queries list commands.
+    poll('target_type unknown', '?target_type=laptop&target_id=mod1', /target_type/),
     poll('target_id with bad characters', '?target_type=server&target_id=a%20b', /target_id/),
     poll('unknown parameter', '?target_type=server&target_id=mod1&wait=5', /wait/),
     results('unknown id', { results: [{ document_id: 'no-such-command', code: 0, message: 'ok' }] }, 404, 'COURIER_ERR_COMMAND_NOT_FOUND', /no-such-command/),

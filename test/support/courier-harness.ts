@@ -14,6 +14,10 @@ export interface Harness {
   url: string;
   /** Calls the admin Unix socket. */
   admin(method: string, path: string, body?: unknown): Promise<JsonResponse>;
+  /** Calls the management API with an API key. */
+  mgmt(method: string, path: string, options?: { key?: string; body?: unknown; headers?: Record<string, string> }): Promise<JsonResponse>;
+  /** Creates an operator API key on the admin socket and returns it. */
+  createKey(role: 'admin' | 'operator' | 'auditor', scopes?: string[], name?: string): Promise<string>;
   /** Calls the agents API. */
   http(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<JsonResponse>;
   /** Registers an agent and returns its key. */
@@ -35,7 +39,7 @@ export function command(target: { type: string; id: string }, action = 'restart'
 
 export async function startHarness(overrides: Partial<Record<string, string>> = {}, dataDir = tempDir()): Promise<Harness> {
   const config = loadConfig({
-    flags: { host: '127.0.0.1', port: '0', dataDir, logLevel: 'silent', ...overrides },
+    flags: { host: '127.0.0.1', port: '0', managementPort: '0', dataDir, logLevel: 'silent', ...overrides },
     env: {},
   });
   const courier = await startCourier(config, { logger: pino({ level: config.logLevel }) });
@@ -54,8 +58,22 @@ export async function startHarness(overrides: Partial<Record<string, string>> = 
     if (res.status !== 201) throw new Error(`register ${id}: ${res.status} ${JSON.stringify(res.body)}`);
     return (res.body as { key: string }).key;
   };
+  const mgmt: Harness['mgmt'] = (method, path, options = {}) =>
+    requestJson({
+      baseUrl: courier.managementUrl,
+      method,
+      path,
+      headers: { ...(options.key ? { authorization: `Bearer ${options.key}` } : {}), ...options.headers },
+      ...(options.body !== undefined ? { body: options.body } : {}),
+    });
   const harness: Harness = {
     courier,
+    mgmt,
+    async createKey(role, scopes = [], name) {
+      const res = await admin('POST', '/api/v1/keys', { role, scopes, ...(name ? { name } : {}) });
+      if (res.status !== 201) throw new Error(`create key: ${res.status} ${JSON.stringify(res.body)}`);
+      return (res.body as { key: string }).key;
+    },
     config,
     dataDir,
     url: courier.url,
@@ -82,7 +100,7 @@ export async function startHarness(overrides: Partial<Record<string, string>> = 
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

@@ -24,19 +24,24 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX commands_unfinished ON commands(seq) WHERE status IN ('pending', 'sent', 'delivered');
   CREATE INDEX commands_status ON commands(status);
-  CREATE INDEX commands_request ON commands(request_id);
+  CREATE INDEX commands_request ON commands(request_id, seq);
+  CREATE INDEX commands_agent ON commands(agent_id, seq);
 
+  -- kind 'transition': one status change of a command; kind 'refusal': a refused operator request.
   CREATE TABLE audit (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    document_id TEXT NOT NULL,
+    kind        TEXT NOT NULL DEFAULT 'transition',
+    document_id TEXT,
     from_status TEXT,
-    to_status   TEXT NOT NULL,
+    to_status   TEXT,
     cause       TEXT NOT NULL,
     at          INTEGER NOT NULL,
     node        TEXT NOT NULL,
-    actor       TEXT NOT NULL
+    actor       TEXT NOT NULL,
+    detail      TEXT
   ) STRICT;
   CREATE INDEX audit_document ON audit(document_id, id);
+  CREATE INDEX audit_at ON audit(at);
 
   CREATE TABLE agents (
     id         TEXT PRIMARY KEY,
@@ -44,6 +49,16 @@ export const MIGRATIONS: readonly string[] = [
     groups     TEXT NOT NULL,
     created_at INTEGER NOT NULL
   ) STRICT;
+  CREATE TABLE api_keys (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    role       TEXT NOT NULL,
+    scopes     TEXT NOT NULL,
+    key_hash   TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  ) STRICT;
+
   CREATE TABLE agent_groups (
     group_name TEXT NOT NULL,
     agent_id   TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { CommandDocument, CommandResult, CommandState, CommandStatus } from '../../domain/command.js';
+import type { CommandDocument, CommandState, CommandStatus } from '../../domain/command.js';
 import { COMMAND_STATUSES } from '../../domain/command.js';
 import type {
   AgentRecord,
@@ -11,21 +11,15 @@ import type {
   WriteOutcome,
 } from '../store.js';
 import { MIGRATIONS } from './schema.js';
+import { rowToState, type CommandRow } from './rows.js';
+import { SqliteOperatorQueries } from './sqlite-operator-queries.js';
+import type { OperatorStore } from '../operator-store.js';
 
 export interface SqliteStoreOptions {
   /** Path of the database file. */
   file: string;
   /** `normal` survives a process crash (kill -9); `full` also survives power loss, at a cost per commit. */
   synchronous: 'normal' | 'full';
-}
-
-interface CommandRow {
-  doc: string;
-  status: string;
-  result: string | null;
-  delivered_at: number | null;
-  execution_deadline: number | null;
-  attempts: number;
 }
 
 interface AuditRow {
@@ -42,6 +36,7 @@ interface AuditRow {
 /** The embedded store: one SQLite file in WAL mode; every batch of writes is one transaction. */
 export class SqliteStore implements CommandStore {
   readonly kind = 'sqlite' as const;
+  readonly operators: OperatorStore;
   private readonly db: Database.Database;
   private readonly stmt;
 
@@ -52,6 +47,7 @@ export class SqliteStore implements CommandStore {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.operators = new SqliteOperatorQueries(this.db);
     const db = this.db;
     this.stmt = {
       insertCommand: db.prepare(
@@ -72,7 +68,7 @@ export class SqliteStore implements CommandStore {
       getCommand: db.prepare(
         `SELECT doc, status, result, delivered_at, execution_deadline, attempts FROM commands WHERE document_id = ?`,
       ),
-      history: db.prepare(`SELECT * FROM audit WHERE document_id = ? ORDER BY id`),
+      history: db.prepare(`SELECT * FROM audit WHERE document_id = ? AND kind = 'transition' ORDER BY id`),
       unfinished: db.prepare(
         `SELECT doc, status, result, delivered_at, execution_deadline, attempts FROM commands
          WHERE status IN ('pending', 'sent', 'delivered') ORDER BY seq`,
@@ -218,17 +214,6 @@ function changeParams(change: StatusChange) {
 /** Named parameters of `insertAudit`: the record's own fields. */
 function auditParams(record: TransitionRecord): TransitionRecord {
   return record;
-}
-
-function rowToState(row: CommandRow): CommandState {
-  return {
-    doc: JSON.parse(row.doc) as CommandDocument,
-    status: row.status as CommandStatus,
-    result: row.result ? (JSON.parse(row.result) as CommandResult) : null,
-    deliveredAt: row.delivered_at,
-    executionDeadline: row.execution_deadline,
-    attempts: row.attempts,
-  };
 }
 
 function rowToAudit(row: AuditRow): AuditEvent {

@@ -1,45 +1,45 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateAgentKey, hashAgentKey, MIN_KEY_LENGTH, verifyAgentKey } from '../../src/auth/agent-key.js';
+import { generateSecret, hashSecret, MIN_KEY_LENGTH, verifySecret } from '../../src/auth/secret-hash.js';
 
 const KEY = 'a-machine-generated-key-0123456789';
 
 describe('agent keys', () => {
   test('the stored form is sha256$<salt hex>$<hash hex> and never contains the key', () => {
-    const stored = hashAgentKey(KEY);
+    const stored = hashSecret(KEY);
     assert.match(stored, /^sha256\$[0-9a-f]{32}\$[0-9a-f]{64}$/);
     assert.ok(!stored.includes(KEY));
   });
 
   test('hash then verify: the same key is accepted', () => {
-    assert.equal(verifyAgentKey(KEY, hashAgentKey(KEY)), true);
-    const generated = generateAgentKey();
-    assert.equal(verifyAgentKey(generated, hashAgentKey(generated)), true);
+    assert.equal(verifySecret(KEY, hashSecret(KEY)), true);
+    const generated = generateSecret();
+    assert.equal(verifySecret(generated, hashSecret(generated)), true);
   });
 
   test('a wrong key is refused', () => {
-    const stored = hashAgentKey(KEY);
+    const stored = hashSecret(KEY);
     for (const wrong of [`${KEY}x`, KEY.slice(0, -1), KEY.toUpperCase(), '', ' '.repeat(KEY.length), `${KEY.slice(0, -1)}8`]) {
-      assert.equal(verifyAgentKey(wrong, stored), false, JSON.stringify(wrong));
+      assert.equal(verifySecret(wrong, stored), false, JSON.stringify(wrong));
     }
   });
 
   test('salts differ: the same key hashes differently each time, and each hash verifies', () => {
-    const hashes = new Set(Array.from({ length: 20 }, () => hashAgentKey(KEY)));
+    const hashes = new Set(Array.from({ length: 20 }, () => hashSecret(KEY)));
     assert.equal(hashes.size, 20);
     const salts = new Set([...hashes].map((h) => h.split('$')[1]));
     assert.equal(salts.size, 20);
-    for (const stored of hashes) assert.equal(verifyAgentKey(KEY, stored), true);
+    for (const stored of hashes) assert.equal(verifySecret(KEY, stored), true);
   });
 
   test('with a given salt, hashing is deterministic', () => {
     const salt = Buffer.alloc(16, 7);
-    assert.equal(hashAgentKey(KEY, salt), hashAgentKey(KEY, salt));
-    assert.notEqual(hashAgentKey(KEY, salt), hashAgentKey(`${KEY}!`, salt));
+    assert.equal(hashSecret(KEY, salt), hashSecret(KEY, salt));
+    assert.notEqual(hashSecret(KEY, salt), hashSecret(`${KEY}!`, salt));
   });
 
   test('a malformed stored hash is refused, never thrown on', () => {
-    const [, salt, hash] = hashAgentKey(KEY).split('$') as [string, string, string];
+    const [, salt, hash] = hashSecret(KEY).split('$') as [string, string, string];
     const malformed = [
       '',
       'garbage',
@@ -57,13 +57,13 @@ describe('agent keys', () => {
       `${KEY}`,
     ];
     for (const stored of malformed) {
-      assert.doesNotThrow(() => verifyAgentKey(KEY, stored), JSON.stringify(stored));
-      assert.equal(verifyAgentKey(KEY, stored), false, JSON.stringify(stored));
+      assert.doesNotThrow(() => verifySecret(KEY, stored), JSON.stringify(stored));
+      assert.equal(verifySecret(KEY, stored), false, JSON.stringify(stored));
     }
   });
 
   test('generated keys are long, hex and unique', () => {
-    const keys = Array.from({ length: 10 }, generateAgentKey);
+    const keys = Array.from({ length: 10 }, generateSecret);
     for (const key of keys) {
       assert.match(key, /^[0-9a-f]{64}$/);
       assert.ok(key.length >= MIN_KEY_LENGTH);

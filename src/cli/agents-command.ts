@@ -1,0 +1,82 @@
+import { parseArgs } from 'node:util';
+import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js';
+import { printJson, shortTime, table } from './format.js';
+
+const HELP = `Usage:
+  courier agents add <id> [--group <name>]... [--key <key>]   register an agent (a key is generated and shown once if none is given)
+  courier agents show <id>
+  courier agents remove <id>
+  courier agents list [--limit n] [--cursor c]                 with connection state (management API or socket)
+
+${CONNECTION_HELP}`;
+
+interface AgentView {
+  id: string;
+  groups: string[];
+  created_at: string;
+  key?: string;
+  connection?: string;
+  last_seen?: string | null;
+}
+
+export async function runAgents(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...CONNECTION_OPTIONS, group: { type: 'string', multiple: true }, key: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } },
+  });
+  const [verb, id] = positionals;
+  if (values.help || !verb || (verb !== 'list' && !id)) {
+    console.log(HELP);
+    return values.help ? 0 : 2;
+  }
+  // `--key` names the agent's key here; a remote connection takes its API key from COURIER_API_KEY.
+  const connection = Connection.from({ ...values, key: undefined });
+  const path = `/api/v1/agents/${encodeURIComponent(id ?? '')}`;
+  const show = (agents: AgentView[]) =>
+    console.log(
+      table(
+        ['id', 'groups', 'created', ...(agents.some((a) => a.connection) ? ['connection', 'last seen'] : []), ...(agents.some((a) => a.key) ? ['key (shown once)'] : [])],
+        agents.map((a) => [
+          a.id,
+          a.groups.join(','),
+          shortTime(a.created_at),
+          ...(a.connection ? [a.connection, shortTime(a.last_seen)] : []),
+          ...(a.key ? [a.key] : []),
+        ]),
+      ),
+    );
+  switch (verb) {
+    case 'add': {
+      const agent = await connection.ok<AgentView>('POST', '/api/v1/agents', { id, groups: values.group ?? [], ...(values.key ? { key: values.key } : {}) });
+      if (values.json) printJson(agent);
+      else show([agent]);
+      return 0;
+    }
+    case 'show': {
+      const agent = await connection.ok<AgentView>('GET', path);
+      if (values.json) printJson(agent);
+      else show([agent]);
+      return 0;
+    }
+    case 'remove': {
+      const removed = await connection.ok<{ id: string }>('DELETE', path);
+      if (values.json) printJson(removed);
+      else console.log(`removed ${removed.id}`);
+      return 0;
+    }
+    case 'list': {
+      const query = new URLSearchParams({ limit: values.limit ?? '100', ...(values.cursor ? { cursor: values.cursor } : {}) });
+      const page = await connection.ok<{ items: AgentView[]; next: string | null }>('GET', `/api/v1/agents?${query}`);
+      if (values.json) printJson(page);
+      else {
+        show(page.items);
+        if (page.next) console.log(`more: --cursor ${page.next}`);
+      }
+      return 0;
+    }
+    default:
+      console.error(HELP);
+      return 2;
+  }
+}

@@ -1,0 +1,90 @@
+import { request } from 'node:http';
+import { parseArgs } from 'node:util';
+import { createParser } from 'eventsource-parser';
+import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js';
+import { AUDIT_FILTERS, filterOptions, filterQuery } from './filters.js';
+import { printJson } from './format.js';
+import { auditLine, type AuditEntry } from './views.js';
+
+const HELP = `Usage: courier audit [filters] [--follow] [--limit n] [--cursor c]
+Filters: --status s[,s] --agent id --target-type t --target-id id --action a --request id
+         --actor who --node name --kind transition|refusal --from time --to time
+  --follow   keep printing new entries as they happen (server-sent events; resumes after a dropped connection)
+
+${CONNECTION_HELP}`;
+
+export async function runAudit(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...CONNECTION_OPTIONS,
+      ...filterOptions(AUDIT_FILTERS),
+      follow: { type: 'boolean', default: false },
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const query = filterQuery(AUDIT_FILTERS, values);
+  const connection = Connection.from(values);
+  const print = (entry: AuditEntry) => (values.json ? console.log(JSON.stringify(entry)) : console.log(auditLine(entry)));
+  if (values.follow) return follow(connection, query, print);
+
+  query.set('limit', values.limit ?? '100');
+  if (values.cursor) query.set('cursor', values.cursor);
+  const page = await connection.ok<{ items: AuditEntry[]; next: string | null }>('GET', `/api/v1/audit?${query}`);
+  if (values.json) printJson(page);
+  else {
+    for (const entry of page.items) print(entry);
+    if (page.next) console.log(`more: --cursor ${page.next}`);
+  }
+  return 0;
+}
+
+/** Prints the live feed until interrupted; after a dropped connection it resumes from the last id seen. */
+async function follow(connection: Connection, query: URLSearchParams, print: (entry: AuditEntry) => void): Promise<number> {
+  let lastId: string | null = null;
+  let stopping = false;
+  process.once('SIGINT', () => {
+    stopping = true;
+    process.exit(0);
+  });
+  while (!stopping) {
+    await new Promise<void>((resolve) => {
+      const target = connection.rawTarget();
+      const path = `/api/v1/events/stream?${query}`;
+      const url = target.baseUrl ? new URL(path, target.baseUrl) : null;
+      const req = request(
+        {
+          ...(url ? { hostname: url.hostname, port: url.port, path: url.pathname + url.search } : { socketPath: target.socketPath, path }),
+          headers: { ...target.headers, accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) },
+        },
+        (res) => {
+          if (res.statusCode !== 200) {
+            console.error(`courier: the event stream answered ${res.statusCode}`);
+            process.exit(1);
+          }
+          const parser = createParser({
+            onEvent: (event) => {
+              if (event.id) lastId = event.id;
+              print(JSON.parse(event.data) as AuditEntry);
+            },
+          });
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => parser.feed(chunk));
+          res.on('end', resolve);
+          res.on('error', resolve);
+        },
+      );
+      req.on('error', (error) => {
+        console.error(`courier: ${error.message}; retrying`);
+        setTimeout(resolve, 1000);
+      });
+      req.end();
+    });
+  }
+  return 0;
+}

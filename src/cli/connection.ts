@@ -1,0 +1,76 @@
+import { loadConfig } from '../config.js';
+import { requestJson, type JsonResponse } from '../http-client.js';
+
+/**
+ * Where an operator command goes: the local admin Unix socket (default: `--socket`, or
+ * `<--data-dir>/courier.sock`), or a remote management API (`--url` and `--key`, or
+ * COURIER_URL and COURIER_API_KEY).
+ */
+export const CONNECTION_OPTIONS = {
+  socket: { type: 'string' },
+  'data-dir': { type: 'string' },
+  url: { type: 'string' },
+  key: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const CONNECTION_HELP = `Connection (default: the local admin socket):
+  --socket <path> | --data-dir <dir>   the admin Unix socket [COURIER_SOCKET, COURIER_DATA_DIR]
+  --url <http://host:55000> --key <k>  a remote management API instead [COURIER_URL, COURIER_API_KEY]
+  --json                               print JSON instead of tables`;
+
+export interface ConnectionValues {
+  socket?: string | boolean | undefined;
+  'data-dir'?: string | boolean | undefined;
+  url?: string | boolean | undefined;
+  key?: string | boolean | undefined;
+}
+
+export class Connection {
+  private constructor(
+    private readonly target: { socketPath: string } | { baseUrl: string; key: string },
+  ) {}
+
+  static from(values: ConnectionValues, env: NodeJS.ProcessEnv = process.env): Connection {
+    const url = typeof values.url === 'string' ? values.url : env.COURIER_URL;
+    if (url) {
+      const key = typeof values.key === 'string' ? values.key : env.COURIER_API_KEY;
+      if (!key) throw new Error('--url needs --key (or COURIER_API_KEY): the management API takes no request without a key');
+      return new Connection({ baseUrl: url, key });
+    }
+    const flags: { socket?: string; dataDir?: string } = {};
+    if (typeof values.socket === 'string') flags.socket = values.socket;
+    if (typeof values['data-dir'] === 'string') flags.dataDir = values['data-dir'];
+    return new Connection({ socketPath: loadConfig({ flags, env }).socket });
+  }
+
+  get remote(): boolean {
+    return 'baseUrl' in this.target;
+  }
+
+  call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
+    const where =
+      'baseUrl' in this.target
+        ? { baseUrl: this.target.baseUrl, headers: { authorization: `Bearer ${this.target.key}`, ...headers } }
+        : { socketPath: this.target.socketPath, headers };
+    return requestJson({ ...where, method, path, ...(body !== undefined ? { body } : {}) });
+  }
+
+  /** Like `call`, but a non-2xx answer becomes an error carrying the server's message. */
+  async ok<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.call(method, path, body);
+    if (res.status < 200 || res.status >= 300) {
+      const error = res.body as { message?: string; code?: string } | null;
+      throw new Error(`${res.status} ${error?.message ?? JSON.stringify(res.body)}${error?.code ? ` (${error.code})` : ''}`);
+    }
+    return res.body as T;
+  }
+
+  /** Connection details for a raw streaming request (server-sent events). */
+  rawTarget(): { socketPath?: string; baseUrl?: string; headers: Record<string, string> } {
+    return 'baseUrl' in this.target
+      ? { baseUrl: this.target.baseUrl, headers: { authorization: `Bearer ${this.target.key}` } }
+      : { socketPath: this.target.socketPath, headers: {} };
+  }
+}

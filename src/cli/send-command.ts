@@ -1,0 +1,95 @@
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import cliProgress from 'cli-progress';
+import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js';
+import { printJson } from './format.js';
+import { commandsTable, type CommandView } from './views.js';
+import { printSummary, type RequestSummary } from './requests-command.js';
+
+const HELP = `Usage: courier send (--agent <id> | --group <name> | --server <module>) --action <name> [options]
+Options:
+  --args <json>       action arguments, e.g. '{"groups":["linux"]}' (default {})
+  --version <v>       action version (e.g. 5.0.0)
+  --timeout <s>       seconds within which it must be delivered (default 100)
+  --source <name>     default "Users/Services"
+  --user <name>       who asks (on the management API, the key's name is recorded instead)
+  --wait              show a progress bar until every command is delivered or has ended, then the summary
+
+${CONNECTION_HELP}`;
+
+/** Delivered or ended: what the progress bar counts. */
+const PROGRESSED = ['delivered', 'success', 'failure', 'timed_out', 'cancelled'] as const;
+
+export async function runSend(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...CONNECTION_OPTIONS,
+      agent: { type: 'string' },
+      group: { type: 'string' },
+      server: { type: 'string' },
+      action: { type: 'string' },
+      args: { type: 'string' },
+      version: { type: 'string' },
+      timeout: { type: 'string', default: '100' },
+      source: { type: 'string', default: 'Users/Services' },
+      user: { type: 'string' },
+      wait: { type: 'boolean', default: false },
+    },
+  });
+  const targets = (['agent', 'group', 'server'] as const).filter((t) => values[t] !== undefined);
+  if (values.help || targets.length !== 1 || !values.action) {
+    console.log(HELP);
+    return values.help ? 0 : 2;
+  }
+  let actionArgs: unknown = {};
+  if (values.args !== undefined) {
+    try {
+      actionArgs = JSON.parse(values.args);
+    } catch (error) {
+      console.error(`courier: --args is not JSON: ${(error as Error).message}`);
+      return 2;
+    }
+  }
+  const type = targets[0]!;
+  const command = {
+    source: values.source,
+    ...(values.user ? { user: values.user } : {}),
+    target: { type, id: values[type] },
+    action: { name: values.action, args: actionArgs, ...(values.version ? { version: values.version } : {}) },
+    timeout: Number(values.timeout),
+  };
+  const connection = Connection.from(values);
+  const { commands } = await connection.ok<{ commands: CommandView[] }>('POST', '/api/v1/commands', { commands: [command] });
+  if (!values.wait) {
+    if (values.json) printJson({ commands });
+    else console.log(commandsTable(commands));
+    return 0;
+  }
+  const summary = await waitForDelivery(connection, commands[0]!.request_id, commands.length, !values.json);
+  if (values.json) printJson(summary);
+  else printSummary(summary);
+  return 0;
+}
+
+/** Follows a fan-out until no command is pending or sent any more; a progress bar on a terminal. */
+async function waitForDelivery(connection: Connection, requestId: string, total: number, showBar: boolean): Promise<RequestSummary> {
+  const bar = showBar
+    ? new cliProgress.SingleBar(
+        { format: 'delivering {bar} {value}/{total} delivered or ended | {pending} pending, {sent} sent', hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  bar?.start(total, 0, { pending: total, sent: 0 });
+  try {
+    for (;;) {
+      const summary = await connection.ok<RequestSummary>('GET', `/api/v1/requests/${encodeURIComponent(requestId)}?limit=1000`);
+      const done = PROGRESSED.reduce((n, s) => n + (summary.counts[s] ?? 0), 0);
+      bar?.update(done, { pending: summary.counts.pending ?? 0, sent: summary.counts.sent ?? 0 });
+      if ((summary.counts.pending ?? 0) + (summary.counts.sent ?? 0) === 0) return summary;
+      await sleep(250);
+    }
+  } finally {
+    bar?.stop();
+  }
+}

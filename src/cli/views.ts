@@ -1,0 +1,64 @@
+import { shortTime, table } from './format.js';
+
+/** Shapes of the API's answers, as the CLI prints them. */
+export interface CommandView {
+  document_id: string;
+  '@timestamp': string;
+  agent: { id: string | null };
+  target: { type: string; id: string };
+  action: { name: string };
+  status: string;
+  request_id: string;
+  user?: string;
+  result?: { code: number; message: string };
+}
+
+export interface HistoryEvent {
+  from: string | null;
+  to: string;
+  cause: string;
+  at: string;
+  node: string;
+  actor: string;
+}
+
+export interface AuditEntry {
+  id: string;
+  kind: string;
+  document_id: string | null;
+  from?: string | null;
+  to?: string;
+  cause: string;
+  at: string;
+  node: string;
+  actor: string;
+  detail?: string;
+}
+
+export function commandsTable(commands: CommandView[]): string {
+  return table(
+    ['document_id', 'created', 'target', 'agent', 'action', 'status', 'result'],
+    commands.map((c) => [
+      c.document_id,
+      shortTime(c['@timestamp']),
+      `${c.target.type}:${c.target.id}`,
+      c.agent.id,
+      c.action.name,
+      c.status,
+      c.result ? `${c.result.code} ${c.result.message}` : '',
+    ]),
+  );
+}
+
+export function historyTable(events: HistoryEvent[]): string {
+  return table(
+    ['at', 'from', 'to', 'cause', 'actor', 'node'],
+    events.map((e) => [shortTime(e.at), e.from ?? '-', e.to, e.cause, e.actor, e.node]),
+  );
+}
+
+export function auditLine(e: AuditEntry): string {
+  return e.kind === 'refusal'
+    ? `${e.id}\t${shortTime(e.at)}\trefused\t${e.actor}\t${e.detail ?? ''}`
+    : `${e.id}\t${shortTime(e.at)}\t${e.document_id}\t${e.from ?? '-'} -> ${e.to}\t${e.cause}\t${e.actor}\t${e.node}`;
+}

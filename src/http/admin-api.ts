@@ -1,0 +1,85 @@
+import type { Logger } from 'pino';
+import type { ApiKeys } from '../auth/api-keys.js';
+import { UNRESTRICTED } from '../auth/scope.js';
+import { registerEventStream } from '../management/event-stream.js';
+import { listCommands, registerQueryRoutes } from '../management/query-routes.js';
+import { AgentPage, CommandListQuery, CommandPage, PageQuery, toPage } from '../management/schemas.js';
+import { listAgentsWithConnection } from '../management/agent-routes.js';
+import { Type } from 'typebox';
+import type { OperatorStore } from '../store/operator-store.js';
+import { serverRoute } from '../domain/command.js';
+import type { Metrics } from '../metrics.js';
+import type { AgentRegistry } from '../runtime/agent-registry.js';
+import type { Supervisor } from '../runtime/supervisor.js';
+import { registerAgentAdminRoutes } from './agent-admin-routes.js';
+import { createHttpApp } from './app.js';
+import { registerCommandRoutes } from './command-routes.js';
+import { registerKeyAdminRoutes } from './key-admin-routes.js';
+import { holdLongPoll } from './long-poll.js';
+import { registerOperationalRoutes, type Health } from './operational-routes.js';
+import { CommandsBody, ErrorBody, errorResponses, NoQuery, ResultOutcomesBody, ResultsBody } from './schemas.js';
+
+export interface AdminApiDeps {
+  logger: Logger;
+  bodyLimit: number;
+  longPollTimeoutMs: number;
+  supervisor: Supervisor;
+  agents: AgentRegistry;
+  keys: ApiKeys;
+  operators: OperatorStore;
+  metrics: Metrics;
+  health: () => Health;
+}
+
+/**
+ * The admin plane, served on the local Unix socket (mode 0660): producers create and follow
+ * commands, server components (e.g. `rbac`) long-poll theirs and report results, agents and
+ * operator keys are managed. Being local and file-permission guarded, it needs no key.
+ */
+export async function createAdminApi(deps: AdminApiDeps) {
+  const { supervisor } = deps;
+  const app = await createHttpApp({
+    logger: deps.logger,
+    bodyLimit: deps.bodyLimit,
+    openapi: { title: 'courier admin socket', description: 'The local admin plane on the Unix socket (no key: guarded by the socket file mode 0660).' },
+  });
+  registerCommandRoutes(app, supervisor);
+  registerAgentAdminRoutes(app, deps.agents);
+  registerKeyAdminRoutes(app, deps.keys);
+  registerOperationalRoutes(app, deps.health, deps.metrics);
+  // The operators' read routes too (list, fan-out summaries, audit, live stream), unrestricted here.
+  registerQueryRoutes(app, deps.operators, () => UNRESTRICTED, { listRoute: false });
+  registerEventStream(app, supervisor, deps.operators, () => UNRESTRICTED);
+  app.get(
+    '/api/v1/agents',
+    { schema: { tags: ['agents'], summary: 'Agents with their connection state and last seen', querystring: PageQuery, response: { 200: AgentPage, ...errorResponses } } },
+    async (request) => listAgentsWithConnection({ ...deps, operators: deps.operators }, toPage(request.query), UNRESTRICTED),
+  );
+
+  app.get(
+    '/api/v1/commands',
+    {
+      schema: {
+        tags: ['components', 'commands'],
+        summary:
+          "With exactly `target_type=server&target_id=<module>`: that server component's long-poll (Wazuh's route; 200 {commands} or 408). " +
+          'With any other query (e.g. add `limit`): the list of commands, newest first.',
+        querystring: CommandListQuery,
+        response: { 200: Type.Union([CommandsBody, CommandPage]), 408: ErrorBody, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { target_type: type, target_id: module } = request.query;
+      if (type === 'server' && module && Object.keys(request.query).length === 2) {
+        return holdLongPoll(supervisor, reply, serverRoute(module), `component:${module}`, deps.longPollTimeoutMs);
+      }
+      return listCommands(deps.operators, request.query, UNRESTRICTED);
+    },
+  );
+  app.post(
+    '/api/v1/commands/results',
+    { schema: { tags: ['components'], summary: 'Report results (code 0 = success)', body: ResultsBody, querystring: NoQuery, response: { 200: ResultOutcomesBody, ...errorResponses } } },
+    async (request) => ({ results: await supervisor.reportResults(request.body.results, null, 'admin-socket') }),
+  );
+  return app;
+}

@@ -1,0 +1,31 @@
+import { Type } from 'typebox';
+import type { Metrics } from '../metrics.js';
+import type { HttpApp } from './app.js';
+
+/** What `/healthz` reports: `ready` decides 200 or 503; the rest is detail for people. */
+export interface Health {
+  ready: boolean;
+  [detail: string]: unknown;
+}
+
+const HealthBody = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]) }, { additionalProperties: true });
+
+/** `GET /healthz` and `GET /metrics` (Prometheus text format). */
+export function registerOperationalRoutes(app: HttpApp, health: () => Health, metrics: Metrics): void {
+  app.get(
+    '/healthz',
+    { schema: { tags: ['operations'], summary: 'Readiness', response: { 200: HealthBody, 503: HealthBody } }, config: { public: true } },
+    async (_request, reply) => {
+      const { ready, ...details } = health();
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', ...details });
+    },
+  );
+  app.get(
+    '/metrics',
+    {
+      schema: { tags: ['operations'], summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: Type.String() } },
+      config: { permission: 'audit:read' },
+    },
+    async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+}

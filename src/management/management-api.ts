@@ -1,0 +1,64 @@
+import type { FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { ApiKeys } from '../auth/api-keys.js';
+import { createHttpApp } from '../http/app.js';
+import { registerCommandRoutes } from '../http/command-routes.js';
+import { registerOperationalRoutes, type Health } from '../http/operational-routes.js';
+import type { Metrics } from '../metrics.js';
+import type { AgentRegistry } from '../runtime/agent-registry.js';
+import type { Supervisor } from '../runtime/supervisor.js';
+import type { OperatorStore } from '../store/operator-store.js';
+import type { CommandStore } from '../store/store.js';
+import { Access } from './access.js';
+import { registerManagementAgentRoutes } from './agent-routes.js';
+import { scopedCommandPolicy } from './command-policy.js';
+import { registerEventStream } from './event-stream.js';
+import { registerQueryRoutes } from './query-routes.js';
+
+export interface ManagementApiDeps {
+  logger: Logger;
+  bodyLimit: number;
+  node: string;
+  now: () => number;
+  supervisor: Supervisor;
+  store: CommandStore;
+  operators: OperatorStore;
+  agents: AgentRegistry;
+  keys: ApiKeys;
+  metrics: Metrics;
+  health: () => Health;
+}
+
+export const DOCS_PREFIX = '/api/v1/docs';
+
+/**
+ * The operators' API, on a listener of its own (`--management-host`, `--management-port`) so that
+ * it need not be exposed to the agents' network. Every route needs an API key whose role allows it;
+ * keys may be scoped to targets and actions. Its OpenAPI document is at `/api/v1/openapi.json`,
+ * browsable at `/api/v1/docs`.
+ */
+export async function createManagementApi(deps: ManagementApiDeps) {
+  const app = await createHttpApp({
+    logger: deps.logger,
+    bodyLimit: deps.bodyLimit,
+    openapi: {
+      title: 'courier management API',
+      description:
+        'For operators: send and cancel commands, follow fan-outs, read and stream the audit trail, manage agents. ' +
+        'Every route needs `Authorization: Bearer <API key>` (keys: `courier keys create --role admin|operator|auditor [--scope …]`).',
+    },
+  });
+  const access = new Access(deps.keys, deps.operators, deps.node, deps.now, [DOCS_PREFIX]);
+  app.addHook('onRequest', access.check);
+  await app.register(fastifySwaggerUi, { routePrefix: DOCS_PREFIX });
+  const policy = scopedCommandPolicy(access, deps.store);
+
+  registerOperationalRoutes(app, deps.health, deps.metrics);
+  registerCommandRoutes(app, deps.supervisor, policy);
+  const scopeOf = (request: FastifyRequest) => access.principal(request).scope;
+  registerQueryRoutes(app, deps.operators, scopeOf);
+  registerEventStream(app, deps.supervisor, deps.operators, scopeOf);
+  registerManagementAgentRoutes(app, { ...deps, access, policy });
+  return app;
+}

@@ -1,0 +1,116 @@
+import { Readable } from 'node:stream';
+import { commandView } from '../domain/command.js';
+import { errors } from '../errors.js';
+import type { HttpApp } from '../http/app.js';
+import type { AuditEntry, AuditFilter, OperatorStore } from '../store/operator-store.js';
+import type { FastifyRequest } from 'fastify';
+import type { Static } from 'typebox';
+import type { Scope } from '../auth/scope.js';
+
+/** The scope of what the caller may read: a key's scope, or everything on the admin socket. */
+export type ScopeOf = (request: FastifyRequest) => Scope;
+import { errorResponses } from '../http/schemas.js';
+import {
+  AuditPage,
+  AuditQuery,
+  CommandListQuery,
+  CommandPage,
+  PageQuery,
+  RequestParams,
+  RequestSummaryBody,
+  toAuditFilter,
+  toCommandFilter,
+  toPage,
+} from './schemas.js';
+
+const security = [{ bearer: [] }];
+
+/** An audit entry as operators read it: times in ISO 8601. */
+export function auditView(entry: AuditEntry) {
+  return { ...entry, at: new Date(entry.at).toISOString() };
+}
+
+/** Every entry matching `filter`, read a page at a time: an export never holds the whole trail. */
+export async function* auditEntries(store: OperatorStore, filter: AuditFilter, pageSize = 1000): AsyncGenerator<AuditEntry> {
+  let cursor: string | null = null;
+  do {
+    const page = await store.queryAudit(filter, { limit: pageSize, cursor });
+    yield* page.items;
+    cursor = page.next;
+  } while (cursor);
+}
+
+export async function listCommands(store: OperatorStore, query: Static<typeof CommandListQuery>, scope: Scope) {
+  const page = await store.listCommands({ ...toCommandFilter(query), scope }, toPage(query));
+  return { items: page.items.map(commandView), next: page.next };
+}
+
+/**
+ * Read routes (management API and admin socket): commands, fan-out summaries, the audit trail.
+ * The admin socket mounts its own `GET /api/v1/commands` (it doubles as the components'
+ * long-poll there), so it passes `listRoute: false`.
+ */
+export function registerQueryRoutes(app: HttpApp, store: OperatorStore, scopeOf: ScopeOf, { listRoute = true } = {}): void {
+  if (listRoute) app.get(
+    '/api/v1/commands',
+    {
+      schema: {
+        tags: ['commands'],
+        summary: 'List commands, newest first (filters; cursor pagination)',
+        security,
+        querystring: CommandListQuery,
+        response: { 200: CommandPage, ...errorResponses },
+      },
+      config: { permission: 'commands:read' },
+    },
+    async (request) => listCommands(store, request.query, scopeOf(request)),
+  );
+
+  app.get(
+    '/api/v1/requests/:request_id',
+    {
+      schema: {
+        tags: ['requests'],
+        summary: 'One fan-out at a glance: counts per status and the commands not (yet) successful',
+        security,
+        params: RequestParams,
+        querystring: PageQuery,
+        response: { 200: RequestSummaryBody, ...errorResponses },
+      },
+      config: { permission: 'commands:read' },
+    },
+    async (request) => {
+      const summary = await store.requestSummary(request.params.request_id, toPage(request.query), scopeOf(request));
+      if (!summary) throw errors.REQUEST_NOT_FOUND(request.params.request_id);
+      return summary;
+    },
+  );
+
+  app.get(
+    '/api/v1/audit',
+    {
+      schema: {
+        tags: ['audit'],
+        summary: 'The audit trail (filters; cursor pagination); with Accept: application/x-ndjson, the whole matching trail streamed',
+        security,
+        querystring: AuditQuery,
+        produces: ['application/json', 'application/x-ndjson'],
+        response: { 200: AuditPage, ...errorResponses },
+      },
+      config: { permission: 'audit:read' },
+    },
+    async (request, reply) => {
+    const filter = { ...toAuditFilter(request.query), scope: scopeOf(request) };
+    if (request.headers.accept?.includes('application/x-ndjson')) {
+      // The whole matching trail, streamed: one JSON line per entry, paged from the store as the client reads.
+      const lines = async function* () {
+        for await (const entry of auditEntries(store, filter)) yield `${JSON.stringify(auditView(entry))}\n`;
+      };
+      // A stream is piped as is (not serialized by the JSON response schema, which it does not match).
+      return reply.type('application/x-ndjson').send(Readable.from(lines()) as never);
+    }
+    const page = await store.queryAudit(filter, toPage(request.query));
+    return { items: page.items.map(auditView), next: page.next };
+    },
+  );
+}

@@ -1,0 +1,133 @@
+import { Type, type Static } from 'typebox';
+import { COMMAND_STATUSES, TARGET_TYPES, type CommandStatus } from '../domain/command.js';
+import { errors } from '../errors.js';
+import { CommandResultSchema, CommandView } from '../http/schemas.js';
+import type { AuditFilter, CommandFilter, Page } from '../store/operator-store.js';
+
+/** Query strings of the management API's list routes (all strings: nothing is coerced). */
+const Digits = Type.String({ pattern: '^[0-9]{1,6}$' });
+const Text = Type.String({ minLength: 1, maxLength: 256 });
+const Id = Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9._:@-]+$' });
+
+const commandFilterFields = {
+  status: Type.Optional(Type.String({ pattern: `^(${COMMAND_STATUSES.join('|')})(,(${COMMAND_STATUSES.join('|')}))*$` })),
+  target_type: Type.Optional(Type.Enum(TARGET_TYPES)),
+  target_id: Type.Optional(Id),
+  action: Type.Optional(Id),
+  request_id: Type.Optional(Id),
+  agent: Type.Optional(Id),
+  /** ISO 8601 time: created (or, for audit, recorded) at or after. */
+  from: Type.Optional(Type.String({ format: 'date-time' })),
+  /** ISO 8601 time: before. */
+  to: Type.Optional(Type.String({ format: 'date-time' })),
+};
+const pageFields = { limit: Type.Optional(Digits), cursor: Type.Optional(Type.String({ maxLength: 64 })) };
+
+export const CommandListQuery = Type.Object({ ...commandFilterFields, ...pageFields }, { additionalProperties: false });
+export const AuditQuery = Type.Object(
+  {
+    ...commandFilterFields,
+    ...pageFields,
+    actor: Type.Optional(Text),
+    node: Type.Optional(Text),
+    kind: Type.Optional(Type.Union([Type.Literal('transition'), Type.Literal('refusal')])),
+  },
+  { additionalProperties: false },
+);
+export const EventStreamQuery = Type.Object(
+  { ...commandFilterFields, actor: Type.Optional(Text), node: Type.Optional(Text), kind: AuditQuery.properties.kind, last_event_id: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}$' })) },
+  { additionalProperties: false },
+);
+export const PageQuery = Type.Object(pageFields, { additionalProperties: false });
+export const RequestParams = Type.Object({ request_id: Id });
+export const AgentsListQuery = Type.Object({ agents_list: Type.Optional(Type.String({ maxLength: 100_000 })) }, { additionalProperties: false });
+export const SetGroupQuery = Type.Object(
+  { agents_list: Type.String({ minLength: 1, maxLength: 100_000 }), group_id: Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9._:@-]+$' }) },
+  { additionalProperties: false },
+);
+
+export function toPage(query: { limit?: string | undefined; cursor?: string | undefined }): Page {
+  const limit = query.limit === undefined ? 100 : Number(query.limit);
+  if (limit < 1 || limit > 1000) throw errors.VALIDATION('Invalid [querystring.limit]: must be between 1 and 1000');
+  return { limit, cursor: query.cursor ?? null };
+}
+
+export function toCommandFilter(query: Static<typeof CommandListQuery> | Static<typeof EventStreamQuery>): CommandFilter {
+  return {
+    status: query.status ? (query.status.split(',') as CommandStatus[]) : undefined,
+    targetType: query.target_type,
+    targetId: query.target_id,
+    action: query.action,
+    requestId: query.request_id,
+    agentId: query.agent,
+    from: query.from ? Date.parse(query.from) : undefined,
+    to: query.to ? Date.parse(query.to) : undefined,
+  };
+}
+
+export function toAuditFilter(query: Static<typeof AuditQuery> | Static<typeof EventStreamQuery>): AuditFilter {
+  return { ...toCommandFilter(query), actor: query.actor, node: query.node, kind: query.kind };
+}
+
+// ---- responses --------------------------------------------------------------------------
+
+const Next = Type.Union([Type.String(), Type.Null()], { description: 'Cursor of the next page; null at the end' });
+const IsoTime = Type.String({ format: 'date-time' });
+const Status = Type.Enum(COMMAND_STATUSES);
+
+export const CommandPage = Type.Object({ items: Type.Array(CommandView), next: Next });
+
+export const RequestSummaryBody = Type.Object({
+  request_id: Type.String(),
+  total: Type.Integer(),
+  counts: Type.Record(Type.String(), Type.Integer()),
+  not_succeeded: Type.Object({
+    items: Type.Array(
+      Type.Object({
+        document_id: Type.String(),
+        agent_id: Type.Union([Type.String(), Type.Null()]),
+        status: Status,
+        result: Type.Union([CommandResultSchema, Type.Null()]),
+      }),
+    ),
+    next: Next,
+  }),
+});
+
+/** One audit entry: a transition (`from`, `to`, `cause`) or a refusal (`detail`). */
+export const AuditEntryBody = Type.Object({
+  id: Type.String(),
+  kind: Type.Union([Type.Literal('transition'), Type.Literal('refusal')]),
+  document_id: Type.Union([Type.String(), Type.Null()]),
+  from: Type.Optional(Type.Union([Status, Type.Null()])),
+  to: Type.Optional(Status),
+  cause: Type.String(),
+  at: IsoTime,
+  node: Type.String(),
+  actor: Type.String(),
+  detail: Type.Optional(Type.String()),
+});
+export const AuditPage = Type.Object({ items: Type.Array(AuditEntryBody), next: Next });
+
+export const AgentWithConnection = Type.Object({
+  id: Type.String(),
+  groups: Type.Array(Type.String()),
+  created_at: IsoTime,
+  connection: Type.Union([Type.Literal('websocket'), Type.Literal('long-poll'), Type.Literal('offline')]),
+  last_seen: Type.Union([IsoTime, Type.Null()]),
+});
+export const AgentPage = Type.Object({ items: Type.Array(AgentWithConnection), next: Next });
+
+/** The Wazuh API's answer shape for the agent shortcuts. */
+export const ShortcutBody = Type.Object({
+  data: Type.Object({
+    affected_items: Type.Array(Type.Union([Type.String(), Type.Null()])),
+    total_affected_items: Type.Integer(),
+    failed_items: Type.Array(Type.Object({ id: Type.String(), error: Type.Object({ code: Type.String(), message: Type.String() }) })),
+    total_failed_items: Type.Integer(),
+    commands: Type.Array(Type.Object({ agent_id: Type.Union([Type.String(), Type.Null()]), document_id: Type.String() })),
+    request_id: Type.Union([Type.String(), Type.Null()]),
+  }),
+  message: Type.String(),
+  error: Type.Integer(),
+});

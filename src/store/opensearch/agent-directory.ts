@@ -1,0 +1,98 @@
+import type { Client } from '@opensearch-project/opensearch';
+import type { AgentRecord } from '../store.js';
+import { isStatus, isUnavailable, toCourierError } from './failures.js';
+import { searchAll } from './search.js';
+
+interface AgentSource {
+  agent: { id: string; key: string; groups: string[] };
+  courier?: { created_at?: number };
+}
+
+function toRecord(source: AgentSource): AgentRecord {
+  return { id: source.agent.id, keyHash: source.agent.key, groups: source.agent.groups ?? [], createdAt: source.courier?.created_at ?? 0 };
+}
+
+/**
+ * Registered agents in `wazuh-agents` (Wazuh's `agent.id`, `agent.key`, `agent.groups`; the key is
+ * courier's hash of it). One document per agent, its id the agent id.
+ */
+export class AgentDirectory {
+  /**
+   * The last record read of each agent: used only while the cluster is unreachable, so that agents
+   * already connected can still authenticate and be served.
+   */
+  private readonly lastKnown = new Map<string, AgentRecord>();
+
+  constructor(
+    private readonly client: Client,
+    private readonly index: string,
+    private readonly pageSize: number,
+  ) {}
+
+  async add(agent: AgentRecord): Promise<boolean> {
+    const source: AgentSource = { agent: { id: agent.id, key: agent.keyHash, groups: agent.groups }, courier: { created_at: agent.createdAt } };
+    try {
+      await this.client.index({ index: this.index, id: agent.id, op_type: 'create', body: source });
+    } catch (error) {
+      if (isStatus(error, 409)) return false;
+      throw toCourierError(error);
+    }
+    this.lastKnown.set(agent.id, agent);
+    return true;
+  }
+
+  async get(id: string): Promise<AgentRecord | null> {
+    try {
+      const res = await this.client.get({ index: this.index, id });
+      const record = toRecord((res.body as unknown as { _source: AgentSource })._source);
+      this.lastKnown.set(id, record);
+      return record;
+    } catch (error) {
+      if (isStatus(error, 404)) {
+        this.lastKnown.delete(id);
+        return null;
+      }
+      const known = this.lastKnown.get(id);
+      if (known && isUnavailable(error)) return known;
+      throw toCourierError(error);
+    }
+  }
+
+  async remove(id: string): Promise<boolean> {
+    this.lastKnown.delete(id);
+    try {
+      await this.client.delete({ index: this.index, id });
+      return true;
+    } catch (error) {
+      if (isStatus(error, 404)) return false;
+      throw toCourierError(error);
+    }
+  }
+
+  async groupsOf(ids: string[]): Promise<Map<string, string[]>> {
+    const found = new Map<string, string[]>();
+    try {
+      for (let i = 0; i < ids.length; i += 1000) {
+        const res = await this.client.mget({ index: this.index, body: { ids: ids.slice(i, i + 1000) } });
+        const docs = (res.body as unknown as { docs: { found?: boolean; _source?: AgentSource }[] }).docs;
+        for (const doc of docs) if (doc.found && doc._source) found.set(doc._source.agent.id, doc._source.agent.groups ?? []);
+      }
+    } catch (error) {
+      throw toCourierError(error);
+    }
+    return found;
+  }
+
+  /** The members of a group, by agent id; registrations made before the call are included. */
+  async inGroup(group: string): Promise<{ id: string; groups: string[] }[]> {
+    const members: { id: string; groups: string[] }[] = [];
+    try {
+      await this.client.indices.refresh({ index: this.index });
+      const pages = searchAll<AgentSource>(this.client, this.index, { term: { 'agent.groups': group } }, this.pageSize, [{ 'agent.id': 'asc' }]);
+      for await (const hits of pages) for (const hit of hits) members.push({ id: hit._source.agent.id, groups: hit._source.agent.groups ?? [] });
+    } catch (error) {
+      throw toCourierError(error);
+    }
+    return members;
+  }
+}

@@ -1,0 +1,227 @@
+import type { CommandClaim, CommandDocument, CommandResult, CommandState, CommandStatus, TargetType } from '../../domain/command.js';
+import { agentRoute, COMMAND_STATUSES, serverRoute, TARGET_TYPES } from '../../domain/command.js';
+import type { StatusChange, TransitionRecord } from '../store.js';
+import { formatVersion, type BookEntry, type DocVersion } from './version-book.js';
+
+/**
+ * A `wazuh-commands` document as stored. Documents written by courier have every field; those
+ * written by others (the Wazuh indexer plugin, an operator's plain `index` call) may lack
+ * courier's fields and even some of Wazuh's, so everything is optional here and derived on read.
+ */
+export interface CommandSource {
+  '@timestamp'?: string | number;
+  delivery_timestamp?: string | number;
+  agent?: { id?: string | null; groups?: string[] | string | null };
+  command?: {
+    source?: string;
+    user?: string;
+    /** `{type, id}`; early plugin versions wrote the id here and the type in `command.type`. */
+    target?: { type?: string; id?: string } | string;
+    type?: string;
+    action?: { name?: string; args?: Record<string, unknown> | null; version?: string };
+    timeout?: number;
+    /** Wazuh scripts have written it as an array, and as `failed` instead of `failure`. */
+    status?: string | string[];
+    result?: { code?: number; message?: string; data?: unknown } | null;
+    request_id?: string;
+    order_id?: string;
+  };
+  courier?: {
+    route?: string;
+    seq?: number;
+    delivered_at?: number | string | null;
+    execution_deadline?: number | string | null;
+    attempts?: number;
+    claim?: { node?: string; until?: number | string } | null;
+    updated_at?: number | string;
+  };
+}
+
+const DEFAULT_TIMEOUT_S = 100; // what Wazuh's helpers always use
+
+/** The full document of a command courier creates. */
+export function newCommandSource(doc: CommandDocument, now: number): CommandSource {
+  return {
+    '@timestamp': doc['@timestamp'],
+    delivery_timestamp: doc.delivery_timestamp,
+    agent: { id: doc.agent.id, groups: doc.agent.groups },
+    command: { ...doc.command, status: 'pending', result: null },
+    courier: {
+      route: doc.route,
+      seq: doc.seq,
+      delivered_at: null,
+      execution_deadline: null,
+      attempts: 0,
+      claim: null,
+      updated_at: now,
+    },
+  };
+}
+
+/** The partial update of a status change: Wazuh's status and result, and courier's fields. */
+export function changeSource(change: StatusChange, entry: BookEntry, resultDataAsText: boolean): CommandSource {
+  return {
+    command: { status: change.status, result: change.result ? resultSource(change.result, resultDataAsText) : null },
+    courier: {
+      route: entry.route,
+      seq: entry.seq,
+      delivered_at: change.deliveredAt,
+      execution_deadline: change.executionDeadline,
+      attempts: change.attempts,
+      claim: change.claim,
+      updated_at: change.audit.at,
+    },
+  };
+}
+
+function resultSource(result: CommandResult, dataAsText: boolean) {
+  if (result.data === undefined) return { code: result.code, message: result.message };
+  const data = dataAsText && typeof result.data !== 'string' ? JSON.stringify(result.data) : result.data;
+  return { code: result.code, message: result.message, data };
+}
+
+/** The fields of a command that its audit records carry, for filtering the trail. */
+export interface AuditCommandFields {
+  route: string;
+  target_type: string;
+  target_id: string;
+  action: string;
+  request_id: string;
+  agent_id: string | null;
+  agent_groups: string[];
+}
+
+export function auditCommandFields(doc: CommandDocument): AuditCommandFields {
+  return {
+    route: doc.route,
+    target_type: doc.command.target.type,
+    target_id: doc.command.target.id,
+    action: doc.command.action.name,
+    request_id: doc.command.request_id,
+    agent_id: doc.agent.id,
+    agent_groups: doc.agent.groups,
+  };
+}
+
+/** A document of the audit index: a transition of a command, or a refused operator request. */
+export interface AuditSource {
+  kind: 'transition' | 'refusal';
+  document_id: string | null;
+  from?: TransitionRecord['from'];
+  to?: TransitionRecord['to'];
+  cause: string;
+  at: number;
+  node: string;
+  actor: string;
+  detail?: string;
+  order?: number;
+  command?: AuditCommandFields;
+}
+
+export function auditSource(record: TransitionRecord, order: number, command: AuditCommandFields): AuditSource {
+  return { kind: 'transition', ...record, order, command };
+}
+
+/** Wazuh's status words (any case; `failed`; an array, of which the last counts) in courier's vocabulary. */
+export function normalizeStatus(raw: unknown): CommandStatus | null {
+  const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+  if (typeof value !== 'string') return null;
+  const word = value.trim().toLowerCase();
+  if (word === 'failed') return 'failure';
+  return (COMMAND_STATUSES as readonly string[]).includes(word) ? (word as CommandStatus) : null;
+}
+
+/** ms since the epoch, from a number (ms) or a date string; null when absent or unreadable. */
+function millis(value: unknown): number | null {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string' && value !== '') {
+    const parsed = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+    return Number.isFinite(parsed) ? parsed : null;
+  }
+  return null;
+}
+
+/** Has courier ever written this document? (Documents from others have no `courier` object.) */
+export function isForeign(source: CommandSource): boolean {
+  return source.courier === undefined || source.courier === null;
+}
+
+/**
+ * The command a stored document holds, with courier's fields derived where missing: the route
+ * from `command.target` (or `agent.id`), the status from `command.status`, the delivery deadline
+ * from `delivery_timestamp` (or `@timestamp` + `command.timeout`). Null when it is not a command
+ * courier can handle (no `command`, or a status it does not know).
+ */
+export function stateFromSource(id: string, source: CommandSource, version: DocVersion, now: number): CommandState | null {
+  const command = source.command;
+  const status = normalizeStatus(command?.status);
+  if (!command || status === null) return null;
+  const target = targetOf(command);
+  const groups = source.agent?.groups;
+  const agentGroups = Array.isArray(groups) ? groups : typeof groups === 'string' ? [groups] : [];
+  const agentId = source.agent?.id ?? (target.type === 'agent' ? target.id : null);
+  const createdAt = millis(source['@timestamp']) ?? millis(source.courier?.updated_at) ?? now;
+  const timeout = typeof command.timeout === 'number' ? command.timeout : DEFAULT_TIMEOUT_S;
+  const deliveryDeadline = millis(source.delivery_timestamp) ?? createdAt + timeout * 1000;
+  const doc: CommandDocument = {
+    document_id: id,
+    '@timestamp': typeof source['@timestamp'] === 'string' ? source['@timestamp'] : new Date(createdAt).toISOString(),
+    delivery_timestamp:
+      typeof source.delivery_timestamp === 'string' ? source.delivery_timestamp : new Date(deliveryDeadline).toISOString(),
+    agent: { id: agentId, groups: agentGroups },
+    command: {
+      source: command.source ?? '',
+      ...(command.user !== undefined ? { user: command.user } : {}),
+      target,
+      action: { name: command.action?.name ?? '', args: command.action?.args ?? {}, version: command.action?.version ?? '' },
+      timeout,
+      request_id: command.request_id ?? '',
+      order_id: command.order_id ?? '',
+    },
+    route: source.courier?.route ?? routeOf(target, agentId),
+    seq: source.courier?.seq ?? 0,
+  };
+  return {
+    doc,
+    status,
+    result: resultOf(command.result),
+    deliveredAt: millis(source.courier?.delivered_at),
+    executionDeadline: millis(source.courier?.execution_deadline),
+    attempts: source.courier?.attempts ?? 0,
+    claim: claimOf(source.courier?.claim),
+    version: formatVersion(version),
+  };
+}
+
+function targetOf(command: NonNullable<CommandSource['command']>): { type: TargetType; id: string } {
+  const raw = command.target;
+  const type = typeof raw === 'object' && raw !== null ? raw.type : command.type;
+  const id = typeof raw === 'object' && raw !== null ? raw.id : raw;
+  return { type: (TARGET_TYPES as readonly string[]).includes(type ?? '') ? (type as TargetType) : 'agent', id: id ?? '' };
+}
+
+/**
+ * Agents and server components are routed as courier routes them. A group document that was not
+ * expanded to its agents (the plugin always expands) keeps a route nobody subscribes to, so it
+ * times out at its delivery deadline, visibly, instead of being dropped.
+ */
+function routeOf(target: { type: TargetType; id: string }, agentId: string | null): string {
+  if (target.type === 'server') return serverRoute(target.id);
+  if (target.type === 'agent') return agentRoute(target.id);
+  return agentId ? agentRoute(agentId) : `group:${target.id}`;
+}
+
+function resultOf(raw: NonNullable<CommandSource['command']>['result']): CommandResult | null {
+  if (!raw || typeof raw.code !== 'number') return null;
+  return raw.data === undefined ? { code: raw.code, message: raw.message ?? '' } : { code: raw.code, message: raw.message ?? '', data: raw.data };
+}
+
+function claimOf(raw: NonNullable<CommandSource['courier']>['claim']): CommandClaim | null {
+  const until = millis(raw?.until);
+  return raw?.node && until !== null ? { node: raw.node, until } : null;
+}
+
+/** The version-book entry of a command read from the store (or just created). */
+export function entryOf(doc: CommandDocument, version: DocVersion): BookEntry {
+  return { ...version, route: doc.route, seq: doc.seq, command: auditCommandFields(doc) };
+}

@@ -1,0 +1,204 @@
+import type { Client } from '@opensearch-project/opensearch';
+import { errors } from '../../errors.js';
+import { isStatus } from './failures.js';
+
+/** The indices courier uses; the prefix (default none) lets several installations share a cluster. */
+export interface IndexNames {
+  /** Commands, in the Wazuh schema plus `courier.*` (1 shard: the poller tails it by `_seq_no`). */
+  commands: string;
+  /** The audit trail: one document per transition of a command, and per refused operator request. */
+  audit: string;
+  /** Registered agents. */
+  agents: string;
+  /** Operators' API keys (hashed). */
+  apiKeys: string;
+  /** Courier's own bookkeeping: each node's poller cursor. */
+  state: string;
+}
+
+export function indexNames(prefix = ''): IndexNames {
+  return {
+    commands: `${prefix}wazuh-commands`,
+    audit: `${prefix}courier-audit`,
+    agents: `${prefix}wazuh-agents`,
+    apiKeys: `${prefix}courier-api-keys`,
+    state: `${prefix}courier-state`,
+  };
+}
+
+const keyword = { type: 'keyword', ignore_above: 1024 } as const;
+// Times courier writes are ms since the epoch; Wazuh's own dates are ISO strings. Both parse.
+const date = { type: 'date', format: 'strict_date_optional_time||epoch_millis' } as const;
+// Kept in _source, not indexed: free-form JSON whose shape differs from one command to the next.
+const opaque = { type: 'object', enabled: false } as const;
+
+/** Courier's fields in a command document. Also added to an existing index that lacks them. */
+export const COURIER_COMMAND_FIELDS = {
+  properties: {
+    route: keyword,
+    seq: { type: 'long' },
+    delivered_at: date,
+    execution_deadline: date,
+    attempts: { type: 'integer' },
+    claim: { properties: { node: keyword, until: date } },
+    updated_at: date,
+  },
+} as const;
+
+/** The Wazuh `wazuh-commands` mapping, plus `courier.*`. */
+export const COMMANDS_MAPPING = {
+  date_detection: false,
+  dynamic: true,
+  properties: {
+    '@timestamp': date,
+    delivery_timestamp: date,
+    agent: { properties: { id: keyword, groups: keyword } },
+    command: {
+      properties: {
+        source: keyword,
+        user: keyword,
+        target: { properties: { type: keyword, id: keyword } },
+        action: { properties: { name: keyword, args: opaque, version: keyword } },
+        timeout: { type: 'integer' },
+        status: keyword,
+        result: { properties: { code: { type: 'integer' }, message: keyword, data: opaque } },
+        request_id: keyword,
+        order_id: keyword,
+      },
+    },
+    courier: COURIER_COMMAND_FIELDS,
+  },
+} as const;
+
+/**
+ * An audit record's id is its `_seq_no` (+1): the order in which records were written, across
+ * nodes. Transitions carry the fields of their command that operators filter on, so that the
+ * trail can be searched without a join.
+ */
+const AUDIT_MAPPING = {
+  dynamic: 'strict',
+  properties: {
+    kind: keyword,
+    document_id: keyword,
+    from: keyword,
+    to: keyword,
+    cause: keyword,
+    at: date,
+    node: keyword,
+    actor: keyword,
+    detail: { type: 'keyword', index: false },
+    /** The command document's `_seq_no` right after the change: orders one command's trail. */
+    order: { type: 'long' },
+    command: {
+      properties: {
+        route: keyword,
+        target_type: keyword,
+        target_id: keyword,
+        action: keyword,
+        request_id: keyword,
+        agent_id: keyword,
+        agent_groups: keyword,
+      },
+    },
+  },
+} as const;
+
+/** Wazuh's agent fields (`agent.id`, `agent.key`, `agent.groups`); `agent.key` holds courier's key hash. */
+const AGENTS_MAPPING = {
+  dynamic: 'strict',
+  properties: {
+    agent: { properties: { id: keyword, key: { type: 'keyword', index: false }, groups: keyword } },
+    courier: { properties: { created_at: date } },
+  },
+} as const;
+
+const API_KEYS_MAPPING = {
+  dynamic: 'strict',
+  properties: {
+    id: keyword,
+    name: keyword,
+    role: keyword,
+    scopes: keyword,
+    key_hash: { type: 'keyword', index: false },
+    created_at: date,
+    revoked_at: date,
+  },
+} as const;
+
+const STATE_MAPPING = {
+  dynamic: 'strict',
+  properties: { node: keyword, cursor: { type: 'long' }, index_uuid: keyword, updated_at: date },
+} as const;
+
+const TEMPLATE_META = { managed_by: 'courier', version: 1 };
+// Above the default (0) so that an overlapping template of the same priority cannot block ours.
+const TEMPLATE_PRIORITY = 200;
+
+function templates(names: IndexNames) {
+  const one = (index: string, mappings: object) => ({
+    name: `${index}-courier`,
+    body: {
+      index_patterns: [index],
+      priority: TEMPLATE_PRIORITY,
+      _meta: TEMPLATE_META,
+      template: { settings: { number_of_shards: 1 }, mappings },
+    },
+  });
+  return [
+    one(names.commands, COMMANDS_MAPPING),
+    one(names.audit, AUDIT_MAPPING),
+    one(names.agents, AGENTS_MAPPING),
+    one(names.apiKeys, API_KEYS_MAPPING),
+    one(names.state, STATE_MAPPING),
+  ];
+}
+
+export interface IndexSetup {
+  /** Templates this call created (absent ones only). */
+  createdTemplates: string[];
+  /** Indices this call created (absent ones only). */
+  createdIndices: string[];
+  /**
+   * True when `command.result.data` is mapped as a keyword (an index made from Wazuh's own
+   * template): then a structured result is stored as its JSON text.
+   */
+  resultDataAsText: boolean;
+}
+
+/**
+ * Installs courier's index templates and creates its indices, each only if missing, so that any
+ * number of nodes may run it at once. An existing commands index gets courier's fields added to its
+ * mapping, and must have one primary shard (the poller's `_seq_no` cursor relies on it).
+ */
+export async function ensureIndices(client: Client, names: IndexNames): Promise<IndexSetup> {
+  const setup: IndexSetup = { createdTemplates: [], createdIndices: [], resultDataAsText: false };
+  for (const { name, body } of templates(names)) {
+    const exists = await client.indices.existsIndexTemplate({ name });
+    if (exists.body) continue;
+    try {
+      await client.indices.putIndexTemplate({ name, create: true, body });
+      setup.createdTemplates.push(name);
+    } catch (error) {
+      // Another node created it a moment ago.
+      if (!isStatus(error, 400) || !/already exists/.test(String((error as Error).message))) throw error;
+    }
+  }
+  for (const index of Object.values(names)) {
+    try {
+      // The template gives the settings and mappings.
+      await client.indices.create({ index });
+      setup.createdIndices.push(index);
+    } catch (error) {
+      if (!isStatus(error, 400) || !/resource_already_exists/.test(String((error as Error).message))) throw error;
+    }
+  }
+  await client.indices.putMapping({ index: names.commands, body: { properties: { courier: COURIER_COMMAND_FIELDS } } });
+  const settings = await client.indices.getSettings({ index: names.commands, name: 'index.number_of_shards' });
+  const shards = Number(Object.values(settings.body as Record<string, { settings: { index: { number_of_shards: string } } }>)[0]?.settings.index.number_of_shards);
+  if (shards !== 1) {
+    throw errors.OPENSEARCH_INDEX(names.commands, `has ${shards} primary shards; courier tails it by _seq_no, which needs exactly 1`);
+  }
+  const field = await client.indices.getFieldMapping({ index: names.commands, fields: 'command.result.data' });
+  setup.resultDataAsText = JSON.stringify(field.body).includes('"type":"keyword"');
+  return setup;
+}

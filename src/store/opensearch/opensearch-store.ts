@@ -1,0 +1,480 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '@opensearch-project/opensearch';
+import type { Logger } from 'pino';
+import type { CommandState, CommandStatus } from '../../domain/command.js';
+import { COMMAND_STATUSES, FINAL_STATUSES } from '../../domain/command.js';
+import { errors } from '../../errors.js';
+import type { AgentRecord, AuditEvent, CommandStore, StatusChange, TransitionRecord, WriteBatch, WriteOutcome } from '../store.js';
+import { AgentDirectory } from './agent-directory.js';
+import {
+  auditCommandFields,
+  auditSource,
+  changeSource,
+  entryOf,
+  isForeign,
+  newCommandSource,
+  normalizeStatus,
+  stateFromSource,
+  type AuditCommandFields,
+  type AuditSource,
+  type CommandSource,
+} from './command-source.js';
+import { describe, isStatus, isUnavailable, toCourierError } from './failures.js';
+import type { OperatorStore } from '../operator-store.js';
+import { indexCheckpoint, type IndexCheckpoint } from './checkpoint.js';
+import { OpenSearchOperatorQueries } from './operator-queries.js';
+import { ensureIndices, type IndexNames } from './indices.js';
+import { searchAll, searchComplete, type Hit } from './search.js';
+import { parseVersion, VersionBook, type DocVersion } from './version-book.js';
+import type { IndexerSource, TailCursor, TailPage } from '../../poller/indexer-source.js';
+
+export interface OpenSearchStoreOptions {
+  client: Client;
+  names: IndexNames;
+  /** This node's name (the poller keeps a cursor per node). */
+  node: string;
+  logger: Logger;
+  /** Documents per search page (loads, re-scans, the tail). */
+  pageSize: number;
+  now?: () => number;
+}
+
+/** Item statuses of a bulk request worth another try: the cluster was busy or briefly unable. */
+const TRANSIENT = new Set([429, 500, 502, 503, 504]);
+const ITEM_RETRIES = 5;
+const UNFINISHED: CommandStatus[] = ['pending', 'sent', 'delivered'];
+
+type Op =
+  | { kind: 'create'; index: number; id: string; item: WriteBatch['creates'][number] }
+  | { kind: 'change'; index: number; id: string; item: StatusChange };
+
+interface BulkResult {
+  status: number;
+  _seq_no?: number;
+  _primary_term?: number;
+  error?: { type?: string; reason?: string };
+}
+
+/**
+ * The OpenSearch store. Commands live in `wazuh-commands` in the Wazuh schema, plus courier's
+ * fields under `courier.*`; every transition is an audit document in `courier-audit`.
+ *
+ * Several courier nodes (and the Wazuh plugin, and operators) write the same documents, so every
+ * status change is conditional on the version this node last wrote, or last read and adopted
+ * (`if_seq_no` + `if_primary_term`, kept in a `VersionBook`): a 409 comes back as `conflict` and
+ * the runtime re-reads instead of overwriting. Creates are `op_type: create`: an existing id is
+ * adopted, never overwritten.
+ *
+ * It is also the poller's source: the `_seq_no` tail and the periodic re-scan of the index.
+ */
+export class OpenSearchStore implements CommandStore, IndexerSource {
+  readonly kind = 'opensearch' as const;
+  readonly operators: OperatorStore;
+  private readonly client: Client;
+  private readonly names: IndexNames;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly book = new VersionBook();
+  private readonly agents: AgentDirectory;
+  /** Set at open: structured result data is stored as JSON text (an index made by Wazuh's template). */
+  private resultDataAsText = false;
+  /** Audit writes made outside a commit (discovered documents); `history` waits for them. */
+  private readonly sideWrites = new Set<Promise<void>>();
+
+  constructor(private readonly options: OpenSearchStoreOptions) {
+    this.client = options.client;
+    this.names = options.names;
+    this.logger = options.logger;
+    this.now = options.now ?? Date.now;
+    this.agents = new AgentDirectory(this.client, this.names.agents, options.pageSize);
+    this.operators = new OpenSearchOperatorQueries(this.client, this.names, (id) => this.getCommand(id), this.now);
+  }
+
+  async open(): Promise<void> {
+    const setup = await ensureIndices(this.client, this.names);
+    this.resultDataAsText = setup.resultDataAsText;
+    this.logger.info({ indices: this.names, ...setup }, 'opensearch store ready');
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.sideWrites]);
+    await this.client.close();
+  }
+
+  /** How many command versions this node keeps for conditional writes (for tests and metrics). */
+  get knownVersions(): number {
+    return this.book.size;
+  }
+
+  adopted(state: CommandState): void {
+    const version = parseVersion(state.version);
+    if (!version) return; // built by the runtime itself (a create): the create recorded its version
+    if (FINAL_STATUSES.has(state.status)) this.book.forget(state.doc.document_id);
+    else this.book.set(state.doc.document_id, entryOf(state.doc, version));
+  }
+
+  // ---- writes ---------------------------------------------------------------------------
+
+  async commit(batch: WriteBatch): Promise<WriteOutcome> {
+    const outcome: WriteOutcome = { created: batch.creates.map(() => false), changes: batch.changes.map(() => 'conflict' as const) };
+    // A command's second change in one batch needs the version its first one produces: each
+    // command's n-th write goes in the n-th round, and rounds are sent one after the other.
+    const rounds: Op[][] = [];
+    const depth = new Map<string, number>();
+    const place = (op: Op) => {
+      const d = depth.get(op.id) ?? 0;
+      depth.set(op.id, d + 1);
+      (rounds[d] ??= []).push(op);
+    };
+    batch.creates.forEach((item, index) => place({ kind: 'create', index, id: item.doc.document_id, item }));
+    batch.changes.forEach((item, index) => place({ kind: 'change', index, id: item.document_id, item }));
+
+    const audits: { id: string; source: AuditSource }[] = [];
+    const stopped = new Set<string>(); // an earlier write of this command did not go through
+    try {
+      for (const round of rounds) {
+        const ops: Op[] = [];
+        const fields: AuditCommandFields[] = [];
+        const lines: object[] = [];
+        for (const op of round) {
+          if (stopped.has(op.id)) continue;
+          const line = this.bulkLines(op);
+          if (!line) {
+            stopped.add(op.id);
+            continue;
+          }
+          ops.push(op);
+          fields.push(op.kind === 'create' ? auditCommandFields(op.item.doc) : this.book.get(op.id)!.command);
+          lines.push(...line);
+        }
+        if (ops.length === 0) continue;
+        const results = await this.bulk(lines, ops.length);
+        ops.forEach((op, i) => {
+          const applied = this.settle(op, results[i]!, outcome);
+          if (applied) audits.push({ id: `${op.id}:${applied.seqNo}`, source: auditSource(op.item.audit, applied.seqNo, fields[i]!) });
+          else stopped.add(op.id);
+        });
+      }
+    } finally {
+      // Only changes that went through are audited, including when a later round failed.
+      if (audits.length > 0) await this.writeAudit(audits);
+    }
+    return outcome;
+  }
+
+  /** The bulk action and document of one write; null when a change has no known version to condition on. */
+  private bulkLines(op: Op): object[] | null {
+    const { commands } = this.names;
+    if (op.kind === 'create') {
+      return [{ create: { _index: commands, _id: op.id } }, newCommandSource(op.item.doc, op.item.audit.at)];
+    }
+    const entry = this.book.get(op.id);
+    if (!entry) {
+      // Never read or adopted here (or already finished): the runtime re-reads it.
+      this.logger.warn({ document_id: op.id }, 'status change of a command with no known version; re-reading it');
+      return null;
+    }
+    return [
+      { update: { _index: commands, _id: op.id, if_seq_no: entry.seqNo, if_primary_term: entry.primaryTerm } },
+      { doc: changeSource(op.item, entry, this.resultDataAsText) },
+    ];
+  }
+
+  /** Records one write's result in the outcome and the version book; returns its new version if it went through. */
+  private settle(op: Op, result: BulkResult, outcome: WriteOutcome): DocVersion | null {
+    const ok = result.status >= 200 && result.status < 300;
+    if (ok) {
+      const version = { seqNo: result._seq_no!, primaryTerm: result._primary_term! };
+      if (op.kind === 'create') {
+        outcome.created[op.index] = true;
+        this.book.set(op.id, entryOf(op.item.doc, version));
+      } else {
+        outcome.changes[op.index] = 'ok';
+        const entry = this.book.get(op.id)!;
+        if (FINAL_STATUSES.has(op.item.status)) this.book.forget(op.id);
+        else this.book.set(op.id, { ...entry, ...version });
+      }
+      return version;
+    }
+    // 409: it exists already (create) or someone changed it first (change); 404: it is gone.
+    if (result.status === 409 || (op.kind === 'change' && result.status === 404)) return null;
+    const detail = `${op.kind} ${op.id}: HTTP ${result.status} ${result.error?.type ?? ''} ${result.error?.reason ?? ''}`.trim();
+    if (TRANSIENT.has(result.status)) throw errors.STORE_UNAVAILABLE(detail);
+    if (op.kind === 'create') throw errors.STORE_REJECTED(detail);
+    // A change the cluster will never accept (e.g. a mapping that refuses it): retrying would wedge
+    // every later write, so it is dropped and the runtime re-reads the stored state instead.
+    this.logger.error({ document_id: op.id, detail }, 'the cluster refused a status change; taking the stored state');
+    return null;
+  }
+
+  /** One `_bulk` request; items that failed for a transient reason are tried again a few times. */
+  private async bulk(lines: object[], count: number): Promise<BulkResult[]> {
+    const results: BulkResult[] = new Array<BulkResult>(count);
+    let pending = Array.from({ length: count }, (_, i) => i);
+    for (let attempt = 0; ; attempt++) {
+      let items: Record<string, BulkResult>[];
+      try {
+        const res = await this.client.bulk({ body: pending.flatMap((i) => [lines[2 * i]!, lines[2 * i + 1]!]) });
+        items = (res.body as unknown as { items: Record<string, BulkResult>[] }).items;
+      } catch (error) {
+        throw toCourierError(error);
+      }
+      const retry: number[] = [];
+      items.forEach((item, k) => {
+        const result = Object.values(item)[0]!;
+        if (TRANSIENT.has(result.status) && attempt < ITEM_RETRIES) retry.push(pending[k]!);
+        else results[pending[k]!] = result;
+      });
+      if (retry.length === 0) return results;
+      pending = retry;
+      await sleep(100 * 2 ** attempt);
+    }
+  }
+
+  /**
+   * Audit documents have deterministic ids (`<document_id>:<_seq_no after the change>`) and are
+   * created, never overwritten: writing one twice is harmless. The change they record is already
+   * durable, so they are retried for a while; if the cluster stays away, the loss is logged.
+   */
+  private async writeAudit(audits: { id: string; source: AuditSource }[]): Promise<void> {
+    let pending = audits;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      try {
+        const res = await this.client.bulk({
+          body: pending.flatMap(({ id, source }) => [{ create: { _index: this.names.audit, _id: id } }, source]),
+        });
+        const items = (res.body as unknown as { items: Record<string, BulkResult>[] }).items;
+        const failed = pending.filter((_, k) => {
+          const status = Object.values(items[k]!)[0]!.status;
+          return status !== 201 && status !== 409;
+        });
+        pending = failed;
+      } catch (error) {
+        if (!isUnavailable(error)) throw toCourierError(error);
+      }
+      if (pending.length === 0) return;
+      if (attempt >= 8) {
+        this.logger.error({ records: pending.map((a) => a.id) }, 'audit records could not be written');
+        return;
+      }
+      await sleep(Math.min(5000, 100 * 2 ** attempt));
+    }
+  }
+
+  /**
+   * A pending command that someone else wrote into the index gets a first audit record, `indexed`,
+   * when a node first reads it (deterministic id: one record however many nodes read it).
+   */
+  private noteDiscovered(states: CommandState[], foreign: Set<string>): void {
+    const audits = states
+      .filter((s) => s.status === 'pending' && s.attempts === 0 && foreign.has(s.doc.document_id))
+      .map((s) => {
+        const { doc } = s;
+        const record: TransitionRecord = {
+          document_id: doc.document_id,
+          from: null,
+          to: 'pending',
+          cause: 'indexed',
+          at: Date.parse(doc['@timestamp']),
+          node: this.options.node,
+          actor: doc.command.user ? `user:${doc.command.user}` : `source:${doc.command.source}`,
+        };
+        return { id: `${doc.document_id}:indexed`, source: auditSource(record, parseVersion(s.version)!.seqNo, auditCommandFields(doc)) };
+      });
+    if (audits.length === 0) return;
+    const write = this.writeAudit(audits).catch((err: unknown) => this.logger.error({ err }, 'audit of indexed commands failed'));
+    this.sideWrites.add(write);
+    void write.finally(() => this.sideWrites.delete(write));
+  }
+
+  // ---- reads ----------------------------------------------------------------------------
+
+  /** States of the hits courier can handle, in hit order; documents read for the first time and foreign are noted. */
+  private statesOf(hits: Hit<CommandSource>[], keep: (state: CommandState, version: DocVersion) => boolean = () => true): CommandState[] {
+    const now = this.now();
+    const states: CommandState[] = [];
+    const foreign = new Set<string>();
+    for (const hit of hits) {
+      const version = { seqNo: hit._seq_no, primaryTerm: hit._primary_term };
+      const state = stateFromSource(hit._id, hit._source, version, now);
+      if (!state || !keep(state, version)) continue;
+      if (isForeign(hit._source)) foreign.add(hit._id);
+      // A finished command needs no version any more: nothing will change it again.
+      if (FINAL_STATUSES.has(state.status)) this.book.forget(hit._id);
+      states.push(state);
+    }
+    if (foreign.size > 0) this.noteDiscovered(states, foreign);
+    return states;
+  }
+
+  async getCommand(documentId: string): Promise<CommandState | null> {
+    try {
+      const res = await this.client.get({ index: this.names.commands, id: documentId });
+      const body = res.body as unknown as Hit<CommandSource> & { found: boolean };
+      if (!body.found) return null;
+      return stateFromSource(documentId, body._source, { seqNo: body._seq_no, primaryTerm: body._primary_term }, this.now());
+    } catch (error) {
+      if (isStatus(error, 404)) return null;
+      throw toCourierError(error);
+    }
+  }
+
+  async history(documentId: string): Promise<AuditEvent[]> {
+    await Promise.allSettled([...this.sideWrites]);
+    const events: AuditEvent[] = [];
+    try {
+      // Audit records are written without a refresh: make every one written so far searchable.
+      await this.client.indices.refresh({ index: this.names.audit });
+      const query = { bool: { filter: [{ term: { document_id: documentId } }, { term: { kind: 'transition' } }] } };
+      const pages = searchAll<AuditSource>(this.client, this.names.audit, query, 1000, [{ order: 'asc' }, { at: 'asc' }]);
+      for await (const hits of pages) {
+        for (const hit of hits) {
+          const { document_id, from, to, cause, at, node, actor } = hit._source;
+          events.push({ id: auditId(hit._seq_no), document_id: document_id!, from: from ?? null, to: to!, cause, at, node, actor });
+        }
+      }
+    } catch (error) {
+      throw toCourierError(error);
+    }
+    return events;
+  }
+
+  async loadUnfinished(): Promise<CommandState[]> {
+    const latest = new Map<string, CommandState>();
+    await this.client.indices.refresh({ index: this.names.commands });
+    const pages = searchAll<CommandSource>(this.client, this.names.commands, { terms: { 'command.status': UNFINISHED } }, this.options.pageSize);
+    for await (const hits of pages) {
+      // A document changed while paging shows up again later with a higher _seq_no: the later one wins.
+      for (const state of this.statesOf(hits)) latest.set(state.doc.document_id, state);
+    }
+    return [...latest.values()]
+      .filter((s) => !FINAL_STATUSES.has(s.status))
+      .sort((a, b) => Date.parse(a.doc['@timestamp']) - Date.parse(b.doc['@timestamp']) || a.doc.seq - b.doc.seq);
+  }
+
+  async maxSeq(): Promise<number> {
+    await this.client.indices.refresh({ index: this.names.commands });
+    const res = await searchComplete(this.client, this.names.commands, { size: 0, aggs: { seq: { max: { field: 'courier.seq' } } } });
+    return (res.aggregations?.seq as { value: number | null } | undefined)?.value ?? 0;
+  }
+
+  async countByStatus(): Promise<Record<CommandStatus, number>> {
+    const counts = Object.fromEntries(COMMAND_STATUSES.map((s) => [s, 0])) as Record<CommandStatus, number>;
+    const res = await searchComplete(this.client, this.names.commands, {
+      size: 0,
+      aggs: { status: { terms: { field: 'command.status', size: 100 } } },
+    });
+    const buckets = (res.aggregations?.status as { buckets: { key: string; doc_count: number }[] }).buckets;
+    for (const bucket of buckets) {
+      const status = normalizeStatus(bucket.key);
+      if (status) counts[status] += bucket.doc_count;
+    }
+    return counts;
+  }
+
+  // ---- agents ---------------------------------------------------------------------------
+
+  addAgent(agent: AgentRecord): Promise<boolean> {
+    return this.agents.add(agent);
+  }
+
+  getAgent(id: string): Promise<AgentRecord | null> {
+    return this.agents.get(id);
+  }
+
+  removeAgent(id: string): Promise<boolean> {
+    return this.agents.remove(id);
+  }
+
+  agentGroups(ids: string[]): Promise<Map<string, string[]>> {
+    return this.agents.groupsOf(ids);
+  }
+
+  agentsInGroup(group: string): Promise<{ id: string; groups: string[] }[]> {
+    return this.agents.inGroup(group);
+  }
+
+  // ---- the poller's source --------------------------------------------------------------
+
+  checkpoint(): Promise<IndexCheckpoint> {
+    return indexCheckpoint(this.client, this.names.commands);
+  }
+
+  async refreshCommands(): Promise<void> {
+    await this.client.indices.refresh({ index: this.names.commands });
+  }
+
+  async tailPage(after: number, upTo: number, size: number): Promise<TailPage> {
+    const page = await searchComplete<CommandSource>(this.client, this.names.commands, {
+      query: { range: { _seq_no: { gt: after, lte: upTo } } },
+      sort: [{ _seq_no: 'asc' }],
+      size,
+    });
+    const hits = page.hits.hits;
+    // Writes of this node (and anything not newer than what it acted on) are not news.
+    const states = this.statesOf(hits, (state, version) => this.book.isNewer(state.doc.document_id, version));
+    return { states, hits: hits.length, lastSeqNo: hits.at(-1)?._seq_no ?? null };
+  }
+
+  async *rescan(size: number): AsyncGenerator<CommandState[]> {
+    const now = this.now();
+    await this.client.indices.refresh({ index: this.names.commands });
+    const query = {
+      bool: {
+        minimum_should_match: 1,
+        should: [
+          { term: { 'command.status': 'pending' } },
+          {
+            bool: {
+              filter: [{ term: { 'command.status': 'sent' } }],
+              should: [{ range: { 'courier.claim.until': { lte: now } } }, { bool: { must_not: { exists: { field: 'courier.claim.until' } } } }],
+              minimum_should_match: 1,
+            },
+          },
+          { bool: { filter: [{ term: { 'command.status': 'sent' } }, { range: { delivery_timestamp: { lte: now } } }] } },
+          { bool: { filter: [{ term: { 'command.status': 'delivered' } }, { range: { 'courier.execution_deadline': { lte: now } } }] } },
+        ],
+      },
+    };
+    for await (const hits of searchAll<CommandSource>(this.client, this.names.commands, query, size)) {
+      // What this node already acted on is skipped, except a claim whose lease ran out since.
+      yield this.statesOf(
+        hits,
+        (state, version) =>
+          this.book.isNewer(state.doc.document_id, version) || (state.status === 'sent' && (state.claim?.until ?? 0) <= now),
+      );
+    }
+  }
+
+  async readCursor(node: string): Promise<TailCursor | null> {
+    try {
+      const res = await this.client.get({ index: this.names.state, id: cursorId(node) });
+      const source = (res.body as unknown as { _source: { cursor: number; index_uuid: string } })._source;
+      return { seqNo: source.cursor, indexUuid: source.index_uuid };
+    } catch (error) {
+      if (isStatus(error, 404)) return null;
+      throw error;
+    }
+  }
+
+  async writeCursor(node: string, cursor: TailCursor): Promise<void> {
+    await this.client.index({
+      index: this.names.state,
+      id: cursorId(node),
+      body: { node, cursor: cursor.seqNo, index_uuid: cursor.indexUuid, updated_at: this.now() },
+    });
+  }
+
+  describeError(error: unknown): string {
+    return describe(error);
+  }
+}
+
+/** An audit record's id: its `_seq_no` + 1 (so that '0' can mean "before the first record"). */
+export function auditId(seqNo: number): string {
+  return String(seqNo + 1);
+}
+
+function cursorId(node: string): string {
+  return `tail-cursor:${node}`;
+}

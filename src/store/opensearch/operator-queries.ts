@@ -1,0 +1,376 @@
+import type { Client } from '@opensearch-project/opensearch';
+import type { Scope } from '../../auth/scope.js';
+import { isUnrestricted } from '../../auth/scope.js';
+import type { CommandState, CommandStatus } from '../../domain/command.js';
+import { COMMAND_STATUSES } from '../../domain/command.js';
+import { errors } from '../../errors.js';
+import type {
+  ApiKeyRecord,
+  AuditEntry,
+  AuditFilter,
+  CommandFilter,
+  OperatorStore,
+  Page,
+  PageOf,
+  RefusalRecord,
+  RequestSummary,
+} from '../operator-store.js';
+import type { AgentRecord } from '../store.js';
+import { indexCheckpoint } from './checkpoint.js';
+import { auditCommandFields, normalizeStatus, stateFromSource, type AuditSource, type CommandSource } from './command-source.js';
+import { isStatus, toCourierError } from './failures.js';
+import type { IndexNames } from './indices.js';
+import { searchAll, searchComplete, type Hit } from './search.js';
+
+type Clause = Record<string, unknown>;
+
+interface ApiKeySource {
+  id: string;
+  name: string;
+  role: string;
+  scopes: string[];
+  key_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+interface AgentSource {
+  agent: { id: string; key: string; groups: string[] };
+  courier?: { created_at?: number };
+}
+
+/** The field names of the same notions in a command document and in an audit record. */
+interface Fields {
+  agentId: string;
+  groups: string;
+  targetType: string;
+  targetId: string;
+  action: string;
+  requestId: string;
+}
+
+const IN_COMMANDS: Fields = {
+  agentId: 'agent.id',
+  groups: 'agent.groups',
+  targetType: 'command.target.type',
+  targetId: 'command.target.id',
+  action: 'command.action.name',
+  requestId: 'command.request_id',
+};
+
+const IN_AUDIT: Fields = {
+  agentId: 'command.agent_id',
+  groups: 'command.agent_groups',
+  targetType: 'command.target_type',
+  targetId: 'command.target_id',
+  action: 'command.action',
+  requestId: 'command.request_id',
+};
+
+const term = (field: string, value: unknown): Clause => ({ term: { [field]: value } });
+const all = (...filter: Clause[]): Clause => ({ bool: { filter } });
+const any = (should: Clause[]): Clause => ({ bool: { should, minimum_should_match: 1 } });
+const NOTHING: Clause = { bool: { must_not: { match_all: {} } } };
+
+/**
+ * An agent, by id or id prefix. A document of the Wazuh plugin names its agent only in
+ * `command.target` (its `agent` has the groups alone), so both places count.
+ */
+function agentClause(f: Fields, id: string, prefix: boolean): Clause {
+  const match = (field: string) => (prefix ? { prefix: { [field]: id } } : term(field, id));
+  return any([match(f.agentId), all(term(f.targetType, 'agent'), match(f.targetId))]);
+}
+
+function scopeClauses(f: Fields, scope: Scope | undefined): Clause[] {
+  if (!scope) return [];
+  const clauses: Clause[] = [];
+  if (scope.actions.length > 0) clauses.push({ terms: { [f.action]: scope.actions } });
+  if (scope.targets.length > 0) {
+    clauses.push(
+      any(
+        scope.targets.map((t) => {
+          if (t.type === 'agent') return agentClause(f, t.id, t.prefix);
+          if (t.type === 'group') return term(f.groups, t.id);
+          return all(term(f.targetType, 'server'), term(f.targetId, t.id));
+        }),
+      ),
+    );
+  }
+  return clauses;
+}
+
+/** Conditions on a command (in either index) from an operator's filter, the key's scope included. */
+function commandClauses(f: Fields, filter: Omit<CommandFilter, 'status' | 'from' | 'to'>): Clause[] {
+  const clauses: Clause[] = [];
+  if (filter.targetType) clauses.push(term(f.targetType, filter.targetType));
+  if (filter.targetId) clauses.push(term(f.targetId, filter.targetId));
+  if (filter.action) clauses.push(term(f.action, filter.action));
+  if (filter.requestId) clauses.push(term(f.requestId, filter.requestId));
+  if (filter.agentId) clauses.push(agentClause(f, filter.agentId, false));
+  clauses.push(...scopeClauses(f, filter.scope));
+  return clauses;
+}
+
+function timeClause(field: string, from: number | undefined, to: number | undefined): Clause[] {
+  if (from === undefined && to === undefined) return [];
+  return [{ range: { [field]: { ...(from !== undefined ? { gte: from } : {}), ...(to !== undefined ? { lt: to } : {}) } } }];
+}
+
+/** Cursors issued here: the sort values of the last item, as JSON in base64url. */
+function encodeCursor(sort: unknown[] | undefined): string {
+  return Buffer.from(JSON.stringify(sort ?? [])).toString('base64url');
+}
+
+function decodeCursor(cursor: string | null | undefined, shape: ('number' | 'string')[]): unknown[] | undefined {
+  if (cursor === null || cursor === undefined) return undefined;
+  try {
+    const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(values) && values.length === shape.length && values.every((v, i) => typeof v === shape[i])) return values;
+  } catch {
+    // not ours
+  }
+  throw errors.VALIDATION('Invalid [querystring.cursor]: not a cursor this server issued');
+}
+
+function numericCursor(cursor: string | null | undefined): number | null {
+  if (cursor === null || cursor === undefined) return null;
+  if (!/^[0-9]{1,19}$/.test(cursor)) throw errors.VALIDATION('Invalid [querystring.cursor]: not a cursor this server issued');
+  return Number(cursor);
+}
+
+function auditEntry(hit: Hit<AuditSource>): AuditEntry {
+  const s = hit._source;
+  const common = { id: String(hit._seq_no + 1), at: s.at, node: s.node, actor: s.actor };
+  return s.kind === 'refusal'
+    ? { kind: 'refusal', cause: 'refused', document_id: s.document_id, detail: s.detail ?? '', ...common }
+    : { kind: 'transition', document_id: s.document_id!, from: s.from ?? null, to: s.to!, cause: s.cause, ...common };
+}
+
+function keyRecord(s: ApiKeySource): ApiKeyRecord {
+  return { id: s.id, name: s.name, role: s.role, scopes: s.scopes, keyHash: s.key_hash, createdAt: s.created_at, revokedAt: s.revoked_at ?? null };
+}
+
+/**
+ * The operators' queries on the OpenSearch store: command lists and fan-out summaries from
+ * `wazuh-commands`, the audit trail from `courier-audit` (its records carry their command's
+ * filterable fields, so no join is needed), agents from `wazuh-agents`, API keys in
+ * `courier-api-keys`. Every list is read after a refresh, so it includes what was written before
+ * the call.
+ */
+export class OpenSearchOperatorQueries implements OperatorStore {
+  constructor(
+    private readonly client: Client,
+    private readonly names: IndexNames,
+    private readonly getCommand: (id: string) => Promise<CommandState | null>,
+    private readonly now: () => number,
+  ) {}
+
+  async listCommands(filter: CommandFilter, page: Page): Promise<PageOf<CommandState>> {
+    const clauses = [...commandClauses(IN_COMMANDS, filter), ...timeClause('@timestamp', filter.from, filter.to)];
+    if (filter.status) clauses.push({ terms: { 'command.status': filter.status } });
+    const hits = await this.page<CommandSource>(this.names.commands, all(...clauses), page, [{ '@timestamp': 'desc' }, { _seq_no: 'desc' }]);
+    const now = this.now();
+    const items = hits.flatMap((h) => stateFromSource(h._id, h._source, { seqNo: h._seq_no, primaryTerm: h._primary_term }, now) ?? []);
+    return { items, next: hits.length === page.limit ? encodeCursor(hits.at(-1)!.sort) : null };
+  }
+
+  async requestSummary(requestId: string, page: Page, scope?: Scope): Promise<RequestSummary | null> {
+    const request = commandClauses(IN_COMMANDS, { requestId, scope });
+    const counts = Object.fromEntries(COMMAND_STATUSES.map((s) => [s, 0])) as Record<CommandStatus, number>;
+    let total = 0;
+    try {
+      await this.client.indices.refresh({ index: this.names.commands });
+      const res = await searchComplete(this.client, this.names.commands, {
+        size: 0,
+        query: all(...request),
+        aggs: { status: { terms: { field: 'command.status', size: 100 } } },
+      });
+      for (const bucket of (res.aggregations?.status as { buckets: { key: string; doc_count: number }[] }).buckets) {
+        const status = normalizeStatus(bucket.key);
+        if (!status) continue;
+        counts[status] += bucket.doc_count;
+        total += bucket.doc_count;
+      }
+    } catch (error) {
+      throw toCourierError(error);
+    }
+    if (total === 0) return null;
+    const hits = await this.page<CommandSource>(
+      this.names.commands,
+      { bool: { filter: request, must_not: term('command.status', 'success') } },
+      page,
+      [{ '@timestamp': 'asc' }, { _seq_no: 'asc' }],
+      false,
+    );
+    const now = this.now();
+    const items = hits.flatMap((h) => {
+      const state = stateFromSource(h._id, h._source, { seqNo: h._seq_no, primaryTerm: h._primary_term }, now);
+      return state ? [{ document_id: h._id, agent_id: state.doc.agent.id, status: state.status, result: state.result }] : [];
+    });
+    return {
+      request_id: requestId,
+      total,
+      counts,
+      not_succeeded: { items, next: hits.length === page.limit ? encodeCursor(hits.at(-1)!.sort) : null },
+    };
+  }
+
+  async queryAudit(filter: AuditFilter, page: Page): Promise<PageOf<AuditEntry>> {
+    const { status, actor, node, kind, from, to, scope, ...commandFilter } = filter;
+    const clauses: Clause[] = [...timeClause('at', from, to)];
+    if (status) clauses.push({ terms: { to: status } });
+    if (actor) clauses.push(term('actor', actor));
+    if (node) clauses.push(term('node', node));
+    if (kind) clauses.push(term('kind', kind));
+    // Refusals carry no command fields: a filter on commands (or a restricting scope) leaves them out.
+    const restricting = scope && !isUnrestricted(scope) ? scope : undefined;
+    clauses.push(...commandClauses(IN_AUDIT, { ...commandFilter, scope: restricting }));
+    const after = numericCursor(page.cursor);
+    try {
+      // Ids are `_seq_no` + 1, and only records up to the checkpoint are listed: one written
+      // concurrently with a smaller `_seq_no` can then never appear behind a reader's cursor.
+      const { checkpoint } = await indexCheckpoint(this.client, this.names.audit);
+      await this.client.indices.refresh({ index: this.names.audit });
+      clauses.push({ range: { _seq_no: { ...(after !== null ? { gte: after } : {}), lte: checkpoint } } });
+      const res = await searchComplete<AuditSource>(this.client, this.names.audit, {
+        query: all(...clauses),
+        sort: [{ _seq_no: 'asc' }],
+        size: page.limit,
+      });
+      const items = res.hits.hits.map(auditEntry);
+      return { items, next: items.length === page.limit ? items.at(-1)!.id : null };
+    } catch (error) {
+      throw toCourierError(error);
+    }
+  }
+
+  async recordRefusal(record: RefusalRecord): Promise<void> {
+    const command = record.document_id ? await this.getCommand(record.document_id).catch(() => null) : null;
+    const source: AuditSource = {
+      kind: 'refusal',
+      document_id: record.document_id,
+      cause: 'refused',
+      at: record.at,
+      node: record.node,
+      actor: record.actor,
+      detail: record.detail,
+      ...(command ? { command: auditCommandFields(command.doc) } : {}),
+    };
+    try {
+      await this.client.index({ index: this.names.audit, body: source });
+    } catch (error) {
+      throw toCourierError(error);
+    }
+  }
+
+  async latestAuditId(): Promise<string> {
+    try {
+      return String((await indexCheckpoint(this.client, this.names.audit)).checkpoint + 1);
+    } catch (error) {
+      throw toCourierError(error);
+    }
+  }
+
+  async listAgents(page: Page, scope?: Scope): Promise<PageOf<AgentRecord>> {
+    const clauses: Clause[] = [];
+    if (scope && scope.targets.length > 0) {
+      const inScope = scope.targets.flatMap((t) => {
+        if (t.type === 'agent') return [t.prefix ? { prefix: { 'agent.id': t.id } } : term('agent.id', t.id)];
+        if (t.type === 'group') return [term('agent.groups', t.id)];
+        return []; // server targets name no agent
+      });
+      clauses.push(inScope.length > 0 ? any(inScope) : NOTHING);
+    }
+    const after = page.cursor ? [page.cursor] : undefined;
+    try {
+      await this.client.indices.refresh({ index: this.names.agents });
+      const res = await searchComplete<AgentSource>(this.client, this.names.agents, {
+        query: all(...clauses),
+        sort: [{ 'agent.id': 'asc' }],
+        size: page.limit,
+        ...(after ? { search_after: after } : {}),
+      });
+      const items = res.hits.hits.map(({ _source: s }) => ({
+        id: s.agent.id,
+        keyHash: s.agent.key,
+        groups: s.agent.groups ?? [],
+        createdAt: s.courier?.created_at ?? 0,
+      }));
+      return { items, next: items.length === page.limit ? items.at(-1)!.id : null };
+    } catch (error) {
+      throw toCourierError(error);
+    }
+  }
+
+  async addApiKey(record: ApiKeyRecord): Promise<void> {
+    const source: ApiKeySource = {
+      id: record.id,
+      name: record.name,
+      role: record.role,
+      scopes: record.scopes,
+      key_hash: record.keyHash,
+      created_at: record.createdAt,
+      revoked_at: record.revokedAt,
+    };
+    try {
+      await this.client.index({ index: this.names.apiKeys, id: record.id, op_type: 'create', body: source });
+    } catch (error) {
+      throw toCourierError(error);
+    }
+  }
+
+  async getApiKey(id: string): Promise<ApiKeyRecord | null> {
+    try {
+      const res = await this.client.get({ index: this.names.apiKeys, id });
+      return keyRecord((res.body as unknown as { _source: ApiKeySource })._source);
+    } catch (error) {
+      if (isStatus(error, 404)) return null;
+      throw toCourierError(error);
+    }
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    const keys: ApiKeyRecord[] = [];
+    try {
+      await this.client.indices.refresh({ index: this.names.apiKeys });
+      const pages = searchAll<ApiKeySource>(this.client, this.names.apiKeys, { match_all: {} }, 1000, [{ created_at: 'asc' }, { id: 'asc' }]);
+      for await (const hits of pages) keys.push(...hits.map((h) => keyRecord(h._source)));
+    } catch (error) {
+      throw toCourierError(error);
+    }
+    return keys;
+  }
+
+  async revokeApiKey(id: string, at: number): Promise<boolean> {
+    try {
+      const res = await this.client.update({
+        index: this.names.apiKeys,
+        id,
+        body: {
+          script: {
+            lang: 'painless',
+            // Revoked once: a second revocation changes nothing and reports false.
+            source: 'if (ctx._source.revoked_at == null) { ctx._source.revoked_at = params.at } else { ctx.op = "noop" }',
+            params: { at },
+          },
+        },
+      });
+      return (res.body as unknown as { result: string }).result === 'updated';
+    } catch (error) {
+      if (isStatus(error, 404)) return false;
+      throw toCourierError(error);
+    }
+  }
+
+  /** One page of a list, by `search_after` on `sort` (whose last key is unique); read after a refresh. */
+  private async page<T>(index: string, query: Clause, page: Page, sort: object[], refresh = true): Promise<Hit<T>[]> {
+    const after = decodeCursor(page.cursor, sort.map(() => 'number'));
+    try {
+      if (refresh) await this.client.indices.refresh({ index });
+      const res = await searchComplete<T>(this.client, index, { query, sort, size: page.limit, ...(after ? { search_after: after } : {}) });
+      return res.hits.hits;
+    } catch (error) {
+      throw toCourierError(error);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import type { Scope } from '../auth/scope.js';
+import type { CommandResult, CommandState, CommandStatus, TargetType } from '../domain/command.js';
+import type { AgentRecord, TransitionRecord } from './store.js';
+
+/**
+ * What the operators' side (management API, audit, keys) needs from a store, beside the
+ * runtime's `CommandStore`. Lists are keyset-paginated: `next` is an opaque cursor, null at the end.
+ */
+export interface Page {
+  limit: number;
+  cursor?: string | null | undefined;
+}
+
+export interface PageOf<T> {
+  items: T[];
+  next: string | null;
+}
+
+export interface CommandFilter {
+  status?: CommandStatus[] | undefined;
+  targetType?: TargetType | undefined;
+  targetId?: string | undefined;
+  action?: string | undefined;
+  requestId?: string | undefined;
+  agentId?: string | undefined;
+  /** Created at or after (ms). */
+  from?: number | undefined;
+  /** Created before (ms). */
+  to?: number | undefined;
+  /** Only commands inside this scope (a scoped key's view). */
+  scope?: Scope | undefined;
+}
+
+export interface AuditFilter extends Omit<CommandFilter, 'status'> {
+  /** Transitions into these statuses. */
+  status?: CommandStatus[] | undefined;
+  actor?: string | undefined;
+  node?: string | undefined;
+  kind?: AuditEntry['kind'] | undefined;
+}
+
+/** A refused operator request: who, what, why. */
+export interface RefusalRecord {
+  document_id: string | null;
+  at: number;
+  node: string;
+  actor: string;
+  /** e.g. `POST /api/v1/commands: outside the key's scope (group:windows)` */
+  detail: string;
+}
+
+/** One line of the audit trail, in the order it was written (`id` grows). */
+export type AuditEntry =
+  | ({ kind: 'transition'; id: string } & TransitionRecord)
+  | ({ kind: 'refusal'; id: string; cause: 'refused' } & RefusalRecord);
+
+export interface RequestSummary {
+  request_id: string;
+  total: number;
+  counts: Record<CommandStatus, number>;
+  /** The commands of the request not (yet) successful, oldest first, paginated. */
+  not_succeeded: PageOf<{ document_id: string; agent_id: string | null; status: CommandStatus; result: CommandResult | null }>;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  role: string;
+  scopes: string[];
+  keyHash: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface OperatorStore {
+  listCommands(filter: CommandFilter, page: Page): Promise<PageOf<CommandState>>;
+  requestSummary(requestId: string, page: Page, scope?: Scope): Promise<RequestSummary | null>;
+  queryAudit(filter: AuditFilter, page: Page): Promise<PageOf<AuditEntry>>;
+  recordRefusal(record: RefusalRecord): Promise<void>;
+  /** The id of the newest audit record ('0' when none): where a live feed that starts now begins. */
+  latestAuditId(): Promise<string>;
+  /** Registered agents by id; with a scope, only those inside it. */
+  listAgents(page: Page, scope?: Scope): Promise<PageOf<AgentRecord>>;
+
+  addApiKey(record: ApiKeyRecord): Promise<void>;
+  getApiKey(id: string): Promise<ApiKeyRecord | null>;
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  revokeApiKey(id: string, at: number): Promise<boolean>;
+}

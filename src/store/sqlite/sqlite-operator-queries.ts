@@ -1,0 +1,266 @@
+import type Database from 'better-sqlite3';
+import { isUnrestricted, type Scope } from '../../auth/scope.js';
+import { COMMAND_STATUSES, type CommandResult, type CommandStatus } from '../../domain/command.js';
+import type {
+  ApiKeyRecord,
+  AuditEntry,
+  AuditFilter,
+  CommandFilter,
+  OperatorStore,
+  Page,
+  PageOf,
+  RefusalRecord,
+  RequestSummary,
+} from '../operator-store.js';
+import type { AgentRecord } from '../store.js';
+import { rowToState, type CommandRow } from './rows.js';
+import { errors } from '../../errors.js';
+
+type Params = Record<string, string | number>;
+
+/** A WHERE clause built from conditions, with named parameters. */
+class Where {
+  readonly conditions: string[] = [];
+  readonly params: Params = {};
+  private n = 0;
+
+  param(value: string | number): string {
+    const name = `p${this.n++}`;
+    this.params[name] = value;
+    return `@${name}`;
+  }
+
+  add(condition: string): void {
+    this.conditions.push(condition);
+  }
+
+  in(column: string, values: readonly (string | number)[]): void {
+    this.add(values.length === 0 ? '0' : `${column} IN (${values.map((v) => this.param(v)).join(', ')})`);
+  }
+
+  toString(): string {
+    return this.conditions.length > 0 ? `WHERE ${this.conditions.join(' AND ')}` : '';
+  }
+}
+
+/** Conditions on the `commands` table (aliased `c`) for a filter, including a key's scope. */
+function commandConditions(where: Where, filter: Omit<CommandFilter, 'status'>): void {
+  if (filter.targetType) where.add(`json_extract(c.doc, '$.command.target.type') = ${where.param(filter.targetType)}`);
+  if (filter.targetId) where.add(`json_extract(c.doc, '$.command.target.id') = ${where.param(filter.targetId)}`);
+  if (filter.action) where.add(`c.action = ${where.param(filter.action)}`);
+  if (filter.requestId) where.add(`c.request_id = ${where.param(filter.requestId)}`);
+  if (filter.agentId) where.add(`c.agent_id = ${where.param(filter.agentId)}`);
+  if (filter.from !== undefined) where.add(`c.created_at >= ${where.param(filter.from)}`);
+  if (filter.to !== undefined) where.add(`c.created_at < ${where.param(filter.to)}`);
+  if (filter.scope) scopeConditions(where, filter.scope);
+}
+
+function scopeConditions(where: Where, scope: Scope): void {
+  if (scope.actions.length > 0) where.in('c.action', scope.actions);
+  if (scope.targets.length === 0) return;
+  const any = scope.targets.map((t) => {
+    if (t.type === 'agent' && t.prefix) return `substr(c.agent_id, 1, ${t.id.length}) = ${where.param(t.id)}`;
+    if (t.type === 'agent') return `c.agent_id = ${where.param(t.id)}`;
+    if (t.type === 'group') return `c.agent_id IN (SELECT agent_id FROM agent_groups WHERE group_name = ${where.param(t.id)})`;
+    return `c.route = ${where.param(`server:${t.id}`)}`;
+  });
+  where.add(`(${any.join(' OR ')})`);
+}
+
+/** Cursors this store issues are row numbers; anything else was not issued by it. */
+function numericCursor(cursor: string | null | undefined): number | null {
+  if (cursor === null || cursor === undefined) return null;
+  if (!/^[0-9]{1,19}$/.test(cursor)) throw errors.VALIDATION('Invalid [querystring.cursor]: not a cursor this server issued');
+  return Number(cursor);
+}
+
+const nextCursor = <T>(items: T[], limit: number, key: (item: T) => string | number): string | null =>
+  items.length === limit ? String(key(items[items.length - 1]!)) : null;
+
+interface AuditRow {
+  id: number;
+  kind: 'transition' | 'refusal';
+  document_id: string | null;
+  from_status: string | null;
+  to_status: string | null;
+  cause: string;
+  at: number;
+  node: string;
+  actor: string;
+  detail: string | null;
+}
+
+function rowToEntry(row: AuditRow): AuditEntry {
+  const common = { id: String(row.id), at: row.at, node: row.node, actor: row.actor };
+  return row.kind === 'refusal'
+    ? { kind: 'refusal', cause: 'refused', document_id: row.document_id, detail: row.detail ?? '', ...common }
+    : {
+        kind: 'transition',
+        document_id: row.document_id!,
+        from: row.from_status as CommandStatus | null,
+        to: row.to_status as CommandStatus,
+        cause: row.cause,
+        ...common,
+      };
+}
+
+/** The operators' queries on the embedded store. */
+export class SqliteOperatorQueries implements OperatorStore {
+  constructor(private readonly db: Database.Database) {}
+
+  async listCommands(filter: CommandFilter, page: Page): Promise<PageOf<ReturnType<typeof rowToState>>> {
+    const where = new Where();
+    if (filter.status) where.in('c.status', filter.status);
+    commandConditions(where, filter);
+    const cursor = numericCursor(page.cursor);
+    if (cursor !== null) where.add(`c.seq < ${where.param(cursor)}`);
+    const rows = this.db
+      .prepare(
+        `SELECT c.seq, c.doc, c.status, c.result, c.delivered_at, c.execution_deadline, c.attempts FROM commands c
+         ${where} ORDER BY c.seq DESC LIMIT ${page.limit}`,
+      )
+      .all(where.params) as (CommandRow & { seq: number })[];
+    return { items: rows.map(rowToState), next: nextCursor(rows, page.limit, (r) => r.seq) };
+  }
+
+  async requestSummary(requestId: string, page: Page, scope?: Scope): Promise<RequestSummary | null> {
+    const base = new Where();
+    commandConditions(base, { requestId, scope });
+    const counts = Object.fromEntries(COMMAND_STATUSES.map((s) => [s, 0])) as Record<CommandStatus, number>;
+    let total = 0;
+    for (const row of this.db
+      .prepare(`SELECT c.status, COUNT(*) AS n FROM commands c ${base} GROUP BY c.status`)
+      .all(base.params) as { status: CommandStatus; n: number }[]) {
+      counts[row.status] = row.n;
+      total += row.n;
+    }
+    if (total === 0) return null;
+
+    const where = new Where();
+    commandConditions(where, { requestId, scope });
+    where.add(`c.status <> 'success'`);
+    const cursor = numericCursor(page.cursor);
+    if (cursor !== null) where.add(`c.seq > ${where.param(cursor)}`);
+    const rows = this.db
+      .prepare(`SELECT c.seq, c.document_id, c.agent_id, c.status, c.result FROM commands c ${where} ORDER BY c.seq LIMIT ${page.limit}`)
+      .all(where.params) as { seq: number; document_id: string; agent_id: string | null; status: CommandStatus; result: string | null }[];
+    return {
+      request_id: requestId,
+      total,
+      counts,
+      not_succeeded: {
+        items: rows.map((r) => ({
+          document_id: r.document_id,
+          agent_id: r.agent_id,
+          status: r.status,
+          result: r.result ? (JSON.parse(r.result) as CommandResult) : null,
+        })),
+        next: nextCursor(rows, page.limit, (r) => r.seq),
+      },
+    };
+  }
+
+  async queryAudit(filter: AuditFilter, page: Page): Promise<PageOf<AuditEntry>> {
+    const where = new Where();
+    const { status, actor, node, kind, ...commandFilter } = filter;
+    if (status) where.in('a.to_status', status);
+    if (actor) where.add(`a.actor = ${where.param(actor)}`);
+    if (node) where.add(`a.node = ${where.param(node)}`);
+    if (kind) where.add(`a.kind = ${where.param(kind)}`);
+    // Time filters apply to the audit record itself; the rest to the command it is about.
+    const { from, to, scope, ...rest } = commandFilter;
+    if (from !== undefined) where.add(`a.at >= ${where.param(from)}`);
+    if (to !== undefined) where.add(`a.at < ${where.param(to)}`);
+    // Refusals name no command: only a filter on commands (or a restricting scope) needs the join.
+    const restricting = scope && !isUnrestricted(scope) ? scope : undefined;
+    const needsCommand = restricting !== undefined || Object.values(rest).some((v) => v !== undefined);
+    if (needsCommand) commandConditions(where, { ...rest, scope: restricting });
+    const cursor = numericCursor(page.cursor);
+    if (cursor !== null) where.add(`a.id > ${where.param(cursor)}`);
+    const rows = this.db
+      .prepare(
+        `SELECT a.* FROM audit a ${needsCommand ? 'JOIN commands c ON c.document_id = a.document_id' : ''}
+         ${where} ORDER BY a.id LIMIT ${page.limit}`,
+      )
+      .all(where.params) as AuditRow[];
+    return { items: rows.map(rowToEntry), next: nextCursor(rows, page.limit, (r) => r.id) };
+  }
+
+  async recordRefusal(record: RefusalRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO audit (kind, document_id, cause, at, node, actor, detail)
+         VALUES ('refusal', @document_id, 'refused', @at, @node, @actor, @detail)`,
+      )
+      .run(record);
+  }
+
+  async latestAuditId(): Promise<string> {
+    return String((this.db.prepare(`SELECT COALESCE(MAX(id), 0) AS id FROM audit`).get() as { id: number }).id);
+  }
+
+  async listAgents(page: Page, scope?: Scope): Promise<PageOf<AgentRecord>> {
+    const where = new Where();
+    if (page.cursor) where.add(`a.id > ${where.param(page.cursor)}`);
+    if (scope && scope.targets.length > 0) {
+      const any = scope.targets.flatMap((t) => {
+        if (t.type === 'agent' && t.prefix) return [`substr(a.id, 1, ${t.id.length}) = ${where.param(t.id)}`];
+        if (t.type === 'agent') return [`a.id = ${where.param(t.id)}`];
+        if (t.type === 'group') return [`a.id IN (SELECT agent_id FROM agent_groups WHERE group_name = ${where.param(t.id)})`];
+        return []; // server targets name no agent
+      });
+      where.add(any.length > 0 ? `(${any.join(' OR ')})` : '0');
+    }
+    const rows = this.db
+      .prepare(`SELECT a.id, a.key_hash, a.groups, a.created_at FROM agents a ${where} ORDER BY a.id LIMIT ${page.limit}`)
+      .all(where.params) as { id: string; key_hash: string; groups: string; created_at: number }[];
+    return {
+      items: rows.map((r) => ({ id: r.id, keyHash: r.key_hash, groups: JSON.parse(r.groups) as string[], createdAt: r.created_at })),
+      next: nextCursor(rows, page.limit, (r) => r.id),
+    };
+  }
+
+  async addApiKey(record: ApiKeyRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO api_keys (id, name, role, scopes, key_hash, created_at, revoked_at)
+         VALUES (@id, @name, @role, @scopes, @keyHash, @createdAt, @revokedAt)`,
+      )
+      .run({ ...record, scopes: JSON.stringify(record.scopes) });
+  }
+
+  async getApiKey(id: string): Promise<ApiKeyRecord | null> {
+    const row = this.db.prepare(`SELECT * FROM api_keys WHERE id = ?`).get(id) as ApiKeyRow | undefined;
+    return row ? rowToKey(row) : null;
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return (this.db.prepare(`SELECT * FROM api_keys ORDER BY created_at, id`).all() as ApiKeyRow[]).map(rowToKey);
+  }
+
+  async revokeApiKey(id: string, at: number): Promise<boolean> {
+    return this.db.prepare(`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`).run(at, id).changes === 1;
+  }
+}
+
+interface ApiKeyRow {
+  id: string;
+  name: string;
+  role: string;
+  scopes: string;
+  key_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+function rowToKey(row: ApiKeyRow): ApiKeyRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    scopes: JSON.parse(row.scopes) as string[],
+    keyHash: row.key_hash,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
+}

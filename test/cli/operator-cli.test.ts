@@ -1,0 +1,84 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ReferenceAgent } from '../../src/agent/reference-agent.js';
+import { startHarness, type Harness } from '../support/courier-harness.js';
+import { CLI } from '../support/courier-process.js';
+
+const run = promisify(execFile);
+
+/** The operator CLI, as a separate process, against the admin socket and against the management API. */
+describe('courier CLI (operators)', () => {
+  let h: Harness;
+  const agents: ReferenceAgent[] = [];
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    for (const agent of agents) await agent.stop();
+    await h.stop();
+  });
+
+  const cli = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const { stdout } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, COURIER_URL: '', COURIER_API_KEY: '', ...env } });
+    return stdout;
+  };
+  const socket = ['--socket', () => h.courier.socket] as const;
+  const viaSocket = (args: string[]) => cli([...args, socket[0], socket[1]()]);
+
+  test('agents add prints the generated key once, in a table or as JSON', async () => {
+    const table = await viaSocket(['agents', 'add', 'cli-table-agent', '--group', 'cli']);
+    assert.match(table, /cli-table-agent/);
+    assert.match(table, /key \(shown once\)/);
+    const json = JSON.parse(await viaSocket(['agents', 'add', 'cli-json-agent', '--group', 'cli', '--json'])) as { key: string };
+    assert.match(json.key, /^[0-9a-f]{64}$/);
+  });
+
+  test('send --group --wait follows a fan-out to the end and prints its summary', async () => {
+    for (const id of ['cli-w1', 'cli-w2', 'cli-w3']) {
+      const key = JSON.parse(await viaSocket(['agents', 'add', id, '--group', 'waiters', '--json'])).key as string;
+      const agent = new ReferenceAgent({ url: h.url, id, key, transport: id === 'cli-w2' ? 'websocket' : 'long-poll', resultCode: id === 'cli-w3' ? 4 : 0 });
+      agent.start();
+      agents.push(agent);
+    }
+    const summary = JSON.parse(await viaSocket(['send', '--group', 'waiters', '--action', 'restart', '--wait', '--json'])) as {
+      total: number;
+      counts: Record<string, number>;
+    };
+    assert.equal(summary.total, 3);
+    assert.equal(summary.counts.pending! + summary.counts.sent!, 0);
+    const text = await viaSocket(['requests', 'show', (JSON.parse(await viaSocket(['commands', 'list', '--agent', 'cli-w1', '--json'])) as { items: { request_id: string }[] }).items[0]!.request_id]);
+    assert.match(text, /3 commands/);
+  });
+
+  test('commands list, show and history read the same commands from the socket and from the management API', async () => {
+    const created = JSON.parse(await viaSocket(['send', '--agent', 'cli-table-agent', '--action', 'fetch-config', '--json'])) as {
+      commands: { document_id: string }[];
+    };
+    const id = created.commands[0]!.document_id;
+    const key = await h.createKey('auditor', [], 'cli-auditor');
+    const remote = { COURIER_URL: h.courier.managementUrl, COURIER_API_KEY: key };
+    const local = JSON.parse(await viaSocket(['commands', 'show', id, '--json'])) as { status: string };
+    const viaApi = JSON.parse(await cli(['show', id, '--json'], remote)) as { status: string };
+    assert.equal(viaApi.status, local.status);
+    const history = JSON.parse(await cli(['history', id, '--json'], remote)) as { events: { cause: string }[] };
+    assert.equal(history.events[0]!.cause, 'created');
+    const list = await cli(['commands', 'list', '--agent', 'cli-table-agent'], remote);
+    assert.match(list, new RegExp(id));
+    const audit = await cli(['audit', '--agent', 'cli-table-agent', '--json'], remote);
+    assert.ok((JSON.parse(audit) as { items: { document_id: string }[] }).items.some((e) => e.document_id === id));
+  });
+
+  test('keys are created, listed and revoked on the socket; a revoked key no longer works remotely', async () => {
+    const created = JSON.parse(await viaSocket(['keys', 'create', '--role', 'operator', '--scope', 'group:cli', '--name', 'cli-op', '--json'])) as {
+      id: string;
+      key: string;
+      scopes: string[];
+    };
+    assert.deepEqual(created.scopes, ['group:cli']);
+    assert.match(await viaSocket(['keys', 'list']), /cli-op/);
+    await viaSocket(['keys', 'revoke', created.id]);
+    await assert.rejects(cli(['commands', 'list'], { COURIER_URL: h.courier.managementUrl, COURIER_API_KEY: created.key }), /COURIER_ERR_INVALID_API_KEY/);
+  });
+});

@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateOpenApiDocuments, OPENAPI_FILES } from '../../src/tools/openapi-documents.js';
+
+const root = join(fileURLToPath(import.meta.url), '..', '..', '..', '..');
+
+test('the committed OpenAPI documents match the routes (run `npm run openapi` after changing a route)', async () => {
+  const documents = await generateOpenApiDocuments();
+  for (const [name, file] of Object.entries(OPENAPI_FILES)) {
+    const committed = readFileSync(join(root, file), 'utf8');
+    assert.equal(committed, documents[name as keyof typeof OPENAPI_FILES], `${file} drifted from the code: run \`npm run openapi\``);
+  }
+});
+
+test('every route of every listener declares its responses', async () => {
+  const documents = await generateOpenApiDocuments();
+  for (const [name, text] of Object.entries(documents)) {
+    const doc = JSON.parse(text) as {
+      paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>;
+    };
+    assert.ok(Object.keys(doc.paths).length > 0, `${name}: no paths`);
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        const codes = Object.keys(operation.responses ?? {});
+        // 101: the WebSocket upgrade. A declared success response has a schema (not the generator's "Default Response").
+        const success = codes.find((c) => /^(2\d\d|101)$/.test(c));
+        assert.ok(success, `${name}: ${method.toUpperCase()} ${path} declares no success response`);
+        const content = operation.responses![success]!.content;
+        assert.ok(success === '101' || (content && Object.values(content).some((c) => c.schema)), `${name}: ${method.toUpperCase()} ${path} has no response schema`);
+      }
+    }
+  }
+});

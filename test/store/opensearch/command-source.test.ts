@@ -1,0 +1,190 @@
+// How documents written by others (the Wazuh indexer plugin, operators, scripts) are read: courier's
+// fields are derived from the Wazuh ones. Pure functions: no cluster needed.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CommandDocument, CommandState } from '../../../src/domain/command.js';
+import {
+  auditCommandFields,
+  changeSource,
+  entryOf,
+  isForeign,
+  newCommandSource,
+  normalizeStatus,
+  stateFromSource,
+  type CommandSource,
+} from '../../../src/store/opensearch/command-source.js';
+import { compareVersions, parseVersion, VersionBook } from '../../../src/store/opensearch/version-book.js';
+
+const version = { primaryTerm: 1, seqNo: 7 };
+const now = Date.parse('2025-03-01T10:00:00Z');
+
+function plugin(command: Record<string, unknown>, extra: Partial<CommandSource> = {}): CommandSource {
+  return {
+    '@timestamp': '2025-03-01T09:59:00Z',
+    delivery_timestamp: '2025-03-01T10:00:40Z',
+    agent: { groups: ['default', 'linux'] },
+    command: {
+      source: 'Users/Services',
+      user: 'admin',
+      target: { type: 'agent', id: 'agent-1' },
+      action: { name: 'restart', args: {}, version: '5.0.0' },
+      timeout: 100,
+      status: 'pending',
+      request_id: 'req',
+      order_id: 'ord',
+      ...command,
+    },
+    ...extra,
+  };
+}
+
+describe('documents written by the Wazuh plugin', () => {
+  test('a pending agent command: route, deadline and order fields are derived', () => {
+    const source = plugin({});
+    const state = stateFromSource('doc-1', source, version, now)!;
+    assert.equal(isForeign(source), true);
+    assert.equal(state.status, 'pending');
+    assert.equal(state.doc.document_id, 'doc-1');
+    assert.equal(state.doc.route, 'agent:agent-1');
+    assert.equal(state.doc.agent.id, 'agent-1');
+    assert.deepEqual(state.doc.agent.groups, ['default', 'linux']);
+    assert.equal(state.doc['@timestamp'], '2025-03-01T09:59:00Z');
+    assert.equal(Date.parse(state.doc.delivery_timestamp), Date.parse('2025-03-01T10:00:40Z'));
+    assert.equal(state.doc.seq, 0);
+    assert.equal(state.attempts, 0);
+    assert.equal(state.claim, null);
+    assert.equal(state.result, null);
+    assert.equal(state.version, '1:7');
+  });
+
+  test('without delivery_timestamp, the deadline is @timestamp + timeout', () => {
+    const source = plugin({ timeout: 30 });
+    delete source.delivery_timestamp;
+    const state = stateFromSource('doc-2', source, version, now)!;
+    assert.equal(Date.parse(state.doc.delivery_timestamp), Date.parse('2025-03-01T09:59:30Z'));
+  });
+
+  test('a server target is routed to its component', () => {
+    const state = stateFromSource('doc-3', plugin({ target: { type: 'server', id: 'rbac' } }), version, now)!;
+    assert.equal(state.doc.route, 'server:rbac');
+    assert.equal(state.doc.agent.id, null);
+  });
+
+  test('an expanded group document goes to its agent; an unexpanded one to a route nobody serves', () => {
+    const expanded = stateFromSource('doc-4', plugin({ target: { type: 'group', id: 'linux' } }, { agent: { id: 'agent-9', groups: ['linux'] } }), version, now)!;
+    assert.equal(expanded.doc.route, 'agent:agent-9');
+    const unexpanded = stateFromSource('doc-5', plugin({ target: { type: 'group', id: 'linux' } }), version, now)!;
+    assert.equal(unexpanded.doc.route, 'group:linux');
+  });
+
+  test('the early plugin format (target id as a string, its type beside it) is read', () => {
+    const state = stateFromSource('doc-6', plugin({ target: 'agent-2', type: 'agent' }), version, now)!;
+    assert.deepEqual(state.doc.command.target, { type: 'agent', id: 'agent-2' });
+    assert.equal(state.doc.route, 'agent:agent-2');
+  });
+
+  test('status drift: failed, upper case and arrays are understood; unknown words are not commands', () => {
+    assert.equal(normalizeStatus('failed'), 'failure');
+    assert.equal(normalizeStatus('PENDING'), 'pending');
+    assert.equal(normalizeStatus(['sent']), 'sent');
+    assert.equal(normalizeStatus(['pending', 'sent']), 'sent');
+    assert.equal(normalizeStatus('queued'), null);
+    assert.equal(normalizeStatus(undefined), null);
+    assert.equal(stateFromSource('doc-7', plugin({ status: 'queued' }), version, now), null);
+    assert.equal(stateFromSource('doc-8', { '@timestamp': '2025-03-01T09:59:00Z' }, version, now), null);
+  });
+
+  test('a result written by a Wazuh server is read back', () => {
+    const state = stateFromSource('doc-9', plugin({ status: 'success', result: { code: 0, message: 'done' } }), version, now)!;
+    assert.equal(state.status, 'success');
+    assert.deepEqual(state.result, { code: 0, message: 'done' });
+  });
+
+  test('sent without a courier claim reads as unclaimed (a Wazuh server claims nothing)', () => {
+    const state = stateFromSource('doc-10', plugin({ status: 'sent' }), version, now)!;
+    assert.equal(state.status, 'sent');
+    assert.equal(state.claim, null);
+  });
+});
+
+const doc: CommandDocument = {
+  document_id: 'c-1',
+  '@timestamp': '2025-03-01T09:59:00.000Z',
+  delivery_timestamp: '2025-03-01T10:00:40.000Z',
+  agent: { id: 'agent-1', groups: [] },
+  command: {
+    source: 'Users/Services',
+    target: { type: 'agent', id: 'agent-1' },
+    action: { name: 'restart', args: { a: 1 }, version: '5.0.0' },
+    timeout: 100,
+    request_id: 'req',
+    order_id: 'ord',
+  },
+  route: 'agent:agent-1',
+  seq: 42,
+};
+
+describe('documents written by courier', () => {
+  test('a created document reads back as the same command, pending', () => {
+    const source = newCommandSource(doc, now);
+    assert.equal(isForeign(source), false);
+    const state = stateFromSource('c-1', source, version, now)!;
+    assert.deepEqual(state.doc, doc);
+    assert.equal(state.status, 'pending');
+  });
+
+  test('a change writes status, result and claim; reading it back gives them', () => {
+    const source = newCommandSource(doc, now);
+    const entry = entryOf(doc, version);
+    const claim = { node: 'n1', until: now + 60_000 };
+    const update = changeSource(
+      { document_id: 'c-1', status: 'sent', result: null, deliveredAt: null, executionDeadline: null, attempts: 1, claim, audit: { document_id: 'c-1', from: 'pending', to: 'sent', cause: 'claimed', at: now, node: 'n1', actor: 'agent:agent-1' } },
+      entry,
+      false,
+    );
+    const merged: CommandSource = { ...source, command: { ...source.command, ...update.command }, courier: update.courier! };
+    const state = stateFromSource('c-1', merged, { primaryTerm: 1, seqNo: 9 }, now) as CommandState;
+    assert.equal(state.status, 'sent');
+    assert.deepEqual(state.claim, claim);
+    assert.equal(state.attempts, 1);
+    assert.equal(state.doc.seq, 42);
+  });
+
+  test('structured result data is stored as JSON text where the index maps it as a keyword', () => {
+    const entry = entryOf(doc, version);
+    const change = {
+      document_id: 'c-1',
+      status: 'success' as const,
+      result: { code: 0, message: 'ok', data: { files: 3 } },
+      deliveredAt: now,
+      executionDeadline: now + 1,
+      attempts: 1,
+      claim: null,
+      audit: { document_id: 'c-1', from: 'delivered' as const, to: 'success' as const, cause: 'result', at: now, node: 'n1', actor: 'agent:agent-1' },
+    };
+    assert.deepEqual(changeSource(change, entry, false).command!.result, { code: 0, message: 'ok', data: { files: 3 } });
+    assert.deepEqual(changeSource(change, entry, true).command!.result, { code: 0, message: 'ok', data: '{"files":3}' });
+  });
+});
+
+describe('versions', () => {
+  test('a newer primary term outranks any sequence number of an older one', () => {
+    assert.ok(compareVersions({ primaryTerm: 2, seqNo: 0 }, { primaryTerm: 1, seqNo: 100 }) > 0);
+    assert.ok(compareVersions({ primaryTerm: 1, seqNo: 5 }, { primaryTerm: 1, seqNo: 4 }) > 0);
+    assert.equal(compareVersions({ primaryTerm: 1, seqNo: 4 }, { primaryTerm: 1, seqNo: 4 }), 0);
+    assert.deepEqual(parseVersion('3:14'), { primaryTerm: 3, seqNo: 14 });
+    assert.equal(parseVersion(undefined), null);
+    assert.equal(parseVersion('x'), null);
+  });
+
+  test('the book tells what is news: unknown ids and newer versions only', () => {
+    const book = new VersionBook();
+    assert.equal(book.isNewer('a', { primaryTerm: 1, seqNo: 1 }), true);
+    book.set('a', { primaryTerm: 1, seqNo: 5, route: 'agent:x', seq: 0, command: auditCommandFields(doc) });
+    assert.equal(book.isNewer('a', { primaryTerm: 1, seqNo: 5 }), false);
+    assert.equal(book.isNewer('a', { primaryTerm: 1, seqNo: 4 }), false);
+    assert.equal(book.isNewer('a', { primaryTerm: 1, seqNo: 6 }), true);
+    book.forget('a');
+    assert.equal(book.isNewer('a', { primaryTerm: 1, seqNo: 1 }), true);
+  });
+});

@@ -1,0 +1,285 @@
+// The OpenSearch store adapter against a real OpenSearch node: templates and indices, conditional
+// writes (a conflict is reported, never overwritten), adoption of existing ids, the audit trail,
+// paging past one page, and agents.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import type { CommandDocument, CommandState } from '../../../src/domain/command.js';
+import { createOpenSearchClient } from '../../../src/store/opensearch/client.js';
+import { indexNames, type IndexNames } from '../../../src/store/opensearch/indices.js';
+import { OpenSearchStore } from '../../../src/store/opensearch/opensearch-store.js';
+import type { StatusChange } from '../../../src/store/store.js';
+import { cluster, indexCommands, indexPrefix, openSearchTier, wazuhCommand } from '../../support/opensearch-tier.js';
+
+const tier = openSearchTier();
+const logger = pino({ level: 'silent' });
+
+function openStore(url: string, prefix: string, node = 'node-a', pageSize = 1000): OpenSearchStore {
+  return new OpenSearchStore({ client: createOpenSearchClient({ url }), names: indexNames(prefix), node, logger, pageSize });
+}
+
+let nextSeq = 0;
+function doc(id: string, agent = 'agent-1', at = Date.now()): CommandDocument {
+  return {
+    document_id: id,
+    '@timestamp': new Date(at).toISOString(),
+    delivery_timestamp: new Date(at + 100_000).toISOString(),
+    agent: { id: agent, groups: [] },
+    command: {
+      source: 'Users/Services',
+      user: 'tester',
+      target: { type: 'agent', id: agent },
+      action: { name: 'restart', args: {}, version: '5.0.0' },
+      timeout: 100,
+      request_id: 'req-1',
+      order_id: `ord-${id}`,
+    },
+    route: `agent:${agent}`,
+    seq: ++nextSeq,
+  };
+}
+
+function create(store: OpenSearchStore, docs: CommandDocument[], node = 'node-a') {
+  return store.commit({
+    creates: docs.map((d) => ({ doc: d, audit: { document_id: d.document_id, from: null, to: 'pending', cause: 'created', at: Date.now(), node, actor: 'user:tester' } })),
+    changes: [],
+  });
+}
+
+function change(id: string, from: StatusChange['audit']['from'], to: StatusChange['status'], extra: Partial<StatusChange> = {}, node = 'node-a'): StatusChange {
+  return {
+    document_id: id,
+    status: to,
+    result: null,
+    deliveredAt: null,
+    executionDeadline: null,
+    attempts: to === 'sent' ? 1 : 0,
+    claim: to === 'sent' ? { node, until: Date.now() + 60_000 } : null,
+    audit: { document_id: id, from, to, cause: `to-${to}`, at: Date.now(), node, actor: 'courier' },
+    ...extra,
+  };
+}
+
+describe('OpenSearch store', { skip: tier.skip }, () => {
+  let url: string;
+  let prefix: string;
+  let names: IndexNames;
+  let a: OpenSearchStore;
+  let b: OpenSearchStore;
+
+  before(async () => {
+    url = await tier.url();
+    prefix = indexPrefix('store');
+    names = indexNames(prefix);
+    a = openStore(url, prefix, 'node-a');
+    b = openStore(url, prefix, 'node-b');
+    // Two nodes starting at once on an empty cluster.
+    await Promise.all([a.open(), b.open()]);
+  });
+  after(async () => {
+    await Promise.allSettled([a.close(), b.close()]);
+  });
+
+  test('templates and indices exist once, with one shard for the commands; opening again changes nothing', async () => {
+    for (const index of Object.values(names)) {
+      const template = await cluster(url, 'GET', `/_index_template/${index}-courier`);
+      assert.equal(template.status, 200, index);
+      assert.equal(template.body.index_templates.length, 1);
+      assert.equal(template.body.index_templates[0].index_template._meta.managed_by, 'courier');
+    }
+    const settings = await cluster(url, 'GET', `/${names.commands}/_settings`);
+    assert.equal(settings.body[names.commands].settings.index.number_of_shards, '1');
+    const mapping = await cluster(url, 'GET', `/${names.commands}/_mapping`);
+    const props = mapping.body[names.commands].mappings.properties;
+    assert.equal(props.command.properties.status.type, 'keyword');
+    assert.equal(props.courier.properties.claim.properties.until.type, 'date');
+
+    const before = await cluster(url, 'GET', `/_index_template/${names.commands}-courier`);
+    const third = openStore(url, prefix, 'node-c');
+    await third.open();
+    await third.close();
+    const again = await cluster(url, 'GET', `/_index_template/${names.commands}-courier`);
+    assert.deepEqual(again.body, before.body);
+  });
+
+  test('an existing commands index (made from Wazuh\'s own template) gets courier\'s fields and stores result data as text', async () => {
+    const wazuh = indexPrefix('wazuh-made');
+    const index = indexNames(wazuh).commands;
+    const made = await cluster(url, 'PUT', `/${index}`, {
+      settings: { number_of_shards: 1 },
+      mappings: { dynamic: 'true', properties: { command: { properties: { status: { type: 'keyword' }, result: { properties: { data: { type: 'keyword', ignore_above: 1024 } } } } } } },
+    });
+    assert.equal(made.status, 200);
+    const store = openStore(url, wazuh);
+    await store.open();
+    try {
+      const mapping = await cluster(url, 'GET', `/${index}/_mapping`);
+      assert.ok(mapping.body[index].mappings.properties.courier, 'courier fields added');
+      const d = doc('wz-1');
+      await create(store, [d]);
+      const result = { code: 0, message: 'ok', data: { files: 3 } };
+      const outcome = await store.commit({ creates: [], changes: [change('wz-1', 'pending', 'success', { result })] });
+      assert.deepEqual(outcome.changes, ['ok']);
+      const stored = await cluster(url, 'GET', `/${index}/_doc/wz-1`);
+      assert.equal(stored.body._source.command.result.data, '{"files":3}');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a commands index with several shards is refused', async () => {
+    const many = indexPrefix('many-shards');
+    await cluster(url, 'PUT', `/${indexNames(many).commands}`, { settings: { number_of_shards: 2 } });
+    const store = openStore(url, many);
+    await assert.rejects(store.open(), /2 primary shards/);
+    await store.close();
+  });
+
+  test('create, then create the same id again: the second is not written (adopted)', async () => {
+    const d = doc('dup-1');
+    assert.deepEqual((await create(a, [d])).created, [true]);
+    const again = await create(b, [{ ...d, command: { ...d.command, user: 'someone-else' } }], 'node-b');
+    assert.deepEqual(again.created, [false]);
+    const stored = (await a.getCommand('dup-1'))!;
+    assert.equal(stored.doc.command.user, 'tester');
+    assert.equal(stored.status, 'pending');
+  });
+
+  test('conditional writes: of two nodes changing the same version, one wins and the other gets a conflict', async () => {
+    await create(a, [doc('race-1')]);
+    const read = (await b.getCommand('race-1'))!;
+    b.adopted(read); // node b took the stored state as the basis of its next change
+    const [wa, wb] = await Promise.all([
+      a.commit({ creates: [], changes: [change('race-1', 'pending', 'sent', {}, 'node-a')] }),
+      b.commit({ creates: [], changes: [change('race-1', 'pending', 'sent', {}, 'node-b')] }),
+    ]);
+    const outcomes = [wa.changes[0], wb.changes[0]].sort();
+    assert.deepEqual(outcomes, ['conflict', 'ok']);
+    const winner = wa.changes[0] === 'ok' ? 'node-a' : 'node-b';
+    const stored = (await a.getCommand('race-1'))!;
+    assert.equal(stored.status, 'sent');
+    assert.equal(stored.claim!.node, winner);
+    // Only the change that went through is in the audit trail.
+    const trail = await a.history('race-1');
+    assert.deepEqual(trail.map((e) => [e.from, e.to, e.node]), [[null, 'pending', 'node-a'], ['pending', 'sent', winner]]);
+  });
+
+  test('an operator changes a document under a node: the node\'s next change is a conflict, then succeeds once re-read', async () => {
+    await create(a, [doc('op-1')]);
+    const edited = await cluster(url, 'POST', `/${names.commands}/_update/op-1`, { doc: { command: { status: 'cancelled' } } });
+    assert.equal(edited.status, 200);
+    const first = await a.commit({ creates: [], changes: [change('op-1', 'pending', 'sent')] });
+    assert.deepEqual(first.changes, ['conflict']);
+    const stored = (await a.getCommand('op-1'))!;
+    assert.equal(stored.status, 'cancelled');
+    // Re-opened by the operator; the node re-reads and adopts it, then its change goes through.
+    await cluster(url, 'POST', `/${names.commands}/_update/op-1`, { doc: { command: { status: 'pending' } } });
+    a.adopted((await a.getCommand('op-1'))!);
+    const second = await a.commit({ creates: [], changes: [change('op-1', 'pending', 'sent')] });
+    assert.deepEqual(second.changes, ['ok']);
+  });
+
+  test('a change of a command this node never read is a conflict (it must re-read first), and a deleted one too', async () => {
+    await create(b, [doc('unknown-1')], 'node-b');
+    assert.deepEqual((await a.commit({ creates: [], changes: [change('unknown-1', 'pending', 'sent')] })).changes, ['conflict']);
+    await create(a, [doc('gone-1')]);
+    await cluster(url, 'DELETE', `/${names.commands}/_doc/gone-1`);
+    assert.deepEqual((await a.commit({ creates: [], changes: [change('gone-1', 'pending', 'sent')] })).changes, ['conflict']);
+    assert.equal(await a.getCommand('gone-1'), null);
+  });
+
+  test('two changes of one command in one batch are written in order', async () => {
+    await create(a, [doc('two-1')]);
+    const claim = change('two-1', 'pending', 'sent');
+    const deliveredAt = Date.now();
+    const confirm = change('two-1', 'sent', 'delivered', { deliveredAt, executionDeadline: deliveredAt + 1000, attempts: 1 });
+    const outcome = await a.commit({ creates: [], changes: [claim, confirm] });
+    assert.deepEqual(outcome.changes, ['ok', 'ok']);
+    const stored = (await a.getCommand('two-1'))!;
+    assert.equal(stored.status, 'delivered');
+    assert.equal(stored.deliveredAt, deliveredAt);
+    assert.deepEqual((await a.history('two-1')).map((e) => e.to), ['pending', 'sent', 'delivered']);
+  });
+
+  test('history includes every transition written before the call, in order', async () => {
+    await create(a, [doc('hist-1')]);
+    const steps: [StatusChange['audit']['from'], StatusChange['status']][] = [
+      ['pending', 'sent'],
+      ['sent', 'pending'],
+      ['pending', 'sent'],
+      ['sent', 'delivered'],
+      ['delivered', 'success'],
+    ];
+    for (const [from, to] of steps) {
+      const outcome = await a.commit({ creates: [], changes: [change('hist-1', from, to, to === 'success' ? { result: { code: 0, message: 'done' } } : {})] });
+      assert.deepEqual(outcome.changes, ['ok']);
+    }
+    const trail = await a.history('hist-1');
+    assert.deepEqual(trail.map((e) => e.to), ['pending', 'sent', 'pending', 'sent', 'delivered', 'success']);
+    assert.ok(trail.every((e) => e.document_id === 'hist-1' && typeof e.id === 'string'));
+    const stored = (await b.getCommand('hist-1'))!;
+    assert.equal(stored.status, 'success');
+    assert.deepEqual(stored.result, { code: 0, message: 'done' });
+  });
+
+  test('loadUnfinished pages through every unfinished command (page size 7, 40 commands), in creation order', async () => {
+    const p = indexPrefix('load');
+    const small = openStore(url, p, 'node-a', 7);
+    await small.open();
+    try {
+      const t0 = Date.now() - 10_000;
+      const docs = Array.from({ length: 40 }, (_, i) => doc(`load-${i}`, `agent-${i % 3}`, t0 + i));
+      assert.ok((await create(small, docs)).created.every(Boolean));
+      // Five of them finished: not loaded.
+      for (let i = 0; i < 5; i++) await small.commit({ creates: [], changes: [change(`load-${i}`, 'pending', 'cancelled')] });
+      const loaded = await small.loadUnfinished();
+      assert.deepEqual(loaded.map((s) => s.doc.document_id), docs.slice(5).map((d) => d.document_id));
+      assert.ok(loaded.every((s: CommandState) => s.status === 'pending' && typeof s.version === 'string'));
+      const counts = await small.countByStatus();
+      assert.equal(counts.pending, 35);
+      assert.equal(counts.cancelled, 5);
+      assert.equal(await small.maxSeq(), Math.max(...docs.map((d) => d.seq)));
+    } finally {
+      await small.close();
+    }
+  });
+
+  test('documents indexed in the Wazuh plugin\'s format are loaded, with an `indexed` audit record', async () => {
+    const p = indexPrefix('foreign');
+    const store = openStore(url, p);
+    await store.open();
+    try {
+      const [id] = await indexCommands(url, indexNames(p).commands, [wazuhCommand('agent-w', { user: 'admin' })]);
+      const [state] = await store.loadUnfinished();
+      assert.equal(state!.doc.document_id, id);
+      assert.equal(state!.doc.route, 'agent:agent-w');
+      const trail = await store.history(id!);
+      assert.deepEqual(trail.map((e) => [e.from, e.to, e.cause, e.actor]), [[null, 'pending', 'indexed', 'user:admin']]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('agents: add once, read, groups, group members past one page, remove', async () => {
+    const p = indexPrefix('agents');
+    const store = openStore(url, p, 'node-a', 4);
+    await store.open();
+    try {
+      const record = (id: string, groups: string[]) => ({ id, keyHash: `hash-${id}`, groups, createdAt: 1_700_000_000_000 });
+      assert.equal(await store.addAgent(record('ag-1', ['linux', 'web'])), true);
+      assert.equal(await store.addAgent(record('ag-1', ['other'])), false);
+      assert.deepEqual(await store.getAgent('ag-1'), record('ag-1', ['linux', 'web']));
+      assert.equal(await store.getAgent('nobody'), null);
+      for (let i = 2; i <= 10; i++) await store.addAgent(record(`ag-${i}`, i % 2 === 0 ? ['linux'] : ['windows']));
+      const linux = await store.agentsInGroup('linux');
+      assert.deepEqual(linux.map((m) => m.id).sort(), ['ag-1', 'ag-10', 'ag-2', 'ag-4', 'ag-6', 'ag-8']);
+      const groups = await store.agentGroups(['ag-1', 'ag-3', 'nobody']);
+      assert.deepEqual([...groups.entries()].sort(), [['ag-1', ['linux', 'web']], ['ag-3', ['windows']]]);
+      assert.equal(await store.removeAgent('ag-1'), true);
+      assert.equal(await store.removeAgent('ag-1'), false);
+      assert.equal(await store.getAgent('ag-1'), null);
+    } finally {
+      await store.close();
+    }
+  });
+});
