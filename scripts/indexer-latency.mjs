@@ -42,7 +42,16 @@ if (!url) {
 const prefix = `latency-${randomBytes(3).toString('hex')}-`;
 const dataDir = mkdtempSync(join(tmpdir(), 'courier-latency-'));
 const config = loadConfig({
-  flags: { host: '127.0.0.1', port: '0', dataDir, logLevel: 'warn', opensearch: url, opensearchIndexPrefix: prefix, pollInterval: values['poll-interval'] },
+  flags: {
+    host: '127.0.0.1',
+    port: '0',
+    managementPort: '0',
+    dataDir,
+    logLevel: 'warn',
+    opensearch: url,
+    opensearchIndexPrefix: prefix,
+    pollInterval: values['poll-interval'],
+  },
   env: {},
 });
 const courier = await startCourier(config, { logger: pino({ level: 'warn' }) });

@@ -97,7 +97,9 @@ export async function startCourier(config: Config, deps: CourierDeps = {}): Prom
   const health = (): Health => {
     const state = supervisor.state;
     const indexer = poller?.health();
-    const reason = state !== 'running' ? `supervisor is ${state}` : indexer && !indexer.ok ? indexer.reason : null;
+    const writes = supervisor.storeWriteProblem;
+    const reason =
+      state !== 'running' ? `supervisor is ${state}` : writes ? `store writes failing: ${writes}` : indexer && !indexer.ok ? indexer.reason : null;
     return {
       ready: reason === null,
       state,

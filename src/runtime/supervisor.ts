@@ -12,10 +12,10 @@ import {
   guardInspect,
   liveState,
   liveView,
-  startCommandActor,
+  LiveCommand,
+  type ActorSettings,
   statusOf,
   type InspectObserver,
-  type LiveCommand,
   type Transition,
 } from './command-actor.js';
 import { buildCommandDocuments } from './command-factory.js';
@@ -85,9 +85,11 @@ export class Supervisor {
   private readonly unsettled = new Map<string, number>();
   /** Per command: the re-read after a write conflict, while it runs. */
   private readonly reconciling = new Map<string, Promise<void>>();
+  private writeProblem: string | null = null;
   private readonly commitListeners = new Set<() => void>();
   private readonly onActorError = (error: unknown) => this.options.logger.error({ err: error }, 'actor error');
   private readonly inspect: InspectObserver | undefined;
+  private readonly actorSettings: ActorSettings;
 
   constructor(private readonly options: SupervisorOptions) {
     this.deadlines = new DeadlineQueue(
@@ -101,10 +103,14 @@ export class Supervisor {
       onCommitted: () => {
         for (const listener of this.commitListeners) listener();
       },
-      onHealthChange: (healthy, err) =>
-        healthy ? options.logger.info('store writes recovered') : options.logger.error({ err }, 'store writes failing; retrying'),
+      onHealthChange: (healthy, err) => {
+        this.writeProblem = healthy ? null : err instanceof Error ? err.message : String(err);
+        if (healthy) options.logger.info('store writes recovered');
+        else options.logger.error({ err }, 'store writes failing; retrying');
+      },
     });
     this.inspect = options.inspect && guardInspect(options.inspect);
+    this.actorSettings = { executionTimeoutMs: options.executionTimeoutMs, onError: this.onActorError, inspect: this.inspect };
     this.lifecycle = createActor(
       supervisorMachine.provide({
         actors: {
@@ -139,6 +145,11 @@ export class Supervisor {
 
   get state(): string {
     return String(this.lifecycle.getSnapshot().value);
+  }
+
+  /** Why status writes are failing (they are being retried), or null when the last commit worked. */
+  get storeWriteProblem(): string | null {
+    return this.writeProblem;
   }
 
   private get running(): boolean {
@@ -176,7 +187,7 @@ export class Supervisor {
    * Makes a stored state live, replacing the live actor. Skipped while a write of this node for
    * the command is unsettled (its outcome decides: a conflict re-reads). Unless `force`d (after a
    * conflict, when the live actor holds a transition the store refused), also skipped when the
-   * command is in flight here or the stored status is the live one and no claim lapsed.
+   * stored status is the live one and no claim lapsed, or the command is in flight here.
    */
   private take(state: CommandState, now: number, force: boolean): void {
     const id = state.doc.document_id;
@@ -184,8 +195,10 @@ export class Supervisor {
     if (live) {
       if (this.unsettled.has(id)) return;
       if (!force) {
-        if (this.isInFlightHere(id)) return; // our own claim, not yet confirmed: our view is newer
-        if (statusOf(live.actor) === state.status && !claimLapsed(state, now)) return;
+        if (statusOf(live) === state.status && !claimLapsed(state, now)) return;
+        // Our own claim, handed to a connection and not yet confirmed: our view is newer. Only a
+        // claim of this node can be in flight here; testing that first keeps the scan rare.
+        if (state.claim?.node === this.options.node && this.isInFlightHere(id)) return;
       }
       this.retire(live);
     }
@@ -234,7 +247,7 @@ export class Supervisor {
 
   /** Stops a live command's actor and forgets it (its queue entry is skipped lazily). */
   private retire(live: LiveCommand): void {
-    live.actor.stop();
+    live.stop();
     if (this.live.get(live.doc.document_id) === live) this.live.delete(live.doc.document_id);
   }
 
@@ -248,7 +261,7 @@ export class Supervisor {
     }
     await this.writes.barrier();
     this.deadlines.stop();
-    for (const live of this.live.values()) live.actor.stop();
+    for (const live of this.live.values()) live.stop();
     this.live.clear();
   }
 
@@ -340,8 +353,10 @@ export class Supervisor {
       if (report.data !== undefined) result.data = report.data;
       return result;
     };
-    const recorded = (await this.sendUntilStored(report.document_id, event, 'result', who)).outcome === 'ok';
-    const state = (await this.get(report.document_id))!;
+    const { outcome, target } = await this.sendUntilStored(report.document_id, event, 'result', who);
+    const recorded = outcome === 'ok';
+    // The result ended the command: its actor holds the final state (the store need not be read).
+    const state = recorded && target ? liveState(target) : (await this.get(report.document_id))!;
     return recorded
       ? { document_id: report.document_id, outcome: 'recorded', status: state.status, message: `Result recorded: ${state.status}` }
       : {
@@ -429,7 +444,7 @@ export class Supervisor {
       if (!sub) return;
       const ids = queue.take(maxCommandsPerDelivery, (id) => {
         const live = this.live.get(id);
-        return live !== undefined && statusOf(live.actor) === 'pending';
+        return live !== undefined && statusOf(live) === 'pending';
       });
       if (ids.length === 0) return;
       const now = clock.now();
@@ -470,9 +485,7 @@ export class Supervisor {
   /** Makes a command live in its current state (and queues it if pending). */
   private adopt(state: CommandState): LiveCommand {
     const { doc } = state;
-    const actor = startCommandActor(state, this.options.executionTimeoutMs, this.onActorError, this.inspect);
-    const createdAt = Date.parse(doc['@timestamp']);
-    const live: LiveCommand = { doc, actor, createdAt, readySince: createdAt };
+    const live = new LiveCommand(doc, state, this.actorSettings);
     this.live.set(doc.document_id, live);
     this.options.store.adopted?.(state);
     this.deadlines.add(Date.parse(doc.delivery_timestamp), doc.document_id);
@@ -549,7 +562,7 @@ export class Supervisor {
     } else if (FINAL_STATUSES.has(to)) {
       // Keep the actor until its final status is durable, so reads never see an older state.
       void written.finally(() => {
-        live.actor.stop();
+        live.stop();
         if (this.live.get(id) === live) this.live.delete(id);
       });
     }

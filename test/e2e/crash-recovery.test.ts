@@ -14,7 +14,7 @@ import { freePort, spawnCourier } from '../support/courier-process.js';
 test('a courier killed with SIGKILL while commands are in flight loses none of them', async (t) => {
   const dataDir = tempDir();
   const port = await freePort();
-  const args = ['--data-dir', dataDir, '--port', String(port), '--log-level', 'info'];
+  const args = ['--data-dir', dataDir, '--port', String(port), '--management-port', '0', '--log-level', 'info'];
   let server = await spawnCourier(args);
   const agents: ReferenceAgent[] = [];
   let producing = true;

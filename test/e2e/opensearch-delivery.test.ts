@@ -92,6 +92,25 @@ describe('courier on OpenSearch: delivery', { skip: tier.skip }, () => {
     assert.equal(source.courier.route, 'agent:wz-agent-2');
   });
 
+  test('commands nobody receives time out in the index at their delivery deadline, also those written already overdue', async () => {
+    const [soon, overdue] = await indexCommands(url, names.commands, [
+      wazuhCommand('nobody-1', { timeoutS: 1 }),
+      wazuhCommand('nobody-2', { at: Date.now() - 60_000, timeoutS: 10 }),
+    ]);
+    for (const id of [soon!, overdue!]) {
+      const source = await eventually(async () => {
+        const s = await stored(id);
+        return s.command.status === 'timed_out' ? s : undefined;
+      }, `${id} to time out`);
+      assert.equal(source.courier.attempts, 0);
+      const history = await h.admin('GET', `/api/v1/commands/${id}/history`);
+      assert.deepEqual((history.body as { events: { to: string; cause: string }[] }).events.map((e) => [e.to, e.cause]), [
+        ['pending', 'indexed'],
+        ['timed_out', 'deadline'],
+      ]);
+    }
+  });
+
   test('2,000 pending commands for 2,000 agents are all picked up and delivered (no cap)', { timeout: 240_000 }, async () => {
     const count = 2000;
     const agents = Array.from({ length: count }, (_, i) => `bulk-${i}`);

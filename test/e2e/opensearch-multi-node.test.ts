@@ -125,6 +125,8 @@ describe('courier on OpenSearch: several nodes', { skip: tier.skip }, () => {
     onA.start();
     await eventually(async () => ((await statusesOf([first[0]!.document_id])).get(first[0]!.document_id) === 'success' ? true : undefined), 'its first command on node a');
     await onA.stop();
+    // Node a has seen the poll go away (otherwise it could still claim for the dead request).
+    await eventually(() => (a.courier.supervisor.connectionOf('agent:mover') === 'offline' ? true : undefined), 'node a to see the agent leave');
 
     // Offline now; three more commands are created on node a.
     const later = (await a.send([0, 1, 2].map(() => command({ type: 'agent', id: 'mover' })))).map((c) => c.document_id);

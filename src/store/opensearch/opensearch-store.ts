@@ -1,32 +1,28 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@opensearch-project/opensearch';
 import type { Logger } from 'pino';
 import type { CommandState, CommandStatus } from '../../domain/command.js';
 import { COMMAND_STATUSES, FINAL_STATUSES } from '../../domain/command.js';
-import { errors } from '../../errors.js';
-import type { AgentRecord, AuditEvent, CommandStore, StatusChange, TransitionRecord, WriteBatch, WriteOutcome } from '../store.js';
+import type { IndexerSource, TailCursor, TailPage } from '../../poller/indexer-source.js';
+import type { OperatorStore } from '../operator-store.js';
+import type { AgentRecord, AuditEvent, CommandStore, TransitionRecord, WriteBatch, WriteOutcome } from '../store.js';
 import { AgentDirectory } from './agent-directory.js';
+import { BulkWriter } from './bulk-writer.js';
+import { indexCheckpoint, type IndexCheckpoint } from './checkpoint.js';
 import {
   auditCommandFields,
   auditSource,
-  changeSource,
   entryOf,
   isForeign,
-  newCommandSource,
   normalizeStatus,
   stateFromSource,
-  type AuditCommandFields,
   type AuditSource,
   type CommandSource,
 } from './command-source.js';
-import { describe, isStatus, isUnavailable, toCourierError } from './failures.js';
-import type { OperatorStore } from '../operator-store.js';
-import { indexCheckpoint, type IndexCheckpoint } from './checkpoint.js';
-import { OpenSearchOperatorQueries } from './operator-queries.js';
+import { describe, isStatus, toCourierError } from './failures.js';
 import { ensureIndices, type IndexNames } from './indices.js';
+import { OpenSearchOperatorQueries } from './operator-queries.js';
 import { searchAll, searchComplete, type Hit } from './search.js';
 import { parseVersion, VersionBook, type DocVersion } from './version-book.js';
-import type { IndexerSource, TailCursor, TailPage } from '../../poller/indexer-source.js';
 
 export interface OpenSearchStoreOptions {
   client: Client;
@@ -39,21 +35,7 @@ export interface OpenSearchStoreOptions {
   now?: () => number;
 }
 
-/** Item statuses of a bulk request worth another try: the cluster was busy or briefly unable. */
-const TRANSIENT = new Set([429, 500, 502, 503, 504]);
-const ITEM_RETRIES = 5;
 const UNFINISHED: CommandStatus[] = ['pending', 'sent', 'delivered'];
-
-type Op =
-  | { kind: 'create'; index: number; id: string; item: WriteBatch['creates'][number] }
-  | { kind: 'change'; index: number; id: string; item: StatusChange };
-
-interface BulkResult {
-  status: number;
-  _seq_no?: number;
-  _primary_term?: number;
-  error?: { type?: string; reason?: string };
-}
 
 /**
  * The OpenSearch store. Commands live in `wazuh-commands` in the Wazuh schema, plus courier's
@@ -76,6 +58,7 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
   private readonly now: () => number;
   private readonly book = new VersionBook();
   private readonly agents: AgentDirectory;
+  private readonly writer: BulkWriter;
   /** Set at open: structured result data is stored as JSON text (an index made by Wazuh's template). */
   private resultDataAsText = false;
   /** Audit writes made outside a commit (discovered documents); `history` waits for them. */
@@ -87,6 +70,13 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     this.agents = new AgentDirectory(this.client, this.names.agents, options.pageSize);
+    this.writer = new BulkWriter({
+      client: this.client,
+      names: this.names,
+      book: this.book,
+      logger: this.logger,
+      resultDataAsText: () => this.resultDataAsText,
+    });
     this.operators = new OpenSearchOperatorQueries(this.client, this.names, (id) => this.getCommand(id), this.now);
   }
 
@@ -101,11 +91,6 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
     await this.client.close();
   }
 
-  /** How many command versions this node keeps for conditional writes (for tests and metrics). */
-  get knownVersions(): number {
-    return this.book.size;
-  }
-
   adopted(state: CommandState): void {
     const version = parseVersion(state.version);
     if (!version) return; // built by the runtime itself (a create): the create recorded its version
@@ -115,150 +100,8 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
 
   // ---- writes ---------------------------------------------------------------------------
 
-  async commit(batch: WriteBatch): Promise<WriteOutcome> {
-    const outcome: WriteOutcome = { created: batch.creates.map(() => false), changes: batch.changes.map(() => 'conflict' as const) };
-    // A command's second change in one batch needs the version its first one produces: each
-    // command's n-th write goes in the n-th round, and rounds are sent one after the other.
-    const rounds: Op[][] = [];
-    const depth = new Map<string, number>();
-    const place = (op: Op) => {
-      const d = depth.get(op.id) ?? 0;
-      depth.set(op.id, d + 1);
-      (rounds[d] ??= []).push(op);
-    };
-    batch.creates.forEach((item, index) => place({ kind: 'create', index, id: item.doc.document_id, item }));
-    batch.changes.forEach((item, index) => place({ kind: 'change', index, id: item.document_id, item }));
-
-    const audits: { id: string; source: AuditSource }[] = [];
-    const stopped = new Set<string>(); // an earlier write of this command did not go through
-    try {
-      for (const round of rounds) {
-        const ops: Op[] = [];
-        const fields: AuditCommandFields[] = [];
-        const lines: object[] = [];
-        for (const op of round) {
-          if (stopped.has(op.id)) continue;
-          const line = this.bulkLines(op);
-          if (!line) {
-            stopped.add(op.id);
-            continue;
-          }
-          ops.push(op);
-          fields.push(op.kind === 'create' ? auditCommandFields(op.item.doc) : this.book.get(op.id)!.command);
-          lines.push(...line);
-        }
-        if (ops.length === 0) continue;
-        const results = await this.bulk(lines, ops.length);
-        ops.forEach((op, i) => {
-          const applied = this.settle(op, results[i]!, outcome);
-          if (applied) audits.push({ id: `${op.id}:${applied.seqNo}`, source: auditSource(op.item.audit, applied.seqNo, fields[i]!) });
-          else stopped.add(op.id);
-        });
-      }
-    } finally {
-      // Only changes that went through are audited, including when a later round failed.
-      if (audits.length > 0) await this.writeAudit(audits);
-    }
-    return outcome;
-  }
-
-  /** The bulk action and document of one write; null when a change has no known version to condition on. */
-  private bulkLines(op: Op): object[] | null {
-    const { commands } = this.names;
-    if (op.kind === 'create') {
-      return [{ create: { _index: commands, _id: op.id } }, newCommandSource(op.item.doc, op.item.audit.at)];
-    }
-    const entry = this.book.get(op.id);
-    if (!entry) {
-      // Never read or adopted here (or already finished): the runtime re-reads it.
-      this.logger.warn({ document_id: op.id }, 'status change of a command with no known version; re-reading it');
-      return null;
-    }
-    return [
-      { update: { _index: commands, _id: op.id, if_seq_no: entry.seqNo, if_primary_term: entry.primaryTerm } },
-      { doc: changeSource(op.item, entry, this.resultDataAsText) },
-    ];
-  }
-
-  /** Records one write's result in the outcome and the version book; returns its new version if it went through. */
-  private settle(op: Op, result: BulkResult, outcome: WriteOutcome): DocVersion | null {
-    const ok = result.status >= 200 && result.status < 300;
-    if (ok) {
-      const version = { seqNo: result._seq_no!, primaryTerm: result._primary_term! };
-      if (op.kind === 'create') {
-        outcome.created[op.index] = true;
-        this.book.set(op.id, entryOf(op.item.doc, version));
-      } else {
-        outcome.changes[op.index] = 'ok';
-        const entry = this.book.get(op.id)!;
-        if (FINAL_STATUSES.has(op.item.status)) this.book.forget(op.id);
-        else this.book.set(op.id, { ...entry, ...version });
-      }
-      return version;
-    }
-    // 409: it exists already (create) or someone changed it first (change); 404: it is gone.
-    if (result.status === 409 || (op.kind === 'change' && result.status === 404)) return null;
-    const detail = `${op.kind} ${op.id}: HTTP ${result.status} ${result.error?.type ?? ''} ${result.error?.reason ?? ''}`.trim();
-    if (TRANSIENT.has(result.status)) throw errors.STORE_UNAVAILABLE(detail);
-    if (op.kind === 'create') throw errors.STORE_REJECTED(detail);
-    // A change the cluster will never accept (e.g. a mapping that refuses it): retrying would wedge
-    // every later write, so it is dropped and the runtime re-reads the stored state instead.
-    this.logger.error({ document_id: op.id, detail }, 'the cluster refused a status change; taking the stored state');
-    return null;
-  }
-
-  /** One `_bulk` request; items that failed for a transient reason are tried again a few times. */
-  private async bulk(lines: object[], count: number): Promise<BulkResult[]> {
-    const results: BulkResult[] = new Array<BulkResult>(count);
-    let pending = Array.from({ length: count }, (_, i) => i);
-    for (let attempt = 0; ; attempt++) {
-      let items: Record<string, BulkResult>[];
-      try {
-        const res = await this.client.bulk({ body: pending.flatMap((i) => [lines[2 * i]!, lines[2 * i + 1]!]) });
-        items = (res.body as unknown as { items: Record<string, BulkResult>[] }).items;
-      } catch (error) {
-        throw toCourierError(error);
-      }
-      const retry: number[] = [];
-      items.forEach((item, k) => {
-        const result = Object.values(item)[0]!;
-        if (TRANSIENT.has(result.status) && attempt < ITEM_RETRIES) retry.push(pending[k]!);
-        else results[pending[k]!] = result;
-      });
-      if (retry.length === 0) return results;
-      pending = retry;
-      await sleep(100 * 2 ** attempt);
-    }
-  }
-
-  /**
-   * Audit documents have deterministic ids (`<document_id>:<_seq_no after the change>`) and are
-   * created, never overwritten: writing one twice is harmless. The change they record is already
-   * durable, so they are retried for a while; if the cluster stays away, the loss is logged.
-   */
-  private async writeAudit(audits: { id: string; source: AuditSource }[]): Promise<void> {
-    let pending = audits;
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      try {
-        const res = await this.client.bulk({
-          body: pending.flatMap(({ id, source }) => [{ create: { _index: this.names.audit, _id: id } }, source]),
-        });
-        const items = (res.body as unknown as { items: Record<string, BulkResult>[] }).items;
-        const failed = pending.filter((_, k) => {
-          const status = Object.values(items[k]!)[0]!.status;
-          return status !== 201 && status !== 409;
-        });
-        pending = failed;
-      } catch (error) {
-        if (!isUnavailable(error)) throw toCourierError(error);
-      }
-      if (pending.length === 0) return;
-      if (attempt >= 8) {
-        this.logger.error({ records: pending.map((a) => a.id) }, 'audit records could not be written');
-        return;
-      }
-      await sleep(Math.min(5000, 100 * 2 ** attempt));
-    }
+  commit(batch: WriteBatch): Promise<WriteOutcome> {
+    return this.writer.commit(batch);
   }
 
   /**
@@ -282,7 +125,7 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
         return { id: `${doc.document_id}:indexed`, source: auditSource(record, parseVersion(s.version)!.seqNo, auditCommandFields(doc)) };
       });
     if (audits.length === 0) return;
-    const write = this.writeAudit(audits).catch((err: unknown) => this.logger.error({ err }, 'audit of indexed commands failed'));
+    const write = this.writer.writeAudit(audits).catch((err: unknown) => this.logger.error({ err }, 'audit of indexed commands failed'));
     this.sideWrites.add(write);
     void write.finally(() => this.sideWrites.delete(write));
   }

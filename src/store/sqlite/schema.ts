@@ -65,4 +65,13 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (group_name, agent_id)
   ) STRICT, WITHOUT ROWID;
   `,
+  // The trail of a command is found by the command's seq, no longer by its document_id: an index on
+  // a random UUID made every audit insert a random B-tree insert, about half the cost of writing a
+  // transition (see docs/performance.md).
+  `
+  ALTER TABLE audit ADD COLUMN seq INTEGER;
+  UPDATE audit SET seq = (SELECT c.seq FROM commands c WHERE c.document_id = audit.document_id);
+  DROP INDEX audit_document;
+  CREATE INDEX audit_command ON audit(seq, id);
+  `,
 ];

@@ -179,7 +179,7 @@ export class SqliteOperatorQueries implements OperatorStore {
     if (cursor !== null) where.add(`a.id > ${where.param(cursor)}`);
     const rows = this.db
       .prepare(
-        `SELECT a.* FROM audit a ${needsCommand ? 'JOIN commands c ON c.document_id = a.document_id' : ''}
+        `SELECT a.* FROM audit a ${needsCommand ? 'JOIN commands c ON c.seq = a.seq' : ''}
          ${where} ORDER BY a.id LIMIT ${page.limit}`,
       )
       .all(where.params) as AuditRow[];

@@ -62,13 +62,15 @@ export class SqliteStore implements CommandStore {
          WHERE document_id = @document_id`,
       ),
       insertAudit: db.prepare(
-        `INSERT INTO audit (document_id, from_status, to_status, cause, at, node, actor)
-         VALUES (@document_id, @from, @to, @cause, @at, @node, @actor)`,
+        `INSERT INTO audit (document_id, seq, from_status, to_status, cause, at, node, actor)
+         VALUES (@document_id, (SELECT seq FROM commands WHERE document_id = @document_id), @from, @to, @cause, @at, @node, @actor)`,
       ),
       getCommand: db.prepare(
         `SELECT doc, status, result, delivered_at, execution_deadline, attempts FROM commands WHERE document_id = ?`,
       ),
-      history: db.prepare(`SELECT * FROM audit WHERE document_id = ? AND kind = 'transition' ORDER BY id`),
+      history: db.prepare(
+        `SELECT * FROM audit WHERE seq = (SELECT seq FROM commands WHERE document_id = ?) AND kind = 'transition' ORDER BY id`,
+      ),
       unfinished: db.prepare(
         `SELECT doc, status, result, delivered_at, execution_deadline, attempts FROM commands
          WHERE status IN ('pending', 'sent', 'delivered') ORDER BY seq`,

@@ -1,0 +1,206 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '@opensearch-project/opensearch';
+import type { Logger } from 'pino';
+import { FINAL_STATUSES } from '../../domain/command.js';
+import { errors } from '../../errors.js';
+import type { StatusChange, WriteBatch, WriteOutcome } from '../store.js';
+import { auditCommandFields, auditSource, changeSource, entryOf, newCommandSource, type AuditCommandFields, type AuditSource } from './command-source.js';
+import { isUnavailable, toCourierError } from './failures.js';
+import type { IndexNames } from './indices.js';
+import type { DocVersion, VersionBook } from './version-book.js';
+
+export interface BulkWriterOptions {
+  client: Client;
+  names: IndexNames;
+  /** The versions this node's changes are conditioned on; updated with every write that goes through. */
+  book: VersionBook;
+  logger: Logger;
+  /** Whether structured result data is stored as JSON text (known once the store is open). */
+  resultDataAsText: () => boolean;
+}
+
+/**
+ * A bulk item worth another try: the cluster was busy or briefly unable, or refuses writes for a
+ * while (a cluster block, e.g. the disk flood stage), as opposed to refusing this document.
+ */
+function isTransient(result: BulkResult): boolean {
+  return [429, 500, 502, 503, 504].includes(result.status) || (result.status === 403 && result.error?.type === 'cluster_block_exception');
+}
+const ITEM_RETRIES = 5;
+
+type Op =
+  | { kind: 'create'; index: number; id: string; item: WriteBatch['creates'][number] }
+  | { kind: 'change'; index: number; id: string; item: StatusChange };
+
+interface BulkResult {
+  status: number;
+  _seq_no?: number;
+  _primary_term?: number;
+  error?: { type?: string; reason?: string };
+}
+
+/**
+ * The OpenSearch store's writes. A batch of creates and status changes is one `_bulk` request
+ * (per round, see `commit`): creates are `op_type: create`, changes are partial updates conditioned
+ * on `if_seq_no` + `if_primary_term` of the version in the book. Audit records follow, for the
+ * writes that went through only.
+ */
+export class BulkWriter {
+  private readonly client: Client;
+  private readonly names: IndexNames;
+  private readonly book: VersionBook;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: BulkWriterOptions) {
+    this.client = options.client;
+    this.names = options.names;
+    this.book = options.book;
+    this.logger = options.logger;
+  }
+
+  async commit(batch: WriteBatch): Promise<WriteOutcome> {
+    const outcome: WriteOutcome = { created: batch.creates.map(() => false), changes: batch.changes.map(() => 'conflict' as const) };
+    // A command's second change in one batch needs the version its first one produces: each
+    // command's n-th write goes in the n-th round, and rounds are sent one after the other.
+    const rounds: Op[][] = [];
+    const depth = new Map<string, number>();
+    const place = (op: Op) => {
+      const d = depth.get(op.id) ?? 0;
+      depth.set(op.id, d + 1);
+      (rounds[d] ??= []).push(op);
+    };
+    batch.creates.forEach((item, index) => place({ kind: 'create', index, id: item.doc.document_id, item }));
+    batch.changes.forEach((item, index) => place({ kind: 'change', index, id: item.document_id, item }));
+
+    const audits: { id: string; source: AuditSource }[] = [];
+    const stopped = new Set<string>(); // an earlier write of this command did not go through
+    try {
+      for (const round of rounds) {
+        const ops: Op[] = [];
+        const fields: AuditCommandFields[] = [];
+        const lines: object[] = [];
+        for (const op of round) {
+          if (stopped.has(op.id)) continue;
+          const line = this.bulkLines(op);
+          if (!line) {
+            stopped.add(op.id);
+            continue;
+          }
+          ops.push(op);
+          fields.push(op.kind === 'create' ? auditCommandFields(op.item.doc) : this.book.get(op.id)!.command);
+          lines.push(...line);
+        }
+        if (ops.length === 0) continue;
+        const results = await this.bulk(lines, ops.length);
+        ops.forEach((op, i) => {
+          const applied = this.settle(op, results[i]!, outcome);
+          if (applied) audits.push({ id: `${op.id}:${applied.seqNo}`, source: auditSource(op.item.audit, applied.seqNo, fields[i]!) });
+          else stopped.add(op.id);
+        });
+      }
+    } finally {
+      // Only changes that went through are audited, including when a later round failed.
+      if (audits.length > 0) await this.writeAudit(audits);
+    }
+    return outcome;
+  }
+
+  /** The bulk action and document of one write; null when a change has no known version to condition on. */
+  private bulkLines(op: Op): object[] | null {
+    const { commands } = this.names;
+    if (op.kind === 'create') {
+      return [{ create: { _index: commands, _id: op.id } }, newCommandSource(op.item.doc, op.item.audit.at)];
+    }
+    const entry = this.book.get(op.id);
+    if (!entry) {
+      // Never read or adopted here (or already finished): the runtime re-reads it.
+      this.logger.warn({ document_id: op.id }, 'status change of a command with no known version; re-reading it');
+      return null;
+    }
+    return [
+      { update: { _index: commands, _id: op.id, if_seq_no: entry.seqNo, if_primary_term: entry.primaryTerm } },
+      { doc: changeSource(op.item, entry, this.options.resultDataAsText()) },
+    ];
+  }
+
+  /** Records one write's result in the outcome and the version book; returns its new version if it went through. */
+  private settle(op: Op, result: BulkResult, outcome: WriteOutcome): DocVersion | null {
+    const ok = result.status >= 200 && result.status < 300;
+    if (ok) {
+      const version = { seqNo: result._seq_no!, primaryTerm: result._primary_term! };
+      if (op.kind === 'create') {
+        outcome.created[op.index] = true;
+        this.book.set(op.id, entryOf(op.item.doc, version));
+      } else {
+        outcome.changes[op.index] = 'ok';
+        const entry = this.book.get(op.id)!;
+        if (FINAL_STATUSES.has(op.item.status)) this.book.forget(op.id);
+        else this.book.set(op.id, { ...entry, ...version });
+      }
+      return version;
+    }
+    // 409: it exists already (create) or someone changed it first (change); 404: it is gone.
+    if (result.status === 409 || (op.kind === 'change' && result.status === 404)) return null;
+    const detail = `${op.kind} ${op.id}: HTTP ${result.status} ${result.error?.type ?? ''} ${result.error?.reason ?? ''}`.trim();
+    if (isTransient(result)) throw errors.STORE_UNAVAILABLE(detail);
+    if (op.kind === 'create') throw errors.STORE_REJECTED(detail);
+    // A change the cluster will never accept (e.g. a mapping that refuses it): retrying would wedge
+    // every later write, so it is dropped and the runtime re-reads the stored state instead.
+    this.logger.error({ document_id: op.id, detail }, 'the cluster refused a status change; taking the stored state');
+    return null;
+  }
+
+  /** One `_bulk` request; items that failed for a transient reason are tried again a few times. */
+  private async bulk(lines: object[], count: number): Promise<BulkResult[]> {
+    const results: BulkResult[] = new Array<BulkResult>(count);
+    let pending = Array.from({ length: count }, (_, i) => i);
+    for (let attempt = 0; ; attempt++) {
+      let items: Record<string, BulkResult>[];
+      try {
+        const res = await this.client.bulk({ body: pending.flatMap((i) => [lines[2 * i]!, lines[2 * i + 1]!]) });
+        items = (res.body as unknown as { items: Record<string, BulkResult>[] }).items;
+      } catch (error) {
+        throw toCourierError(error);
+      }
+      const retry: number[] = [];
+      items.forEach((item, k) => {
+        const result = Object.values(item)[0]!;
+        if (isTransient(result) && attempt < ITEM_RETRIES) retry.push(pending[k]!);
+        else results[pending[k]!] = result;
+      });
+      if (retry.length === 0) return results;
+      pending = retry;
+      await sleep(100 * 2 ** attempt);
+    }
+  }
+
+  /**
+   * Audit documents have deterministic ids (`<document_id>:<_seq_no after the change>`) and are
+   * created, never overwritten: writing one twice is harmless. The change they record is already
+   * durable, so they are retried for a while; if the cluster stays away, the loss is logged.
+   */
+  async writeAudit(audits: { id: string; source: AuditSource }[]): Promise<void> {
+    let pending = audits;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      try {
+        const res = await this.client.bulk({
+          body: pending.flatMap(({ id, source }) => [{ create: { _index: this.names.audit, _id: id } }, source]),
+        });
+        const items = (res.body as unknown as { items: Record<string, BulkResult>[] }).items;
+        const failed = pending.filter((_, k) => {
+          const status = Object.values(items[k]!)[0]!.status;
+          return status !== 201 && status !== 409;
+        });
+        pending = failed;
+      } catch (error) {
+        if (!isUnavailable(error)) throw toCourierError(error);
+      }
+      if (pending.length === 0) return;
+      if (attempt >= 8) {
+        this.logger.error({ records: pending.map((a) => a.id) }, 'audit records could not be written');
+        return;
+      }
+      await sleep(Math.min(5000, 100 * 2 ** attempt));
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BENCH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'main.js');
+
+/** Every figure a run without --opensearch reports, by these exact names. */
+const METRICS = [
+  'ws_dispatch_p50_ms',
+  'ws_dispatch_p99_ms',
+  'longpoll_dispatch_p50_ms',
+  'longpoll_dispatch_p99_ms',
+  'throughput_cmds_per_s',
+  'rss_kb_per_ws_agent',
+  'rss_kb_per_longpoll_agent',
+  'fanout_10k_ms',
+  'live_commands_100k_rss_mb',
+  'live_commands_100k_load_ms',
+  'raw_throughput_ratio',
+];
+
+// The harness end to end with a tiny load: it must produce every figure. Timings are not
+// asserted here (the benchmark, not the test suite, says how fast courier is).
+test('npm run bench -- --quick with a tiny load reports every metric as a positive number', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'courier-bench-smoke-'));
+  try {
+    const json = join(dir, 'bench.json');
+    const args = ['--quick', '--agents', '100', '--live-commands', '1000', '--samples', '40', '--duration', '1', '--json', json];
+    const child = spawn(process.execPath, [BENCH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0, `the benchmark failed:\n${output}`);
+
+    const report = JSON.parse(readFileSync(json, 'utf8')) as { machine: Record<string, unknown>; date: string; results: Record<string, unknown> };
+    assert.equal(typeof report.machine.cores, 'number');
+    assert.equal(typeof report.machine.cpu, 'string');
+    assert.equal(typeof report.machine.node, 'string');
+    assert.ok(!Number.isNaN(Date.parse(report.date)), 'date is an ISO date');
+    assert.deepEqual(Object.keys(report.results).sort(), [...METRICS].sort());
+    for (const name of METRICS) {
+      const value = report.results[name];
+      assert.ok(typeof value === 'number' && Number.isFinite(value) && value > 0, `${name} is a finite positive number, got ${String(value)}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
