@@ -36,5 +36,8 @@ export function holdLongPoll(
     jitteredTimeout(timeoutMs),
   );
   raw.once('close', () => supervisor.unsubscribe(sub));
+  // A client that went away while its request was being authenticated has had its 'close' already:
+  // without this its subscription would live on, and take (and strand in `sent`) its next command.
+  if (raw.destroyed) supervisor.unsubscribe(sub);
   return reply;
 }

@@ -2,8 +2,11 @@ import { Heap } from 'heap-js';
 
 /**
  * All command deadlines of a supervisor behind one timer: a min-heap of (time, id).
- * Entries are never removed early; a stale one (the command finished, or its deadline moved)
+ * Entries are not removed one by one; a stale one (the command finished, or its deadline moved)
  * is harmless because the command machine's guard compares the event time with its own deadline.
+ * But finished commands would otherwise leave theirs behind until they come due (up to the
+ * delivery timeout later: at a few thousand commands per second, millions of entries), so when
+ * the heap has doubled since it was last swept, the entries `isStale` names are dropped.
  */
 export interface Deadline {
   at: number;
@@ -12,15 +15,19 @@ export interface Deadline {
 
 /** Node's timers overflow above 2^31-1 ms; longer waits are re-armed in steps. */
 const MAX_TIMER_MS = 2_147_483_647;
+/** Below this many entries the heap is never swept. */
+const MIN_SWEEP = 4096;
 
 export class DeadlineQueue {
   private readonly heap = new Heap<Deadline>((a, b) => a.at - b.at);
   private timer: NodeJS.Timeout | null = null;
   private armedFor = Infinity;
+  private sweepAt = MIN_SWEEP;
 
   constructor(
     private readonly now: () => number,
     private readonly onDue: (due: Deadline[]) => void,
+    private readonly isStale: (deadline: Deadline) => boolean = () => false,
   ) {}
 
   get size(): number {
@@ -29,7 +36,18 @@ export class DeadlineQueue {
 
   add(at: number, id: string): void {
     this.heap.push({ at, id });
+    if (this.heap.size() >= this.sweepAt) this.sweep();
     if (at < this.armedFor) this.arm();
+  }
+
+  /** Drops stale entries; O(n), and at most once per doubling of the heap, so O(1) per add. */
+  private sweep(): void {
+    this.heap.init(this.heap.toArray().filter((d) => !this.isStale(d)));
+    this.sweepAt = Math.max(MIN_SWEEP, 2 * this.heap.size());
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.armedFor = Infinity;
+    this.arm();
   }
 
   stop(): void {

@@ -97,12 +97,12 @@ export class Supervisor {
       (due) => {
         for (const { id } of due) this.send(id, { type: 'DEADLINE', at: options.clock.now() }, 'deadline', SYSTEM);
       },
+      // The deadlines of a command that is no longer live can never matter.
+      ({ id }) => !this.live.has(id),
     );
     this.writes = new WriteBatcher(options.store, {
       maxBatch: options.maxWriteBatch,
-      onCommitted: () => {
-        for (const listener of this.commitListeners) listener();
-      },
+      onCommitted: () => this.notifyCommitted(),
       onHealthChange: (healthy, err) => {
         this.writeProblem = healthy ? null : err instanceof Error ? err.message : String(err);
         if (healthy) options.logger.info('store writes recovered');
@@ -181,6 +181,12 @@ export class Supervisor {
     if (!this.running) return;
     const now = this.options.clock.now();
     for (const state of states) this.take(state, now, false);
+    // Others' transitions are in the audit trail too: wake the live feeds.
+    if (states.length > 0) this.notifyCommitted();
+  }
+
+  private notifyCommitted(): void {
+    for (const listener of this.commitListeners) listener();
   }
 
   /**

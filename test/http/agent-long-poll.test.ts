@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { command, eventually, startHarness, type Harness } from '../support/courier-harness.js';
 
 type Commands = { commands: { document_id: string; status: string; action: { name: string } }[] };
@@ -185,5 +186,28 @@ describe('agent long-poll (GET /api/v1/commands)', () => {
     assert.equal(again[0]!.document_id, 'wazuh-doc-1');
     const history = (await h.admin('GET', '/api/v1/commands/wazuh-doc-1/history')).body as { events: unknown[] };
     assert.equal(history.events.length, 1);
+  });
+
+  test('a client that leaves while its poll is being authenticated leaves no subscription behind', async () => {
+    const token = await h.agentToken('lp-gone');
+    const { port } = new URL(h.url);
+    // The request and the close arrive together: 'close' is emitted while the token is verified.
+    await Promise.all(
+      Array.from({ length: 50 }, () =>
+        new Promise<void>((resolve) => {
+          const socket = connect(Number(port), '127.0.0.1', () => {
+            socket.end(`GET /api/v1/commands HTTP/1.1\r\nHost: courier\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+            socket.destroy();
+          });
+          socket.once('close', () => resolve());
+        }),
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(h.courier.supervisor.stats().longPollSubscriptions, 0);
+    // Otherwise the next command would be claimed for a connection that is gone, and stay `sent`.
+    const [created] = await h.send([command({ type: 'agent', id: 'lp-gone' })]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(await status(created!.document_id), 'pending');
   });
 });

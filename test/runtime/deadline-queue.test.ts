@@ -127,4 +127,23 @@ describe('DeadlineQueue', () => {
     assert.deepEqual(fired.map(ids), [['near']]);
     assert.equal(queue.size, 1);
   });
+
+  test('entries of finished commands are swept once the heap has grown, and live ones still fire', () => {
+    queue.stop();
+    const finished = new Set<string>();
+    queue = new DeadlineQueue(
+      () => now,
+      (due) => fired.push(due),
+      (d) => finished.has(d.id),
+    );
+    // Many commands come and go long before their deadline (an hour away).
+    for (let i = 0; i < 10_000; i++) {
+      queue.add(now + 3_600_000 + i, `done-${i}`);
+      finished.add(`done-${i}`);
+    }
+    queue.add(now + 50, 'live');
+    assert.ok(queue.size < 5000, `stale entries kept: ${queue.size}`);
+    advance(50);
+    assert.deepEqual(fired.map(ids), [['live']]);
+  });
 });

@@ -1,0 +1,58 @@
+import type { MetricName, Results } from './scenarios/context.js';
+
+/** The performance budget: each figure must stay on the right side of its limit. */
+export const BUDGET: Partial<Record<MetricName, { max?: number; min?: number }>> = {
+  ws_dispatch_p99_ms: { max: 10 },
+  longpoll_dispatch_p99_ms: { max: 20 },
+  throughput_cmds_per_s: { min: 20_000 },
+  rss_kb_per_ws_agent: { max: 20 },
+  fanout_10k_ms: { max: 2000 },
+  live_commands_100k_rss_mb: { max: 600 },
+  raw_throughput_ratio: { min: 0.5 },
+  indexer_dispatch_p99_ms: { max: 1500 },
+};
+
+export const METRIC_UNITS: Record<MetricName, string> = {
+  ws_dispatch_p50_ms: 'ms',
+  ws_dispatch_p99_ms: 'ms',
+  longpoll_dispatch_p50_ms: 'ms',
+  longpoll_dispatch_p99_ms: 'ms',
+  throughput_cmds_per_s: 'commands/s',
+  rss_kb_per_ws_agent: 'KB',
+  rss_kb_per_longpoll_agent: 'KB',
+  fanout_10k_ms: 'ms',
+  live_commands_100k_rss_mb: 'MB',
+  live_commands_100k_load_ms: 'ms',
+  raw_throughput_ratio: '',
+  indexer_dispatch_p50_ms: 'ms',
+  indexer_dispatch_p99_ms: 'ms',
+};
+
+/** `met`, `missed by …`, or '' when the metric has no budget. */
+export function verdict(name: MetricName, value: number): string {
+  const limit = BUDGET[name];
+  if (!limit) return '';
+  if (limit.max !== undefined) return value <= limit.max ? 'met' : `missed by ${fmt(value - limit.max)} (${fmt((value / limit.max - 1) * 100)}%)`;
+  if (limit.min !== undefined) return value >= limit.min ? 'met' : `missed by ${fmt(limit.min - value)} (${fmt((1 - value / limit.min) * 100)}%)`;
+  return '';
+}
+
+export function budgetText(name: MetricName): string {
+  const limit = BUDGET[name];
+  if (!limit) return '';
+  return limit.max !== undefined ? `<= ${limit.max}` : `>= ${limit.min}`;
+}
+
+function fmt(n: number): string {
+  return Math.abs(n) >= 100 ? String(Math.round(n)) : String(Math.round(n * 100) / 100);
+}
+
+/** The results as an aligned text table. */
+export function resultTable(results: Results): string {
+  const rows = (Object.keys(METRIC_UNITS) as MetricName[])
+    .filter((name) => results[name] !== undefined)
+    .map((name) => [name, `${results[name]} ${METRIC_UNITS[name]}`.trim(), budgetText(name), verdict(name, results[name]!)]);
+  const header = ['metric', 'value', 'budget', ''];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}

@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CourierNode } from '../courier-node.js';
+import type { Fleet } from '../fleet.js';
+import type { Plan } from '../options.js';
+
+/** The metric names of a run, exactly as reported. */
+export type MetricName =
+  | 'ws_dispatch_p50_ms'
+  | 'ws_dispatch_p99_ms'
+  | 'longpoll_dispatch_p50_ms'
+  | 'longpoll_dispatch_p99_ms'
+  | 'throughput_cmds_per_s'
+  | 'rss_kb_per_ws_agent'
+  | 'rss_kb_per_longpoll_agent'
+  | 'fanout_10k_ms'
+  | 'live_commands_100k_rss_mb'
+  | 'live_commands_100k_load_ms'
+  | 'raw_throughput_ratio'
+  | 'indexer_dispatch_p50_ms'
+  | 'indexer_dispatch_p99_ms';
+
+export type Results = Partial<Record<MetricName, number>>;
+
+export interface BenchContext {
+  plan: Plan;
+  fleet: Fleet;
+  results: Results;
+  /** Scenario name -> why it could not run. */
+  unavailable: Record<string, string>;
+  /** A line of progress or detail, printed as it happens. */
+  note(line: string): void;
+  /** Written CPU profiles: phase -> file. */
+  profiles: Map<string, string>;
+}
+
+/** Data directories of this run, removed when it exits however it ends. */
+const dataDirs = new Set<string>();
+process.on('exit', () => {
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Courier on a fresh data directory; long-polls held long enough that idle agents do not churn. */
+export async function freshCourier(extraArgs: string[] = []): Promise<{ courier: CourierNode; dataDir: string; dispose(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'courier-bench-'));
+  dataDirs.add(dataDir);
+  const courier = await CourierNode.start({ dataDir, args: ['--long-poll-timeout', '10m', ...extraArgs] });
+  return {
+    courier,
+    dataDir,
+    async dispose() {
+      await courier.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+      dataDirs.delete(dataDir);
+    },
+  };
+}
+
+export function agentIds(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(6, '0')}`);
+}
+
+/** A command spec as producers send it on the admin socket. */
+export function commandSpec(target: { type: 'agent' | 'group'; id: string }, name: string, args: Record<string, unknown> = {}) {
+  return { source: 'bench', target, action: { name, args, version: '1' }, timeout: 3600 };
+}
+
+/** Runs `body` under a CPU profile of courier when --cpu-prof is given. */
+export async function profiled<T>(ctx: BenchContext, courier: CourierNode, phase: string, body: () => Promise<T>): Promise<T> {
+  if (!ctx.plan.cpuProfDir) return body();
+  await courier.profileStart();
+  try {
+    return await body();
+  } finally {
+    const file = join(ctx.plan.cpuProfDir, `${phase}.cpuprofile`);
+    await courier.profileStop(file);
+    ctx.profiles.set(phase, file);
+  }
+}
+
+export function shuffled<T>(items: T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
