@@ -8,6 +8,7 @@ import { createAdminApi } from './http/admin-api.js';
 import { createAgentsApi } from './http/agents-api.js';
 import type { Health } from './http/operational-routes.js';
 import { errors } from './errors.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { Metrics } from './metrics.js';
 import { AgentRegistry } from './runtime/agent-registry.js';
 import { systemClock, type Clock } from './runtime/clock.js';
@@ -50,9 +51,29 @@ export async function startCourier(config: Config, deps: CourierDeps = {}): Prom
   const logger = deps.logger ?? pino({ level: config.logLevel });
   const clock = deps.clock ?? systemClock;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o750 });
+  // Claimed before the store is opened: a second courier on this directory must not recover it.
+  const lock = lockDataDir(config.dataDir);
+  // What has been started so far, undone in reverse order if a later step fails.
+  const undo: (() => unknown)[] = [() => lock.release()];
+  try {
+    return await assemble(config, deps, logger, clock, lock, undo);
+  } catch (error) {
+    for (const step of undo.reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        logger.error({ err }, 'cleanup after a failed start failed');
+      }
+    }
+    throw error;
+  }
+}
 
+/** Builds and starts every part, registering in `undo` how to take each down again. */
+async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock: Clock, lock: DataDirLock, undo: (() => unknown)[]): Promise<RunningCourier> {
   const store = deps.store ?? createStore(config, logger);
   await store.open();
+  undo.push(() => store.close());
   let metrics: Metrics | undefined;
   // Off by default; when off, no observer is attached to any actor and no port is opened.
   const inspector: Inspector | undefined = config.inspect ? createInspector({ port: config.inspectPort, logger, liveActors: () => supervisor.liveActors() }) : undefined;
@@ -86,8 +107,10 @@ export async function startCourier(config: Config, deps: CourierDeps = {}): Prom
   // The cursor is read (or set) before recovery loads the unfinished commands, so that nothing
   // written in between is missed; polling starts once the supervisor runs.
   await poller?.prepare();
+  undo.push(() => supervisor.stop());
   await supervisor.start();
   poller?.start();
+  undo.push(() => poller?.stop());
 
   const operators = store.operators;
   if (!operators) throw errors.CONFIG(`the ${store.kind} store has no operator queries: the management API cannot run on it`);
@@ -113,24 +136,21 @@ export async function startCourier(config: Config, deps: CourierDeps = {}): Prom
 
   // Admin plane: the local Unix socket (0660).
   const admin = await createAdminApi({ ...common, keys, operators, longPollTimeoutMs: config.longPollTimeout });
+  undo.push(() => admin.close());
   // Agents API (TCP): long-poll, results, WebSocket.
   const { app: comms, webSocket } = await createAgentsApi({ ...common, tokens, longPollTimeoutMs: config.longPollTimeout, wsPingIntervalMs: config.wsPingInterval });
+  undo.push(() => comms.close(), () => webSocket.close());
   // Management API (TCP, API keys): operators anywhere.
   const management = await createManagementApi({ ...common, node: config.node, now: () => clock.now(), store, operators, keys });
+  undo.push(() => management.close());
+  if (inspector) undo.push(() => inspector.close());
 
-  try {
-    await admin.ready();
-    await listenOnSocket(config.socket, () => admin.listen({ path: config.socket }));
-    await comms.listen({ host: config.host, port: config.port });
-    await management.listen({ host: config.managementHost, port: config.managementPort });
-    await inspector?.listen();
-  } catch (error) {
-    await poller?.stop();
-    await Promise.allSettled([admin.close(), comms.close(), management.close(), inspector?.close()]);
-    await supervisor.stop();
-    await store.close();
-    throw error;
-  }
+  await admin.ready();
+  await listenOnSocket(config.socket, () => admin.listen({ path: config.socket }));
+  await comms.listen({ host: config.host, port: config.port });
+  await management.listen({ host: config.managementHost, port: config.managementPort });
+  await inspector?.listen();
+
   const address = comms.server.address() as AddressInfo;
   const url = baseUrl(config.host, address.port);
   const managementUrl = baseUrl(config.managementHost, (management.server.address() as AddressInfo).port);
@@ -152,7 +172,11 @@ export async function startCourier(config: Config, deps: CourierDeps = {}): Prom
         await supervisor.stop();
         webSocket.close();
         await Promise.allSettled([admin.close(), comms.close(), management.close(), inspector?.close()]);
-        await store.close();
+        try {
+          await store.close();
+        } finally {
+          lock.release();
+        }
         logger.info('courier stopped');
       })()),
   };

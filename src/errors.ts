@@ -66,6 +66,11 @@ export const errors = {
   STORE_REJECTED: define('COURIER_ERR_STORE_REJECTED', 500, (detail: string) => `The store refused a write: ${detail}`),
   OPENSEARCH_INDEX: define('COURIER_ERR_OPENSEARCH_INDEX', 500, (index: string, detail: string) => `OpenSearch index ${index}: ${detail}`),
   SOCKET_IN_USE: define('COURIER_ERR_SOCKET_IN_USE', 500, (path: string) => `Unix socket ${path} is in use by a running process; stop it or choose another --socket`),
+  DATA_DIR_IN_USE: define(
+    'COURIER_ERR_DATA_DIR_IN_USE',
+    500,
+    (dir: string, pid: number) => `Data directory ${dir} is in use by a running courier (pid ${pid}); stop it or choose another --data-dir`,
+  ),
   CONFIG: define('COURIER_ERR_CONFIG', 500, (detail: string) => `Invalid configuration: ${detail}`),
   INTERNAL: define('COURIER_ERR_INTERNAL', 500, () => 'Internal server error'),
 } as const;

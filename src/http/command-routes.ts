@@ -60,14 +60,15 @@ export function historyView(events: AuditEvent[]) {
  * management API checks keys, roles and scopes.
  */
 export interface CommandPolicy {
-  /** Checks and completes a submission; returns the specs to create and who asked. */
-  submit(request: FastifyRequest, specs: CommandSpec[]): Promise<{ specs: CommandSpec[]; who: string }>;
+  /** Checks and completes a submission; returns the specs to create and who asked (one for all, or per command). */
+  submit(request: FastifyRequest, specs: CommandSpec[]): Promise<{ specs: CommandSpec[]; who: string | ((spec: CommandSpec) => string) }>;
   /** Checks the caller may see (or cancel) this command; returns who is asking. */
   reach(request: FastifyRequest, documentId: string, state: CommandState | null): Promise<string>;
 }
 
 export const trustedPolicy: CommandPolicy = {
-  submit: async (_request, specs) => ({ specs, who: producerOf(specs[0]!) }),
+  // Socket callers are trusted to say who they are, command by command (a poller may push many producers' commands at once).
+  submit: async (_request, specs) => ({ specs, who: producerOf }),
   reach: async () => 'admin-socket',
 };
 

@@ -5,7 +5,12 @@ import { COMMAND_STATUSES, TARGET_TYPES } from '../domain/command.js';
 
 export const StatusSchema = Type.Enum(COMMAND_STATUSES);
 
-const Id = Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9._:@-]+$' });
+/** The same limits bind the JSON and the NDJSON result routes. */
+export const MAX_RESULTS_PER_REPORT = 1000;
+export const MAX_RESULT_MESSAGE_LENGTH = 65_536;
+export const MAX_ID_LENGTH = 256;
+
+const Id = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH, pattern: '^[A-Za-z0-9._:@-]+$' });
 const Name = Type.String({ minLength: 1, maxLength: 256 });
 
 export const CommandSpecSchema = Type.Object(
@@ -47,12 +52,12 @@ export const DocumentIdParams = Type.Object({ document_id: Id });
 export const ResultFields = {
   document_id: Id,
   code: Type.Integer(),
-  message: Type.String({ maxLength: 65_536 }),
+  message: Type.String({ maxLength: MAX_RESULT_MESSAGE_LENGTH }),
   data: Type.Optional(Type.Unknown()),
 };
 export const ResultSchema = Type.Object(ResultFields, { additionalProperties: false });
 export const ResultsBody = Type.Object(
-  { results: Type.Array(ResultSchema, { minItems: 1, maxItems: 1000 }) },
+  { results: Type.Array(ResultSchema, { minItems: 1, maxItems: MAX_RESULTS_PER_REPORT }) },
   { additionalProperties: false },
 );
 

@@ -1,4 +1,5 @@
 import { errors } from '../errors.js';
+import { MAX_ID_LENGTH, MAX_RESULT_MESSAGE_LENGTH, MAX_RESULTS_PER_REPORT } from './schemas.js';
 import type { ResultReport } from '../runtime/supervisor.js';
 
 /**
@@ -23,14 +24,15 @@ export function parseStatefulEvents(body: unknown): ResultReport[] {
   if (!isObject(meta) || !isObject(meta.agent)) throw errors.VALIDATION('Line 1 must be the agent metadata: {"agent":{…}}');
   if (events.length === 0) throw errors.VALIDATION('No events after the agent metadata');
   if (events.length % 2 !== 0) throw errors.VALIDATION('Events come in pairs of lines: a header, then its data');
+  if (events.length / 2 > MAX_RESULTS_PER_REPORT) throw errors.VALIDATION(`At most ${MAX_RESULTS_PER_REPORT} results per request`);
 
   const reports: ResultReport[] = [];
   for (let i = 0; i < events.length; i += 2) {
     const header = events[i];
     const data = events[i + 1];
     const line = i + 2;
-    if (!isObject(header) || typeof header.id !== 'string' || header.id === '') {
-      throw errors.VALIDATION(`Line ${line}: header needs a string "id" (the command's document_id)`);
+    if (!isObject(header) || typeof header.id !== 'string' || header.id === '' || header.id.length > MAX_ID_LENGTH) {
+      throw errors.VALIDATION(`Line ${line}: header needs a string "id" (the command's document_id, at most ${MAX_ID_LENGTH} characters)`);
     }
     if (header.module !== 'command' || header.operation !== 'update') {
       throw errors.VALIDATION(`Line ${line}: only module "command" with operation "update" is accepted here`);
@@ -38,6 +40,9 @@ export function parseStatefulEvents(body: unknown): ResultReport[] {
     const result = isObject(data) && isObject(data.command) ? data.command.result : undefined;
     if (!isObject(result) || !Number.isInteger(result.code) || typeof result.message !== 'string') {
       throw errors.VALIDATION(`Line ${line + 1}: expected {"command":{"result":{"code":<integer>,"message":<string>}}}`);
+    }
+    if ((result.message as string).length > MAX_RESULT_MESSAGE_LENGTH) {
+      throw errors.VALIDATION(`Line ${line + 1}: the message is longer than ${MAX_RESULT_MESSAGE_LENGTH} characters`);
     }
     reports.push({
       document_id: header.id,

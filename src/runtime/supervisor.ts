@@ -74,6 +74,8 @@ export class Supervisor {
   private readonly live = new Map<string, LiveCommand>();
   private readonly queues = new Map<string, RouteQueue>();
   private readonly subscribers = new Map<string, Set<Subscription>>();
+  /** Per command handed to a connection and not yet confirmed or failed: that subscription. */
+  private readonly inFlight = new Map<string, Subscription>();
   private readonly dirtyRoutes = new Set<string>();
   private dispatchScheduled = false;
   private readonly deadlines: DeadlineQueue;
@@ -87,6 +89,10 @@ export class Supervisor {
   private readonly reconciling = new Map<string, Promise<void>>();
   private writeProblem: string | null = null;
   private readonly commitListeners = new Set<() => void>();
+  private readonly isPending = (id: string): boolean => {
+    const live = this.live.get(id);
+    return live !== undefined && statusOf(live) === 'pending';
+  };
   private readonly onActorError = (error: unknown) => this.options.logger.error({ err: error }, 'actor error');
   private readonly inspect: InspectObserver | undefined;
   private readonly actorSettings: ActorSettings;
@@ -103,6 +109,7 @@ export class Supervisor {
     this.writes = new WriteBatcher(options.store, {
       maxBatch: options.maxWriteBatch,
       onCommitted: () => this.notifyCommitted(),
+      onListenerError: (err) => options.logger.error({ err }, 'a commit listener failed'),
       onHealthChange: (healthy, err) => {
         this.writeProblem = healthy ? null : err instanceof Error ? err.message : String(err);
         if (healthy) options.logger.info('store writes recovered');
@@ -185,8 +192,15 @@ export class Supervisor {
     if (states.length > 0) this.notifyCommitted();
   }
 
+  /** One failing listener (a live feed) must not keep the others from waking. */
   private notifyCommitted(): void {
-    for (const listener of this.commitListeners) listener();
+    for (const listener of this.commitListeners) {
+      try {
+        listener();
+      } catch (err) {
+        this.options.logger.error({ err }, 'a commit listener failed');
+      }
+    }
   }
 
   /**
@@ -247,8 +261,19 @@ export class Supervisor {
   }
 
   private isInFlightHere(documentId: string): boolean {
-    for (const subs of this.subscribers.values()) for (const sub of subs) if (sub.inFlight.has(documentId)) return true;
-    return false;
+    return this.inFlight.has(documentId);
+  }
+
+  private handOut(sub: Subscription, documentId: string): void {
+    sub.inFlight.add(documentId);
+    this.inFlight.set(documentId, sub);
+  }
+
+  /** The command is no longer in flight on `sub` (confirmed, failed, lost its claim, or ended). */
+  private release(sub: Subscription, documentId: string): boolean {
+    if (!sub.inFlight.delete(documentId)) return false;
+    if (this.inFlight.get(documentId) === sub) this.inFlight.delete(documentId);
+    return true;
   }
 
   /** Stops a live command's actor and forgets it (its queue entry is skipped lazily). */
@@ -273,8 +298,11 @@ export class Supervisor {
 
   // ---- producers ------------------------------------------------------------------------
 
-  /** Creates commands; resolves once they are durable. `who` is recorded in the audit trail. */
-  async submit(specs: CommandSpec[], who: string): Promise<CommandView[]> {
+  /**
+   * Creates commands; resolves once they are durable. `who` (one for all, or per command) is
+   * recorded in the audit trail.
+   */
+  async submit(specs: CommandSpec[], who: string | ((spec: CommandSpec) => string)): Promise<CommandView[]> {
     if (!this.running) throw errors.SHUTTING_DOWN();
     const { store, clock, node } = this.options;
 
@@ -285,10 +313,11 @@ export class Supervisor {
     const now = clock.now();
     const docsPerSpec = fresh.length > 0 ? await buildCommandDocuments(fresh, store, now, () => ++this.seq) : [];
     const docs = docsPerSpec.flat();
+    const actors = fresh.flatMap((spec, i) => docsPerSpec[i]!.map(() => (typeof who === 'string' ? who : who(spec))));
     const created = await this.writes.create(
-      docs.map((doc) => ({
+      docs.map((doc, i) => ({
         doc,
-        audit: { document_id: doc.document_id, from: null, to: 'pending', cause: 'created', at: now, node, actor: who },
+        audit: { document_id: doc.document_id, from: null, to: 'pending', cause: 'created', at: now, node, actor: actors[i]! },
       })),
     );
     const viewOf = new Map<string, CommandView>();
@@ -345,11 +374,16 @@ export class Supervisor {
    * own); otherwise nothing is recorded. Exactly one result per command: repeats are ignored.
    */
   async reportResults(reports: ResultReport[], route: string | null, who: string): Promise<ResultOutcome[]> {
-    for (const report of reports) {
-      const state = this.live.get(report.document_id)?.doc ?? (await this.options.store.getCommand(report.document_id))?.doc;
-      // Another agent's command is reported as unknown: an agent learns nothing about others.
-      if (!state || (route !== null && state.route !== route)) throw errors.COMMAND_NOT_FOUND(report.document_id);
+    // Live commands are checked in memory, synchronously (the results apply in this turn); the
+    // others are read from the store together, not one by one.
+    let docs = reports.map((report) => this.live.get(report.document_id)?.doc);
+    if (docs.some((doc) => doc === undefined)) {
+      docs = await Promise.all(docs.map(async (doc, i) => doc ?? (await this.options.store.getCommand(reports[i]!.document_id))?.doc));
     }
+    docs.forEach((doc, i) => {
+      // Another agent's command is reported as unknown: an agent learns nothing about others.
+      if (!doc || (route !== null && doc.route !== route)) throw errors.COMMAND_NOT_FOUND(reports[i]!.document_id);
+    });
     return Promise.all(reports.map((report) => this.recordResult(report, who)));
   }
 
@@ -397,7 +431,7 @@ export class Supervisor {
   confirm(sub: Subscription, documentIds: Iterable<string>): string[] {
     const confirmed: string[] = [];
     for (const id of documentIds) {
-      if (!sub.inFlight.delete(id)) continue;
+      if (!this.release(sub, id)) continue;
       confirmed.push(id);
       this.send(id, { type: 'TRANSPORT_CONFIRMED', at: this.options.clock.now() }, 'delivered', sub.who);
     }
@@ -414,10 +448,10 @@ export class Supervisor {
     sub.actor.send({ type: sub.mode === 'long-poll' ? 'CLIENT_GONE' : 'CLOSED' });
     sub.actor.stop();
     this.detach(sub);
-    for (const id of sub.inFlight) {
+    for (const id of [...sub.inFlight]) {
+      this.release(sub, id);
       this.send(id, { type: 'TRANSPORT_FAILED', at: this.options.clock.now() }, 'transport_failed', sub.who);
     }
-    sub.inFlight.clear();
   }
 
   /** Takes a subscription out of its route: it receives nothing more. */
@@ -448,24 +482,22 @@ export class Supervisor {
     while (queue && queue.size > 0 && subs && subs.size > 0) {
       const sub = firstThat(subs, (s) => s.canTakeMore);
       if (!sub) return;
-      const ids = queue.take(maxCommandsPerDelivery, (id) => {
-        const live = this.live.get(id);
-        return live !== undefined && statusOf(live) === 'pending';
-      });
+      const ids = queue.take(maxCommandsPerDelivery);
+      if (queue.size === 0) this.queues.delete(route);
       if (ids.length === 0) return;
       const now = clock.now();
       const claims: Promise<'ok' | 'conflict'>[] = [];
-      const views: CommandView[] = [];
+      const claimed: LiveCommand[] = [];
       for (const id of ids) {
         const live = this.live.get(id)!;
         const written = this.send(id, { type: 'CLAIM', at: now }, 'claimed', sub.who);
         if (!written) continue;
         live.readySince = Math.max(live.readySince, sub.openedAt);
-        sub.inFlight.add(id);
+        this.handOut(sub, id);
         claims.push(written);
-        views.push(liveView(live));
+        claimed.push(live);
       }
-      if (views.length === 0) continue;
+      if (claimed.length === 0) continue;
       subs.delete(sub);
       if (sub.mode === 'long-poll') {
         sub.actor.send({ type: 'ANSWER' }); // answers once; stays out of the route
@@ -473,16 +505,21 @@ export class Supervisor {
         subs.add(sub); // round-robin among an agent's WebSockets
       }
       if (subs.size === 0) this.subscribers.delete(route);
-      // The claims are durable before the commands leave; one another node won first is not sent.
-      void Promise.all(claims).then(
-        (outcomes) => {
+      // The claims are durable before the commands leave. Not sent: one another node won first,
+      // and one that moved on while its claim was being written (timed out, cancelled, re-read).
+      void Promise.all(claims)
+        .then((outcomes) => {
           const won: CommandView[] = [];
-          views.forEach((view, i) => (outcomes[i] === 'ok' ? won.push(view) : sub.inFlight.delete(view.document_id)));
+          claimed.forEach((live, i) => {
+            const id = live.doc.document_id;
+            const stillOurs = outcomes[i] === 'ok' && this.live.get(id) === live && statusOf(live) === 'sent' && sub.inFlight.has(id);
+            if (stillOurs) won.push(liveView(live));
+            else this.release(sub, id);
+          });
           // A long-poll is answered even if every claim was lost (then with no commands): it was promised an answer.
           if (!sub.closed && (won.length > 0 || sub.mode === 'long-poll')) sub.transport.push(won);
-        },
-        (err) => this.options.logger.error({ err }, 'claim write failed'),
-      );
+        })
+        .catch((err: unknown) => this.options.logger.error({ err }, 'claim write failed'));
     }
   }
 
@@ -502,7 +539,7 @@ export class Supervisor {
 
   private enqueue(live: LiveCommand): void {
     let queue = this.queues.get(live.doc.route);
-    if (!queue) this.queues.set(live.doc.route, (queue = new RouteQueue()));
+    if (!queue) this.queues.set(live.doc.route, (queue = new RouteQueue(this.isPending)));
     queue.push(live.createdAt, live.doc.seq, live.doc.document_id);
     this.markDirty(live.doc.route);
   }
@@ -557,8 +594,13 @@ export class Supervisor {
   }
 
   /** Keeps the queues, deadlines and the live map in step with a transition. */
-  private afterTransition(live: LiveCommand, { to, change }: Transition, written: Promise<unknown>): void {
+  private afterTransition(live: LiveCommand, { from, to, change }: Transition, written: Promise<unknown>): void {
     const id = live.doc.document_id;
+    // Left `sent` (confirmed, or timed out, cancelled, recovered): no longer in flight on a connection.
+    if (from === 'sent' && to !== 'sent') {
+      const owner = this.inFlight.get(id);
+      if (owner) this.release(owner, id);
+    }
     if (to === 'pending') {
       live.readySince = change.audit.at;
       this.enqueue(live);
@@ -570,8 +612,19 @@ export class Supervisor {
       void written.finally(() => {
         live.stop();
         if (this.live.get(id) === live) this.live.delete(id);
+        if (from === 'pending') this.pruneSmallQueue(live.doc.route);
       });
     }
+  }
+
+  /**
+   * A command ended without being taken from its queue (timed out, cancelled). A short queue is
+   * pruned at once, so that an offline route whose commands all ended leaves no queue behind;
+   * a long one prunes itself as it grows.
+   */
+  private pruneSmallQueue(route: string): void {
+    const queue = this.queues.get(route);
+    if (queue && queue.size <= 64 && queue.prune() === 0) this.queues.delete(route);
   }
 
   /** Calls `listener` after every commit of transitions (audit records); returns the unsubscribe. */
@@ -603,7 +656,13 @@ export class Supervisor {
     for (const subs of this.subscribers.values()) {
       for (const sub of subs) sub.mode === 'long-poll' ? longPoll++ : webSocket++;
     }
-    return { liveCommands: this.live.size, longPollSubscriptions: longPoll, webSocketSubscriptions: webSocket };
+    return {
+      liveCommands: this.live.size,
+      longPollSubscriptions: longPoll,
+      webSocketSubscriptions: webSocket,
+      routeQueues: this.queues.size,
+      commandsInFlight: this.inFlight.size,
+    };
   }
 }
 

@@ -1,4 +1,4 @@
-import type { CommandStore, StatusChange, TransitionRecord, WriteBatch } from '../store/store.js';
+import type { CommandStore, StatusChange, TransitionRecord, WriteBatch, WriteOutcome } from '../store/store.js';
 import type { CommandDocument } from '../domain/command.js';
 
 type Settle<T> = { resolve: (value: T) => void; reject: (error: unknown) => void };
@@ -20,6 +20,8 @@ export interface WriteBatcherOptions {
   retryDelayMs?: (attempt: number) => number;
   /** Called after each successful commit (e.g. to wake live feeds of the audit trail). */
   onCommitted?: () => void;
+  /** Called when `onCommitted` throws (the commit stands regardless). */
+  onListenerError?: (error: unknown) => void;
 }
 
 /**
@@ -107,19 +109,12 @@ export class WriteBatcher {
     try {
       while (this.queue.creates.length > 0 || this.queue.changes.length > 0) {
         const batch = this.take();
+        let outcome: WriteOutcome;
         try {
-          const outcome = await this.store.commit({
+          outcome = await this.store.commit({
             creates: batch.creates.flatMap((c) => c.items),
             changes: batch.changes.map((c) => c.item),
           });
-          this.markHealthy(true);
-          let offset = 0;
-          for (const unit of batch.creates) {
-            unit.settle.resolve(outcome.created.slice(offset, offset + unit.items.length));
-            offset += unit.items.length;
-          }
-          batch.changes.forEach((c, i) => c.settle.resolve(outcome.changes[i] ?? 'ok'));
-          this.options.onCommitted?.();
         } catch (error) {
           this.markHealthy(false, error);
           for (const c of batch.creates) c.settle.reject(error);
@@ -127,6 +122,21 @@ export class WriteBatcher {
           this.queue.changes.unshift(...batch.changes);
           const delay = this.options.retryDelayMs?.(this.failures) ?? Math.min(5000, 50 * 2 ** this.failures);
           await new Promise((resolve) => setTimeout(resolve, delay));
+          this.releaseBarriers();
+          continue;
+        }
+        // Committed: from here on nothing may put this batch back in the queue.
+        this.markHealthy(true);
+        let offset = 0;
+        for (const unit of batch.creates) {
+          unit.settle.resolve(outcome.created.slice(offset, offset + unit.items.length));
+          offset += unit.items.length;
+        }
+        batch.changes.forEach((c, i) => c.settle.resolve(outcome.changes[i] ?? 'ok'));
+        try {
+          this.options.onCommitted?.();
+        } catch (error) {
+          this.options.onListenerError?.(error);
         }
         this.releaseBarriers();
       }

@@ -25,7 +25,7 @@ const METRICS = [
 
 // The harness end to end with a tiny load: it must produce every figure. Timings are not
 // asserted here (the benchmark, not the test suite, says how fast courier is).
-test('npm run bench -- --quick with a tiny load reports every metric as a positive number', { timeout: 120_000 }, async () => {
+test('npm run bench -- --quick with a tiny load reports every metric as a number', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'courier-bench-smoke-'));
   try {
     const json = join(dir, 'bench.json');
@@ -45,7 +45,10 @@ test('npm run bench -- --quick with a tiny load reports every metric as a positi
     assert.deepEqual(Object.keys(report.results).sort(), [...METRICS].sort());
     for (const name of METRICS) {
       const value = report.results[name];
-      assert.ok(typeof value === 'number' && Number.isFinite(value) && value > 0, `${name} is a finite positive number, got ${String(value)}`);
+      assert.ok(typeof value === 'number' && Number.isFinite(value), `${name} is a finite number, got ${String(value)}`);
+      // A memory slope over 100 agents is within the noise of the garbage collector: it may come out
+      // below zero. Every other figure is a duration, a rate or a size, measured, never zero.
+      if (!name.startsWith('rss_kb_per_')) assert.ok(value > 0, `${name} is positive, got ${value}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

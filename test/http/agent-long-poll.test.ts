@@ -203,11 +203,14 @@ describe('agent long-poll (GET /api/v1/commands)', () => {
         }),
       ),
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(h.courier.supervisor.stats().longPollSubscriptions, 0);
-    // Otherwise the next command would be claimed for a connection that is gone, and stay `sent`.
+    await eventually(() => (h.courier.supervisor.stats().longPollSubscriptions === 0 ? true : undefined), 'the abandoned polls to be gone');
+    // A subscription left behind would be first in line and take (and strand in `sent`) the next
+    // command; then this poll would count two subscriptions, and get nothing.
+    const poll = h.http('GET', '/api/v1/commands', { token });
+    await eventually(() => (h.courier.supervisor.stats().longPollSubscriptions === 1 ? true : undefined), 'only the new poll subscribed');
     const [created] = await h.send([command({ type: 'agent', id: 'lp-gone' })]);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal(await status(created!.document_id), 'pending');
+    const res = await poll;
+    assert.equal(res.status, 200);
+    assert.deepEqual((res.body as { commands: { document_id: string }[] }).commands.map((c) => c.document_id), [created!.document_id]);
   });
 });

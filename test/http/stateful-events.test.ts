@@ -92,6 +92,14 @@ describe('parseStatefulEvents: malformed bodies', () => {
     { name: 'message not a string', body: ndjson(META, header('c'), ok(0, 7)), code: V, message: /Line 3.*message/ },
     { name: 'message missing', body: ndjson(META, header('c'), data({ code: 0 })), code: V, message: /Line 3.*message/ },
     { name: 'second pair: wrong module', body: ndjson(META, header('c'), ok(), header('d', { module: 'fim' }), ok()), code: V, message: /Line 4/ },
+    { name: 'header id too long', body: ndjson(META, header('c'.repeat(257)), ok()), code: V, message: /Line 2.*id/ },
+    { name: 'message longer than 64 KiB', body: ndjson(META, header('c'), ok(0, 'm'.repeat(65_537))), code: V, message: /Line 3.*longer/ },
+    {
+      name: 'more than 1000 results',
+      body: ndjson(META, ...Array.from({ length: 1001 }, (_, i) => [header(`c${i}`), ok()]).flat()),
+      code: V,
+      message: /At most 1000/,
+    },
     { name: 'second pair: bad result', body: ndjson(META, header('c'), ok(), header('d'), ok('1')), code: V, message: /Line 5/ },
   ];
   for (const c of cases) {

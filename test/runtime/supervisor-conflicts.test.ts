@@ -7,112 +7,12 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pino from 'pino';
-import type { CommandDocument, CommandState, CommandStatus, CommandView } from '../../src/domain/command.js';
-import { Supervisor } from '../../src/runtime/supervisor.js';
-import type { AgentRecord, AuditEvent, CommandStore, WriteBatch, WriteOutcome } from '../../src/store/store.js';
+import type { CommandView } from '../../src/domain/command.js';
+import { supervisorOnSharedStore } from '../support/shared-store.js';
 import { eventually } from '../support/courier-harness.js';
 
-/** Stored commands with a version each; a change applies only on the version its writer last adopted. */
-class SharedStore implements CommandStore {
-  readonly kind = 'opensearch' as const;
-  readonly stored = new Map<string, { state: CommandState; version: number }>();
-  /** Per command, the version this node's next change is conditioned on. */
-  private readonly basis = new Map<string, number>();
-  /** While set, commits wait for it (a write in flight). */
-  hold: Promise<void> | null = null;
-  conflicts = 0;
-
-  async open(): Promise<void> {}
-  async close(): Promise<void> {}
-
-  adopted(state: CommandState): void {
-    if (state.version !== undefined) this.basis.set(state.doc.document_id, Number(state.version));
-  }
-
-  /** Another node or an operator changes a command. */
-  otherWriter(id: string, change: Partial<CommandState>): void {
-    const current = this.stored.get(id)!;
-    this.stored.set(id, { state: { ...current.state, ...change }, version: current.version + 1 });
-  }
-
-  async commit(batch: WriteBatch): Promise<WriteOutcome> {
-    await this.hold;
-    const created = batch.creates.map(({ doc }) => {
-      if (this.stored.has(doc.document_id)) return false;
-      this.stored.set(doc.document_id, { state: { doc, status: 'pending', result: null, deliveredAt: null, executionDeadline: null, attempts: 0, claim: null }, version: 1 });
-      this.basis.set(doc.document_id, 1);
-      return true;
-    });
-    const changes = batch.changes.map((c) => {
-      const current = this.stored.get(c.document_id);
-      if (!current || this.basis.get(c.document_id) !== current.version) {
-        this.conflicts++;
-        return 'conflict' as const;
-      }
-      const state: CommandState = { ...current.state, status: c.status, result: c.result, deliveredAt: c.deliveredAt, executionDeadline: c.executionDeadline, attempts: c.attempts, claim: c.claim };
-      this.stored.set(c.document_id, { state, version: current.version + 1 });
-      this.basis.set(c.document_id, current.version + 1);
-      return 'ok' as const;
-    });
-    return { created, changes };
-  }
-
-  async getCommand(id: string): Promise<CommandState | null> {
-    const current = this.stored.get(id);
-    return current ? { ...current.state, version: String(current.version) } : null;
-  }
-
-  statusOf(id: string): CommandStatus {
-    return this.stored.get(id)!.state.status;
-  }
-
-  async history(): Promise<AuditEvent[]> {
-    return [];
-  }
-  async loadUnfinished(): Promise<CommandState[]> {
-    return [];
-  }
-  async maxSeq(): Promise<number> {
-    return 0;
-  }
-  async countByStatus(): Promise<Record<CommandStatus, number>> {
-    throw new Error('not used');
-  }
-  async addAgent(): Promise<boolean> {
-    return true;
-  }
-  async getAgent(): Promise<AgentRecord | null> {
-    return null;
-  }
-  async removeAgent(): Promise<boolean> {
-    return true;
-  }
-  async agentGroups(ids: string[]): Promise<Map<string, string[]>> {
-    return new Map(ids.map((id) => [id, []]));
-  }
-  async agentsInGroup(): Promise<{ id: string; groups: string[] }[]> {
-    return [];
-  }
-}
-
 function setup() {
-  const store = new SharedStore();
-  const clock = { t: Date.parse('2025-03-01T10:00:00Z'), now() { return this.t; } };
-  const supervisor = new Supervisor({
-    store,
-    clock,
-    logger: pino({ level: 'silent' }),
-    node: 'node-a',
-    executionTimeoutMs: 600_000,
-    maxCommandsPerDelivery: 100,
-    maxWriteBatch: 100,
-    claimLeaseMs: 2000,
-  });
-  const send = async (agent: string) => {
-    const [view] = await supervisor.submit([{ source: 'test', target: { type: 'agent', id: agent }, action: { name: 'restart', args: {}, version: '5.0.0' }, timeout: 100 }], 'user:t');
-    return view!.document_id;
-  };
+  const { store, clock, supervisor, send } = supervisorOnSharedStore();
   /** A long-poll of an agent: resolves with what it is pushed. */
   const poll = (agent: string) =>
     new Promise<CommandView[]>((resolve) => {

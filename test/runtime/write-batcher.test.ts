@@ -242,4 +242,20 @@ describe('WriteBatcher', () => {
     assert.deepEqual(calls[2], [false, e2]);
     assert.equal(calls[3]![0], true);
   });
+
+  test('a commit listener that throws does not put the committed batch back (no change is written twice)', async () => {
+    const store = new FakeStore();
+    const listenerErrors: unknown[] = [];
+    const w = batcher(store, {
+      onCommitted: () => {
+        throw new Error('listener broke');
+      },
+      onListenerError: (error) => listenerErrors.push(error),
+    });
+    assert.equal(await w.change(change('claimed')), 'ok');
+    await w.barrier();
+    await turns();
+    assert.deepEqual(store.commits, [{ creates: [], changes: ['claimed'] }]);
+    assert.equal(listenerErrors.length, 1);
+  });
 });

@@ -106,7 +106,16 @@ function rowToEntry(row: AuditRow): AuditEntry {
 
 /** The operators' queries on the embedded store. */
 export class SqliteOperatorQueries implements OperatorStore {
+  /** Statements of fixed text, prepared once (preparing costs more than running a point query). */
+  private readonly statements = new Map<string, Database.Statement>();
+
   constructor(private readonly db: Database.Database) {}
+
+  private prepared(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
+  }
 
   async listCommands(filter: CommandFilter, page: Page): Promise<PageOf<ReturnType<typeof rowToState>>> {
     const where = new Where();
@@ -187,8 +196,8 @@ export class SqliteOperatorQueries implements OperatorStore {
   }
 
   async recordRefusal(record: RefusalRecord): Promise<void> {
-    this.db
-      .prepare(
+    this
+      .prepared(
         `INSERT INTO audit (kind, document_id, cause, at, node, actor, detail)
          VALUES ('refusal', @document_id, 'refused', @at, @node, @actor, @detail)`,
       )
@@ -196,7 +205,7 @@ export class SqliteOperatorQueries implements OperatorStore {
   }
 
   async latestAuditId(): Promise<string> {
-    return String((this.db.prepare(`SELECT COALESCE(MAX(id), 0) AS id FROM audit`).get() as { id: number }).id);
+    return String((this.prepared(`SELECT COALESCE(MAX(id), 0) AS id FROM audit`).get() as { id: number }).id);
   }
 
   async listAgents(page: Page, scope?: Scope): Promise<PageOf<AgentRecord>> {
@@ -221,8 +230,8 @@ export class SqliteOperatorQueries implements OperatorStore {
   }
 
   async addApiKey(record: ApiKeyRecord): Promise<void> {
-    this.db
-      .prepare(
+    this
+      .prepared(
         `INSERT INTO api_keys (id, name, role, scopes, key_hash, created_at, revoked_at)
          VALUES (@id, @name, @role, @scopes, @keyHash, @createdAt, @revokedAt)`,
       )
@@ -230,16 +239,16 @@ export class SqliteOperatorQueries implements OperatorStore {
   }
 
   async getApiKey(id: string): Promise<ApiKeyRecord | null> {
-    const row = this.db.prepare(`SELECT * FROM api_keys WHERE id = ?`).get(id) as ApiKeyRow | undefined;
+    const row = this.prepared(`SELECT * FROM api_keys WHERE id = ?`).get(id) as ApiKeyRow | undefined;
     return row ? rowToKey(row) : null;
   }
 
   async listApiKeys(): Promise<ApiKeyRecord[]> {
-    return (this.db.prepare(`SELECT * FROM api_keys ORDER BY created_at, id`).all() as ApiKeyRow[]).map(rowToKey);
+    return (this.prepared(`SELECT * FROM api_keys ORDER BY created_at, id`).all() as ApiKeyRow[]).map(rowToKey);
   }
 
   async revokeApiKey(id: string, at: number): Promise<boolean> {
-    return this.db.prepare(`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`).run(at, id).changes === 1;
+    return this.prepared(`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`).run(at, id).changes === 1;
   }
 }
 

@@ -51,10 +51,11 @@ export class SqliteStore implements CommandStore {
     const db = this.db;
     this.stmt = {
       insertCommand: db.prepare(
-        `INSERT OR IGNORE INTO commands (document_id, seq, route, agent_id, request_id, action, status, created_at,
+        `INSERT INTO commands (document_id, seq, route, agent_id, request_id, action, status, created_at,
            delivery_deadline, attempts, updated_at, doc)
          VALUES (@document_id, @seq, @route, @agent_id, @request_id, @action, 'pending', @created_at,
-           @delivery_deadline, 0, @created_at, @doc)`,
+           @delivery_deadline, 0, @created_at, @doc)
+         ON CONFLICT(document_id) DO NOTHING`,
       ),
       updateCommand: db.prepare(
         `UPDATE commands SET status = @status, result = @result, delivered_at = @delivered_at,
@@ -81,6 +82,7 @@ export class SqliteStore implements CommandStore {
         `INSERT OR IGNORE INTO agents (id, key_hash, groups, created_at) VALUES (@id, @keyHash, @groups, @createdAt)`,
       ),
       insertAgentGroup: db.prepare(`INSERT OR IGNORE INTO agent_groups (group_name, agent_id) VALUES (?, ?)`),
+      agentGroups: db.prepare(`SELECT id, groups FROM agents WHERE id IN (SELECT value FROM json_each(?))`),
       getAgent: db.prepare(`SELECT id, key_hash, groups, created_at FROM agents WHERE id = ?`),
       removeAgent: db.prepare(`DELETE FROM agents WHERE id = ?`),
       agentsInGroup: db.prepare(
@@ -170,14 +172,9 @@ export class SqliteStore implements CommandStore {
 
   async agentGroups(ids: string[]): Promise<Map<string, string[]>> {
     const found = new Map<string, string[]>();
-    // Chunked so that a long list stays under SQLite's bound-parameter limit.
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
-      const rows = this.db
-        .prepare(`SELECT id, groups FROM agents WHERE id IN (${chunk.map(() => '?').join(',')})`)
-        .all(...chunk) as { id: string; groups: string }[];
-      for (const row of rows) found.set(row.id, JSON.parse(row.groups) as string[]);
-    }
+    // One prepared statement for any number of ids: they travel as one JSON array parameter.
+    const rows = this.stmt.agentGroups.all(JSON.stringify(ids)) as { id: string; groups: string }[];
+    for (const row of rows) found.set(row.id, JSON.parse(row.groups) as string[]);
     return found;
   }
 
