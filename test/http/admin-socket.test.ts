@@ -41,6 +41,19 @@ describe('admin Unix socket', () => {
     assert.equal(((await h.admin('GET', `/api/v1/commands/${created!.document_id}`)).body as { status: string }).status, 'success');
   });
 
+  test('a submission of several producers\' commands records each one\'s own producer in its trail', async () => {
+    const res = await h.admin('POST', '/api/v1/commands', {
+      commands: [command({ type: 'server', id: 'rbac' }, 'refresh', { user: 'alice' }), command({ type: 'server', id: 'rbac' }, 'refresh', { user: 'bob' })],
+    });
+    assert.equal(res.status, 201);
+    const actors = [];
+    for (const c of (res.body as { commands: { document_id: string }[] }).commands) {
+      const trail = (await h.admin('GET', `/api/v1/commands/${c.document_id}/history`)).body as { events: { cause: string; actor: string }[] };
+      actors.push(trail.events.find((e) => e.cause === 'created')!.actor);
+    }
+    assert.deepEqual(actors, ['user:alice', 'user:bob']);
+  });
+
   test('an agent cannot receive a server component command', async () => {
     const token = await h.agentToken('rbac');
     await h.send([command({ type: 'server', id: 'rbac' })]);
