@@ -43,6 +43,8 @@ export const errors = {
   DOCUMENT_ID_CONFLICT: define('COURIER_ERR_DOCUMENT_ID_CONFLICT', 409, (id: string, why: string) => `document_id [${id}] ${why}`),
   // Commands
   COMMAND_NOT_FOUND: define('COURIER_ERR_COMMAND_NOT_FOUND', 404, (id: string) => `Command [${id}] not found`),
+  /** A command time (creation, a deadline) that is not a finite number of ms: it could never come due. */
+  INVALID_COMMAND_TIME: define('COURIER_ERR_INVALID_COMMAND_TIME', 500, (id: string, what: string, value: unknown) => `Command [${id}]: ${what} is not a time (${String(value)})`),
   COMMAND_NOT_CANCELLABLE: define('COURIER_ERR_COMMAND_NOT_CANCELLABLE', 409, (id: string, status: string) => `Command [${id}] is ${status}: only a pending command can be cancelled`),
   // Agents
   AGENT_NOT_FOUND: define('COURIER_ERR_AGENT_NOT_FOUND', 404, (id: string) => `Agent [${id}] not found`),

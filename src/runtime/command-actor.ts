@@ -2,6 +2,7 @@ import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import { commandMachine, type CommandMachineEvent } from '../../machines/command.machine.js';
 import type { CommandDocument, CommandState, CommandStatus, CommandView } from '../domain/command.js';
 import { commandView } from '../domain/command.js';
+import { errors } from '../errors.js';
 import type { StatusChange } from '../store/store.js';
 
 export type CommandActor = Actor<typeof commandMachine>;
@@ -47,6 +48,8 @@ export interface ActorSettings {
 export class LiveCommand {
   /** `@timestamp` in ms: the first key of per-target order. */
   readonly createdAt: number;
+  /** `delivery_timestamp` in ms. */
+  readonly deliveryDeadline: number;
   /**
    * Since when it could have been delivered: when it last became pending, or later, when a
    * subscriber of its target arrived. Delivery minus this is the dispatch latency.
@@ -55,14 +58,20 @@ export class LiveCommand {
   private running: CommandActor | null = null;
   private resting: Resting | null;
 
+  /**
+   * Throws (COURIER_ERR_INVALID_COMMAND_TIME) when a time of the command is not a finite number:
+   * it would sit in the route queue and the deadline queue unordered and never come due.
+   */
   constructor(
     readonly doc: CommandDocument,
     state: Resting,
     private readonly settings: ActorSettings,
   ) {
-    this.createdAt = Date.parse(doc['@timestamp']);
-    this.readySince = this.createdAt;
     const { status, result, deliveredAt, executionDeadline, attempts } = state;
+    this.createdAt = finiteTime(doc.document_id, '@timestamp', Date.parse(doc['@timestamp']), doc['@timestamp']);
+    this.deliveryDeadline = finiteTime(doc.document_id, 'delivery_timestamp', Date.parse(doc.delivery_timestamp), doc.delivery_timestamp);
+    if (executionDeadline !== null) finiteTime(doc.document_id, 'the execution deadline', executionDeadline, executionDeadline);
+    this.readySince = this.createdAt;
     this.resting = { status, result, deliveredAt, executionDeadline, attempts };
     if (settings.inspect) void this.actor;
   }
@@ -71,7 +80,7 @@ export class LiveCommand {
   get actor(): CommandActor {
     if (!this.running) {
       const { executionTimeoutMs, onError, inspect } = this.settings;
-      this.running = startCommandActor({ doc: this.doc, ...this.resting! }, executionTimeoutMs, onError, inspect);
+      this.running = startCommandActor({ doc: this.doc, ...this.resting! }, this.deliveryDeadline, executionTimeoutMs, onError, inspect);
       this.resting = null;
     }
     return this.running;
@@ -95,13 +104,19 @@ export class LiveCommand {
   }
 }
 
+function finiteTime(id: string, what: string, ms: number, raw: unknown): number {
+  if (!Number.isFinite(ms)) throw errors.INVALID_COMMAND_TIME(id, what, raw);
+  return ms;
+}
+
 export function startCommandActor(
   state: Pick<CommandState, 'doc' | 'status' | 'result' | 'deliveredAt' | 'executionDeadline' | 'attempts'>,
+  deliveryDeadline: number,
   executionTimeoutMs: number,
   onError: ActorErrorHandler,
   inspect?: InspectObserver,
 ): CommandActor {
-  const input = { deliveryDeadline: Date.parse(state.doc.delivery_timestamp), executionTimeoutMs };
+  const input = { deliveryDeadline, executionTimeoutMs };
   const snapshot =
     state.status === 'pending' && state.attempts === 0
       ? undefined

@@ -1,4 +1,5 @@
 import { Heap } from 'heap-js';
+import { errors } from '../errors.js';
 
 /**
  * All command deadlines of a supervisor behind one timer: a min-heap of (time, id).
@@ -34,7 +35,14 @@ export class DeadlineQueue {
     return this.heap.size();
   }
 
+  /**
+   * Throws (COURIER_ERR_INVALID_COMMAND_TIME) for a time that is not finite, and keeps nothing:
+   * NaN compares as neither earlier nor later, so at the top of the heap it would never come due
+   * and would hold back every deadline behind it. "Due now" would hide the bad value; the caller
+   * is told instead, and the queue stays as it was.
+   */
   add(at: number, id: string): void {
+    if (!Number.isFinite(at)) throw errors.INVALID_COMMAND_TIME(id, 'deadline', at);
     this.heap.push({ at, id });
     if (this.heap.size() >= this.sweepAt) this.sweep();
     if (at < this.armedFor) this.arm();

@@ -2,9 +2,9 @@ import { createActor, fromPromise, waitFor, type Actor, type AnyActorRef } from 
 import type { Logger } from 'pino';
 import type { CommandMachineEvent } from '../../machines/command.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
-import type { CommandSpec, CommandState, CommandView } from '../domain/command.js';
+import type { CommandDocument, CommandSpec, CommandState, CommandView } from '../domain/command.js';
 import { commandView, FINAL_STATUSES } from '../domain/command.js';
-import { errors } from '../errors.js';
+import { CourierError, errors } from '../errors.js';
 import type { AuditEvent, CommandStore } from '../store/store.js';
 import type { Clock } from './clock.js';
 import {
@@ -22,7 +22,7 @@ import { buildCommandDocuments } from './command-factory.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { RouteQueue } from './route-queue.js';
 import { Subscription, type SubscriberTransport, type SubscriptionMode } from './subscription.js';
-import { WriteBatcher } from './write-batcher.js';
+import { CreatesPartlyFailed, WriteBatcher } from './write-batcher.js';
 
 export interface SupervisorOptions {
   store: CommandStore;
@@ -314,16 +314,21 @@ export class Supervisor {
     const docsPerSpec = fresh.length > 0 ? await buildCommandDocuments(fresh, store, now, () => ++this.seq) : [];
     const docs = docsPerSpec.flat();
     const actors = fresh.flatMap((spec, i) => docsPerSpec[i]!.map(() => (typeof who === 'string' ? who : who(spec))));
-    const created = await this.writes.create(
-      docs.map((doc, i) => ({
-        doc,
-        audit: { document_id: doc.document_id, from: null, to: 'pending', cause: 'created', at: now, node, actor: actors[i]! },
-      })),
-    );
+    const creates = docs.map((doc, i) => ({
+      doc,
+      audit: { document_id: doc.document_id, from: null, to: 'pending' as const, cause: 'created', at: now, node, actor: actors[i]! },
+    }));
+    const created = await this.writes.create(creates).catch((error: unknown) => {
+      if (!(error instanceof CreatesPartlyFailed)) throw error;
+      // The store wrote some of them (durable, audited as created): they run like any other
+      // command, and the producer is told which were stored and why the others were not.
+      error.created.forEach((stored, i) => stored && this.adopt(pendingState(docs[i]!)));
+      throw partlyStored(error, docs);
+    });
     const viewOf = new Map<string, CommandView>();
     for (const [i, doc] of docs.entries()) {
       if (created[i]) {
-        const live = this.adopt({ doc, status: 'pending', result: null, deliveredAt: null, executionDeadline: null, attempts: 0 });
+        const live = this.adopt(pendingState(doc))!; // built here from the clock: its times are finite
         viewOf.set(doc.document_id, liveView(live));
       } else {
         // Another request adopted the same document_id a moment earlier.
@@ -525,13 +530,23 @@ export class Supervisor {
 
   // ---- command actors -------------------------------------------------------------------
 
-  /** Makes a command live in its current state (and queues it if pending). */
-  private adopt(state: CommandState): LiveCommand {
+  /**
+   * Makes a command live in its current state (and queues it if pending). A command whose times
+   * are not times (a store bug: stores read dates into finite ms) is logged and left out, so that
+   * it can neither stall the deadline queue nor stop the recovery or the poll that brought it.
+   */
+  private adopt(state: CommandState): LiveCommand | null {
     const { doc } = state;
-    const live = new LiveCommand(doc, state, this.actorSettings);
+    let live: LiveCommand;
+    try {
+      live = new LiveCommand(doc, state, this.actorSettings);
+    } catch (err) {
+      this.options.logger.error({ err, document_id: doc.document_id }, 'command not run: its times are unusable');
+      return null;
+    }
     this.live.set(doc.document_id, live);
     this.options.store.adopted?.(state);
-    this.deadlines.add(Date.parse(doc.delivery_timestamp), doc.document_id);
+    this.deadlines.add(live.deliveryDeadline, doc.document_id);
     if (state.executionDeadline !== null) this.deadlines.add(state.executionDeadline, doc.document_id);
     if (state.status === 'pending') this.enqueue(live);
     return live;
@@ -689,4 +704,18 @@ function assertAdoptable(specs: CommandSpec[], existing: (CommandState | null)[]
       throw errors.DOCUMENT_ID_CONFLICT(id, 'already exists with a different target or action');
     }
   }
+}
+
+/** A command just created: pending, never handed out. */
+function pendingState(doc: CommandDocument): CommandState {
+  return { doc, status: 'pending', result: null, deliveredAt: null, executionDeadline: null, attempts: 0 };
+}
+
+/** What a producer is told when only some of its commands were stored: the failure's code, and which ones were. */
+function partlyStored(failure: CreatesPartlyFailed, docs: CommandDocument[]): unknown {
+  const { error } = failure;
+  const stored = docs.filter((_, i) => failure.created[i]).map((doc) => doc.document_id);
+  const named = stored.length > 20 ? `${stored.slice(0, 20).join(', ')}, …` : stored.join(', ');
+  const which = `${stored.length} of the ${docs.length} commands were stored and will run: ${named}`;
+  return error instanceof CourierError ? new CourierError(error.code, error.statusCode, `${error.message} (${which})`) : error;
 }

@@ -25,12 +25,29 @@ export interface WriteBatcherOptions {
 }
 
 /**
+ * Some creates of one `create` call were written and others not (a store that cannot write a
+ * batch as one transaction, see `WriteOutcome.failed`). The call is rejected with this: `created`
+ * says which were written (those are durable, and audited), `error` why the first other was not.
+ */
+export class CreatesPartlyFailed extends Error {
+  constructor(
+    readonly error: unknown,
+    readonly created: boolean[],
+  ) {
+    super(error instanceof Error ? error.message : String(error));
+    this.name = 'CreatesPartlyFailed';
+  }
+}
+
+/**
  * Group commit: every write requested during one turn of the event loop goes into the store
  * as one transaction. Writes are committed in the order they were requested.
  *
  * A failed commit rejects its creates (the producer is told; nothing was acknowledged) and
  * retries its status changes until they are written, because they record transitions the
- * actors have already made: dropping them would lose history.
+ * actors have already made: dropping them would lose history. When the store wrote only part
+ * of a batch, each write is settled for itself: what was written is never written again, only
+ * the changes that failed are retried, and only the calls whose creates failed are rejected.
  */
 export class WriteBatcher {
   private queue: Pending = { creates: [], changes: [] };
@@ -116,28 +133,30 @@ export class WriteBatcher {
             changes: batch.changes.map((c) => c.item),
           });
         } catch (error) {
+          // Nothing was written.
           this.markHealthy(false, error);
           for (const c of batch.creates) c.settle.reject(error);
-          // Put the changes back in front, in order, and wait before trying again.
-          this.queue.changes.unshift(...batch.changes);
-          const delay = this.options.retryDelayMs?.(this.failures) ?? Math.min(5000, 50 * 2 ** this.failures);
-          await new Promise((resolve) => setTimeout(resolve, delay));
+          await this.retryLater(batch.changes);
           this.releaseBarriers();
           continue;
         }
-        // Committed: from here on nothing may put this batch back in the queue.
-        this.markHealthy(true);
+        // Written, wholly or in part: from here on nothing written may be put back in the queue.
+        const failed = outcome.failed;
+        const firstFailure = failed && [...failed.creates.values(), ...failed.changes.values()][0];
+        this.markHealthy(firstFailure === undefined, firstFailure);
         let offset = 0;
         for (const unit of batch.creates) {
-          unit.settle.resolve(outcome.created.slice(offset, offset + unit.items.length));
+          settleCreates(unit, outcome.created.slice(offset, offset + unit.items.length), failed?.creates, offset);
           offset += unit.items.length;
         }
-        batch.changes.forEach((c, i) => c.settle.resolve(outcome.changes[i] ?? 'ok'));
+        const retry: Pending['changes'] = [];
+        batch.changes.forEach((c, i) => (failed?.changes.has(i) ? retry.push(c) : c.settle.resolve(outcome.changes[i] ?? 'ok')));
         try {
           this.options.onCommitted?.();
         } catch (error) {
           this.options.onListenerError?.(error);
         }
+        if (retry.length > 0) await this.retryLater(retry);
         this.releaseBarriers();
       }
     } finally {
@@ -146,10 +165,25 @@ export class WriteBatcher {
     }
   }
 
+  /** Puts changes back in front, in order, and waits before trying again. */
+  private async retryLater(changes: Pending['changes']): Promise<void> {
+    this.queue.changes.unshift(...changes);
+    const delay = this.options.retryDelayMs?.(this.failures) ?? Math.min(5000, 50 * 2 ** this.failures);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+
   private markHealthy(ok: boolean, error?: unknown): void {
     this.failures = ok ? 0 : this.failures + 1;
     if (ok === this.healthy) return;
     this.healthy = ok;
     this.options.onHealthChange?.(ok, error);
   }
+}
+
+/** Resolves one `create` call, or rejects it when a create of it failed (the store wrote the others: see `CreatesPartlyFailed`). */
+function settleCreates(unit: Pending['creates'][number], created: boolean[], failures: Map<number, unknown> | undefined, offset: number): void {
+  const failed = created.findIndex((_, k) => failures?.has(offset + k));
+  if (failed < 0) return unit.settle.resolve(created);
+  const error = failures!.get(offset + failed);
+  unit.settle.reject(created.some(Boolean) ? new CreatesPartlyFailed(error, created) : error);
 }

@@ -52,6 +52,12 @@ export interface WriteOutcome {
   created: boolean[];
   /** Per change: `conflict` when another writer changed the command first (nothing written). */
   changes: ('ok' | 'conflict')[];
+  /**
+   * Items not written while others of the same batch were (a store that cannot write a batch as
+   * one transaction: OpenSearch `_bulk`), by position in `creates` / `changes`, with why; their
+   * entries in `created` / `changes` mean nothing. Such a store throws only when it wrote nothing.
+   */
+  failed?: { creates: Map<number, unknown>; changes: Map<number, unknown> };
 }
 
 export interface AgentRecord {

@@ -111,6 +111,33 @@ describe('courier on OpenSearch: delivery', { skip: tier.skip }, () => {
     }
   });
 
+  test('documents dated in epoch millis (numbers or numeric strings) are delivered, and time out at their deadline, like ISO-dated ones', async () => {
+    const token = await h.agentToken('ms-agent-1');
+    const now = Date.now();
+    // OpenSearch takes both forms into a `date` field; another tool may write either.
+    const [forAgent, forNobody, isoForNobody] = await indexCommands(url, names.commands, [
+      { ...wazuhCommand('ms-agent-1', { action: 'epoch-millis' }), '@timestamp': String(now), delivery_timestamp: String(now + 100_000) },
+      { ...wazuhCommand('ms-nobody-1'), '@timestamp': now, delivery_timestamp: String(now + 1000) },
+      wazuhCommand('ms-nobody-2', { timeoutS: 2 }),
+    ]);
+    const res = await h.http('GET', '/api/v1/commands', { token });
+    assert.equal(res.status, 200);
+    const [delivered] = (res.body as Commands & { commands: { '@timestamp': string; delivery_timestamp: string }[] }).commands;
+    assert.deepEqual([delivered!.document_id, delivered!.action.name], [forAgent, 'epoch-millis']);
+    assert.equal(delivered!['@timestamp'], new Date(now).toISOString());
+    assert.equal(delivered!.delivery_timestamp, new Date(now + 100_000).toISOString());
+    await eventually(async () => ((await stored(forAgent!)).command.status === 'delivered' ? true : undefined), 'delivered in the index');
+
+    for (const id of [forNobody!, isoForNobody!]) {
+      await eventually(async () => ((await stored(id)).command.status === 'timed_out' ? true : undefined), `${id} to time out`);
+      const history = await h.admin('GET', `/api/v1/commands/${id}/history`);
+      assert.deepEqual((history.body as { events: { to: string; cause: string }[] }).events.map((e) => [e.to, e.cause]), [
+        ['pending', 'indexed'],
+        ['timed_out', 'deadline'],
+      ]);
+    }
+  });
+
   test('2,000 pending commands for 2,000 agents are all picked up and delivered (no cap)', { timeout: 240_000 }, async () => {
     const count = 2000;
     const agents = Array.from({ length: count }, (_, i) => `bulk-${i}`);

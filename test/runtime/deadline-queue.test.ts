@@ -92,6 +92,45 @@ describe('DeadlineQueue', () => {
     assert.deepEqual(fired.map(ids), [['overdue']]);
   });
 
+  test('a time that is not finite never holds back the other deadlines', () => {
+    // A NaN at the top of the heap compares as neither earlier nor later than anything: nothing
+    // behind it would ever come due, and the timer would be re-armed for it without end. The
+    // clock counts its readings, to fail rather than spin forever then.
+    queue.stop();
+    let readings = 0;
+    queue = new DeadlineQueue(
+      () => {
+        if (++readings > 10_000) throw new Error('the queue spins: a deadline that never comes due is re-armed without end');
+        return now;
+      },
+      (due) => fired.push(due),
+    );
+    const tryAdd = (at: number, id: string) => {
+      try {
+        queue.add(at, id);
+      } catch {
+        // refused: what matters here is the others
+      }
+    };
+    tryAdd(NaN, 'bad');
+    queue.add(now + 200, 'b');
+    tryAdd(Infinity, 'never');
+    queue.add(now + 100, 'a');
+    tryAdd(NaN, 'bad-again');
+    queue.add(now + 300, 'c');
+    advance(100);
+    advance(100);
+    advance(100);
+    assert.deepEqual(fired.map(ids), [['a'], ['b'], ['c']]);
+  });
+
+  test('a time that is not finite is refused with a coded error, and nothing is kept of it', () => {
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      assert.throws(() => queue.add(bad, `bad-${bad}`), { code: 'COURIER_ERR_INVALID_COMMAND_TIME' });
+    }
+    assert.equal(queue.size, 0);
+  });
+
   test('stop() prevents firing', () => {
     queue.add(now + 100, 'a');
     queue.add(now + 200, 'b');

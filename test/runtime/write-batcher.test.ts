@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CommandDocument } from '../../src/domain/command.js';
 import type { CommandStore, StatusChange, TransitionRecord, WriteBatch, WriteOutcome } from '../../src/store/store.js';
-import { WriteBatcher, type WriteBatcherOptions } from '../../src/runtime/write-batcher.js';
+import { CreatesPartlyFailed, WriteBatcher, type WriteBatcherOptions } from '../../src/runtime/write-batcher.js';
 
 /** A fake store: only `commit` matters. Records every batch; can fail or hold a commit. */
 class FakeStore {
@@ -15,6 +15,8 @@ class FakeStore {
   onCommit: ((n: number) => void) | null = null;
   /** ids already present: their create reports false. */
   existing = new Set<string>();
+  /** For the next commit only: creates (by id) and changes (by cause) not written, while the rest is. */
+  partly: { creates: string[]; changes: string[] } | null = null;
 
   async commit(batch: WriteBatch): Promise<WriteOutcome> {
     this.commits.push({ creates: batch.creates.map((c) => c.doc.document_id), changes: batch.changes.map((c) => c.audit.cause) });
@@ -22,12 +24,22 @@ class FakeStore {
     if (this.gate) await this.gate;
     const failure = this.failures.shift();
     if (failure) throw failure;
-    const created = batch.creates.map((c) => {
+    const partly = this.partly;
+    this.partly = null;
+    const failed = { creates: new Map<number, unknown>(), changes: new Map<number, unknown>() };
+    const created = batch.creates.map((c, i) => {
+      if (partly?.creates.includes(c.doc.document_id)) {
+        failed.creates.set(i, new Error(`refused ${c.doc.document_id}`));
+        return false;
+      }
       if (this.existing.has(c.doc.document_id)) return false;
       this.existing.add(c.doc.document_id);
       return true;
     });
-    return { created, changes: batch.changes.map(() => 'ok' as const) };
+    batch.changes.forEach((c, i) => {
+      if (partly?.changes.includes(c.audit.cause)) failed.changes.set(i, new Error(`busy ${c.audit.cause}`));
+    });
+    return { created, changes: batch.changes.map(() => 'ok' as const), ...(partly ? { failed } : {}) };
   }
 }
 
@@ -146,6 +158,37 @@ describe('WriteBatcher', () => {
       ['x', 'y', 'z'],
     );
     assert.ok(store.commits.slice(1).every((c) => !c.creates.includes('a')), 'a rejected create was written anyway');
+  });
+
+  test('a commit written in part settles each write for itself: only what failed is retried or rejected', async () => {
+    const store = new FakeStore();
+    store.partly = { creates: ['b2'], changes: ['y'] };
+    const health: boolean[] = [];
+    const w = batcher(store, { onHealthChange: (healthy) => health.push(healthy) });
+    const whole = w.create([item('a1')]);
+    const partial = w.create([item('b1'), item('b2')]);
+    const refused = w.create([item('c1')]);
+    const settled: string[] = [];
+    const changes = ['x', 'y', 'z'].map((name) => w.change(change(name)).then((outcome) => (settled.push(name), outcome)));
+    store.partly.creates.push('c1');
+
+    assert.deepEqual(await whole, [true]);
+    await assert.rejects(partial, (error) => {
+      // b1 was written: the caller is told so, and why b2 was not.
+      assert.ok(error instanceof CreatesPartlyFailed);
+      assert.deepEqual(error.created, [true, false]);
+      assert.match(String((error.error as Error).message), /refused b2/);
+      return true;
+    });
+    await assert.rejects(refused, /refused c1/); // none of it written: the plain error
+    assert.deepEqual(await Promise.all(changes), ['ok', 'ok', 'ok']);
+    // x and z were settled by the first commit; only y was written again, alone.
+    assert.deepEqual(settled, ['x', 'z', 'y']);
+    assert.deepEqual(store.commits, [
+      { creates: ['a1', 'b1', 'b2', 'c1'], changes: ['x', 'y', 'z'] },
+      { creates: [], changes: ['y'] },
+    ]);
+    assert.deepEqual(health, [false, true]);
   });
 
   test('changes are retried as long as commits fail, with the configured back-off', async () => {

@@ -28,6 +28,10 @@ function isTransient(result: BulkResult): boolean {
 }
 const ITEM_RETRIES = 5;
 
+function isWritten(result: BulkResult): boolean {
+  return result.status >= 200 && result.status < 300;
+}
+
 type Op =
   | { kind: 'create'; index: number; id: string; item: WriteBatch['creates'][number] }
   | { kind: 'change'; index: number; id: string; item: StatusChange };
@@ -39,11 +43,25 @@ interface BulkResult {
   error?: { type?: string; reason?: string };
 }
 
+/** What became of one write: written (its new version), a conflict (the runtime re-reads), or failed (why). */
+type Settled = { written: DocVersion } | { conflict: true } | { failed: unknown };
+
+/** The answers to one `_bulk` request, per item; items it left unanswered (the request failed) have none, and `error` says why. */
+interface BulkAnswer {
+  results: (BulkResult | undefined)[];
+  error?: unknown;
+}
+
 /**
  * The OpenSearch store's writes. A batch of creates and status changes is one `_bulk` request
  * (per round, see `commit`): creates are `op_type: create`, changes are partial updates conditioned
  * on `if_seq_no` + `if_primary_term` of the version in the book. Audit records follow, for the
  * writes that went through only.
+ *
+ * `_bulk` is not a transaction: some items may be written and others not. Each item is reported
+ * for itself (written, conflict, or failed with its error, in `WriteOutcome.failed`); the batch
+ * as a whole fails (throws) only when nothing of it was written, so that a write that went
+ * through is never reported failed and then made a second time.
  */
 export class BulkWriter {
   private readonly client: Client;
@@ -59,7 +77,8 @@ export class BulkWriter {
   }
 
   async commit(batch: WriteBatch): Promise<WriteOutcome> {
-    const outcome: WriteOutcome = { created: batch.creates.map(() => false), changes: batch.changes.map(() => 'conflict' as const) };
+    const failed = { creates: new Map<number, unknown>(), changes: new Map<number, unknown>() };
+    const outcome: WriteOutcome = { created: batch.creates.map(() => false), changes: batch.changes.map(() => 'conflict' as const), failed };
     // A command's second change in one batch needs the version its first one produces: each
     // command's n-th write goes in the n-th round, and rounds are sent one after the other.
     const rounds: Op[][] = [];
@@ -73,17 +92,28 @@ export class BulkWriter {
     batch.changes.forEach((item, index) => place({ kind: 'change', index, id: item.document_id, item }));
 
     const audits: { id: string; source: AuditSource }[] = [];
-    const stopped = new Set<string>(); // an earlier write of this command did not go through
+    // An earlier write of this command in the batch did not go through: its later ones are not
+    // sent, and share its fate (a conflict: re-read; a failure: tried again, in order).
+    const stopped = new Map<string, Exclude<Settled, { written: DocVersion }>>();
+    const fail = (op: Op, error: unknown) => {
+      (op.kind === 'create' ? failed.creates : failed.changes).set(op.index, error);
+      stopped.set(op.id, { failed: error });
+    };
+    let wroteAny = false;
     try {
       for (const round of rounds) {
         const ops: Op[] = [];
         const fields: AuditCommandFields[] = [];
         const lines: object[] = [];
         for (const op of round) {
-          if (stopped.has(op.id)) continue;
+          const stop = stopped.get(op.id);
+          if (stop) {
+            if ('failed' in stop) fail(op, stop.failed);
+            continue;
+          }
           const line = this.bulkLines(op);
           if (!line) {
-            stopped.add(op.id);
+            stopped.set(op.id, { conflict: true });
             continue;
           }
           ops.push(op);
@@ -91,16 +121,28 @@ export class BulkWriter {
           lines.push(...line);
         }
         if (ops.length === 0) continue;
-        const results = await this.bulk(lines, ops.length);
+        const answer = await this.bulk(lines, ops.length);
+        if (answer.error !== undefined && !wroteAny && answer.results.every((r) => !r || !isWritten(r))) {
+          throw toCourierError(answer.error); // nothing of the batch was written: it failed as a whole
+        }
         ops.forEach((op, i) => {
-          const applied = this.settle(op, results[i]!, outcome);
-          if (applied) audits.push({ id: `${op.id}:${applied.seqNo}`, source: auditSource(op.item.audit, applied.seqNo, fields[i]!) });
-          else stopped.add(op.id);
+          const result = answer.results[i];
+          const settled: Settled = result ? this.settle(op, result, outcome) : { failed: toCourierError(answer.error) };
+          if ('written' in settled) {
+            wroteAny = true;
+            audits.push({ id: `${op.id}:${settled.written.seqNo}`, source: auditSource(op.item.audit, settled.written.seqNo, fields[i]!) });
+          } else if ('failed' in settled) fail(op, settled.failed);
+          else stopped.set(op.id, settled);
         });
       }
     } finally {
-      // Only changes that went through are audited, including when a later round failed.
-      if (audits.length > 0) await this.writeAudit(audits);
+      // Only changes that went through are audited, including when a later round failed. They
+      // are durable already: an audit write that fails is logged, never the batch's failure.
+      if (audits.length > 0) {
+        await this.writeAudit(audits).catch((err: unknown) =>
+          this.logger.error({ err, records: audits.map((a) => a.id) }, 'audit records could not be written'),
+        );
+      }
     }
     return outcome;
   }
@@ -123,10 +165,9 @@ export class BulkWriter {
     ];
   }
 
-  /** Records one write's result in the outcome and the version book; returns its new version if it went through. */
-  private settle(op: Op, result: BulkResult, outcome: WriteOutcome): DocVersion | null {
-    const ok = result.status >= 200 && result.status < 300;
-    if (ok) {
+  /** Records one write's answer in the outcome and the version book. */
+  private settle(op: Op, result: BulkResult, outcome: WriteOutcome): Settled {
+    if (isWritten(result)) {
       const version = { seqNo: result._seq_no!, primaryTerm: result._primary_term! };
       if (op.kind === 'create') {
         outcome.created[op.index] = true;
@@ -137,22 +178,22 @@ export class BulkWriter {
         if (FINAL_STATUSES.has(op.item.status)) this.book.forget(op.id);
         else this.book.set(op.id, { ...entry, ...version });
       }
-      return version;
+      return { written: version };
     }
     // 409: it exists already (create) or someone changed it first (change); 404: it is gone.
-    if (result.status === 409 || (op.kind === 'change' && result.status === 404)) return null;
+    if (result.status === 409 || (op.kind === 'change' && result.status === 404)) return { conflict: true };
     const detail = `${op.kind} ${op.id}: HTTP ${result.status} ${result.error?.type ?? ''} ${result.error?.reason ?? ''}`.trim();
-    if (isTransient(result)) throw errors.STORE_UNAVAILABLE(detail);
-    if (op.kind === 'create') throw errors.STORE_REJECTED(detail);
+    if (isTransient(result)) return { failed: errors.STORE_UNAVAILABLE(detail) };
+    if (op.kind === 'create') return { failed: errors.STORE_REJECTED(detail) };
     // A change the cluster will never accept (e.g. a mapping that refuses it): retrying would wedge
     // every later write, so it is dropped and the runtime re-reads the stored state instead.
     this.logger.error({ document_id: op.id, detail }, 'the cluster refused a status change; taking the stored state');
-    return null;
+    return { conflict: true };
   }
 
   /** One `_bulk` request; items that failed for a transient reason are tried again a few times. */
-  private async bulk(lines: object[], count: number): Promise<BulkResult[]> {
-    const results: BulkResult[] = new Array<BulkResult>(count);
+  private async bulk(lines: object[], count: number): Promise<BulkAnswer> {
+    const results = new Array<BulkResult | undefined>(count);
     let pending = Array.from({ length: count }, (_, i) => i);
     for (let attempt = 0; ; attempt++) {
       let items: Record<string, BulkResult>[];
@@ -160,7 +201,8 @@ export class BulkWriter {
         const res = await this.client.bulk({ body: pending.flatMap((i) => [lines[2 * i]!, lines[2 * i + 1]!]) });
         items = (res.body as unknown as { items: Record<string, BulkResult>[] }).items;
       } catch (error) {
-        throw toCourierError(error);
+        // Items answered by an earlier attempt keep their answers; the pending ones have none.
+        return { results, error };
       }
       const retry: number[] = [];
       items.forEach((item, k) => {
@@ -168,7 +210,7 @@ export class BulkWriter {
         if (isTransient(result) && attempt < ITEM_RETRIES) retry.push(pending[k]!);
         else results[pending[k]!] = result;
       });
-      if (retry.length === 0) return results;
+      if (retry.length === 0) return { results };
       pending = retry;
       await sleep(100 * 2 ** attempt);
     }

@@ -1,6 +1,7 @@
-import type { CommandClaim, CommandDocument, CommandResult, CommandState, CommandStatus, TargetType } from '../../domain/command.js';
+import type { CommandDocument, CommandResult, CommandState, CommandStatus, TargetType } from '../../domain/command.js';
 import { agentRoute, COMMAND_STATUSES, serverRoute, TARGET_TYPES } from '../../domain/command.js';
 import type { StatusChange, TransitionRecord } from '../store.js';
+import { isDateMillis, readDate } from './dates.js';
 import { formatVersion, type BookEntry, type DocVersion } from './version-book.js';
 
 /**
@@ -131,43 +132,48 @@ export function normalizeStatus(raw: unknown): CommandStatus | null {
   return (COMMAND_STATUSES as readonly string[]).includes(word) ? (word as CommandStatus) : null;
 }
 
-/** ms since the epoch, from a number (ms) or a date string; null when absent or unreadable. */
-function millis(value: unknown): number | null {
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (typeof value === 'string' && value !== '') {
-    const parsed = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-    return Number.isFinite(parsed) ? parsed : null;
-  }
-  return null;
-}
-
 /** Has courier ever written this document? (Documents from others have no `courier` object.) */
 export function isForeign(source: CommandSource): boolean {
   return source.courier === undefined || source.courier === null;
 }
 
+/** A stored document read as a command, or why courier cannot run it (the caller logs the reason). */
+export type SourceReading = { state: CommandState; rejected?: undefined } | { state: null; rejected: string };
+
+/** The command of a stored document, or null when courier cannot run it (see `readSource`). */
+export function stateFromSource(id: string, source: CommandSource, version: DocVersion, now: number): CommandState | null {
+  return readSource(id, source, version, now).state;
+}
+
 /**
  * The command a stored document holds, with courier's fields derived where missing: the route
  * from `command.target` (or `agent.id`), the status from `command.status`, the delivery deadline
- * from `delivery_timestamp` (or `@timestamp` + `command.timeout`). Null when it is not a command
- * courier can handle (no `command`, or a status it does not know).
+ * from `delivery_timestamp` (or `@timestamp` + `command.timeout`). Dates may be ISO strings or
+ * epoch millis (numbers or numeric strings, as OpenSearch accepts them); the document's are given
+ * back as canonical ISO strings, so that `Date.parse` of them is exact. Rejected when it is not a
+ * command courier can handle: no `command`, a status it does not know, or a date it cannot read
+ * (a deadline that is not a time would never fire).
  */
-export function stateFromSource(id: string, source: CommandSource, version: DocVersion, now: number): CommandState | null {
+export function readSource(id: string, source: CommandSource, version: DocVersion, now: number): SourceReading {
   const command = source.command;
-  const status = normalizeStatus(command?.status);
-  if (!command || status === null) return null;
+  if (!command) return { state: null, rejected: 'no command object' };
+  const status = normalizeStatus(command.status);
+  if (status === null) return { state: null, rejected: `unknown command.status ${JSON.stringify(command.status) ?? 'undefined'}` };
+  const dates = readDates(source);
+  if (typeof dates === 'string') return { state: null, rejected: dates };
+
   const target = targetOf(command);
   const groups = source.agent?.groups;
   const agentGroups = Array.isArray(groups) ? groups : typeof groups === 'string' ? [groups] : [];
   const agentId = source.agent?.id ?? (target.type === 'agent' ? target.id : null);
-  const createdAt = millis(source['@timestamp']) ?? millis(source.courier?.updated_at) ?? now;
+  const createdAt = dates['@timestamp'] ?? dates['courier.updated_at'] ?? now;
   const timeout = typeof command.timeout === 'number' ? command.timeout : DEFAULT_TIMEOUT_S;
-  const deliveryDeadline = millis(source.delivery_timestamp) ?? createdAt + timeout * 1000;
+  const deliveryDeadline = dates.delivery_timestamp ?? createdAt + timeout * 1000;
+  if (!isDateMillis(deliveryDeadline)) return { state: null, rejected: `@timestamp + command.timeout (${timeout} s) is not a date` };
   const doc: CommandDocument = {
     document_id: id,
-    '@timestamp': typeof source['@timestamp'] === 'string' ? source['@timestamp'] : new Date(createdAt).toISOString(),
-    delivery_timestamp:
-      typeof source.delivery_timestamp === 'string' ? source.delivery_timestamp : new Date(deliveryDeadline).toISOString(),
+    '@timestamp': new Date(createdAt).toISOString(),
+    delivery_timestamp: new Date(deliveryDeadline).toISOString(),
     agent: { id: agentId, groups: agentGroups },
     command: {
       source: command.source ?? '',
@@ -181,16 +187,40 @@ export function stateFromSource(id: string, source: CommandSource, version: DocV
     route: source.courier?.route ?? routeOf(target, agentId),
     seq: source.courier?.seq ?? 0,
   };
-  return {
+  const claim = source.courier?.claim;
+  const until = dates['courier.claim.until'];
+  const state: CommandState = {
     doc,
     status,
     result: resultOf(command.result),
-    deliveredAt: millis(source.courier?.delivered_at),
-    executionDeadline: millis(source.courier?.execution_deadline),
+    deliveredAt: dates['courier.delivered_at'],
+    executionDeadline: dates['courier.execution_deadline'],
     attempts: source.courier?.attempts ?? 0,
-    claim: claimOf(source.courier?.claim),
+    claim: claim?.node && until !== null ? { node: claim.node, until } : null,
     version: formatVersion(version),
   };
+  return { state };
+}
+
+type DateFieldName = '@timestamp' | 'delivery_timestamp' | 'courier.updated_at' | 'courier.delivered_at' | 'courier.execution_deadline' | 'courier.claim.until';
+
+/** Every date of a document in ms (null: absent), or why one cannot be read. */
+function readDates(source: CommandSource): Record<DateFieldName, number | null> | string {
+  const raw: Record<DateFieldName, unknown> = {
+    '@timestamp': source['@timestamp'],
+    delivery_timestamp: source.delivery_timestamp,
+    'courier.updated_at': source.courier?.updated_at,
+    'courier.delivered_at': source.courier?.delivered_at,
+    'courier.execution_deadline': source.courier?.execution_deadline,
+    'courier.claim.until': source.courier?.claim?.until,
+  };
+  const dates = {} as Record<DateFieldName, number | null>;
+  for (const [field, value] of Object.entries(raw) as [DateFieldName, unknown][]) {
+    const date = readDate(value);
+    if (date.kind === 'invalid') return `${field} is not a date: ${date.raw}`;
+    dates[field] = date.kind === 'time' ? date.ms : null;
+  }
+  return dates;
 }
 
 function targetOf(command: NonNullable<CommandSource['command']>): { type: TargetType; id: string } {
@@ -214,11 +244,6 @@ function routeOf(target: { type: TargetType; id: string }, agentId: string | nul
 function resultOf(raw: NonNullable<CommandSource['command']>['result']): CommandResult | null {
   if (!raw || typeof raw.code !== 'number') return null;
   return raw.data === undefined ? { code: raw.code, message: raw.message ?? '' } : { code: raw.code, message: raw.message ?? '', data: raw.data };
-}
-
-function claimOf(raw: NonNullable<CommandSource['courier']>['claim']): CommandClaim | null {
-  const until = millis(raw?.until);
-  return raw?.node && until !== null ? { node: raw.node, until } : null;
 }
 
 /** The version-book entry of a command read from the store (or just created). */

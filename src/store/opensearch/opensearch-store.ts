@@ -14,7 +14,7 @@ import {
   entryOf,
   isForeign,
   normalizeStatus,
-  stateFromSource,
+  readSource,
   type AuditSource,
   type CommandSource,
 } from './command-source.js';
@@ -36,6 +36,8 @@ export interface OpenSearchStoreOptions {
 }
 
 const UNFINISHED: CommandStatus[] = ['pending', 'sent', 'delivered'];
+/** Past this many, the memory of skipped documents starts over (they are logged again, once). */
+const MAX_SKIPPED_REMEMBERED = 10_000;
 
 /**
  * The OpenSearch store. Commands live in `wazuh-commands` in the Wazuh schema, plus courier's
@@ -63,6 +65,8 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
   private resultDataAsText = false;
   /** Audit writes made outside a commit (discovered documents); `history` waits for them. */
   private readonly sideWrites = new Set<Promise<void>>();
+  /** Documents skipped as unreadable, with the `_seq_no` skipped: each version is logged once, not at every re-scan. */
+  private readonly skipped = new Map<string, number>();
 
   constructor(private readonly options: OpenSearchStoreOptions) {
     this.client = options.client;
@@ -132,6 +136,18 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
 
   // ---- reads ----------------------------------------------------------------------------
 
+  /** The command a document holds; null, and a warning once per version, when courier cannot run it. */
+  private read(id: string, source: CommandSource, version: DocVersion, now: number): CommandState | null {
+    const reading = readSource(id, source, version, now);
+    if (reading.state) return reading.state;
+    if (this.skipped.get(id) !== version.seqNo) {
+      if (this.skipped.size >= MAX_SKIPPED_REMEMBERED) this.skipped.clear();
+      this.skipped.set(id, version.seqNo);
+      this.logger.warn({ document_id: id, reason: reading.rejected }, 'skipping a commands document courier cannot run');
+    }
+    return null;
+  }
+
   /** States of the hits courier can handle, in hit order; documents read for the first time and foreign are noted. */
   private statesOf(hits: Hit<CommandSource>[], keep: (state: CommandState, version: DocVersion) => boolean = () => true): CommandState[] {
     const now = this.now();
@@ -139,7 +155,7 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
     const foreign = new Set<string>();
     for (const hit of hits) {
       const version = { seqNo: hit._seq_no, primaryTerm: hit._primary_term };
-      const state = stateFromSource(hit._id, hit._source, version, now);
+      const state = this.read(hit._id, hit._source, version, now);
       if (!state || !keep(state, version)) continue;
       if (isForeign(hit._source)) foreign.add(hit._id);
       // A finished command needs no version any more: nothing will change it again.
@@ -155,7 +171,7 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
       const res = await this.client.get({ index: this.names.commands, id: documentId });
       const body = res.body as unknown as Hit<CommandSource> & { found: boolean };
       if (!body.found) return null;
-      return stateFromSource(documentId, body._source, { seqNo: body._seq_no, primaryTerm: body._primary_term }, this.now());
+      return this.read(documentId, body._source, { seqNo: body._seq_no, primaryTerm: body._primary_term }, this.now());
     } catch (error) {
       if (isStatus(error, 404)) return null;
       throw toCourierError(error);

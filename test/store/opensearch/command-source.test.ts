@@ -10,6 +10,7 @@ import {
   isForeign,
   newCommandSource,
   normalizeStatus,
+  readSource,
   stateFromSource,
   type CommandSource,
 } from '../../../src/store/opensearch/command-source.js';
@@ -48,7 +49,8 @@ describe('documents written by the Wazuh plugin', () => {
     assert.equal(state.doc.route, 'agent:agent-1');
     assert.equal(state.doc.agent.id, 'agent-1');
     assert.deepEqual(state.doc.agent.groups, ['default', 'linux']);
-    assert.equal(state.doc['@timestamp'], '2025-03-01T09:59:00Z');
+    // Dates are given back in one canonical form, whatever form the writer used.
+    assert.equal(state.doc['@timestamp'], '2025-03-01T09:59:00.000Z');
     assert.equal(Date.parse(state.doc.delivery_timestamp), Date.parse('2025-03-01T10:00:40Z'));
     assert.equal(state.doc.seq, 0);
     assert.equal(state.attempts, 0);
@@ -98,6 +100,45 @@ describe('documents written by the Wazuh plugin', () => {
     const state = stateFromSource('doc-9', plugin({ status: 'success', result: { code: 0, message: 'done' } }), version, now)!;
     assert.equal(state.status, 'success');
     assert.deepEqual(state.result, { code: 0, message: 'done' });
+  });
+
+  test('dates written as epoch millis, numbers or numeric strings, read as the same instants, in canonical ISO', () => {
+    const created = Date.parse('2025-11-28T18:40:00Z');
+    for (const [at, deadline] of [
+      [created, created + 100_000],
+      [String(created), String(created + 100_000)],
+      [created, String(created + 100_000)],
+    ] as const) {
+      const state = stateFromSource('doc-ms', plugin({}, { '@timestamp': at, delivery_timestamp: deadline }), version, now)!;
+      assert.equal(state.doc['@timestamp'], '2025-11-28T18:40:00.000Z', `@timestamp ${JSON.stringify(at)}`);
+      assert.equal(state.doc.delivery_timestamp, '2025-11-28T18:41:40.000Z', `delivery_timestamp ${JSON.stringify(deadline)}`);
+    }
+    // Without delivery_timestamp, the deadline is derived from an epoch-millis @timestamp too.
+    const derived = plugin({ timeout: 30 }, { '@timestamp': String(created) });
+    delete derived.delivery_timestamp;
+    assert.equal(Date.parse(stateFromSource('doc-ms2', derived, version, now)!.doc.delivery_timestamp), created + 30_000);
+    // courier's own fields, as numeric strings (an operator's script may write them so).
+    const courier = { route: 'agent:agent-1', seq: 3, delivered_at: String(created), execution_deadline: String(created + 5000), attempts: 1, claim: { node: 'n1', until: String(created + 1000) } };
+    const sent = stateFromSource('doc-ms3', plugin({ status: 'delivered' }, { courier }), version, now)!;
+    assert.equal(sent.deliveredAt, created);
+    assert.equal(sent.executionDeadline, created + 5000);
+    assert.deepEqual(sent.claim, { node: 'n1', until: created + 1000 });
+  });
+
+  test('a document with a date courier cannot read is rejected, with the reason', () => {
+    const cases: [Partial<CommandSource>, RegExp][] = [
+      [{ '@timestamp': 'yesterday' }, /^@timestamp is not a date: "yesterday"$/],
+      [{ delivery_timestamp: 'soon' }, /^delivery_timestamp is not a date/],
+      [{ delivery_timestamp: '99999999999999999' }, /^delivery_timestamp is not a date/], // beyond what a Date holds
+      [{ courier: { claim: { node: 'n1', until: 'later' } } }, /^courier\.claim\.until is not a date/],
+    ];
+    for (const [extra, reason] of cases) {
+      const reading = readSource('doc-bad', plugin({}, extra), version, now);
+      assert.equal(reading.state, null, JSON.stringify(extra));
+      assert.match(reading.rejected!, reason);
+    }
+    assert.match(readSource('doc-bad', plugin({ status: 'queued' }), version, now).rejected!, /unknown command\.status "queued"/);
+    assert.equal(readSource('doc-bad', { '@timestamp': '2025-03-01T09:59:00Z' }, version, now).rejected, 'no command object');
   });
 
   test('sent without a courier claim reads as unclaimed (a Wazuh server claims nothing)', () => {

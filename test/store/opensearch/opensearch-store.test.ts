@@ -3,19 +3,44 @@
 // paging past one page, and agents.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { errors as clientErrors, type Client } from '@opensearch-project/opensearch';
 import pino from 'pino';
 import type { CommandDocument, CommandState } from '../../../src/domain/command.js';
 import { createOpenSearchClient } from '../../../src/store/opensearch/client.js';
 import { indexNames, type IndexNames } from '../../../src/store/opensearch/indices.js';
 import { OpenSearchStore } from '../../../src/store/opensearch/opensearch-store.js';
+import { WriteBatcher } from '../../../src/runtime/write-batcher.js';
 import type { StatusChange } from '../../../src/store/store.js';
 import { cluster, indexCommands, indexPrefix, openSearchTier, wazuhCommand } from '../../support/opensearch-tier.js';
 
 const tier = openSearchTier();
 const logger = pino({ level: 'silent' });
 
-function openStore(url: string, prefix: string, node = 'node-a', pageSize = 1000): OpenSearchStore {
-  return new OpenSearchStore({ client: createOpenSearchClient({ url }), names: indexNames(prefix), node, logger, pageSize });
+function openStore(url: string, prefix: string, node = 'node-a', pageSize = 1000, options: { client?: Client; log?: pino.Logger } = {}): OpenSearchStore {
+  const client = options.client ?? createOpenSearchClient({ url });
+  return new OpenSearchStore({ client, names: indexNames(prefix), node, logger: options.log ?? logger, pageSize });
+}
+
+/** A pino logger whose records are kept, parsed. */
+function capturingLogger() {
+  const records: Record<string, any>[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      records.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  return { log: pino({ level: 'warn' }, stream), records };
+}
+
+/** Makes the `n`-th `_bulk` request from now on fail without reaching the cluster (a connection reset); returns the count so far. */
+function failBulkRequest(client: Client, n: number): () => number {
+  const target = client as unknown as { bulk: (params: unknown) => Promise<unknown> };
+  const bulk = target.bulk.bind(client);
+  let calls = 0;
+  target.bulk = (params) => (++calls === n ? Promise.reject(new clientErrors.ConnectionError('injected: connection reset')) : bulk(params));
+  return () => calls;
 }
 
 let nextSeq = 0;
@@ -255,6 +280,157 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
       assert.equal(state!.doc.route, 'agent:agent-w');
       const trail = await store.history(id!);
       assert.deepEqual(trail.map((e) => [e.from, e.to, e.cause, e.actor]), [[null, 'pending', 'indexed', 'user:admin']]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('dates written as epoch millis, numbers or numeric strings, are read as the same instants, in canonical ISO', async () => {
+    const p = indexPrefix('epoch-millis');
+    const store = openStore(url, p);
+    await store.open();
+    try {
+      const t0 = Date.parse('2025-11-28T18:40:00.000Z');
+      const [asNumbers, asStrings] = await indexCommands(url, indexNames(p).commands, [
+        { ...wazuhCommand('agent-ms'), '@timestamp': t0, delivery_timestamp: t0 + 100_000 },
+        { ...wazuhCommand('agent-ms'), '@timestamp': String(t0 + 1), delivery_timestamp: String(t0 + 100_001) },
+      ]);
+      const loaded = await store.loadUnfinished();
+      assert.deepEqual(loaded.map((s) => s.doc.document_id), [asNumbers, asStrings]);
+      assert.deepEqual(
+        loaded.map((s) => [s.doc['@timestamp'], s.doc.delivery_timestamp]),
+        [
+          ['2025-11-28T18:40:00.000Z', '2025-11-28T18:41:40.000Z'],
+          ['2025-11-28T18:40:00.001Z', '2025-11-28T18:41:40.001Z'],
+        ],
+      );
+      const read = (await store.getCommand(asStrings!))!;
+      assert.equal(Date.parse(read.doc.delivery_timestamp), t0 + 100_001);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a document with a date courier cannot read is skipped, with one warning per version; the others are loaded', async () => {
+    const p = indexPrefix('unreadable');
+    const index = indexNames(p).commands;
+    // An index someone else made, where @timestamp is a keyword: any text goes in.
+    const made = await cluster(url, 'PUT', `/${index}`, {
+      settings: { number_of_shards: 1 },
+      mappings: { properties: { '@timestamp': { type: 'keyword' }, command: { properties: { status: { type: 'keyword' } } } } },
+    });
+    assert.equal(made.status, 200);
+    const { log, records } = capturingLogger();
+    const store = openStore(url, p, 'node-a', 1000, { log });
+    await store.open();
+    try {
+      const [bad, good] = await indexCommands(url, index, [{ ...wazuhCommand('agent-u'), '@timestamp': 'yesterday' }, wazuhCommand('agent-u')]);
+      assert.deepEqual((await store.loadUnfinished()).map((s) => s.doc.document_id), [good]);
+      assert.equal(await store.getCommand(bad!), null);
+      const skipped = records.filter((r) => r.msg === 'skipping a commands document courier cannot run');
+      assert.deepEqual(skipped.map((r) => [r.document_id, r.reason]), [[bad, '@timestamp is not a date: "yesterday"']]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a bulk written in part: what went through is reported written and durable, once; a refused create fails, alone; a stale change is a conflict', async () => {
+    await create(a, [doc('part-ok'), doc('part-stale'), doc('part-refused')]);
+    // An operator changes one of them under the node: the node's change of it is stale.
+    await cluster(url, 'POST', `/${names.commands}/_update/part-stale`, { doc: { command: { status: 'cancelled' } } });
+    const notADate = 'not-a-date' as unknown as number;
+    const outcome = await a.commit({
+      creates: [doc('part-new'), { ...doc('part-bad'), '@timestamp': 'not-a-date' }].map((d) => ({
+        doc: d,
+        audit: { document_id: d.document_id, from: null, to: 'pending' as const, cause: 'created', at: Date.now(), node: 'node-a', actor: 'user:tester' },
+      })),
+      changes: [
+        change('part-ok', 'pending', 'sent'),
+        change('part-stale', 'pending', 'sent'),
+        // The mapping refuses it (courier.delivered_at is a date): dropped, the stored state is taken.
+        change('part-refused', 'pending', 'delivered', { deliveredAt: notADate, executionDeadline: Date.now() + 1000, attempts: 1 }),
+      ],
+    });
+    assert.deepEqual(outcome.created, [true, false]);
+    assert.deepEqual([...outcome.failed!.creates.keys()], [1]);
+    const refused = outcome.failed!.creates.get(1) as { code: string; message: string };
+    assert.equal(refused.code, 'COURIER_ERR_STORE_REJECTED');
+    assert.match(refused.message, /create part-bad: HTTP 400 mapper_parsing_exception/);
+    assert.deepEqual(outcome.changes, ['ok', 'conflict', 'conflict']);
+    assert.equal(outcome.failed!.changes.size, 0);
+
+    // What was reported written is in the index, audited exactly once.
+    assert.equal((await b.getCommand('part-ok'))!.status, 'sent');
+    assert.deepEqual((await a.history('part-ok')).map((e) => e.to), ['pending', 'sent']);
+    assert.equal((await b.getCommand('part-new'))!.status, 'pending');
+    assert.deepEqual((await a.history('part-new')).map((e) => e.to), ['pending']);
+    // What was not, is not.
+    assert.equal(await b.getCommand('part-bad'), null);
+    assert.deepEqual(await a.history('part-bad'), []);
+    assert.equal((await b.getCommand('part-stale'))!.status, 'cancelled');
+    assert.deepEqual((await a.history('part-stale')).map((e) => e.to), ['pending']);
+    assert.equal((await b.getCommand('part-refused'))!.status, 'pending');
+    assert.deepEqual((await a.history('part-refused')).map((e) => e.to), ['pending']);
+    // The node's book moved on with the written change: its next change goes through.
+    const next = await a.commit({ creates: [], changes: [change('part-ok', 'sent', 'pending')] });
+    assert.deepEqual(next.changes, ['ok']);
+    assert.deepEqual((await a.history('part-ok')).map((e) => e.to), ['pending', 'sent', 'pending']);
+  });
+
+  test('a later round of a batch fails after an earlier one was written: the written change is reported written, the other failed', async () => {
+    const p = indexPrefix('rounds');
+    const client = createOpenSearchClient({ url });
+    const store = openStore(url, p, 'node-a', 1000, { client });
+    await store.open();
+    try {
+      await create(store, [doc('round-1')]);
+      const deliveredAt = Date.now();
+      const confirm = change('round-1', 'sent', 'delivered', { deliveredAt, executionDeadline: deliveredAt + 60_000, attempts: 1 });
+      // A command's two changes in one batch go in two rounds: the second round's request is lost.
+      failBulkRequest(client, 2);
+      const outcome = await store.commit({ creates: [], changes: [change('round-1', 'pending', 'sent'), confirm] });
+      assert.equal(outcome.changes[0], 'ok');
+      assert.deepEqual([...outcome.failed!.changes.keys()], [1]);
+      assert.equal((outcome.failed!.changes.get(1) as { code: string }).code, 'COURIER_ERR_STORE_UNAVAILABLE');
+      assert.equal((await store.getCommand('round-1'))!.status, 'sent');
+      assert.deepEqual((await store.history('round-1')).map((e) => e.to), ['pending', 'sent']);
+      // Tried again (as the write batcher does), it goes through on the version the first produced.
+      assert.deepEqual((await store.commit({ creates: [], changes: [confirm] })).changes, ['ok']);
+      assert.deepEqual((await store.history('round-1')).map((e) => e.to), ['pending', 'sent', 'delivered']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('through the write batcher, a batch written in part is completed without writing anything twice', async () => {
+    const p = indexPrefix('batcher');
+    const client = createOpenSearchClient({ url });
+    const store = openStore(url, p, 'node-a', 1000, { client });
+    await store.open();
+    try {
+      await create(store, [doc('batched-1')]);
+      const deliveredAt = Date.now();
+      const delivery = { deliveredAt, executionDeadline: deliveredAt + 60_000, attempts: 1 };
+      // Three changes of one command in one batch (three rounds); the third round's request is
+      // lost. Only that change may be tried again: trying the whole batch again would write the
+      // first two a second time, on top of the second (delivered, then sent again).
+      failBulkRequest(client, 3);
+      const writes = new WriteBatcher(store, { maxBatch: 100, retryDelayMs: () => 10 });
+      const settled = await Promise.all([
+        writes.change(change('batched-1', 'pending', 'sent')),
+        writes.change(change('batched-1', 'sent', 'delivered', delivery)),
+        writes.change(change('batched-1', 'delivered', 'success', { ...delivery, result: { code: 0, message: 'done' } })),
+      ]);
+      assert.deepEqual(settled, ['ok', 'ok', 'ok']);
+      const stored = (await store.getCommand('batched-1'))!;
+      assert.equal(stored.status, 'success');
+      assert.equal(stored.attempts, 1);
+      assert.deepEqual((await store.history('batched-1')).map((e) => [e.from, e.to]), [
+        [null, 'pending'],
+        ['pending', 'sent'],
+        ['sent', 'delivered'],
+        ['delivered', 'success'],
+      ]);
     } finally {
       await store.close();
     }
