@@ -114,7 +114,7 @@ export async function startCourier(config: Config, deps: CourierDeps = {}): Prom
   // Admin plane: the local Unix socket (0660).
   const admin = await createAdminApi({ ...common, keys, operators, longPollTimeoutMs: config.longPollTimeout });
   // Agents API (TCP): long-poll, results, WebSocket.
-  const { app: comms, webSocket } = await createAgentsApi({ ...common, tokens, longPollTimeoutMs: config.longPollTimeout, wsPingIntervalMs: config.wsPingInterval });
+  const { app: comms, webSocket, stopAccepting: stopAgentRequests } = await createAgentsApi({ ...common, tokens, longPollTimeoutMs: config.longPollTimeout, wsPingIntervalMs: config.wsPingInterval });
   // Management API (TCP, API keys): operators anywhere.
   const management = await createManagementApi({ ...common, node: config.node, now: () => clock.now(), store, operators, keys });
 
@@ -149,6 +149,9 @@ export async function startCourier(config: Config, deps: CourierDeps = {}): Prom
       (stopping ??= (async () => {
         // The poller first: nothing is handed to a supervisor that is draining.
         await poller?.stop();
+        // Then the agents stop getting in: what they send from now on is refused (503) for them to retry
+        // elsewhere or after the restart, rather than met by a supervisor that is draining.
+        stopAgentRequests();
         await supervisor.stop();
         webSocket.close();
         await Promise.allSettled([admin.close(), comms.close(), management.close(), inspector?.close()]);

@@ -74,6 +74,8 @@ export class Supervisor {
   private readonly live = new Map<string, LiveCommand>();
   private readonly queues = new Map<string, RouteQueue>();
   private readonly subscribers = new Map<string, Set<Subscription>>();
+  /** Per command handed to a connection and not yet confirmed: the subscription holding it (in its `inFlight`). */
+  private readonly heldBy = new Map<string, Subscription>();
   private readonly dirtyRoutes = new Set<string>();
   private dispatchScheduled = false;
   private readonly deadlines: DeadlineQueue;
@@ -152,7 +154,8 @@ export class Supervisor {
     return this.writeProblem;
   }
 
-  private get running(): boolean {
+  /** Accepting work: false from the moment `stop` is called (draining, then stopped). */
+  get running(): boolean {
     return this.lifecycle.getSnapshot().value === 'running';
   }
 
@@ -247,12 +250,13 @@ export class Supervisor {
   }
 
   private isInFlightHere(documentId: string): boolean {
-    for (const subs of this.subscribers.values()) for (const sub of subs) if (sub.inFlight.has(documentId)) return true;
-    return false;
+    return this.heldBy.has(documentId);
   }
 
   /** Stops a live command's actor and forgets it (its queue entry is skipped lazily). */
   private retire(live: LiveCommand): void {
+    // Replaced by a stored state someone else wrote: no connection of ours holds it any more.
+    this.release(live.doc.document_id);
     live.stop();
     if (this.live.get(live.doc.document_id) === live) this.live.delete(live.doc.document_id);
   }
@@ -345,6 +349,8 @@ export class Supervisor {
    * own); otherwise nothing is recorded. Exactly one result per command: repeats are ignored.
    */
   async reportResults(reports: ResultReport[], route: string | null, who: string): Promise<ResultOutcome[]> {
+    // 503, not "ignored": the reporter must try again (after the restart, or on another node).
+    if (!this.running) throw errors.SHUTTING_DOWN();
     for (const report of reports) {
       const state = this.live.get(report.document_id)?.doc ?? (await this.options.store.getCommand(report.document_id))?.doc;
       // Another agent's command is reported as unknown: an agent learns nothing about others.
@@ -361,6 +367,8 @@ export class Supervisor {
     };
     const { outcome, target } = await this.sendUntilStored(report.document_id, event, 'result', who);
     const recorded = outcome === 'ok';
+    // Not taken because the drain began meanwhile (its actor may be gone): not ignored, refused.
+    if (!recorded && !this.running) throw errors.SHUTTING_DOWN();
     // The result ended the command: its actor holds the final state (the store need not be read).
     const state = recorded && target ? liveState(target) : (await this.get(report.document_id))!;
     return recorded
@@ -393,11 +401,16 @@ export class Supervisor {
     return sub;
   }
 
-  /** The transport wrote these commands out (long-poll answer finished, or WebSocket ack). */
+  /**
+   * The transport wrote these commands out (long-poll answer finished, or WebSocket ack).
+   * Refused while shutting down: the drain hands unconfirmed commands back (they are delivered again).
+   */
   confirm(sub: Subscription, documentIds: Iterable<string>): string[] {
+    if (!this.running) throw errors.SHUTTING_DOWN();
     const confirmed: string[] = [];
     for (const id of documentIds) {
       if (!sub.inFlight.delete(id)) continue;
+      this.unhold(id, sub);
       confirmed.push(id);
       this.send(id, { type: 'TRANSPORT_CONFIRMED', at: this.options.clock.now() }, 'delivered', sub.who);
     }
@@ -414,10 +427,41 @@ export class Supervisor {
     sub.actor.send({ type: sub.mode === 'long-poll' ? 'CLIENT_GONE' : 'CLOSED' });
     sub.actor.stop();
     this.detach(sub);
-    for (const id of sub.inFlight) {
+    const unconfirmed = [...sub.inFlight];
+    sub.inFlight.clear();
+    for (const id of unconfirmed) {
+      this.unhold(id, sub);
       this.send(id, { type: 'TRANSPORT_FAILED', at: this.options.clock.now() }, 'transport_failed', sub.who);
     }
-    sub.inFlight.clear();
+  }
+
+  private hold(documentId: string, sub: Subscription): void {
+    this.release(documentId);
+    sub.inFlight.add(documentId);
+    this.heldBy.set(documentId, sub);
+  }
+
+  private unhold(documentId: string, sub: Subscription): void {
+    if (this.heldBy.get(documentId) === sub) this.heldBy.delete(documentId);
+  }
+
+  /** The command left `sent` other than through its connection (result, deadline, another node): forget it there. */
+  private release(documentId: string): void {
+    const sub = this.heldBy.get(documentId);
+    if (!sub) return;
+    sub.inFlight.delete(documentId);
+    this.heldBy.delete(documentId);
+  }
+
+  /**
+   * The route's owner may no longer hold it (its agent was removed): its open subscriptions end now,
+   * what they held unconfirmed goes back to pending, and each transport tells its client why.
+   */
+  revoke(route: string): void {
+    for (const sub of [...(this.subscribers.get(route) ?? [])]) {
+      this.unsubscribe(sub);
+      sub.transport.revoked?.();
+    }
   }
 
   /** Takes a subscription out of its route: it receives nothing more. */
@@ -461,7 +505,7 @@ export class Supervisor {
         const written = this.send(id, { type: 'CLAIM', at: now }, 'claimed', sub.who);
         if (!written) continue;
         live.readySince = Math.max(live.readySince, sub.openedAt);
-        sub.inFlight.add(id);
+        this.hold(id, sub);
         claims.push(written);
         views.push(liveView(live));
       }
@@ -477,7 +521,10 @@ export class Supervisor {
       void Promise.all(claims).then(
         (outcomes) => {
           const won: CommandView[] = [];
-          views.forEach((view, i) => (outcomes[i] === 'ok' ? won.push(view) : sub.inFlight.delete(view.document_id)));
+          views.forEach((view, i) => {
+            if (outcomes[i] === 'ok') won.push(view);
+            else if (sub.inFlight.delete(view.document_id)) this.unhold(view.document_id, sub);
+          });
           // A long-poll is answered even if every claim was lost (then with no commands): it was promised an answer.
           if (!sub.closed && (won.length > 0 || sub.mode === 'long-poll')) sub.transport.push(won);
         },
@@ -559,6 +606,9 @@ export class Supervisor {
   /** Keeps the queues, deadlines and the live map in step with a transition. */
   private afterTransition(live: LiveCommand, { to, change }: Transition, written: Promise<unknown>): void {
     const id = live.doc.document_id;
+    // Back to pending (recovered, lease lapsed) or ended while handed out: the connection no longer holds it,
+    // so its in-flight set does not grow on a long-lived WebSocket, and a late ack of it is refused.
+    if (to === 'pending' || FINAL_STATUSES.has(to)) this.release(id);
     if (to === 'pending') {
       live.readySince = change.audit.at;
       this.enqueue(live);
