@@ -138,7 +138,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   const admin = await createAdminApi({ ...common, keys, operators, longPollTimeoutMs: config.longPollTimeout });
   undo.push(() => admin.close());
   // Agents API (TCP): long-poll, results, WebSocket.
-  const { app: comms, webSocket } = await createAgentsApi({ ...common, tokens, longPollTimeoutMs: config.longPollTimeout, wsPingIntervalMs: config.wsPingInterval });
+  const { app: comms, webSocket, stopAccepting: stopAgentRequests } = await createAgentsApi({ ...common, tokens, longPollTimeoutMs: config.longPollTimeout, wsPingIntervalMs: config.wsPingInterval });
   undo.push(() => comms.close(), () => webSocket.close());
   // Management API (TCP, API keys): operators anywhere.
   const management = await createManagementApi({ ...common, node: config.node, now: () => clock.now(), store, operators, keys });
@@ -169,6 +169,9 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
       (stopping ??= (async () => {
         // The poller first: nothing is handed to a supervisor that is draining.
         await poller?.stop();
+        // Then the agents stop getting in: what they send from now on is refused (503) for them to retry
+        // elsewhere or after the restart, rather than met by a supervisor that is draining.
+        stopAgentRequests();
         await supervisor.stop();
         webSocket.close();
         await Promise.allSettled([admin.close(), comms.close(), management.close(), inspector?.close()]);

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { COMMAND_STATUSES, type CommandStatus } from './domain/command.js';
 
 export interface MetricsSources {
@@ -13,6 +13,14 @@ export class Metrics {
     name: 'courier_dispatch_latency_seconds',
     help: 'From the moment a pending command and a subscriber of its target coexist to the transport confirming delivery',
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  /** Every refused request, audited or not (the audit trail throttles anonymous ones). */
+  readonly refusals = new Counter({
+    name: 'courier_refusals_total',
+    help: 'Requests refused for authentication or authorisation (401, 403), by API and error code',
+    labelNames: ['api', 'code'],
     registers: [this.registry],
   });
 
@@ -47,6 +55,10 @@ export class Metrics {
         this.set({ mode: 'websocket' }, stats.webSocketSubscriptions);
       },
     });
+  }
+
+  countRefusal(api: 'agents' | 'management', code: string): void {
+    this.refusals.inc({ api, code });
   }
 
   observeDispatch(latencyMs: number): void {

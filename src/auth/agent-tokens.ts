@@ -6,12 +6,21 @@ import { errors } from '../errors.js';
 /**
  * Agent tokens, as the Wazuh Communications API issues them: JWT, RS256, issuer `wazuh`,
  * audience `Wazuh Communications API`, lifetime exactly 900 s, the agent id in `uuid` (and `sub`).
+ * Courier adds `reg`, a fingerprint of the registration the token was issued for, so that a token
+ * dies with its registration (agent removed, or removed and registered again with a new key).
  * The signing key is generated on first start and kept in the data directory (mode 0600).
  */
 export const TOKEN_ISSUER = 'wazuh';
 export const TOKEN_AUDIENCE = 'Wazuh Communications API';
 export const TOKEN_LIFETIME_S = 900;
 const ALG = 'RS256';
+
+/** What a valid token says: whose it is, and for which registration of that agent. */
+export interface TokenClaims {
+  agentId: string;
+  /** The `reg` claim; null in a token without one (never issued by this version). */
+  registration: string | null;
+}
 
 type KeyLike = Awaited<ReturnType<typeof importJWK>>;
 
@@ -37,9 +46,9 @@ export class AgentTokens {
     return new AgentTokens(await importJWK(jwk, ALG), await importJWK(publicJwk, ALG), now);
   }
 
-  async issue(agentId: string): Promise<string> {
+  async issue(agentId: string, registration: string): Promise<string> {
     const iat = Math.floor(this.now() / 1000);
-    return new SignJWT({ uuid: agentId })
+    return new SignJWT({ uuid: agentId, reg: registration })
       .setProtectedHeader({ alg: ALG, typ: 'JWT' })
       .setIssuer(TOKEN_ISSUER)
       .setAudience(TOKEN_AUDIENCE)
@@ -49,8 +58,8 @@ export class AgentTokens {
       .sign(this.privateKey);
   }
 
-  /** The agent id of a valid token; a 403 error (invalid or expired) otherwise. */
-  async verify(token: string): Promise<string> {
+  /** The claims of a valid token; a 403 error (invalid or expired) otherwise. */
+  async verify(token: string): Promise<TokenClaims> {
     try {
       const { payload } = await jwtVerify(token, this.publicKey, {
         issuer: TOKEN_ISSUER,
@@ -59,7 +68,9 @@ export class AgentTokens {
         currentDate: new Date(this.now()),
       });
       if (typeof payload.uuid !== 'string' || payload.uuid === '') throw errors.INVALID_TOKEN();
-      return payload.uuid;
+      const reg = payload.reg;
+      if (reg !== undefined && typeof reg !== 'string') throw errors.INVALID_TOKEN();
+      return { agentId: payload.uuid, registration: typeof reg === 'string' ? reg : null };
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw errors.EXPIRED_TOKEN();
       throw errors.INVALID_TOKEN();
@@ -67,7 +78,7 @@ export class AgentTokens {
   }
 
   /** Reads `Authorization: Bearer <token>` and verifies it. */
-  async verifyHeader(header: string | undefined): Promise<string> {
+  async verifyHeader(header: string | undefined): Promise<TokenClaims> {
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) throw errors.MISSING_TOKEN();
     return this.verify(match[1]!);

@@ -18,10 +18,15 @@ export interface AgentRoutesDeps {
   longPollTimeoutMs: number;
 }
 
-/** The agent id behind a request's bearer token; the agent must still be registered. */
+/**
+ * The agent id behind a request's bearer token. The token must have been issued for the agent's
+ * current registration: a removed agent's token, or one from before it was registered again, is refused.
+ */
 export async function authenticatedAgent(deps: Pick<AgentRoutesDeps, 'tokens' | 'agents'>, authorization: string | undefined): Promise<string> {
-  const agentId = await deps.tokens.verifyHeader(authorization);
-  if (!(await deps.agents.exists(agentId))) throw errors.INVALID_TOKEN();
+  const { agentId, registration } = await deps.tokens.verifyHeader(authorization);
+  // The same single read of the agent as before: comparing fingerprints adds one short hash.
+  const current = await deps.agents.registration(agentId);
+  if (current === null || current !== registration) throw errors.INVALID_TOKEN();
   deps.agents.touch(agentId);
   return agentId;
 }
@@ -46,8 +51,8 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
       },
     },
     async (request) => {
-    await agents.authenticate(request.body.uuid, request.body.key);
-    return { token: await tokens.issue(request.body.uuid) };
+    const registration = await agents.authenticate(request.body.uuid, request.body.key);
+    return { token: await tokens.issue(request.body.uuid, registration) };
     },
   );
 

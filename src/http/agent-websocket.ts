@@ -41,6 +41,8 @@ export interface AgentWebSocketOptions extends Pick<AgentRoutesDeps, 'supervisor
   logger: Logger;
   maxPayload: number;
   pingIntervalMs: number;
+  /** An upgrade was refused (bad token, unknown agent…), for the refusal counter. */
+  onRefused?: (error: CourierError) => void;
 }
 
 /**
@@ -52,6 +54,7 @@ export interface AgentWebSocketOptions extends Pick<AgentRoutesDeps, 'supervisor
 export class AgentWebSocket {
   private readonly wss: WebSocketServer;
   private readonly keepalive: NodeJS.Timeout;
+  private accepting = true;
 
   constructor(private readonly options: AgentWebSocketOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload });
@@ -65,7 +68,13 @@ export class AgentWebSocket {
     });
   }
 
+  /** Shutdown begins: upgrades are refused from now on; open sockets stay until the drain ends them. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
   close(): void {
+    this.accepting = false;
     clearInterval(this.keepalive);
     for (const client of this.wss.clients) client.terminate();
     this.wss.close();
@@ -75,11 +84,14 @@ export class AgentWebSocket {
     socket.on('error', () => socket.destroy());
     const path = (request.url ?? '').split('?')[0];
     if (path !== WEBSOCKET_PATH) return endWithError(socket, errors.NOT_FOUND_ROUTE('GET', path ?? ''));
+    if (!this.accepting) return endWithError(socket, errors.SHUTTING_DOWN());
     let agentId: string;
     try {
       agentId = await authenticatedAgent(this.options, request.headers.authorization);
     } catch (error) {
-      return endWithError(socket, error instanceof CourierError ? error : errors.INVALID_TOKEN());
+      const refusal = error instanceof CourierError ? error : errors.INVALID_TOKEN();
+      this.options.onRefused?.(refusal);
+      return endWithError(socket, refusal);
     }
     if (socket.destroyed) return;
     this.wss.handleUpgrade(request, socket, head, (ws) => this.serve(ws as AgentSocket, agentId));
@@ -95,6 +107,11 @@ export class AgentWebSocket {
       sub = supervisor.subscribe(agentRoute(agentId), 'websocket', who, {
         push: (commands) => send(ws, { type: 'commands', commands }),
         drain: () => ws.close(1001, 'server shutting down'),
+        // The agent was removed: its token no longer holds, so neither does this socket.
+        revoked: () => {
+          send(ws, { type: 'error', ...toErrorBody(errors.INVALID_TOKEN()) });
+          ws.close(1008, 'agent removed');
+        },
       });
     } catch (error) {
       const e = error instanceof CourierError ? error : errors.INTERNAL();
@@ -126,9 +143,12 @@ export class AgentWebSocket {
     }
     const { supervisor } = this.options;
     if (frame.type === 'ack') {
-      const confirmed = supervisor.confirm(sub, frame.ids);
-      const unknown = frame.ids.filter((id) => !confirmed.includes(id));
-      if (unknown.length > 0) throw errors.VALIDATION(`Not awaiting an ack on this connection: [${unknown.join(', ')}]`);
+      if (!supervisor.running) throw errors.SHUTTING_DOWN();
+      // All or nothing: a frame naming any id not in flight on this connection changes nothing.
+      const ids = new Set(frame.ids);
+      const unknown = [...ids].filter((id) => !sub.inFlight.has(id));
+      if (unknown.length > 0) throw errors.VALIDATION(`Not awaiting an ack on this connection: [${unknown.slice(0, 20).join(', ')}${unknown.length > 20 ? ', …' : ''}]`);
+      supervisor.confirm(sub, ids);
       return;
     }
     const report = { document_id: frame.document_id, code: frame.code, message: frame.message, ...(frame.data !== undefined ? { data: frame.data } : {}) };

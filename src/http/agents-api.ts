@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import { Type } from 'typebox';
 import type { Metrics } from '../metrics.js';
+import { agentRoute } from '../domain/command.js';
 import { errors } from '../errors.js';
 import { registerAgentRoutes, type AgentRoutesDeps } from './agent-routes.js';
 import { AgentWebSocket, WEBSOCKET_PATH } from './agent-websocket.js';
 import { createHttpApp } from './app.js';
+import { countRefusals, isRefusal } from './refusal-metrics.js';
 import { registerOperationalRoutes, type Health } from './operational-routes.js';
 import { errorResponses } from './schemas.js';
 
@@ -27,6 +29,12 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
         'Wazuh Communications API compatible: authentication, commands by long-poll or WebSocket (see docs/agents-api.md for the frames), results.',
     },
   });
+  // From the start of a shutdown, requests on connections still open are refused (503, retry elsewhere/later).
+  let accepting = true;
+  app.addHook('onRequest', async () => {
+    if (!accepting) throw errors.SHUTTING_DOWN();
+  });
+  countRefusals(app, deps.metrics, 'agents');
   registerAgentRoutes(app, deps);
   registerOperationalRoutes(app, deps.health, deps.metrics);
   app.get(
@@ -43,7 +51,23 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
       throw errors.UPGRADE_REQUIRED();
     },
   );
-  const webSocket = new AgentWebSocket({ ...deps, maxPayload: deps.bodyLimit, pingIntervalMs: deps.wsPingIntervalMs });
+  const webSocket = new AgentWebSocket({
+    ...deps,
+    maxPayload: deps.bodyLimit,
+    pingIntervalMs: deps.wsPingIntervalMs,
+    onRefused: (error) => {
+      if (isRefusal(error)) deps.metrics.countRefusal('agents', error.code);
+    },
+  });
   webSocket.attach(app.server);
-  return { app, webSocket };
+  // An agent removed here loses its open long-poll and sockets at once, not only its next request.
+  const stopWatching = deps.agents.onRemoved((agentId) => deps.supervisor.revoke(agentRoute(agentId)));
+  app.addHook('onClose', async () => stopWatching());
+  /** The first step of a shutdown: no new connection, request or upgrade; open long-polls and sockets stay for the drain to answer. */
+  const stopAccepting = (): void => {
+    accepting = false;
+    webSocket.stopAccepting();
+    if (app.server.listening) app.server.close();
+  };
+  return { app, webSocket, stopAccepting };
 }

@@ -27,11 +27,15 @@ export function holdLongPoll(
     who,
     {
       push: (commands) => {
-        raw.once('finish', () => supervisor.confirm(sub, commands.map((c) => c.document_id)));
+        raw.once('finish', () => {
+          // Shutting down: not confirmed; the drain (or the restart's recovery) hands them out again.
+          if (supervisor.running) supervisor.confirm(sub, commands.map((c) => c.document_id));
+        });
         void reply.code(200).send({ commands });
       },
       timedOut: () => void reply.code(408).send(toErrorBody(longPollTimeout())),
       drain: () => void reply.code(503).send(toErrorBody(errors.SHUTTING_DOWN())),
+      revoked: () => void reply.code(errors.INVALID_TOKEN.statusCode).send(toErrorBody(errors.INVALID_TOKEN())),
     },
     jitteredTimeout(timeoutMs),
   );

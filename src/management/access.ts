@@ -4,6 +4,8 @@ import type { Permission } from '../auth/roles.js';
 import { roleAllows } from '../auth/roles.js';
 import { CourierError, errors } from '../errors.js';
 import type { OperatorStore } from '../store/operator-store.js';
+import type { Logger } from 'pino';
+import { RefusalThrottle, type RefusalSummary } from './refusal-throttle.js';
 
 /** Route config of the management API: the permission a route needs, or `public` for none. */
 export interface AccessConfig {
@@ -11,30 +13,55 @@ export interface AccessConfig {
   public?: boolean;
 }
 
+export interface AccessOptions {
+  keys: ApiKeys;
+  store: OperatorStore;
+  node: string;
+  now: () => number;
+  logger: Logger;
+  /** Path prefixes anyone may read (the API documentation). */
+  publicPrefixes?: string[];
+  /** Anonymous refusals of one kind (address, route, reason) audited at most once per window (ms). */
+  refusalWindowMs?: number;
+}
+
+const REFUSAL_WINDOW_MS = 60_000;
+const MAX_REFUSAL_KINDS = 10_000;
+
 /**
  * Authentication and authorisation of the management API. Every route needs a key with the
- * route's permission; every refusal (no key, bad key, wrong role, outside the key's scope) is
- * written to the audit trail before it is answered.
+ * route's permission; every refusal is written to the audit trail before it is answered: one by
+ * one for a valid key (wrong role, outside its scope), throttled for anonymous ones (no key, bad
+ * key), so that an unauthenticated flood cannot grow the trail without bound (see RefusalThrottle).
  */
 export class Access {
   private readonly principals = new WeakMap<FastifyRequest, Principal>();
+  private readonly throttle: RefusalThrottle;
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly summaries = new Set<Promise<void>>();
 
-  constructor(
-    private readonly keys: ApiKeys,
-    private readonly store: OperatorStore,
-    private readonly node: string,
-    private readonly now: () => number,
-    /** Path prefixes anyone may read (the API documentation). */
-    private readonly publicPrefixes: string[] = [],
-  ) {}
+  constructor(private readonly options: AccessOptions) {
+    const windowMs = options.refusalWindowMs ?? REFUSAL_WINDOW_MS;
+    this.throttle = new RefusalThrottle({
+      windowMs,
+      maxKinds: MAX_REFUSAL_KINDS,
+      now: options.now,
+      summarize: (summary) => {
+        const written = this.recordSummary(summary).finally(() => this.summaries.delete(written));
+        this.summaries.add(written);
+      },
+    });
+    this.sweeper = setInterval(() => this.throttle.sweep(), windowMs);
+    this.sweeper.unref();
+  }
 
   /** The `onRequest` hook: runs before the body is read. */
   readonly check = async (request: FastifyRequest): Promise<void> => {
     const config = request.routeOptions.config as AccessConfig;
-    if (config.public || this.publicPrefixes.some((prefix) => request.url.startsWith(prefix))) return;
+    if (config.public || (this.options.publicPrefixes ?? []).some((prefix) => request.url.startsWith(prefix))) return;
     let principal: Principal;
     try {
-      principal = await this.keys.authenticate(request.headers.authorization, headerValue(request.headers['x-api-key']));
+      principal = await this.options.keys.authenticate(request.headers.authorization, headerValue(request.headers['x-api-key']));
     } catch (error) {
       return this.refuse(request, error as CourierError);
     }
@@ -50,17 +77,41 @@ export class Access {
     return principal;
   }
 
-  /** Records the refusal in the audit trail, then throws it to be answered. */
+  /** Records the refusal in the audit trail (an anonymous one unless throttled), then throws it to be answered. */
   async refuse(request: FastifyRequest, error: CourierError, documentId: string | null = null): Promise<never> {
     const principal = this.principals.get(request);
-    await this.store.recordRefusal({
-      document_id: documentId,
-      at: this.now(),
-      node: this.node,
-      actor: principal ? actorOf(principal) : 'anonymous',
-      detail: `${request.method} ${request.url.split('?')[0]}: ${error.message} (${error.code})`,
-    });
+    const kind = { address: request.ip, route: `${request.method} ${request.routeOptions.url ?? '(no route)'}`, reason: error.code };
+    if (principal || this.throttle.admit(kind)) {
+      await this.options.store.recordRefusal({
+        document_id: documentId,
+        at: this.options.now(),
+        node: this.options.node,
+        actor: principal ? actorOf(principal) : 'anonymous',
+        detail: `${request.method} ${request.url.split('?')[0]}: ${error.message} (${error.code})${principal ? '' : ` from ${request.ip}`}`,
+      });
+    }
     throw error;
+  }
+
+  /** Shutdown: the refusals held back so far are written as their summaries. */
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.throttle.flush();
+    await Promise.all(this.summaries);
+  }
+
+  private async recordSummary({ address, route, reason, count, since }: RefusalSummary): Promise<void> {
+    try {
+      await this.options.store.recordRefusal({
+        document_id: null,
+        at: this.options.now(),
+        node: this.options.node,
+        actor: 'anonymous',
+        detail: `${route}: ${count} more refused (${reason}) from ${address} since ${new Date(since).toISOString()}, not recorded one by one`,
+      });
+    } catch (err) {
+      this.options.logger.error({ err }, 'cannot record a summary of refusals');
+    }
   }
 }
 

@@ -10,13 +10,23 @@ import { EventStreamQuery, toAuditFilter } from './schemas.js';
 const KEEPALIVE_MS = 15_000;
 const PAGE = 500;
 
+export interface EventStreams {
+  /** Streams holding a commit listener and a keepalive timer right now. */
+  openStreams(): number;
+}
+
 /**
  * `GET /api/v1/events/stream`: a live feed of the audit trail as server-sent events, filterable
  * like `/audit`. Each event's `id` is its audit id, so a client that reconnects with
  * `Last-Event-ID` (or `?last_event_id=`) resumes exactly after the last event it saw: the feed is
  * read from the durable trail, never from memory, so nothing is missed and nothing repeated.
  */
-export function registerEventStream(app: HttpApp, supervisor: Supervisor, store: OperatorStore, scopeOf: ScopeOf): void {
+export function registerEventStream(app: HttpApp, supervisor: Supervisor, store: OperatorStore, scopeOf: ScopeOf): EventStreams {
+  const streams = new Set<ServerResponse>();
+  // On shutdown, before the server waits for its connections: each stream's 'close' lets go of the rest.
+  app.addHook('preClose', async () => {
+    for (const raw of streams) raw.destroy();
+  });
   app.get(
     '/api/v1/events/stream',
     {
@@ -31,12 +41,39 @@ export function registerEventStream(app: HttpApp, supervisor: Supervisor, store:
       config: { permission: 'audit:read' },
     },
     async (request, reply) => {
+    const raw = reply.raw;
+    // Everything this stream holds is let go of here, whenever the client leaves: the 'close'
+    // handler is in place before the first await, and a client gone before it was (during
+    // authentication) is seen by `destroyed` below.
+    let closed = false;
+    let unsubscribe = (): void => {};
+    let keepalive: NodeJS.Timeout | undefined;
+    const release = (): void => {
+      closed = true;
+      unsubscribe();
+      clearInterval(keepalive);
+      streams.delete(raw);
+    };
+    streams.add(raw);
+    raw.once('close', release);
+    const gone = () => closed || raw.destroyed || request.raw.destroyed;
+
     const filter: AuditFilter = { ...toAuditFilter(request.query), scope: scopeOf(request) };
     const resumeFrom = headerOrQuery(request.headers['last-event-id'], request.query.last_event_id);
-    let cursor = resumeFrom ?? (await store.latestAuditId());
+    let cursor: string;
+    try {
+      cursor = resumeFrom ?? (await store.latestAuditId());
+    } catch (error) {
+      release();
+      throw error;
+    }
 
     reply.hijack();
-    const raw = reply.raw;
+    if (gone()) {
+      release();
+      raw.destroy();
+      return;
+    }
     raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -45,7 +82,6 @@ export function registerEventStream(app: HttpApp, supervisor: Supervisor, store:
     });
     raw.write(': courier audit stream\n\n');
 
-    let closed = false;
     let pumping = false;
     let again = false;
     // Sends everything after `cursor`; a wake-up during a pump makes it go round once more.
@@ -62,6 +98,7 @@ export function registerEventStream(app: HttpApp, supervisor: Supervisor, store:
           while (next !== null && !closed) {
             const page = await store.queryAudit(filter, { limit: PAGE, cursor });
             for (const entry of page.items) {
+              if (closed) break;
               cursor = entry.id;
               if (!write(raw, `id: ${entry.id}\nevent: ${entry.kind}\ndata: ${JSON.stringify(auditView(entry))}\n\n`)) {
                 await drained(raw);
@@ -78,26 +115,28 @@ export function registerEventStream(app: HttpApp, supervisor: Supervisor, store:
       }
     };
 
-    const unsubscribe = supervisor.onCommitted(() => void pump());
-    const keepalive = setInterval(() => {
+    unsubscribe = supervisor.onCommitted(() => void pump());
+    keepalive = setInterval(() => {
       write(raw, ': keepalive\n\n');
       void pump(); // refusals are written outside the transition batches
     }, KEEPALIVE_MS);
-    raw.on('close', () => {
-      closed = true;
-      unsubscribe();
-      clearInterval(keepalive);
-    });
     await pump();
     },
   );
+  return { openStreams: () => streams.size };
 }
 
-/** Resolves when the socket can take more, or is gone. */
+/** Resolves when the socket can take more, or is gone; either way both listeners are removed. */
 function drained(raw: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
-    raw.once('drain', resolve);
-    raw.once('close', resolve);
+    if (raw.destroyed) return resolve();
+    const done = (): void => {
+      raw.off('drain', done);
+      raw.off('close', done);
+      resolve();
+    };
+    raw.on('drain', done);
+    raw.on('close', done);
   });
 }
 

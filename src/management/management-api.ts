@@ -10,6 +10,7 @@ import type { AgentRegistry } from '../runtime/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { OperatorStore } from '../store/operator-store.js';
 import type { CommandStore } from '../store/store.js';
+import { countRefusals } from '../http/refusal-metrics.js';
 import { Access } from './access.js';
 import { registerManagementAgentRoutes } from './agent-routes.js';
 import { scopedCommandPolicy } from './command-policy.js';
@@ -49,8 +50,11 @@ export async function createManagementApi(deps: ManagementApiDeps) {
         'Every route needs `Authorization: Bearer <API key>` (keys: `courier keys create --role admin|operator|auditor [--scope …]`).',
     },
   });
-  const access = new Access(deps.keys, deps.operators, deps.node, deps.now, [DOCS_PREFIX]);
+  const access = new Access({ keys: deps.keys, store: deps.operators, node: deps.node, now: deps.now, logger: deps.logger, publicPrefixes: [DOCS_PREFIX] });
   app.addHook('onRequest', access.check);
+  // Before the store closes (courier closes it after this listener): held-back refusals are summarized.
+  app.addHook('onClose', async () => access.close());
+  countRefusals(app, deps.metrics, 'management');
   await app.register(fastifySwaggerUi, { routePrefix: DOCS_PREFIX });
   const policy = scopedCommandPolicy(access, deps.store);
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { generateSecret, hashSecret, verifySecret } from '../auth/secret-hash.js';
 import { errors } from '../errors.js';
 import type { AgentRecord, CommandStore } from '../store/store.js';
@@ -12,10 +13,19 @@ function view(agent: AgentRecord): AgentView {
   return { id: agent.id, groups: agent.groups, created_at: new Date(agent.createdAt).toISOString() };
 }
 
+/**
+ * A fingerprint of one registration of an agent, carried by its tokens (`reg`). The stored key hash
+ * is salted, so registering the same id again (even with the same key) gives another fingerprint.
+ */
+export function registrationOf(agent: AgentRecord): string {
+  return createHash('sha256').update(`${agent.keyHash}|${agent.createdAt}`).digest('base64url').slice(0, 22);
+}
+
 /** Registered agents: who may authenticate, and which groups a group command reaches. */
 export class AgentRegistry {
   /** When each agent last made an authenticated request (since this process started). */
   private readonly seen = new Map<string, number>();
+  private readonly removedListeners = new Set<(id: string) => void>();
 
   constructor(
     private readonly store: CommandStore,
@@ -38,10 +48,20 @@ export class AgentRegistry {
 
   async remove(id: string): Promise<void> {
     if (!(await this.store.removeAgent(id))) throw errors.AGENT_NOT_FOUND(id);
+    this.seen.delete(id);
+    for (const listener of this.removedListeners) listener(id);
   }
 
-  async exists(id: string): Promise<boolean> {
-    return (await this.store.getAgent(id)) !== null;
+  /** Calls `listener` with the id of each agent removed through this registry; returns the unsubscribe. */
+  onRemoved(listener: (id: string) => void): () => void {
+    this.removedListeners.add(listener);
+    return () => this.removedListeners.delete(listener);
+  }
+
+  /** The current registration's fingerprint, or null if the agent is not registered. */
+  async registration(id: string): Promise<string | null> {
+    const agent = await this.store.getAgent(id);
+    return agent ? registrationOf(agent) : null;
   }
 
   touch(id: string): void {
@@ -52,10 +72,14 @@ export class AgentRegistry {
     return this.seen.get(id) ?? null;
   }
 
-  /** Wazuh semantics: an unknown agent is 403 "Agent does not exist", a wrong key 401 "Invalid key". */
-  async authenticate(id: string, key: string): Promise<void> {
+  /**
+   * Checks an agent's key; returns the registration's fingerprint, for its token.
+   * Wazuh semantics: an unknown agent is 403 "Agent does not exist", a wrong key 401 "Invalid key".
+   */
+  async authenticate(id: string, key: string): Promise<string> {
     const agent = await this.store.getAgent(id);
     if (!agent) throw errors.AGENT_DOES_NOT_EXIST();
     if (!verifySecret(key, agent.keyHash)) throw errors.INVALID_KEY();
+    return registrationOf(agent);
   }
 }

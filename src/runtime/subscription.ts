@@ -14,6 +14,8 @@ export interface SubscriberTransport {
   timedOut?(): void;
   /** The server is shutting down: end the connection now. */
   drain(): void;
+  /** The client may no longer hold the route (its agent was removed): refuse it and end the connection. */
+  revoked?(): void;
 }
 
 let nextId = 0;

@@ -159,7 +159,8 @@ export class Supervisor {
     return this.writeProblem;
   }
 
-  private get running(): boolean {
+  /** Accepting work: false from the moment `stop` is called (draining, then stopped). */
+  get running(): boolean {
     return this.lifecycle.getSnapshot().value === 'running';
   }
 
@@ -278,6 +279,9 @@ export class Supervisor {
 
   /** Stops a live command's actor and forgets it (its queue entry is skipped lazily). */
   private retire(live: LiveCommand): void {
+    // Replaced by a stored state someone else wrote: no connection of ours holds it any more.
+    const owner = this.inFlight.get(live.doc.document_id);
+    if (owner) this.release(owner, live.doc.document_id);
     live.stop();
     if (this.live.get(live.doc.document_id) === live) this.live.delete(live.doc.document_id);
   }
@@ -379,6 +383,8 @@ export class Supervisor {
    * own); otherwise nothing is recorded. Exactly one result per command: repeats are ignored.
    */
   async reportResults(reports: ResultReport[], route: string | null, who: string): Promise<ResultOutcome[]> {
+    // 503, not "ignored": the reporter must try again (after the restart, or on another node).
+    if (!this.running) throw errors.SHUTTING_DOWN();
     // Live commands are checked in memory, synchronously (the results apply in this turn); the
     // others are read from the store together, not one by one.
     let docs = reports.map((report) => this.live.get(report.document_id)?.doc);
@@ -400,6 +406,8 @@ export class Supervisor {
     };
     const { outcome, target } = await this.sendUntilStored(report.document_id, event, 'result', who);
     const recorded = outcome === 'ok';
+    // Not taken because the drain began meanwhile (its actor may be gone): not ignored, refused.
+    if (!recorded && !this.running) throw errors.SHUTTING_DOWN();
     // The result ended the command: its actor holds the final state (the store need not be read).
     const state = recorded && target ? liveState(target) : (await this.get(report.document_id))!;
     return recorded
@@ -432,8 +440,12 @@ export class Supervisor {
     return sub;
   }
 
-  /** The transport wrote these commands out (long-poll answer finished, or WebSocket ack). */
+  /**
+   * The transport wrote these commands out (long-poll answer finished, or WebSocket ack).
+   * Refused while shutting down: the drain hands unconfirmed commands back (they are delivered again).
+   */
   confirm(sub: Subscription, documentIds: Iterable<string>): string[] {
+    if (!this.running) throw errors.SHUTTING_DOWN();
     const confirmed: string[] = [];
     for (const id of documentIds) {
       if (!this.release(sub, id)) continue;
@@ -456,6 +468,17 @@ export class Supervisor {
     for (const id of [...sub.inFlight]) {
       this.release(sub, id);
       this.send(id, { type: 'TRANSPORT_FAILED', at: this.options.clock.now() }, 'transport_failed', sub.who);
+    }
+  }
+
+  /**
+   * The route's owner may no longer hold it (its agent was removed): its open subscriptions end now,
+   * what they held unconfirmed goes back to pending, and each transport tells its client why.
+   */
+  revoke(route: string): void {
+    for (const sub of [...(this.subscribers.get(route) ?? [])]) {
+      this.unsubscribe(sub);
+      sub.transport.revoked?.();
     }
   }
 

@@ -11,6 +11,7 @@ interface Frame {
   outcome?: string;
   status?: string;
   code?: string;
+  message?: string;
 }
 
 /** A WebSocket client that queues incoming frames so a test can await the next one. */
@@ -35,10 +36,21 @@ class AgentSocket {
     return this;
   }
 
-  next(): Promise<Frame> {
+  /** The next frame; fails after `timeoutMs` rather than wait forever for one that never comes. */
+  next(timeoutMs = 10_000): Promise<Frame> {
     const frame = this.frames.shift();
     if (frame) return Promise.resolve(frame);
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve, reject) => {
+      const waiter = (f: Frame) => {
+        clearTimeout(timer);
+        resolve(f);
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`no frame within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
   }
 
   send(frame: object): void {
@@ -111,7 +123,8 @@ describe('agent WebSocket (GET /api/v1/commands/ws)', () => {
     const received: string[] = [];
     const collect = async (s: AgentSocket) => {
       for (;;) {
-        const frame = await s.next();
+        const frame = await s.next().catch(() => null);
+        if (!frame) return; // quiet: the test is over
         if (frame.type !== 'commands') continue;
         received.push(...frame.commands!.map((c) => c.document_id));
         s.send({ type: 'ack', ids: frame.commands!.map((c) => c.document_id) });
@@ -124,6 +137,59 @@ describe('agent WebSocket (GET /api/v1/commands/ws)', () => {
     for (const id of created) await statusBecomes(id, 'delivered');
     assert.deepEqual([...received].sort(), [...created].sort());
     for (const s of sockets) await s.close();
+  });
+
+  test('an ack naming any id not in flight on this socket is refused whole: nothing is acked', async () => {
+    const own = await new AgentSocket(h.url, await h.agentToken('ws-5')).open();
+    const other = await new AgentSocket(h.url, await h.agentToken('ws-6')).open();
+    const [mine] = await h.send([command({ type: 'agent', id: 'ws-5' }, 'restart', { timeout: 3600 })]);
+    const [theirs] = await h.send([command({ type: 'agent', id: 'ws-6' }, 'restart', { timeout: 3600 })]);
+    assert.equal((await own.next()).type, 'commands');
+    assert.equal((await other.next()).type, 'commands');
+
+    for (const ids of [[mine!.document_id, theirs!.document_id], [mine!.document_id, 'no-such-command'], ['no-such-command', mine!.document_id]]) {
+      own.send({ type: 'ack', ids });
+      const error = await own.next();
+      assert.deepEqual([error.type, error.code], ['error', 'COURIER_ERR_VALIDATION'], JSON.stringify(ids));
+      assert.match(error.message!, /^Not awaiting an ack on this connection/);
+      assert.doesNotMatch(error.message!, new RegExp(mine!.document_id), 'only the offending ids are named');
+      assert.equal(await status(mine!.document_id), 'sent', `${JSON.stringify(ids)} acked the own command`);
+      assert.equal(await status(theirs!.document_id), 'sent');
+    }
+    // The same own id twice is still an ack of it.
+    own.send({ type: 'ack', ids: [mine!.document_id, mine!.document_id] });
+    await statusBecomes(mine!.document_id, 'delivered');
+    other.send({ type: 'ack', ids: [theirs!.document_id] });
+    await statusBecomes(theirs!.document_id, 'delivered');
+    await own.close();
+    await other.close();
+  });
+
+  test('a pushed command that ends before its ack (result, deadline) leaves the socket: a late ack of it is refused', async () => {
+    const socket = await new AgentSocket(h.url, await h.agentToken('ws-7')).open();
+    const [reported] = await h.send([command({ type: 'agent', id: 'ws-7' }, 'restart', { timeout: 3600 })]);
+    assert.equal((await socket.next()).type, 'commands');
+    socket.send({ type: 'result', document_id: reported!.document_id, code: 0, message: 'done without an ack' });
+    assert.equal((await socket.next()).outcome, 'recorded');
+
+    const [expiring] = await h.send([command({ type: 'agent', id: 'ws-7' }, 'restart', { timeout: 1 })]);
+    assert.equal((await socket.next()).type, 'commands');
+    await statusBecomes(expiring!.document_id, 'timed_out');
+
+    for (const id of [reported!.document_id, expiring!.document_id]) {
+      socket.send({ type: 'ack', ids: [id] });
+      const refused = await socket.next();
+      assert.deepEqual([refused.type, refused.code], ['error', 'COURIER_ERR_VALIDATION'], `late ack of ${id}`);
+      assert.match(refused.message!, new RegExp(id));
+    }
+    assert.equal(await status(reported!.document_id), 'success');
+    assert.equal(await status(expiring!.document_id), 'timed_out');
+    await socket.close();
+    // Nothing was left in flight to hand back when the socket closed.
+    for (const id of [reported!.document_id, expiring!.document_id]) {
+      const history = (await h.admin('GET', `/api/v1/commands/${id}/history`)).body as { events: { cause: string }[] };
+      assert.ok(!history.events.some((e) => e.cause === 'transport_failed'), JSON.stringify(history.events));
+    }
   });
 
   test('a socket that stops answering pings is closed and its unacked commands are redelivered', async () => {

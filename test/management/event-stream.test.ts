@@ -348,7 +348,7 @@ describe('management API: the event stream (SSE)', () => {
     assert.deepEqual(stream.ids, (await auditAfter(start, 'agent=es-in')).map((a) => a.id));
   });
 
-  test('roles: an auditor or operator may open it; no key or a bad key is 401, audited', async (t) => {
+  test('roles: an auditor or operator may open it; no key or a bad key is 401, audited (once per reason)', async (t) => {
     await opened(await open(t, '/api/v1/events/stream', {}, auditorKey));
     await opened(await open(t, '/api/v1/events/stream', {}, operatorKey));
     const before = await auditAfter('0', 'kind=refusal&actor=anonymous');
@@ -362,7 +362,8 @@ describe('management API: the event stream (SSE)', () => {
     }
     const after = await auditAfter('0', 'kind=refusal&actor=anonymous');
     const added = after.filter((a) => !before.some((b) => b.id === a.id)) as (AuditData & { detail: string })[];
-    assert.equal(added.length, 3);
+    // The two bad keys are one reason from one address on one route: the second is counted, not recorded.
+    assert.equal(added.length, 2, JSON.stringify(added));
     assert.ok(added.every((a) => a.detail.startsWith('GET /api/v1/events/stream')), JSON.stringify(added));
   });
 });

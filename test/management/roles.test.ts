@@ -83,7 +83,7 @@ describe('management API: roles', () => {
     }
   }
 
-  test('no route works without a key, or with a revoked or malformed one; each refusal is audited', async () => {
+  test('no route works without a key, or with a revoked or malformed one; refusals are audited (once a minute per address, route and reason)', async () => {
     const f = await fixture();
     const revokedKey = await h.createKey('admin', [], 'revoked-key');
     const list = (await h.admin('GET', '/api/v1/keys')).body as { items: { id: string; name: string }[] };
@@ -96,8 +96,15 @@ describe('management API: roles', () => {
         assert.match((res.body as { code: string }).code, /^COURIER_ERR_(MISSING|INVALID)_API_KEY$/);
       }
     }
+    // Per route: one record for the missing key, one for the three bad keys (the same reason); the rest are counted.
     const audit = await h.mgmt('GET', '/api/v1/audit?kind=refusal&actor=anonymous&limit=1000', { key: keys.admin });
-    assert.ok((audit.body as { items: unknown[] }).items.length >= ROUTES.length * 4);
+    const details = (audit.body as { items: { detail: string }[] }).items.map((i) => i.detail);
+    for (const route of ROUTES) {
+      const prefix = `${route.method} ${route.path(f).split('?')[0]}:`;
+      for (const code of ['COURIER_ERR_MISSING_API_KEY', 'COURIER_ERR_INVALID_API_KEY']) {
+        assert.ok(details.some((d) => d.startsWith(prefix) && d.includes(code)), `${prefix} ${code} not audited`);
+      }
+    }
   });
 
   test('a key is shown once: listing keys never returns secrets or hashes', async () => {
