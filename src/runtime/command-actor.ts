@@ -179,6 +179,7 @@ export function applyEvent(
     to,
     change: {
       document_id: live.doc.document_id,
+      seq: live.doc.seq,
       status: to,
       result: context.result,
       deliveredAt: context.deliveredAt,

@@ -27,6 +27,8 @@ export interface AuditEvent extends TransitionRecord {
 /** A status change of one command and its audit record; written together, atomically. */
 export interface StatusChange {
   document_id: string;
+  /** The command's `seq` (its document's), carried so that a store need not look it up. */
+  seq: number;
   status: CommandStatus;
   result: CommandResult | null;
   deliveredAt: number | null;

@@ -54,3 +54,17 @@ test('npm run bench -- --quick with a tiny load reports every metric as a number
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// The store's own micro-benchmark (npm run bench:store), with a tiny load: it must run and report.
+test('npm run bench:store with a tiny load reports the store CPU per command', { timeout: 60_000 }, async () => {
+  const script = join(dirname(BENCH), 'store-commit.js');
+  for (const extra of [[], ['--split']]) {
+    const child = spawn(process.execPath, [script, '--cohort', '20', '--batches', '5', '--runs', '1', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0, `the store benchmark failed:\n${output}`);
+    assert.match(output, /median store CPU [0-9.]+ µs per command/);
+  }
+});

@@ -52,6 +52,7 @@ const item = (id: string) => ({ doc: { document_id: id } as CommandDocument, aud
 /** A status change, told apart in the fake store by its `cause`. */
 const change = (name: string): StatusChange => ({
   document_id: 'cmd',
+  seq: 1,
   status: 'sent',
   claim: null,
   result: null,

@@ -41,6 +41,7 @@ test('a store made at schema version 1 keeps its audit trails after the seq migr
       changes: [
         {
           document_id: 'cmd-1',
+          seq: 7,
           status: 'delivered',
           result: null,
           deliveredAt: 3,

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CommandDocument } from '../../src/domain/command.js';
+import type { CommandDocument, CommandStatus } from '../../src/domain/command.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import type { TransitionRecord } from '../../src/store/store.js';
+import type { StatusChange, TransitionRecord } from '../../src/store/store.js';
 
 function doc(id: string, seq: number): CommandDocument {
   return {
@@ -48,4 +48,89 @@ test('a new document_id with a seq already taken fails the whole commit instead 
     await assert.rejects(store.commit({ creates: [{ doc: doc('c3', 3), audit: created('c3') }, { doc: doc('c2', 1), audit: created('c2') }], changes: [] }), /UNIQUE/);
     assert.equal(await store.getCommand('c2'), null);
     assert.equal(await store.getCommand('c3'), null, 'the transaction was rolled back');
+  }));
+
+/** A change of `doc` to `to`, as the runtime builds it (the whole mutable state, and its audit record). */
+function change(d: CommandDocument, from: CommandStatus, to: CommandStatus, at: number, extra: Partial<StatusChange> = {}): StatusChange {
+  return {
+    document_id: d.document_id,
+    seq: d.seq,
+    status: to,
+    result: null,
+    deliveredAt: null,
+    executionDeadline: null,
+    attempts: 1,
+    claim: null,
+    audit: { document_id: d.document_id, from, to, cause: `to-${to}`, at, node: 'n', actor: 'agent:a1' },
+    ...extra,
+  };
+}
+
+test('two changes of one command in one batch: the row ends in the last state, each has its audit record, in order', () =>
+  withStore(async (store) => {
+    const c1 = doc('c1', 1);
+    const c2 = doc('c2', 2);
+    await store.commit({ creates: [c1, c2].map((d) => ({ doc: d, audit: created(d.document_id) })), changes: [] });
+    await store.commit({ creates: [], changes: [change(c1, 'pending', 'sent', 2), change(c2, 'pending', 'sent', 2)] });
+    // The agent's ack and its result, read in one turn, with another command's change between them.
+    const outcome = await store.commit({
+      creates: [],
+      changes: [
+        change(c1, 'sent', 'delivered', 3, { deliveredAt: 3, executionDeadline: 1003 }),
+        change(c2, 'sent', 'delivered', 4, { deliveredAt: 4, executionDeadline: 1004 }),
+        change(c1, 'delivered', 'success', 5, { deliveredAt: 3, executionDeadline: 1003, result: { code: 0, message: 'done' } }),
+      ],
+    });
+    assert.deepEqual(outcome.changes, ['ok', 'ok', 'ok']);
+    const state = (await store.getCommand('c1'))!;
+    assert.deepEqual(
+      { status: state.status, result: state.result, deliveredAt: state.deliveredAt, executionDeadline: state.executionDeadline, attempts: state.attempts },
+      { status: 'success', result: { code: 0, message: 'done' }, deliveredAt: 3, executionDeadline: 1003, attempts: 1 },
+    );
+    assert.equal((await store.getCommand('c2'))!.status, 'delivered');
+    assert.deepEqual(
+      (await store.history('c1')).map((e) => [e.from, e.to, e.at]),
+      [[null, 'pending', 1], ['pending', 'sent', 2], ['sent', 'delivered', 3], ['delivered', 'success', 5]],
+    );
+    assert.deepEqual((await store.history('c2')).map((e) => e.to), ['pending', 'sent', 'delivered']);
+    assert.deepEqual(await store.loadUnfinished().then((s) => s.map((c) => c.doc.document_id)), ['c2'], 'c1 left the unfinished commands');
+    const ids = (await store.operators.queryAudit({}, { limit: 100, cursor: null })).items.map((e) => Number(e.id));
+    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'the trail is in commit order');
+  }));
+
+test('a batch of many commands writes every audit record, in order, each on its own command trail', () =>
+  withStore(async (store) => {
+    // Each audit record joins its command's trail by the seq the write carries.
+    const docs = Array.from({ length: 150 }, (_, i) => doc(`m${i}`, i + 1));
+    const outcome = await store.commit({
+      creates: [...docs, docs[0]!].map((d) => ({ doc: d, audit: created(d.document_id) })),
+      changes: [],
+    });
+    assert.deepEqual(outcome.created, [...docs.map(() => true), false], 'a repeated document_id is not created, nor audited, twice');
+    await store.commit({
+      creates: [],
+      changes: docs.flatMap((d, i) => [change(d, 'pending', 'sent', 10 + i), change(d, 'sent', 'delivered', 1000 + i)]),
+    });
+    const trail = (await store.operators.queryAudit({}, { limit: 1000, cursor: null })).items;
+    assert.equal(trail.length, 450);
+    assert.deepEqual(
+      trail.map((e) => (e.kind === 'transition' ? `${e.document_id}:${e.to}` : '')),
+      [...docs.map((d) => `${d.document_id}:pending`), ...docs.flatMap((d) => [`${d.document_id}:sent`, `${d.document_id}:delivered`])],
+    );
+    for (const d of [docs[0]!, docs[74]!, docs[149]!]) {
+      assert.deepEqual((await store.history(d.document_id)).map((e) => e.to), ['pending', 'sent', 'delivered']);
+      assert.equal((await store.getCommand(d.document_id))!.status, 'delivered');
+    }
+    // The management API's filters join the trail to its command by seq.
+    const ofOne = await store.operators.queryAudit({ agentId: 'a1', status: ['delivered'] }, { limit: 1000, cursor: null });
+    assert.equal(ofOne.items.length, 150);
+  }));
+
+test('a change names its command by document_id and seq: a seq of another command writes nothing to that command', () =>
+  withStore(async (store) => {
+    const c1 = doc('c1', 1);
+    const c2 = doc('c2', 2);
+    await store.commit({ creates: [c1, c2].map((d) => ({ doc: d, audit: created(d.document_id) })), changes: [] });
+    await store.commit({ creates: [], changes: [{ ...change(c1, 'pending', 'sent', 2), seq: 2 }] });
+    assert.equal((await store.getCommand('c2'))!.status, 'pending');
   }));

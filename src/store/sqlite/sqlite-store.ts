@@ -1,11 +1,10 @@
 import Database from 'better-sqlite3';
-import type { CommandDocument, CommandState, CommandStatus } from '../../domain/command.js';
+import type { CommandState, CommandStatus } from '../../domain/command.js';
 import { COMMAND_STATUSES } from '../../domain/command.js';
 import type {
   AgentRecord,
   AuditEvent,
   CommandStore,
-  StatusChange,
   TransitionRecord,
   WriteBatch,
   WriteOutcome,
@@ -50,21 +49,22 @@ export class SqliteStore implements CommandStore {
     this.operators = new SqliteOperatorQueries(this.db);
     const db = this.db;
     this.stmt = {
+      // The write path binds its parameters by position: no object per row, no lookup by name.
       insertCommand: db.prepare(
         `INSERT INTO commands (document_id, seq, route, agent_id, request_id, action, status, created_at,
            delivery_deadline, attempts, updated_at, doc)
-         VALUES (@document_id, @seq, @route, @agent_id, @request_id, @action, 'pending', @created_at,
-           @delivery_deadline, 0, @created_at, @doc)
+         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, 0, ?, ?)
          ON CONFLICT(document_id) DO NOTHING`,
       ),
+      // Found by seq, the recent end of an ordered index (document_id is a random UUID); the
+      // document_id is checked on the row found (`+`: not used to search), so a wrong seq writes nothing.
       updateCommand: db.prepare(
-        `UPDATE commands SET status = @status, result = @result, delivered_at = @delivered_at,
-           execution_deadline = @execution_deadline, attempts = @attempts, updated_at = @at
-         WHERE document_id = @document_id`,
+        `UPDATE commands SET status = ?, result = ?, delivered_at = ?, execution_deadline = ?, attempts = ?, updated_at = ?
+         WHERE seq = ? AND +document_id = ?`,
       ),
       insertAudit: db.prepare(
         `INSERT INTO audit (document_id, seq, from_status, to_status, cause, at, node, actor)
-         VALUES (@document_id, (SELECT seq FROM commands WHERE document_id = @document_id), @from, @to, @cause, @at, @node, @actor)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       getCommand: db.prepare(
         `SELECT doc, status, result, delivered_at, execution_deadline, attempts FROM commands WHERE document_id = ?`,
@@ -114,14 +114,37 @@ export class SqliteStore implements CommandStore {
 
   private readonly commitSync = (batch: WriteBatch): WriteOutcome =>
     this.db.transaction((b: WriteBatch): WriteOutcome => {
-      const created = b.creates.map(({ doc, audit }) => {
-        const inserted = this.stmt.insertCommand.run(commandRowParams(doc)).changes === 1;
-        if (inserted) this.stmt.insertAudit.run(auditParams(audit));
+      const { insertCommand, updateCommand, insertAudit } = this.stmt;
+      // An audit record joins its command's trail by the command's seq, carried by the write (not looked up).
+      const audit = (a: TransitionRecord, seq: number) => insertAudit.run(a.document_id, seq, a.from, a.to, a.cause, a.at, a.node, a.actor);
+      const created = b.creates.map(({ doc, audit: a }) => {
+        const createdAt = Date.parse(doc['@timestamp']);
+        const inserted =
+          insertCommand.run(
+            doc.document_id,
+            doc.seq,
+            doc.route,
+            doc.agent.id,
+            doc.command.request_id,
+            doc.command.action.name,
+            createdAt,
+            Date.parse(doc.delivery_timestamp),
+            createdAt,
+            JSON.stringify(doc),
+          ).changes === 1;
+        if (inserted) audit(a, doc.seq);
         return inserted;
       });
-      const changes = b.changes.map((change) => {
-        this.stmt.updateCommand.run(changeParams(change));
-        this.stmt.insertAudit.run(auditParams(change.audit));
+      // Several changes of one command in a batch (an agent's ack and its result, read in one turn):
+      // its row is written once, with the last of them (each carries the whole mutable state);
+      // every change still gets its audit record, in order, in this same transaction.
+      const last = new Map<string, number>();
+      for (let i = 0; i < b.changes.length; i++) last.set(b.changes[i]!.document_id, i);
+      const changes = b.changes.map((c, i) => {
+        const a = c.audit;
+        if (last.get(c.document_id) === i)
+          updateCommand.run(c.status, c.result ? JSON.stringify(c.result) : null, c.deliveredAt, c.executionDeadline, c.attempts, a.at, c.seq, c.document_id);
+        audit(a, c.seq);
         return 'ok' as const;
       });
       return { created, changes };
@@ -182,37 +205,6 @@ export class SqliteStore implements CommandStore {
     const rows = this.stmt.agentsInGroup.all(group) as { id: string; groups: string }[];
     return rows.map((r) => ({ id: r.id, groups: JSON.parse(r.groups) as string[] }));
   }
-}
-
-function commandRowParams(doc: CommandDocument) {
-  return {
-    document_id: doc.document_id,
-    seq: doc.seq,
-    route: doc.route,
-    agent_id: doc.agent.id,
-    request_id: doc.command.request_id,
-    action: doc.command.action.name,
-    created_at: Date.parse(doc['@timestamp']),
-    delivery_deadline: Date.parse(doc.delivery_timestamp),
-    doc: JSON.stringify(doc),
-  };
-}
-
-function changeParams(change: StatusChange) {
-  return {
-    document_id: change.document_id,
-    status: change.status,
-    result: change.result ? JSON.stringify(change.result) : null,
-    delivered_at: change.deliveredAt,
-    execution_deadline: change.executionDeadline,
-    attempts: change.attempts,
-    at: change.audit.at,
-  };
-}
-
-/** Named parameters of `insertAudit`: the record's own fields. */
-function auditParams(record: TransitionRecord): TransitionRecord {
-  return record;
 }
 
 function rowToAudit(row: AuditRow): AuditEvent {

@@ -179,7 +179,7 @@ describe('documents written by courier', () => {
     const entry = entryOf(doc, version);
     const claim = { node: 'n1', until: now + 60_000 };
     const update = changeSource(
-      { document_id: 'c-1', status: 'sent', result: null, deliveredAt: null, executionDeadline: null, attempts: 1, claim, audit: { document_id: 'c-1', from: 'pending', to: 'sent', cause: 'claimed', at: now, node: 'n1', actor: 'agent:agent-1' } },
+      { document_id: 'c-1', seq: 42, status: 'sent', result: null, deliveredAt: null, executionDeadline: null, attempts: 1, claim, audit: { document_id: 'c-1', from: 'pending', to: 'sent', cause: 'claimed', at: now, node: 'n1', actor: 'agent:agent-1' } },
       entry,
       false,
     );
@@ -195,6 +195,7 @@ describe('documents written by courier', () => {
     const entry = entryOf(doc, version);
     const change = {
       document_id: 'c-1',
+      seq: 42,
       status: 'success' as const,
       result: { code: 0, message: 'ok', data: { files: 3 } },
       deliveredAt: now,

@@ -74,6 +74,7 @@ function create(store: OpenSearchStore, docs: CommandDocument[], node = 'node-a'
 function change(id: string, from: StatusChange['audit']['from'], to: StatusChange['status'], extra: Partial<StatusChange> = {}, node = 'node-a'): StatusChange {
   return {
     document_id: id,
+    seq: 0, // not read by this store: it keeps each command's seq from the document it read
     status: to,
     result: null,
     deliveredAt: null,

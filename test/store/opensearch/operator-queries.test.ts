@@ -65,6 +65,7 @@ describe('OpenSearch store: operator queries', { skip: tier.skip }, () => {
     assert.ok(created.created.every(Boolean));
     const change = (id: string, from: 'pending' | 'sent' | 'delivered', to: 'sent' | 'delivered' | 'success' | 'failure', at: number) => ({
       document_id: id,
+      seq: 0, // not read by this store: it keeps each command's seq from the document it read
       status: to,
       result: to === 'success' || to === 'failure' ? { code: to === 'success' ? 0 : 1, message: to } : null,
       deliveredAt: null,
