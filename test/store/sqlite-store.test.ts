@@ -134,3 +134,28 @@ test('a change names its command by document_id and seq: a seq of another comman
     await store.commit({ creates: [], changes: [{ ...change(c1, 'pending', 'sent', 2), seq: 2 }] });
     assert.equal((await store.getCommand('c2'))!.status, 'pending');
   }));
+
+test('counts by status, asked before and after commits, match a count of the rows', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'courier-sqlite-'));
+  const file = join(dir, 'courier.db');
+  const store = new SqliteStore({ file, synchronous: 'normal' });
+  try {
+    const [c1, c2, c3] = [doc('c1', 1), doc('c2', 2), doc('c3', 3)];
+    await store.commit({ creates: [c1].map((d) => ({ doc: d, audit: created(d.document_id) })), changes: [] });
+    assert.equal((await store.countByStatus()).pending, 1); // counted from the rows, then kept up to date
+    await store.commit({ creates: [c2, c3, c1].map((d) => ({ doc: d, audit: created(d.document_id) })), changes: [] });
+    await store.commit({ creates: [], changes: [change(c1, 'pending', 'sent', 2), change(c2, 'pending', 'cancelled', 2)] });
+    await store.commit({ creates: [], changes: [change(c1, 'sent', 'delivered', 3), change(c1, 'delivered', 'failure', 4)] });
+    const kept = await store.countByStatus();
+    const fresh = new SqliteStore({ file, synchronous: 'normal' });
+    try {
+      assert.deepEqual(kept, await fresh.countByStatus());
+    } finally {
+      await fresh.close();
+    }
+    assert.deepEqual([kept.pending, kept.sent, kept.delivered, kept.failure, kept.cancelled], [1, 0, 0, 1, 1]);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
