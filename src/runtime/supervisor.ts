@@ -217,9 +217,8 @@ export class Supervisor {
       if (this.unsettled.has(id)) return;
       if (!force) {
         if (statusOf(live) === state.status && !claimLapsed(state, now)) return;
-        // Our own claim, handed to a connection and not yet confirmed: our view is newer. Only a
-        // claim of this node can be in flight here; testing that first keeps the scan rare.
-        if (state.claim?.node === this.options.node && this.isInFlightHere(id)) return;
+        // Our own claim, handed to a connection and not yet confirmed: our view is newer.
+        if (state.claim?.node === this.options.node && this.inFlight.has(id)) return;
       }
       this.retire(live);
     }
@@ -259,10 +258,6 @@ export class Supervisor {
       const live = this.live.get(documentId);
       if (live && !this.unsettled.has(documentId)) this.retire(live);
     }
-  }
-
-  private isInFlightHere(documentId: string): boolean {
-    return this.inFlight.has(documentId);
   }
 
   private handOut(sub: Subscription, documentId: string): void {

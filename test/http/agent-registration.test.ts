@@ -107,14 +107,13 @@ describe('agent tokens are bound to the registration', () => {
   test('a poll held open when its agent is removed is answered 403 at once', async () => {
     await register('reg-3');
     const token = await login('reg-3');
-    const started = Date.now();
     const poll = requestJson({ baseUrl: h.url, method: 'GET', path: '/api/v1/commands', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
     await eventually(() => (h.courier.supervisor.stats().longPollSubscriptions === 1 ? true : undefined), 'the poll held');
     await remove('reg-3');
     const res = await poll;
+    // 403, not the 408 of the poll's timeout (30 s): answered at the removal.
     assert.equal(res.status, 403);
     assert.deepEqual(res.body, { message: 'Invalid token', code: 'COURIER_ERR_INVALID_TOKEN' });
-    assert.ok(Date.now() - started < 10_000, 'answered at the removal, not at the poll timeout (30 s)');
     assert.equal(h.courier.supervisor.stats().longPollSubscriptions, 0);
   });
 });

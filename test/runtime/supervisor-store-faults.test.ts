@@ -6,25 +6,21 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import type { CommandDocument, CommandState, CommandStatus, CommandView } from '../../src/domain/command.js';
 import { errors } from '../../src/errors.js';
 import { Supervisor } from '../../src/runtime/supervisor.js';
-import type { AgentRecord, AuditEvent, CommandStore, StatusChange, WriteBatch, WriteOutcome } from '../../src/store/store.js';
+import type { StatusChange, WriteBatch, WriteOutcome } from '../../src/store/store.js';
+import { capturingLogger } from '../support/capturing-logger.js';
+import { CommandStoreStub } from '../support/command-store-stub.js';
 import { eventually } from '../support/courier-harness.js';
 
-class MemoryStore implements CommandStore {
-  readonly kind = 'opensearch' as const;
+class MemoryStore extends CommandStoreStub {
   readonly stored = new Map<string, CommandState>();
   readonly changes: StatusChange[] = [];
   /** What `loadUnfinished` returns. */
   unfinished: CommandState[] = [];
   /** Creates of these ids are not written, while the rest of their batch is. */
   readonly refuse = new Set<string>();
-
-  async open(): Promise<void> {}
-  async close(): Promise<void> {}
 
   async commit(batch: WriteBatch): Promise<WriteOutcome> {
     const failed = { creates: new Map<number, unknown>(), changes: new Map<number, unknown>() };
@@ -48,45 +44,9 @@ class MemoryStore implements CommandStore {
   async getCommand(id: string): Promise<CommandState | null> {
     return this.stored.get(id) ?? null;
   }
-  async loadUnfinished(): Promise<CommandState[]> {
+  override async loadUnfinished(): Promise<CommandState[]> {
     return this.unfinished;
   }
-  async history(): Promise<AuditEvent[]> {
-    return [];
-  }
-  async maxSeq(): Promise<number> {
-    return 0;
-  }
-  async countByStatus(): Promise<Record<CommandStatus, number>> {
-    throw new Error('not used');
-  }
-  async addAgent(): Promise<boolean> {
-    return true;
-  }
-  async getAgent(): Promise<AgentRecord | null> {
-    return null;
-  }
-  async removeAgent(): Promise<boolean> {
-    return true;
-  }
-  async agentGroups(ids: string[]): Promise<Map<string, string[]>> {
-    return new Map(ids.map((id) => [id, []]));
-  }
-  async agentsInGroup(): Promise<{ id: string; groups: string[] }[]> {
-    return [];
-  }
-}
-
-/** A pino logger whose records are kept, parsed. */
-function capturingLogger() {
-  const records: Record<string, any>[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      records.push(JSON.parse(String(chunk)));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'warn' }, stream), records };
 }
 
 function setup() {

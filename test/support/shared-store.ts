@@ -5,20 +5,17 @@
 import pino from 'pino';
 import type { CommandState, CommandStatus } from '../../src/domain/command.js';
 import { Supervisor } from '../../src/runtime/supervisor.js';
-import type { AgentRecord, AuditEvent, CommandStore, WriteBatch, WriteOutcome } from '../../src/store/store.js';
+import type { WriteBatch, WriteOutcome } from '../../src/store/store.js';
+import { CommandStoreStub } from './command-store-stub.js';
 
 /** Stored commands with a version each; a change applies only on the version its writer last adopted. */
-export class SharedStore implements CommandStore {
-  readonly kind = 'opensearch' as const;
+export class SharedStore extends CommandStoreStub {
   readonly stored = new Map<string, { state: CommandState; version: number }>();
   /** Per command, the version this node's next change is conditioned on. */
   private readonly basis = new Map<string, number>();
   /** While set, commits wait for it (a write in flight). */
   hold: Promise<void> | null = null;
   conflicts = 0;
-
-  async open(): Promise<void> {}
-  async close(): Promise<void> {}
 
   adopted(state: CommandState): void {
     if (state.version !== undefined) this.basis.set(state.doc.document_id, Number(state.version));
@@ -59,34 +56,6 @@ export class SharedStore implements CommandStore {
 
   statusOf(id: string): CommandStatus {
     return this.stored.get(id)!.state.status;
-  }
-
-  async history(): Promise<AuditEvent[]> {
-    return [];
-  }
-  async loadUnfinished(): Promise<CommandState[]> {
-    return [];
-  }
-  async maxSeq(): Promise<number> {
-    return 0;
-  }
-  async countByStatus(): Promise<Record<CommandStatus, number>> {
-    throw new Error('not used');
-  }
-  async addAgent(): Promise<boolean> {
-    return true;
-  }
-  async getAgent(): Promise<AgentRecord | null> {
-    return null;
-  }
-  async removeAgent(): Promise<boolean> {
-    return true;
-  }
-  async agentGroups(ids: string[]): Promise<Map<string, string[]>> {
-    return new Map(ids.map((id) => [id, []]));
-  }
-  async agentsInGroup(): Promise<{ id: string; groups: string[] }[]> {
-    return [];
   }
 }
 

@@ -3,7 +3,6 @@
 // paging past one page, and agents.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { errors as clientErrors, type Client } from '@opensearch-project/opensearch';
 import pino from 'pino';
 import type { CommandDocument, CommandState } from '../../../src/domain/command.js';
@@ -12,6 +11,7 @@ import { indexNames, type IndexNames } from '../../../src/store/opensearch/indic
 import { OpenSearchStore } from '../../../src/store/opensearch/opensearch-store.js';
 import { WriteBatcher } from '../../../src/runtime/write-batcher.js';
 import type { StatusChange } from '../../../src/store/store.js';
+import { capturingLogger } from '../../support/capturing-logger.js';
 import { cluster, indexCommands, indexPrefix, openSearchTier, wazuhCommand } from '../../support/opensearch-tier.js';
 
 const tier = openSearchTier();
@@ -20,18 +20,6 @@ const logger = pino({ level: 'silent' });
 function openStore(url: string, prefix: string, node = 'node-a', pageSize = 1000, options: { client?: Client; log?: pino.Logger } = {}): OpenSearchStore {
   const client = options.client ?? createOpenSearchClient({ url });
   return new OpenSearchStore({ client, names: indexNames(prefix), node, logger: options.log ?? logger, pageSize });
-}
-
-/** A pino logger whose records are kept, parsed. */
-function capturingLogger() {
-  const records: Record<string, any>[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      records.push(JSON.parse(String(chunk)));
-      done();
-    },
-  });
-  return { log: pino({ level: 'warn' }, stream), records };
 }
 
 /** Makes the `n`-th `_bulk` request from now on fail without reaching the cluster (a connection reset); returns the count so far. */
@@ -321,7 +309,7 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
       mappings: { properties: { '@timestamp': { type: 'keyword' }, command: { properties: { status: { type: 'keyword' } } } } },
     });
     assert.equal(made.status, 200);
-    const { log, records } = capturingLogger();
+    const { logger: log, records } = capturingLogger();
     const store = openStore(url, p, 'node-a', 1000, { log });
     await store.open();
     try {
