@@ -65,6 +65,8 @@ export const errors = {
   // Runtime
   SHUTTING_DOWN: define('COURIER_ERR_SHUTTING_DOWN', 503, () => 'Courier is shutting down'),
   STORE_UNAVAILABLE: define('COURIER_ERR_STORE_UNAVAILABLE', 503, (detail: string) => `Store unavailable: ${detail}`),
+  /** Disk full (SQLite) or the cluster's disk flood stage: nothing can be written until space is freed. */
+  STORE_FULL: define('COURIER_ERR_STORE_FULL', 507, (detail: string) => `The store is full: ${detail}`),
   STORE_REJECTED: define('COURIER_ERR_STORE_REJECTED', 500, (detail: string) => `The store refused a write: ${detail}`),
   OPENSEARCH_INDEX: define('COURIER_ERR_OPENSEARCH_INDEX', 500, (index: string, detail: string) => `OpenSearch index ${index}: ${detail}`),
   SOCKET_IN_USE: define('COURIER_ERR_SOCKET_IN_USE', 500, (path: string) => `Unix socket ${path} is in use by a running process; stop it or choose another --socket`),

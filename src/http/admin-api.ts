@@ -8,6 +8,7 @@ import { listAgentsWithConnection } from '../management/agent-routes.js';
 import { Type } from 'typebox';
 import type { OperatorStore } from '../store/operator-store.js';
 import { serverRoute } from '../domain/command.js';
+import { assertResultsWithinLimits } from '../domain/json-limits.js';
 import type { Metrics } from '../metrics.js';
 import type { AgentRegistry } from '../runtime/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
@@ -79,7 +80,10 @@ export async function createAdminApi(deps: AdminApiDeps) {
   app.post(
     '/api/v1/commands/results',
     { schema: { tags: ['components'], summary: 'Report results (code 0 = success)', body: ResultsBody, querystring: NoQuery, response: { 200: ResultOutcomesBody, ...errorResponses } } },
-    async (request) => ({ results: await supervisor.reportResults(request.body.results, null, 'admin-socket') }),
+    async (request) => {
+      assertResultsWithinLimits(request.body.results, (i) => `body.results.${i}`);
+      return { results: await supervisor.reportResults(request.body.results, null, 'admin-socket') };
+    },
   );
   return app;
 }

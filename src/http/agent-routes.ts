@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { agentRoute } from '../domain/command.js';
 import { errors } from '../errors.js';
+import { assertResultsWithinLimits } from '../domain/json-limits.js';
 import type { AgentTokens } from '../auth/agent-tokens.js';
 import type { AgentRegistry } from '../runtime/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
@@ -97,6 +98,7 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
       },
       async (request) => {
       const agentId = agentOf(request);
+      assertResultsWithinLimits(request.body.results, (i) => `body.results.${i}`);
       const results = await supervisor.reportResults(request.body.results, agentRoute(agentId), `agent:${agentId}`);
       return { results };
       },

@@ -5,6 +5,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { Compile } from 'typebox/compile';
 import { Type } from 'typebox';
 import { agentRoute } from '../domain/command.js';
+import { assertResultsWithinLimits } from '../domain/json-limits.js';
 import { CourierError, errors, toErrorBody } from '../errors.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { Subscription } from '../runtime/subscription.js';
@@ -152,6 +153,7 @@ export class AgentWebSocket {
       return;
     }
     const report = { document_id: frame.document_id, code: frame.code, message: frame.message, ...(frame.data !== undefined ? { data: frame.data } : {}) };
+    assertResultsWithinLimits([report], () => 'result');
     const [outcome] = await supervisor.reportResults([report], agentRoute(agentId), `agent:${agentId}`);
     send(ws, { type: 'result_ack', ...outcome });
   }

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { CommandSpec, CommandState } from '../domain/command.js';
 import { commandView } from '../domain/command.js';
 import { actionArgsProblem } from '../domain/action-args.js';
+import { ACTION_ARGS_LIMITS, assertWithinLimits } from '../domain/json-limits.js';
 import { errors } from '../errors.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { AuditEvent } from '../store/store.js';
@@ -29,6 +30,7 @@ export function toCommandSpecs(bodies: CommandSpecBody[]): CommandSpec[] {
   return bodies.map((body, i) => {
     const problem = actionArgsProblem({ name: body.action.name, args: body.action.args ?? {} }, `commands.${i}`);
     if (problem) throw errors.VALIDATION(problem);
+    assertWithinLimits(body.action.args ?? {}, ACTION_ARGS_LIMITS, `body.commands.${i}.action.args`);
     return {
       source: body.source,
       user: body.user,

@@ -48,10 +48,19 @@ export const NoQuery = Type.Object({}, { additionalProperties: false });
 
 export const DocumentIdParams = Type.Object({ document_id: Id });
 
+/**
+ * A result code is a signed 64-bit integer (the widest exit or status code an agent reports);
+ * JSON numbers past that range cannot be stored as one.
+ */
+const RESULT_CODE_RANGE = { minimum: -(2 ** 63), maximum: 2 ** 63 - 1 };
+export function isResultCode(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= RESULT_CODE_RANGE.minimum && (value as number) <= RESULT_CODE_RANGE.maximum;
+}
+
 /** One result report; code 0 means success, any other code failure. */
 export const ResultFields = {
   document_id: Id,
-  code: Type.Integer(),
+  code: Type.Integer(RESULT_CODE_RANGE),
   message: Type.String({ maxLength: MAX_RESULT_MESSAGE_LENGTH }),
   data: Type.Optional(Type.Unknown()),
 };

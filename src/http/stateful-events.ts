@@ -1,5 +1,6 @@
 import { errors } from '../errors.js';
-import { MAX_ID_LENGTH, MAX_RESULT_MESSAGE_LENGTH, MAX_RESULTS_PER_REPORT } from './schemas.js';
+import { RESULT_DATA_LIMITS, assertWithinLimits } from '../domain/json-limits.js';
+import { isResultCode, MAX_ID_LENGTH, MAX_RESULT_MESSAGE_LENGTH, MAX_RESULTS_PER_REPORT } from './schemas.js';
 import type { ResultReport } from '../runtime/supervisor.js';
 
 /**
@@ -38,12 +39,13 @@ export function parseStatefulEvents(body: unknown): ResultReport[] {
       throw errors.VALIDATION(`Line ${line}: only module "command" with operation "update" is accepted here`);
     }
     const result = isObject(data) && isObject(data.command) ? data.command.result : undefined;
-    if (!isObject(result) || !Number.isInteger(result.code) || typeof result.message !== 'string') {
-      throw errors.VALIDATION(`Line ${line + 1}: expected {"command":{"result":{"code":<integer>,"message":<string>}}}`);
+    if (!isObject(result) || !isResultCode(result.code) || typeof result.message !== 'string') {
+      throw errors.VALIDATION(`Line ${line + 1}: expected {"command":{"result":{"code":<64-bit integer>,"message":<string>}}}`);
     }
     if ((result.message as string).length > MAX_RESULT_MESSAGE_LENGTH) {
       throw errors.VALIDATION(`Line ${line + 1}: the message is longer than ${MAX_RESULT_MESSAGE_LENGTH} characters`);
     }
+    if (result.data !== undefined) assertWithinLimits(result.data, RESULT_DATA_LIMITS, `line ${line + 1}: command.result.data`);
     reports.push({
       document_id: header.id,
       code: result.code as number,

@@ -110,6 +110,7 @@ export class Supervisor {
       maxBatch: options.maxWriteBatch,
       onCommitted: () => this.notifyCommitted(),
       onListenerError: (err) => options.logger.error({ err }, 'a commit listener failed'),
+      onRefused: (err, ids) => options.logger.error({ err, document_ids: ids }, 'the store refused writes; their callers are told, the rest is written'),
       onHealthChange: (healthy, err) => {
         this.writeProblem = healthy ? null : err instanceof Error ? err.message : String(err);
         if (healthy) options.logger.info('store writes recovered');
@@ -529,8 +530,9 @@ export class Supervisor {
       }
       if (subs.size === 0) this.subscribers.delete(route);
       // The claims are durable before the commands leave. Not sent: one another node won first,
-      // and one that moved on while its claim was being written (timed out, cancelled, re-read).
-      void Promise.all(claims)
+      // one the store refused, and one that moved on while its claim was being written (timed
+      // out, cancelled, re-read).
+      void Promise.all(claims.map((claim) => claim.catch(() => 'refused' as const)))
         .then((outcomes) => {
           const won: CommandView[] = [];
           claimed.forEach((live, i) => {
@@ -599,7 +601,11 @@ export class Supervisor {
         settled();
         if (outcome === 'conflict') this.startReconcile(documentId);
       },
-      settled,
+      () => {
+        // The store refused the transition (logged by the batcher): the stored state is the truth.
+        settled();
+        this.startReconcile(documentId);
+      },
     );
     return written;
   }
@@ -641,12 +647,14 @@ export class Supervisor {
       this.deadlines.add(change.executionDeadline!, id);
       this.options.onDelivered?.(change.audit.at - live.readySince);
     } else if (FINAL_STATUSES.has(to)) {
-      // Keep the actor until its final status is durable, so reads never see an older state.
-      void written.finally(() => {
+      // Keep the actor until its final status is durable, so reads never see an older state
+      // (or until it was refused: then the re-read brings the stored state back).
+      const retire = () => {
         live.stop();
         if (this.live.get(id) === live) this.live.delete(id);
         if (from === 'pending') this.pruneSmallQueue(live.doc.route);
-      });
+      };
+      void written.then(retire, retire);
     }
   }
 

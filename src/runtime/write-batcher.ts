@@ -1,4 +1,5 @@
-import type { CommandStore, StatusChange, TransitionRecord, WriteBatch, WriteOutcome } from '../store/store.js';
+import { isStoreFailure, type CommandStore, type StatusChange, type TransitionRecord, type WriteBatch, type WriteOutcome } from '../store/store.js';
+import { errors } from '../errors.js';
 import type { CommandDocument } from '../domain/command.js';
 
 type Settle<T> = { resolve: (value: T) => void; reject: (error: unknown) => void };
@@ -22,6 +23,8 @@ export interface WriteBatcherOptions {
   onCommitted?: () => void;
   /** Called when `onCommitted` throws (the commit stands regardless). */
   onListenerError?: (error: unknown) => void;
+  /** Called when the store refused writes for what they hold (`ids`: their commands); they are not retried. */
+  onRefused?: (error: unknown, ids: string[]) => void;
 }
 
 /**
@@ -43,11 +46,13 @@ export class CreatesPartlyFailed extends Error {
  * Group commit: every write requested during one turn of the event loop goes into the store
  * as one transaction. Writes are committed in the order they were requested.
  *
- * A failed commit rejects its creates (the producer is told; nothing was acknowledged) and
- * retries its status changes until they are written, because they record transitions the
- * actors have already made: dropping them would lose history. When the store wrote only part
- * of a batch, each write is settled for itself: what was written is never written again, only
- * the changes that failed are retried, and only the calls whose creates failed are rejected.
+ * When the store fails (unavailable, full: `isStoreFailure`), a commit rejects its creates (the
+ * producer is told; nothing was acknowledged) and retries its status changes until they are
+ * written, because they record transitions the actors have already made: dropping them would
+ * lose history. When the store refuses a write for what it holds, only that write is refused
+ * (see `write`): one bad write never holds up the others. When the store wrote only part of a
+ * batch, each write is settled for itself: what was written is never written again, only the
+ * changes that failed are retried, and only the calls whose creates failed are rejected.
  */
 export class WriteBatcher {
   private queue: Pending = { creates: [], changes: [] };
@@ -125,37 +130,7 @@ export class WriteBatcher {
     this.committing = true;
     try {
       while (this.queue.creates.length > 0 || this.queue.changes.length > 0) {
-        const batch = this.take();
-        let outcome: WriteOutcome;
-        try {
-          outcome = await this.store.commit({
-            creates: batch.creates.flatMap((c) => c.items),
-            changes: batch.changes.map((c) => c.item),
-          });
-        } catch (error) {
-          // Nothing was written.
-          this.markHealthy(false, error);
-          for (const c of batch.creates) c.settle.reject(error);
-          await this.retryLater(batch.changes);
-          this.releaseBarriers();
-          continue;
-        }
-        // Written, wholly or in part: from here on nothing written may be put back in the queue.
-        const failed = outcome.failed;
-        const firstFailure = failed && [...failed.creates.values(), ...failed.changes.values()][0];
-        this.markHealthy(firstFailure === undefined, firstFailure);
-        let offset = 0;
-        for (const unit of batch.creates) {
-          settleCreates(unit, outcome.created.slice(offset, offset + unit.items.length), failed?.creates, offset);
-          offset += unit.items.length;
-        }
-        const retry: Pending['changes'] = [];
-        batch.changes.forEach((c, i) => (failed?.changes.has(i) ? retry.push(c) : c.settle.resolve(outcome.changes[i] ?? 'ok')));
-        try {
-          this.options.onCommitted?.();
-        } catch (error) {
-          this.options.onListenerError?.(error);
-        }
+        const { retry } = await this.write(this.take());
         if (retry.length > 0) await this.retryLater(retry);
         this.releaseBarriers();
       }
@@ -163,6 +138,76 @@ export class WriteBatcher {
       this.committing = false;
       this.releaseBarriers();
     }
+  }
+
+  /**
+   * Commits one batch and settles every write in it, except the changes to try again (returned,
+   * in order). When the store refuses the batch as a whole for a reason that is not its own state
+   * (see `isStoreFailure`), the fault is in what was written: the batch is split in two and each
+   * half written for itself, down to the single write at fault, which is refused (its caller gets
+   * the error) and never retried. The others commit.
+   */
+  private async write(batch: Pending): Promise<{ retry: Pending['changes']; storeFailure?: unknown }> {
+    let outcome: WriteOutcome;
+    try {
+      outcome = await this.store.commit({
+        creates: batch.creates.flatMap((c) => c.items),
+        changes: batch.changes.map((c) => c.item),
+      });
+    } catch (error) {
+      // Nothing was written.
+      if (isStoreFailure(error)) {
+        this.markHealthy(false, error);
+        for (const c of batch.creates) c.settle.reject(error);
+        return { retry: batch.changes, storeFailure: error };
+      }
+      const halves = split(batch);
+      if (!halves) {
+        this.refuse(batch, error);
+        return { retry: [] };
+      }
+      const first = await this.write(halves[0]);
+      if (first.storeFailure !== undefined) {
+        // The store itself failed meanwhile: the second half waits behind the first one's retries.
+        for (const c of halves[1].creates) c.settle.reject(first.storeFailure);
+        return { retry: [...first.retry, ...halves[1].changes], storeFailure: first.storeFailure };
+      }
+      const second = await this.write(halves[1]);
+      return { retry: [...first.retry, ...second.retry], ...(second.storeFailure !== undefined ? { storeFailure: second.storeFailure } : {}) };
+    }
+    // Written, wholly or in part: from here on nothing written may be put back in the queue.
+    const failed = outcome.failed;
+    const firstFailure = failed && [...failed.creates.values(), ...failed.changes.values()].find(isStoreFailure);
+    this.markHealthy(firstFailure === undefined, firstFailure);
+    let offset = 0;
+    for (const unit of batch.creates) {
+      settleCreates(unit, outcome.created.slice(offset, offset + unit.items.length), failed?.creates, offset);
+      offset += unit.items.length;
+    }
+    const retry: Pending['changes'] = [];
+    batch.changes.forEach((c, i) => {
+      const error = failed?.changes.get(i);
+      if (error === undefined) c.settle.resolve(outcome.changes[i] ?? 'ok');
+      else if (isStoreFailure(error)) retry.push(c);
+      else c.settle.reject(error); // refused for what it is: trying again would not help
+    });
+    try {
+      this.options.onCommitted?.();
+    } catch (error) {
+      this.options.onListenerError?.(error);
+    }
+    return { retry };
+  }
+
+  /** The store will not take this one write (a create unit or a change): its caller is told, it is not retried. */
+  private refuse(batch: Pending, error: unknown): void {
+    const refusal = errors.STORE_REJECTED(error instanceof Error ? error.message : String(error));
+    this.options.onRefused?.(
+      error,
+      [...batch.creates.flatMap((c) => c.items.map((i) => i.doc.document_id)), ...batch.changes.map((c) => c.item.document_id)],
+    );
+    for (const c of batch.creates) c.settle.reject(refusal);
+    for (const c of batch.changes) c.settle.reject(refusal);
   }
 
   /** Puts changes back in front, in order, and waits before trying again. */
@@ -178,6 +223,18 @@ export class WriteBatcher {
     this.healthy = ok;
     this.options.onHealthChange?.(ok, error);
   }
+}
+
+/** Two halves of a batch of more than one write (a create unit counts as one: it is never split), or null. */
+function split(batch: Pending): [Pending, Pending] | null {
+  const entries = batch.creates.length + batch.changes.length;
+  if (entries < 2) return null;
+  const mid = Math.floor(entries / 2);
+  const creates = batch.creates.length;
+  return [
+    { creates: batch.creates.slice(0, mid), changes: batch.changes.slice(0, Math.max(0, mid - creates)) },
+    { creates: batch.creates.slice(mid), changes: batch.changes.slice(Math.max(0, mid - creates)) },
+  ];
 }
 
 /** Resolves one `create` call, or rejects it when a create of it failed (the store wrote the others: see `CreatesPartlyFailed`). */

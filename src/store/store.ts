@@ -1,4 +1,5 @@
 import type { OperatorStore } from './operator-store.js';
+import { CourierError, errors } from '../errors.js';
 import type { CommandClaim, CommandDocument, CommandResult, CommandState, CommandStatus } from '../domain/command.js';
 
 /**
@@ -37,6 +38,15 @@ export interface StatusChange {
   /** Set when the change is a claim (to `sent`); null otherwise. */
   claim: CommandClaim | null;
   audit: TransitionRecord;
+}
+
+/**
+ * A failure of the store itself (unreachable, unavailable, full), which a store reports with these
+ * codes: writes are tried again once it is back. Anything else a commit throws is the store
+ * refusing what it was asked to write, and trying it again would fail again.
+ */
+export function isStoreFailure(error: unknown): boolean {
+  return error instanceof CourierError && (error.code === errors.STORE_UNAVAILABLE.code || error.code === errors.STORE_FULL.code);
 }
 
 /** A batch of writes committed as one transaction. */

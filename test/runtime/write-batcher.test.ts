@@ -3,10 +3,16 @@ import assert from 'node:assert/strict';
 import type { CommandDocument } from '../../src/domain/command.js';
 import type { CommandStore, StatusChange, TransitionRecord, WriteBatch, WriteOutcome } from '../../src/store/store.js';
 import { CreatesPartlyFailed, WriteBatcher, type WriteBatcherOptions } from '../../src/runtime/write-batcher.js';
+import { CourierError, errors } from '../../src/errors.js';
+
+/** The store itself failing (as opposed to refusing what it is asked to write). */
+const down = (what: string) => errors.STORE_UNAVAILABLE(what);
 
 /** A fake store: only `commit` matters. Records every batch; can fail or hold a commit. */
 class FakeStore {
   readonly commits: { creates: string[]; changes: string[] }[] = [];
+  /** The commits that did not throw. */
+  readonly written: { creates: string[]; changes: string[] }[] = [];
   /** Failures to throw, one per commit, before succeeding. */
   failures: Error[] = [];
   /** When set, each commit waits for it. */
@@ -17,6 +23,8 @@ class FakeStore {
   existing = new Set<string>();
   /** For the next commit only: creates (by id) and changes (by cause) not written, while the rest is. */
   partly: { creates: string[]; changes: string[] } | null = null;
+  /** Creates (by id) and changes (by cause) the store cannot write: a commit holding any throws, writing nothing (as a value too deep to serialize does). */
+  poison = new Set<string>();
 
   async commit(batch: WriteBatch): Promise<WriteOutcome> {
     this.commits.push({ creates: batch.creates.map((c) => c.doc.document_id), changes: batch.changes.map((c) => c.audit.cause) });
@@ -24,6 +32,10 @@ class FakeStore {
     if (this.gate) await this.gate;
     const failure = this.failures.shift();
     if (failure) throw failure;
+    if ([...batch.creates.map((c) => c.doc.document_id), ...batch.changes.map((c) => c.audit.cause)].some((k) => this.poison.has(k))) {
+      throw new RangeError('Maximum call stack size exceeded');
+    }
+    this.written.push(this.commits.at(-1)!);
     const partly = this.partly;
     this.partly = null;
     const failed = { creates: new Map<number, unknown>(), changes: new Map<number, unknown>() };
@@ -37,7 +49,7 @@ class FakeStore {
       return true;
     });
     batch.changes.forEach((c, i) => {
-      if (partly?.changes.includes(c.audit.cause)) failed.changes.set(i, new Error(`busy ${c.audit.cause}`));
+      if (partly?.changes.includes(c.audit.cause)) failed.changes.set(i, down(`busy ${c.audit.cause}`));
     });
     return { created, changes: batch.changes.map(() => 'ok' as const), ...(partly ? { failed } : {}) };
   }
@@ -139,7 +151,7 @@ describe('WriteBatcher', () => {
 
   test('a failing commit rejects its creates and retries its changes, in order', async () => {
     const store = new FakeStore();
-    const failure = new Error('disk I/O error');
+    const failure = down('disk I/O error');
     store.failures = [failure];
     const w = batcher(store);
     // A change requested while the failing commit runs must come after the retried ones.
@@ -194,13 +206,65 @@ describe('WriteBatcher', () => {
 
   test('changes are retried as long as commits fail, with the configured back-off', async () => {
     const store = new FakeStore();
-    store.failures = [new Error('1'), new Error('2'), new Error('3')];
+    store.failures = [down('1'), down('2'), down('3')];
     const attempts: number[] = [];
     const w = batcher(store, { retryDelayMs: (attempt) => (attempts.push(attempt), 0) });
     assert.equal(await w.change(change('x')), 'ok');
     assert.equal(store.commits.length, 4);
     assert.deepEqual(store.commits.map((c) => c.changes), [['x'], ['x'], ['x'], ['x']]);
     assert.deepEqual(attempts, [1, 2, 3]);
+  });
+
+  test('a write the store refuses is isolated: its caller gets the error, every other write of the batch commits, nothing is retried', async () => {
+    const store = new FakeStore();
+    store.poison.add('deep-result');
+    const refusals: string[][] = [];
+    const health: boolean[] = [];
+    const w = batcher(store, { onRefused: (_error, ids) => refusals.push(ids), onHealthChange: (healthy) => health.push(healthy) });
+    const before = [w.create([item('a')]), w.change(change('x'))];
+    const poisoned = w.change(change('deep-result'));
+    const after = [w.create([item('b'), item('c')]), w.change(change('y')), w.change(change('z'))];
+
+    await assert.rejects(poisoned, (error) => error instanceof CourierError && error.code === 'COURIER_ERR_STORE_REJECTED' && /Maximum call stack/.test(error.message));
+    assert.deepEqual(await Promise.all([...before, ...after]), [[true], 'ok', [true, true], 'ok', 'ok']);
+    await w.barrier();
+    // Every other write was committed exactly once, in order; the refused one never.
+    assert.deepEqual(store.written.flatMap((c) => c.creates), ['a', 'b', 'c']);
+    assert.deepEqual(store.written.flatMap((c) => c.changes), ['x', 'y', 'z']);
+    // Found by halving the batch (6 writes: at most 3 halvings), then never tried again.
+    const tries = store.commits.filter((c) => c.changes.includes('deep-result')).length;
+    assert.ok(tries <= 4, `the refused write was tried ${tries} times`);
+    assert.deepEqual(refusals, [['cmd']]);
+    assert.deepEqual(health, [], 'a refused write is not a store failure: health must not flap');
+
+    // The batcher is not wedged: later writes go straight through.
+    const commits = store.commits.length;
+    assert.equal(await w.change(change('later')), 'ok');
+    assert.equal(store.commits.length, commits + 1);
+  });
+
+  test('a create unit the store refuses is refused whole, and only it', async () => {
+    const store = new FakeStore();
+    store.poison.add('p2');
+    const w = batcher(store);
+    const results = await Promise.allSettled([w.create([item('p1'), item('p2')]), w.create([item('q')]), w.change(change('x'))]);
+    assert.equal(results[0].status, 'rejected');
+    assert.deepEqual(results.slice(1).map((r) => (r.status === 'fulfilled' ? r.value : 'rejected')), [[true], 'ok']);
+    assert.ok(!store.existing.has('p1'), 'a unit is all or nothing: p1 must not be written without p2');
+  });
+
+  test('a store failure is not split: the whole batch waits and is retried, creates rejected', async () => {
+    const store = new FakeStore();
+    store.failures = [errors.STORE_FULL('database or disk is full')];
+    const w = batcher(store);
+    const created = w.create([item('a')]);
+    const changes = [w.change(change('x')), w.change(change('y'))];
+    await assert.rejects(created, (e) => e instanceof CourierError && e.code === 'COURIER_ERR_STORE_FULL');
+    assert.deepEqual(await Promise.all(changes), ['ok', 'ok']);
+    assert.deepEqual(store.commits, [
+      { creates: ['a'], changes: ['x', 'y'] },
+      { creates: [], changes: ['x', 'y'] },
+    ]);
   });
 
   test('barrier() resolves only after every earlier write is committed', async () => {
@@ -231,7 +295,7 @@ describe('WriteBatcher', () => {
 
   test('barrier() waits through retries of failed changes', async () => {
     const store = new FakeStore();
-    store.failures = [new Error('busy')];
+    store.failures = [down('busy')];
     const w = batcher(store);
     void w.change(change('x'));
     await w.barrier();
@@ -240,7 +304,7 @@ describe('WriteBatcher', () => {
 
   test('barrier() does not wait for a rejected create, nor for writes requested after it', async () => {
     const store = new FakeStore();
-    store.failures = [new Error('full')];
+    store.failures = [errors.STORE_FULL('full')];
     const w = batcher(store);
     const rejected = w.create([item('a')]);
     rejected.catch(() => {});
@@ -269,8 +333,8 @@ describe('WriteBatcher', () => {
     await w.change(change('ok-1'));
     assert.deepEqual(calls, [], 'healthy at start: no call');
 
-    const e1 = new Error('first');
-    store.failures = [e1, new Error('second'), new Error('third')];
+    const e1 = down('first');
+    store.failures = [e1, down('second'), down('third')];
     await w.change(change('retried'));
     assert.equal(calls.length, 2, JSON.stringify(calls));
     assert.deepEqual(calls[0], [false, e1]);
@@ -279,7 +343,7 @@ describe('WriteBatcher', () => {
     await w.change(change('ok-2'));
     assert.equal(calls.length, 2);
 
-    const e2 = new Error('again');
+    const e2 = down('again');
     store.failures = [e2];
     await w.change(change('retried-2'));
     assert.equal(calls.length, 4);

@@ -1,4 +1,5 @@
 import type { CommandDocument, CommandResult, CommandState, CommandStatus, TargetType } from '../../domain/command.js';
+import { ACTION_ARGS_LIMITS, jsonLimitProblem, RESULT_DATA_LIMITS } from '../../domain/json-limits.js';
 import { agentRoute, COMMAND_STATUSES, serverRoute, TARGET_TYPES } from '../../domain/command.js';
 import type { StatusChange, TransitionRecord } from '../store.js';
 import { isDateMillis, readDate } from './dates.js';
@@ -161,6 +162,12 @@ export function readSource(id: string, source: CommandSource, version: DocVersio
   if (status === null) return { state: null, rejected: `unknown command.status ${JSON.stringify(command.status) ?? 'undefined'}` };
   const dates = readDates(source);
   if (typeof dates === 'string') return { state: null, rejected: dates };
+  // Written by anyone with access to the index: bounded as the API bounds them, or they could
+  // not be sent to an agent (the serializers recurse).
+  const tooLarge =
+    jsonLimitProblem(command.action?.args ?? {}, ACTION_ARGS_LIMITS, 'command.action.args') ??
+    jsonLimitProblem(command.result?.data ?? null, RESULT_DATA_LIMITS, 'command.result.data');
+  if (tooLarge) return { state: null, rejected: tooLarge };
 
   const target = targetOf(command);
   const groups = source.agent?.groups;

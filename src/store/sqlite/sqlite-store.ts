@@ -10,6 +10,7 @@ import type {
   WriteOutcome,
 } from '../store.js';
 import { MIGRATIONS } from './schema.js';
+import { toStoreFailure } from './failures.js';
 import { rowToState, type CommandRow } from './rows.js';
 import { SqliteOperatorQueries } from './sqlite-operator-queries.js';
 import type { OperatorStore } from '../operator-store.js';
@@ -111,7 +112,12 @@ export class SqliteStore implements CommandStore {
   }
 
   async commit(batch: WriteBatch): Promise<WriteOutcome> {
-    const outcome = this.commitSync(batch);
+    let outcome: WriteOutcome;
+    try {
+      outcome = this.commitSync(batch);
+    } catch (error) {
+      throw toStoreFailure(error);
+    }
     if (this.counts) {
       for (const created of outcome.created) if (created) this.counts.pending++;
       for (const change of batch.changes) {
