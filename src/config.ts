@@ -52,6 +52,11 @@ export const OPTIONS = {
   pollPageSize: { flag: 'poll-page-size', kind: 'int', max: 10_000, describe: 'Documents per page when the poller reads the index' },
   rescanInterval: { flag: 'rescan-interval', kind: 'duration', min: 100, describe: 'How often the poller re-scans pending, unclaimed and overdue commands' },
   claimLease: { flag: 'claim-lease', kind: 'duration', min: 1000, describe: 'How long a claim (sent) holds before another node may deliver again' },
+  shutdownTimeout: {
+    flag: 'shutdown-timeout',
+    kind: 'duration',
+    describe: 'How long a shutdown waits for store writes that keep failing; then courier exits non-zero (the rest is recovered on restart)',
+  },
   inspect: { flag: 'inspect', kind: 'boolean', describe: 'Stream live actors to the Stately inspector (127.0.0.1 relay behind a token; off by default)' },
   inspectPort: { flag: 'inspect-port', kind: 'port', describe: 'Port of the inspector relay on 127.0.0.1' },
 } as const satisfies Record<string, OptionSpec>;
@@ -91,6 +96,8 @@ export interface Config {
   rescanInterval: number;
   /** ms */
   claimLease: number;
+  /** ms */
+  shutdownTimeout: number;
   /** Serve the Stately inspector relay (loopback only, token-guarded). */
   inspect: boolean;
   inspectPort: number;
@@ -119,6 +126,7 @@ const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string 
   pollPageSize: 1000,
   rescanInterval: 30_000,
   claimLease: 60_000,
+  shutdownTimeout: 30_000,
   inspect: false,
   inspectPort: 8087,
 };

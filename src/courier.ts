@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { AgentTokens } from './auth/agent-tokens.js';
@@ -9,6 +8,7 @@ import { createAgentsApi } from './http/agents-api.js';
 import type { Health } from './http/operational-routes.js';
 import { errors } from './errors.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { prepareDataDir } from './data-dir.js';
 import { Metrics } from './metrics.js';
 import { AgentRegistry } from './runtime/agent-registry.js';
 import { systemClock, type Clock } from './runtime/clock.js';
@@ -50,7 +50,7 @@ export interface RunningCourier {
 export async function startCourier(config: Config, deps: CourierDeps = {}): Promise<RunningCourier> {
   const logger = deps.logger ?? pino({ level: config.logLevel });
   const clock = deps.clock ?? systemClock;
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o750 });
+  prepareDataDir(config.dataDir);
   // Claimed before the store is opened: a second courier on this directory must not recover it.
   const lock = lockDataDir(config.dataDir);
   // What has been started so far, undone in reverse order if a later step fails.
@@ -122,7 +122,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     const indexer = poller?.health();
     const writes = supervisor.storeWriteProblem;
     const reason =
-      state !== 'running' ? `supervisor is ${state}` : writes ? `store writes failing: ${writes}` : indexer && !indexer.ok ? indexer.reason : null;
+      state !== 'running' ? `supervisor is ${state}` : writes ? `store writes failing: ${writes.message}` : indexer && !indexer.ok ? indexer.reason : null;
     return {
       ready: reason === null,
       state,
@@ -130,6 +130,8 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
       node: config.node,
       ...(indexer ? { indexer: { state: indexer.state, cursor: indexer.cursor, failures: indexer.failures } } : {}),
       ...(reason ? { reason } : {}),
+      // e.g. COURIER_ERR_STORE_FULL: free disk space and writes resume by themselves.
+      ...(writes ? { code: writes.code } : {}),
     };
   };
   const common = { logger, bodyLimit: config.bodyLimit, supervisor, agents, metrics, health };
@@ -167,12 +169,22 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     ...(inspector ? { inspector } : {}),
     stop: () =>
       (stopping ??= (async () => {
-        // The poller first: nothing is handed to a supervisor that is draining.
-        await poller?.stop();
-        // Then the agents stop getting in: what they send from now on is refused (503) for them to retry
-        // elsewhere or after the restart, rather than met by a supervisor that is draining.
-        stopAgentRequests();
-        await supervisor.stop();
+        // Bounded: a store that keeps failing would hold the drain (and the process) forever.
+        const drained = await withinDeadline(config.shutdownTimeout, async () => {
+          // The poller first: nothing is handed to a supervisor that is draining.
+          await poller?.stop();
+          // Then the agents stop getting in: what they send from now on is refused (503) for them to retry
+          // elsewhere or after the restart, rather than met by a supervisor that is draining.
+          stopAgentRequests();
+          await supervisor.stop();
+        });
+        let unwritten: ReturnType<typeof unwrittenAccount> | undefined;
+        if (!drained) {
+          unwritten = unwrittenAccount(supervisor.writeBacklog, supervisor.storeWriteProblem?.message ?? null);
+          supervisor.abandonWrites(errors.SHUTTING_DOWN());
+          stopAgentRequests();
+          await supervisor.stop();
+        }
         webSocket.close();
         await Promise.allSettled([admin.close(), comms.close(), management.close(), inspector?.close()]);
         try {
@@ -180,8 +192,35 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
         } finally {
           lock.release();
         }
+        if (unwritten) {
+          const error = errors.SHUTDOWN_TIMEOUT(config.shutdownTimeout, unwritten.message);
+          logger.error({ ...unwritten.detail, code: error.code }, error.message);
+          throw error;
+        }
         logger.info('courier stopped');
       })()),
+  };
+}
+
+/** Runs `work`; true if it ended within `ms`, false if the deadline came first (it is left running). */
+async function withinDeadline(ms: number, work: () => Promise<void>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([work().then(() => true as const), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What a shutdown past its deadline could not write, said for the log and the exit. */
+function unwrittenAccount(backlog: { creates: number; changes: number; commands: string[] }, problem: string | null) {
+  const sample = backlog.commands.slice(0, 20);
+  return {
+    message:
+      `${backlog.changes} status change(s) and ${backlog.creates} create(s) of ${backlog.commands.length} command(s) were not written` +
+      ` (${problem ?? 'the store did not answer'}); each command is taken up from its stored state on restart`,
+    detail: { unwritten: { creates: backlog.creates, changes: backlog.changes, commands: backlog.commands.length, sample } },
   };
 }
 

@@ -21,7 +21,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
   const file = join(dir, 'courier.pid');
   for (let attempt = 0; ; attempt++) {
     try {
-      const fd = openSync(file, 'wx', 0o640);
+      const fd = openSync(file, 'wx', 0o600);
       try {
         writeSync(fd, `${process.pid}\n`);
       } finally {

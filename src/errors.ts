@@ -75,6 +75,18 @@ export const errors = {
     500,
     (dir: string, pid: number) => `Data directory ${dir} is in use by a running courier (pid ${pid}); stop it or choose another --data-dir`,
   ),
+  SHUTDOWN_TIMEOUT: define(
+    'COURIER_ERR_SHUTDOWN_TIMEOUT',
+    500,
+    (ms: number, detail: string) => `Shutdown did not finish within ${ms} ms: ${detail}`,
+  ),
+  DATA_DIR_UNSAFE: define('COURIER_ERR_DATA_DIR_UNSAFE', 500, (dir: string, why: string) => `Refusing the data directory ${dir}: ${why}`),
+  STORE_READ_ONLY: define(
+    'COURIER_ERR_STORE_READ_ONLY',
+    500,
+    (file: string, detail: string) => `The database ${file} cannot be written (${detail}): check its owner, its mode and that its filesystem is mounted read-write`,
+  ),
+  CORRUPT_FILE: define('COURIER_ERR_CORRUPT_FILE', 500, (file: string, detail: string, remedy: string) => `${file} cannot be read (${detail}): ${remedy}`),
   CONFIG: define('COURIER_ERR_CONFIG', 500, (detail: string) => `Invalid configuration: ${detail}`),
   INTERNAL: define('COURIER_ERR_INTERNAL', 500, () => 'Internal server error'),
 } as const;

@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tightenIfPresent } from '../data-dir.js';
 import { join } from 'node:path';
 import { errors as joseErrors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { errors } from '../errors.js';
@@ -24,6 +25,24 @@ export interface TokenClaims {
 
 type KeyLike = Awaited<ReturnType<typeof importJWK>>;
 
+const SIGNING_KEY_FILE = 'jwt-signing-key.json';
+const SIGNING_KEY_REMEDY =
+  'restore it from a backup, or delete it to have a new key made on the next start (agents then authenticate again: tokens signed with the old key are refused)';
+
+/** The JWK in the key file, or an error that names the file and what to do about it. */
+function parseSigningKey(file: string, text: string): JWK {
+  let jwk: unknown;
+  try {
+    jwk = JSON.parse(text);
+  } catch (error) {
+    throw errors.CORRUPT_FILE(file, `not JSON: ${(error as Error).message}`, SIGNING_KEY_REMEDY);
+  }
+  if (typeof jwk !== 'object' || jwk === null || (jwk as JWK).kty !== 'RSA' || typeof (jwk as JWK).d !== 'string') {
+    throw errors.CORRUPT_FILE(file, 'not an RSA private key in JWK form', SIGNING_KEY_REMEDY);
+  }
+  return jwk as JWK;
+}
+
 export class AgentTokens {
   private constructor(
     private readonly privateKey: KeyLike,
@@ -32,18 +51,25 @@ export class AgentTokens {
   ) {}
 
   static async load(dataDir: string, now: () => number = Date.now): Promise<AgentTokens> {
-    const file = join(dataDir, 'jwt-signing-key.json');
+    const file = join(dataDir, SIGNING_KEY_FILE);
     let jwk: JWK;
     if (existsSync(file)) {
-      jwk = JSON.parse(readFileSync(file, 'utf8')) as JWK;
+      tightenIfPresent(file);
+      jwk = parseSigningKey(file, readFileSync(file, 'utf8'));
     } else {
       const { privateKey } = await generateKeyPair(ALG, { extractable: true });
       jwk = await exportJWK(privateKey);
-      writeFileSync(file, JSON.stringify(jwk), { mode: 0o600 });
-      chmodSync(file, 0o600);
+      // Written whole or not at all: a crash while writing must not leave a half key behind.
+      const partial = `${file}.${process.pid}.tmp`;
+      writeFileSync(partial, JSON.stringify(jwk), { mode: 0o600, flag: 'wx' });
+      renameSync(partial, file);
     }
     const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = jwk;
-    return new AgentTokens(await importJWK(jwk, ALG), await importJWK(publicJwk, ALG), now);
+    try {
+      return new AgentTokens(await importJWK(jwk, ALG), await importJWK(publicJwk, ALG), now);
+    } catch (error) {
+      throw errors.CORRUPT_FILE(file, `not an RSA private key: ${(error as Error).message}`, SIGNING_KEY_REMEDY);
+    }
   }
 
   async issue(agentId: string, registration: string): Promise<string> {

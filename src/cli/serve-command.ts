@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { envName, loadConfig, OPTIONS, redactedConfig, type ConfigKey } from '../config.js';
 import { startCourier } from '../courier.js';
+import { CourierError, errors } from '../errors.js';
 
 export const SERVE_HELP = `Usage: courier serve [options]
 
@@ -38,16 +39,26 @@ export async function runServe(args: string[]): Promise<number> {
   const courier = await startCourier(config, { logger });
   if (courier.inspector) process.stderr.write(`courier: Stately inspector: open ${courier.inspector.url}\n`);
 
-  await new Promise<void>((resolve) => {
+  return new Promise<number>((resolve) => {
+    let stopping = false;
     const shutdown = (signal: string) => {
-      logger.info({ signal }, 'shutting down');
-      void courier.stop().then(resolve, (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        resolve();
-      });
+      // A second signal does not wait for the first shutdown: what is not written is recovered on restart.
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting without waiting for the shutdown');
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal, deadlineMs: config.shutdownTimeout }, 'shutting down');
+      void courier.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          // Already logged with what was not written, when it is the deadline.
+          if (!(err instanceof CourierError && err.code === errors.SHUTDOWN_TIMEOUT.code)) logger.error({ err }, 'shutdown failed');
+          resolve(1);
+        },
+      );
     };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
   });
-  return 0;
 }

@@ -10,6 +10,8 @@ export const MAX_RESULTS_PER_REPORT = 1000;
 export const MAX_RESULT_MESSAGE_LENGTH = 65_536;
 export const MAX_ID_LENGTH = 256;
 
+/** A secret of only spaces is no secret (and an easy one to send by mistake). */
+const NOT_ONLY_WHITESPACE = '\\S';
 const Id = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH, pattern: '^[A-Za-z0-9._:@-]+$' });
 const Name = Type.String({ minLength: 1, maxLength: 256 });
 
@@ -73,7 +75,7 @@ export const ResultsBody = Type.Object(
 export const RegisterAgentBody = Type.Object(
   {
     id: Id,
-    key: Type.Optional(Type.String({ minLength: 16, maxLength: 1024 })),
+    key: Type.Optional(Type.String({ minLength: 16, maxLength: 1024, pattern: NOT_ONLY_WHITESPACE })),
     groups: Type.Optional(Type.Array(Id, { maxItems: 128, uniqueItems: true })),
   },
   { additionalProperties: false },
@@ -81,7 +83,7 @@ export const RegisterAgentBody = Type.Object(
 export const AgentIdParams = Type.Object({ id: Id });
 
 export const AuthenticationBody = Type.Object(
-  { uuid: Id, key: Type.String({ minLength: 1, maxLength: 1024 }) },
+  { uuid: Id, key: Type.String({ minLength: 1, maxLength: 1024, pattern: NOT_ONLY_WHITESPACE }) },
   { additionalProperties: false },
 );
 

@@ -35,8 +35,14 @@ export function registerEventStream(app: HttpApp, supervisor: Supervisor, store:
         summary: 'Live feed of the audit trail (server-sent events; resumable with Last-Event-ID)',
         security: [{ bearer: [] }],
         querystring: EventStreamQuery,
-        produces: ['text/event-stream'],
-        response: { 200: Type.String({ description: 'text/event-stream: id = audit id, event = transition | refusal, data = the audit entry' }), ...errorResponses },
+        // The feed is text/event-stream; its refusals (before the stream starts) are JSON like every error.
+        response: {
+          200: {
+            description: 'Server-sent events: id = audit id, event = transition | refusal, data = the audit entry',
+            content: { 'text/event-stream': { schema: Type.String() } },
+          },
+          ...errorResponses,
+        },
       },
       config: { permission: 'audit:read' },
     },

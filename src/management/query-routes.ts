@@ -1,3 +1,4 @@
+import { Type } from 'typebox';
 import { Readable } from 'node:stream';
 import { commandView } from '../domain/command.js';
 import { errors } from '../errors.js';
@@ -94,8 +95,13 @@ export function registerQueryRoutes(app: HttpApp, store: OperatorStore, scopeOf:
         summary: 'The audit trail (filters; cursor pagination); with Accept: application/x-ndjson, the whole matching trail streamed',
         security,
         querystring: AuditQuery,
-        produces: ['application/json', 'application/x-ndjson'],
-        response: { 200: AuditPage, ...errorResponses },
+        response: {
+          200: {
+            description: 'A page of the trail; or, with Accept: application/x-ndjson, every matching entry, one JSON object per line',
+            content: { 'application/json': { schema: AuditPage }, 'application/x-ndjson': { schema: Type.String() } },
+          },
+          ...errorResponses,
+        },
       },
       config: { permission: 'audit:read' },
     },

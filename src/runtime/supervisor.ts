@@ -87,7 +87,7 @@ export class Supervisor {
   private readonly unsettled = new Map<string, number>();
   /** Per command: the re-read after a write conflict, while it runs. */
   private readonly reconciling = new Map<string, Promise<void>>();
-  private writeProblem: string | null = null;
+  private writeProblem: { message: string; code: string } | null = null;
   private readonly commitListeners = new Set<() => void>();
   private readonly isPending = (id: string): boolean => {
     const live = this.live.get(id);
@@ -112,7 +112,7 @@ export class Supervisor {
       onListenerError: (err) => options.logger.error({ err }, 'a commit listener failed'),
       onRefused: (err, ids) => options.logger.error({ err, document_ids: ids }, 'the store refused writes; their callers are told, the rest is written'),
       onHealthChange: (healthy, err) => {
-        this.writeProblem = healthy ? null : err instanceof Error ? err.message : String(err);
+        this.writeProblem = healthy ? null : { message: err instanceof Error ? err.message : String(err), code: err instanceof CourierError ? err.code : errors.INTERNAL.code };
         if (healthy) options.logger.info('store writes recovered');
         else options.logger.error({ err }, 'store writes failing; retrying');
       },
@@ -156,8 +156,21 @@ export class Supervisor {
   }
 
   /** Why status writes are failing (they are being retried), or null when the last commit worked. */
-  get storeWriteProblem(): string | null {
+  get storeWriteProblem(): { message: string; code: string } | null {
     return this.writeProblem;
+  }
+
+  /** Transitions requested and not yet written (the store is failing, or slow). */
+  get writeBacklog(): { creates: number; changes: number; commands: string[] } {
+    return this.writes.backlog;
+  }
+
+  /**
+   * A shutdown gives up on writes the store keeps refusing: they are not written here (each
+   * command is recovered from its stored state on restart, as after kill -9), and the drain ends.
+   */
+  abandonWrites(reason: unknown): void {
+    this.writes.abandon(reason);
   }
 
   /** Accepting work: false from the moment `stop` is called (draining, then stopped). */
@@ -603,8 +616,9 @@ export class Supervisor {
       },
       () => {
         // The store refused the transition (logged by the batcher): the stored state is the truth.
+        // (Or a shutdown gave up on writing: the restart reads the stored state anyway.)
         settled();
-        this.startReconcile(documentId);
+        if (this.running) this.startReconcile(documentId);
       },
     );
     return written;

@@ -63,6 +63,10 @@ export class WriteBatcher {
   /** Every write gets the next ticket; a barrier waits for every ticket up to its own. */
   private requested = 0;
   private barriers: { ticket: number; resolve: () => void }[] = [];
+  /** Set by `abandon`: every write from then on is rejected with it. */
+  private abandoned: unknown = undefined;
+  /** Ends the back-off wait between two retries early (see `abandon`). */
+  private wakeRetry: (() => void) | null = null;
 
   constructor(
     private readonly store: CommandStore,
@@ -71,6 +75,7 @@ export class WriteBatcher {
 
   /** Writes new commands, all in one transaction; resolves per command: false if its id already existed. */
   create(items: { doc: CommandDocument; audit: TransitionRecord }[]): Promise<boolean[]> {
+    if (this.abandoned !== undefined) return Promise.reject(this.abandoned);
     return new Promise((resolve, reject) => {
       this.queue.creates.push({ items, settle: { resolve, reject }, ticket: ++this.requested });
       this.schedule();
@@ -78,6 +83,7 @@ export class WriteBatcher {
   }
 
   change(change: StatusChange): Promise<'ok' | 'conflict'> {
+    if (this.abandoned !== undefined) return Promise.reject(this.abandoned);
     return new Promise((resolve, reject) => {
       this.queue.changes.push({ item: change, settle: { resolve, reject }, ticket: ++this.requested });
       this.schedule();
@@ -91,6 +97,32 @@ export class WriteBatcher {
       this.barriers.push({ ticket, resolve });
       if (!this.committing) this.releaseBarriers();
     });
+  }
+
+  /** What was requested and is not written yet: writes, and the commands they are of. */
+  get backlog(): { creates: number; changes: number; commands: string[] } {
+    const commands = new Set([...this.queue.creates.flatMap((c) => c.items.map((i) => i.doc.document_id)), ...this.queue.changes.map((c) => c.item.document_id)]);
+    return { creates: this.queue.creates.reduce((n, c) => n + c.items.length, 0), changes: this.queue.changes.length, commands: [...commands] };
+  }
+
+  /**
+   * Gives up on writing (a shutdown past its deadline while the store keeps failing): every write
+   * not yet written is rejected with `reason`, and so is every later one. The commit under way, if
+   * any, is let finish.
+   */
+  abandon(reason: unknown): void {
+    if (this.abandoned !== undefined) return;
+    this.abandoned = reason;
+    this.rejectQueued();
+    this.wakeRetry?.();
+  }
+
+  private rejectQueued(): void {
+    const { creates, changes } = this.queue;
+    this.queue = { creates: [], changes: [] };
+    for (const c of creates) c.settle.reject(this.abandoned);
+    for (const c of changes) c.settle.reject(this.abandoned);
+    this.releaseBarriers();
   }
 
   private schedule(): void {
@@ -210,11 +242,20 @@ export class WriteBatcher {
     for (const c of batch.changes) c.settle.reject(refusal);
   }
 
-  /** Puts changes back in front, in order, and waits before trying again. */
+  /** Puts changes back in front, in order, and waits before trying again (unless abandoned meanwhile). */
   private async retryLater(changes: Pending['changes']): Promise<void> {
     this.queue.changes.unshift(...changes);
+    if (this.abandoned !== undefined) return this.rejectQueued();
     const delay = this.options.retryDelayMs?.(this.failures) ?? Math.min(5000, 50 * 2 ** this.failures);
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delay);
+      this.wakeRetry = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wakeRetry = null;
+    if (this.abandoned !== undefined) this.rejectQueued();
   }
 
   private markHealthy(ok: boolean, error?: unknown): void {

@@ -34,3 +34,20 @@ test('every route of every listener declares its responses', async () => {
     }
   }
 });
+
+test('errors are declared as JSON on every route, whatever its success content type (e.g. the SSE feed)', async () => {
+  const documents = await generateOpenApiDocuments();
+  for (const [name, text] of Object.entries(documents)) {
+    const doc = JSON.parse(text) as { paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>> };
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        for (const [code, response] of Object.entries(operation.responses ?? {})) {
+          if (!/^[45]/.test(code) || !response.content) continue;
+          assert.deepEqual(Object.keys(response.content), ['application/json'], `${name}: ${method.toUpperCase()} ${path} ${code}`);
+        }
+      }
+    }
+  }
+  const management = JSON.parse(documents.management) as { paths: Record<string, { get: { responses: Record<string, { content: Record<string, unknown> }> } }> };
+  assert.deepEqual(Object.keys(management.paths['/api/v1/events/stream']!.get.responses['200']!.content), ['text/event-stream']);
+});

@@ -367,3 +367,23 @@ describe('WriteBatcher', () => {
     assert.equal(listenerErrors.length, 1);
   });
 });
+
+describe('WriteBatcher.abandon (a shutdown past its deadline)', () => {
+  test('rejects what is queued and what is being retried, ends the back-off at once, and refuses later writes', async () => {
+    const store = new FakeStore();
+    store.failures = Array.from({ length: 100 }, () => down('disk I/O error'));
+    const w = batcher(store, { retryDelayMs: () => 60_000 });
+    const retried = w.change(change('x'));
+    await turns();
+    assert.equal(store.commits.length, 1);
+    assert.deepEqual(w.backlog, { creates: 0, changes: 1, commands: ['cmd'] });
+    const stop = errors.SHUTTING_DOWN();
+    w.abandon(stop);
+    await assert.rejects(retried, (e) => e === stop);
+    await w.barrier(); // does not wait for the abandoned write
+    await assert.rejects(w.change(change('later')), (e) => e === stop);
+    await assert.rejects(w.create([item('late')]), (e) => e === stop);
+    assert.equal(store.commits.length, 1, 'nothing is tried again once abandoned');
+    assert.deepEqual(w.backlog, { creates: 0, changes: 0, commands: [] });
+  });
+});

@@ -13,6 +13,8 @@ export interface CourierProcess {
   socket: string;
   /** Resolves when the process has exited. */
   exited: Promise<number | null>;
+  /** Every JSON log line it wrote to stdout so far. */
+  logs: { msg?: string; level?: number; [field: string]: unknown }[];
 }
 
 /** A port that was free a moment ago (for a process that must come back on the same port). */
@@ -30,9 +32,11 @@ export function spawnCourier(args: string[], env: NodeJS.ProcessEnv = {}): Promi
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': by then everything it wrote to stdout has been read.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   const stderr: string[] = [];
   child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+  const logs: CourierProcess['logs'] = [];
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
@@ -42,7 +46,8 @@ export function spawnCourier(args: string[], env: NodeJS.ProcessEnv = {}): Promi
       } catch {
         return;
       }
-      if (entry.msg === 'courier is running') resolve({ child, url: entry.url!, socket: entry.socket!, exited });
+      logs.push(entry);
+      if (entry.msg === 'courier is running') resolve({ child, url: entry.url!, socket: entry.socket!, exited, logs });
     });
     void exited.then((code) => reject(new Error(`courier exited (${code}) before it was running: ${stderr.join('')}`)));
   });

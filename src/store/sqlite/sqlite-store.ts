@@ -11,6 +11,8 @@ import type {
 } from '../store.js';
 import { MIGRATIONS } from './schema.js';
 import { toStoreFailure } from './failures.js';
+import { ensurePrivateFile, tightenIfPresent } from '../../data-dir.js';
+import { errors } from '../../errors.js';
 import { rowToState, type CommandRow } from './rows.js';
 import { SqliteOperatorQueries } from './sqlite-operator-queries.js';
 import type { OperatorStore } from '../operator-store.js';
@@ -43,12 +45,27 @@ export class SqliteStore implements CommandStore {
   private counts: Record<CommandStatus, number> | null = null;
 
   constructor(options: SqliteStoreOptions) {
+    try {
+      // 0600 before SQLite opens it; the -wal and -shm files SQLite creates take the same mode.
+      ensurePrivateFile(options.file);
+      for (const suffix of ['-wal', '-shm']) tightenIfPresent(options.file + suffix);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') throw errors.STORE_READ_ONLY(options.file, (error as Error).message);
+      throw error;
+    }
     this.db = new Database(options.file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous.toUpperCase()}`);
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    this.migrate();
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${options.synchronous.toUpperCase()}`);
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma('busy_timeout = 5000');
+      this.assertWritable(options.file);
+      this.migrate();
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
     this.operators = new SqliteOperatorQueries(this.db);
     const db = this.db;
     this.stmt = {
@@ -93,6 +110,20 @@ export class SqliteStore implements CommandStore {
          WHERE g.group_name = ? ORDER BY a.id`,
       ),
     };
+  }
+
+  /**
+   * SQLite opens a file it cannot write read-only, without a word, and then refuses every write:
+   * a real write now (the schema version, rewritten as it is) says so at start, naming the file.
+   */
+  private assertWritable(file: string): void {
+    try {
+      this.db.pragma(`user_version = ${this.db.pragma('user_version', { simple: true }) as number}`);
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (/^SQLITE_(READONLY|CANTOPEN|PERM|IOERR)/.test(code)) throw errors.STORE_READ_ONLY(file, (error as Error).message);
+      throw error;
+    }
   }
 
   private migrate(): void {
