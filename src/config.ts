@@ -37,6 +37,11 @@ export const OPTIONS = {
   bodyLimit: { flag: 'body-limit', kind: 'int', describe: 'Largest accepted request body, in bytes' },
   wsPingInterval: { flag: 'ws-ping-interval', kind: 'duration', describe: 'WebSocket keepalive ping interval' },
   maxCommandsPerDelivery: { flag: 'max-commands-per-delivery', kind: 'int', describe: 'Most commands in one long-poll answer or WebSocket frame' },
+  maxCommandsPerRequest: {
+    flag: 'max-commands-per-request',
+    kind: 'int',
+    describe: 'Most commands one create request may make (group targets count each member); larger ones are refused (400)',
+  },
   opensearch: {
     flag: 'opensearch',
     env: 'COURIER_OPENSEARCH_URL',
@@ -81,6 +86,7 @@ export interface Config {
   /** ms */
   wsPingInterval: number;
   maxCommandsPerDelivery: number;
+  maxCommandsPerRequest: number;
   /** Set: commands live in this OpenSearch cluster; unset: the embedded SQLite store. */
   opensearch: string | undefined;
   opensearchUsername: string | undefined;
@@ -116,6 +122,7 @@ const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string 
   bodyLimit: 1_048_576,
   wsPingInterval: 30_000,
   maxCommandsPerDelivery: 100,
+  maxCommandsPerRequest: 50_000,
   opensearch: undefined,
   opensearchUsername: undefined,
   opensearchPassword: undefined,

@@ -85,6 +85,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     executionTimeoutMs: config.executionTimeout,
     maxCommandsPerDelivery: config.maxCommandsPerDelivery,
     maxWriteBatch: 5000,
+    maxCommandsPerRequest: config.maxCommandsPerRequest,
     claimLeaseMs: config.claimLease,
     onDelivered: (ms) => metrics?.observeDispatch(ms),
     ...(inspector ? { inspect: inspector.observer } : {}),

@@ -40,6 +40,17 @@ export const errors = {
   NO_COMMANDS: define('COURIER_ERR_NO_COMMANDS', 400, () => 'No commands provided.'),
   UNKNOWN_AGENT: define('COURIER_ERR_UNKNOWN_AGENT', 400, (id: string) => `Unknown agent [${id}] in command.target.id`),
   EMPTY_GROUP: define('COURIER_ERR_EMPTY_GROUP', 400, (group: string) => `Group [${group}] has no agents`),
+  TOO_MANY_COMMANDS: define(
+    'COURIER_ERR_TOO_MANY_COMMANDS',
+    400,
+    (max: number) => `This request would create more than ${max} commands (--max-commands-per-request); split it, or roll a larger fan-out out as a job`,
+  ),
+  IDEMPOTENCY_KEY_REUSED: define(
+    'COURIER_ERR_IDEMPOTENCY_KEY_REUSED',
+    422,
+    (key: string) => `Idempotency-Key [${key}] was used for another request (other targets or actions): use a new key for a new request`,
+  ),
+  REQUEST_NOT_OWNED: define('COURIER_ERR_REQUEST_NOT_OWNED', 403, (id: string) => `Request [${id}] was created by another producer: choose a new request_id`),
   DOCUMENT_ID_CONFLICT: define('COURIER_ERR_DOCUMENT_ID_CONFLICT', 409, (id: string, why: string) => `document_id [${id}] ${why}`),
   // Commands
   COMMAND_NOT_FOUND: define('COURIER_ERR_COMMAND_NOT_FOUND', 404, (id: string) => `Command [${id}] not found`),

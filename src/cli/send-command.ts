@@ -17,6 +17,13 @@ Options:
 
 ${CONNECTION_HELP}`;
 
+/** The create's answer: whole documents, or (`abridged`) references to them. */
+interface CreatedCommands {
+  commands: (CommandView | { document_id: string; request_id: string })[];
+  total: number;
+  abridged: boolean;
+}
+
 /** Delivered or ended: what the progress bar counts. */
 const PROGRESSED = ['delivered', 'success', 'failure', 'timed_out', 'cancelled'] as const;
 
@@ -60,13 +67,16 @@ export async function runSend(args: string[]): Promise<number> {
     timeout: Number(values.timeout),
   };
   const connection = Connection.from(values);
-  const { commands } = await connection.ok<{ commands: CommandView[] }>('POST', '/api/v1/commands', { commands: [command] });
+  const created = await connection.ok<CreatedCommands>('POST', '/api/v1/commands', { commands: [command] });
+  const requestId = created.commands[0]!.request_id;
   if (!values.wait) {
-    if (values.json) printJson({ commands });
-    else console.log(commandsTable(commands));
+    if (values.json) printJson(created);
+    // A large fan-out is answered with references: its summary says more than a table of thousands of rows.
+    else if (created.abridged) console.log(`${created.total} commands created in request ${requestId}: courier requests show ${requestId}`);
+    else console.log(commandsTable(created.commands as CommandView[]));
     return 0;
   }
-  const summary = await waitForDelivery(connection, commands[0]!.request_id, commands.length, !values.json);
+  const summary = await waitForDelivery(connection, requestId, created.total, !values.json);
   if (values.json) printJson(summary);
   else printSummary(summary);
   return 0;

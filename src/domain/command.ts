@@ -59,6 +59,11 @@ export interface CommandDocument {
   route: string;
   /** Creation order (per store); per target, commands go out in this order. */
   seq: number;
+  /**
+   * Who created it (`socket`, `key:<id>`; absent when written by others, e.g. the indexer plugin):
+   * the owner of its request, the only one who may add commands to it. Not shown to agents.
+   */
+  owner?: string;
 }
 
 /** A command as read back: its document plus where its lifecycle stands. */

@@ -116,6 +116,25 @@ export const CommandView = Type.Object({
 });
 export const CommandsBody = Type.Object({ commands: Type.Array(CommandView) });
 
+/** A created command as a large answer lists it: enough to follow it, and to retry idempotently. */
+export const CommandRef = Type.Object({
+  document_id: Type.String(),
+  agent_id: Type.Union([Type.String(), Type.Null()]),
+  request_id: Type.String(),
+  status: StatusSchema,
+});
+/** What a create answers: every command it made (or found, on a retry), in the order asked. */
+export const CreatedCommandsBody = Type.Object({
+  commands: Type.Union([Type.Array(CommandView), Type.Array(CommandRef)]),
+  total: Type.Integer({ description: 'How many commands the request made (or found)' }),
+  abridged: Type.Boolean({ description: 'true: `commands` lists references (id, agent, request, status), not whole documents' }),
+});
+
+/** RFC draft "The Idempotency-Key HTTP Header Field": an opaque key the producer makes per request. */
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$' })),
+});
+
 export const HistoryBody = Type.Object({
   events: Type.Array(
     Type.Object({

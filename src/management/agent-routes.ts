@@ -113,8 +113,8 @@ export function registerManagementAgentRoutes(app: HttpApp, deps: ManagementAgen
     const targets = ids.filter((id) => known.has(id));
     let commands: { document_id: string; agent: { id: string | null }; request_id: string }[] = [];
     if (targets.length > 0) {
-      const { specs, who } = await policy.submit(request, targets.map((id) => shortcutSpec(id, action, args)));
-      commands = await supervisor.submit(specs, who);
+      const { specs, who, owner } = await policy.submit(request, targets.map((id) => shortcutSpec(id, action, args)));
+      commands = await supervisor.submit(specs, who, { owner });
     }
     return {
       data: {

@@ -3,6 +3,12 @@ import { errors } from '../errors.js';
 import type { CommandPolicy } from '../http/command-routes.js';
 import type { CommandStore } from '../store/store.js';
 import { actorOf, type Access } from './access.js';
+import type { Principal } from '../auth/api-keys.js';
+
+/** What a key's commands record as their owner: its id (names may repeat, ids do not). */
+function ownerOf(principal: Principal): string {
+  return `key:${principal.keyId}`;
+}
 
 /**
  * The management API's command policy: the key's name is recorded as `command.user`, and a
@@ -21,7 +27,13 @@ export function scopedCommandPolicy(access: Access, store: CommandStore): Comman
           await access.refuse(request, errors.OUT_OF_SCOPE(`target ${spec.target.type}:${spec.target.id}`));
         }
       }
-      return { specs: specs.map((spec) => ({ ...spec, user: principal.name })), who: actorOf(principal) };
+      // A request_id names a new request, or one this key made: no key adds commands to another's fan-out.
+      const owner = ownerOf(principal);
+      for (const requestId of new Set(specs.flatMap((s) => (s.request_id ? [s.request_id] : [])))) {
+        const found = await store.requestOwner(requestId);
+        if (found && found.owner !== owner) await access.refuse(request, errors.REQUEST_NOT_OWNED(requestId));
+      }
+      return { specs: specs.map((spec) => ({ ...spec, user: principal.name })), who: actorOf(principal), owner };
     },
     async reach(request, documentId, state) {
       const principal = access.principal(request);

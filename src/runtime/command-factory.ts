@@ -1,68 +1,111 @@
 import { randomUUID } from 'node:crypto';
+import { v5 as uuidV5 } from 'uuid';
 import type { CommandDocument, CommandSpec } from '../domain/command.js';
 import { agentRoute, serverRoute } from '../domain/command.js';
 import { errors } from '../errors.js';
 import type { CommandStore } from '../store/store.js';
 
+/** The namespace of courier's name-based (v5) UUIDs: ids derived from an idempotency key. */
+const IDEMPOTENT_IDS = '6f1d7f0e-4b8a-5c1e-9a53-2f1c0d4e8b71';
+
+export interface PlanOptions {
+  /** Most commands one request may create (group targets count each member). */
+  maxCommands: number;
+  /** Who creates them (`socket`, `key:<id>`): kept with each command, it owns the request. */
+  owner: string;
+  /**
+   * The producer's idempotency key: the request's id and every command's id are derived from it
+   * (and from the owner), so that a retry names the same commands instead of making new ones.
+   */
+  idempotencyKey?: string | undefined;
+}
+
+/** One command to create: its spec (by index in the request) and its target. */
+interface PlannedCommand {
+  specIndex: number;
+  agentId: string | null;
+  groups: string[];
+  route: string;
+  documentId: string;
+}
+
+/** What a request creates, targets resolved and ids chosen, before any document is built. */
+export interface CommandPlan {
+  specs: CommandSpec[];
+  /** Per spec, in order: the commands it creates. */
+  commands: PlannedCommand[][];
+  total: number;
+  requestId: string;
+  owner: string;
+}
+
 /**
- * Turns what a producer asked for into command documents (a list per spec): one per agent for `agent` targets,
- * one per member (no cap) for `group` targets, one for a `server` component. Every target is
- * checked before anything is built, so a bad one fails the whole request and stores nothing.
+ * Resolves what a producer asked for into the commands to create: one per agent for `agent`
+ * targets, one per member for `group` targets, one for a `server` component. Every target is
+ * checked, and the count bounded, before anything is built: a bad request stores nothing.
  */
-export async function buildCommandDocuments(
-  specs: CommandSpec[],
-  store: CommandStore,
-  now: number,
-  nextSeq: () => number,
-): Promise<CommandDocument[][]> {
+export async function planCommands(specs: CommandSpec[], store: CommandStore, options: PlanOptions): Promise<CommandPlan> {
   if (specs.length === 0) throw errors.NO_COMMANDS();
-  const requestId = randomUUID();
+  const { idempotencyKey, owner, maxCommands } = options;
+  const derive = idempotencyKey === undefined ? null : (name: string) => uuidV5(`${owner}\n${idempotencyKey}\n${name}`, IDEMPOTENT_IDS);
+  const requestId = derive ? derive('request') : randomUUID();
 
   const agentIds = specs.filter((s) => s.target.type === 'agent').map((s) => s.target.id);
   const groupsOf = agentIds.length > 0 ? await store.agentGroups(agentIds) : new Map<string, string[]>();
   const members = new Map<string, { id: string; groups: string[] }[]>();
+  let total = 0;
   for (const spec of specs) {
     if (spec.target.type === 'agent' && !groupsOf.has(spec.target.id)) throw errors.UNKNOWN_AGENT(spec.target.id);
-    if (spec.target.type === 'group' && !members.has(spec.target.id)) {
-      const agents = await store.agentsInGroup(spec.target.id);
-      if (agents.length === 0) throw errors.EMPTY_GROUP(spec.target.id);
-      members.set(spec.target.id, agents);
-    }
+    if (spec.target.type === 'group') {
+      let agents = members.get(spec.target.id);
+      if (!agents) {
+        // One more than allowed is enough to refuse: a million-member group is not read whole.
+        agents = await store.agentsInGroup(spec.target.id, maxCommands + 1);
+        if (agents.length === 0) throw errors.EMPTY_GROUP(spec.target.id);
+        members.set(spec.target.id, agents);
+      }
+      total += agents.length;
+    } else total += 1;
+    if (total > maxCommands) throw errors.TOO_MANY_COMMANDS(maxCommands);
   }
 
-  const docsPerSpec: CommandDocument[][] = [];
-  for (const spec of specs) {
-    const docs: CommandDocument[] = [];
-    docsPerSpec.push(docs);
-    const base = (agentId: string | null, groups: string[], route: string, documentId?: string): CommandDocument => ({
-      document_id: documentId ?? randomUUID(),
-      '@timestamp': new Date(now).toISOString(),
-      delivery_timestamp: new Date(now + spec.timeout * 1000).toISOString(),
-      agent: { id: agentId, groups },
-      command: {
-        source: spec.source,
-        ...(spec.user !== undefined ? { user: spec.user } : {}),
-        target: spec.target,
-        action: spec.action,
-        timeout: spec.timeout,
-        request_id: spec.request_id ?? requestId,
-        order_id: spec.order_id ?? randomUUID(),
-      },
-      route,
-      seq: nextSeq(),
-    });
+  const commands = specs.map((spec, specIndex): PlannedCommand[] => {
+    const idOf = (target: string) => spec.document_id ?? (derive ? derive(`${specIndex}\n${target}`) : randomUUID());
     switch (spec.target.type) {
       case 'agent':
-        docs.push(base(spec.target.id, groupsOf.get(spec.target.id)!, agentRoute(spec.target.id), spec.document_id));
-        break;
+        return [{ specIndex, agentId: spec.target.id, groups: groupsOf.get(spec.target.id)!, route: agentRoute(spec.target.id), documentId: idOf(spec.target.id) }];
       case 'server':
-        docs.push(base(null, [], serverRoute(spec.target.id), spec.document_id));
-        break;
+        return [{ specIndex, agentId: null, groups: [], route: serverRoute(spec.target.id), documentId: idOf(spec.target.id) }];
       case 'group':
         // Each member gets a document of its own (a `document_id` on a group spec cannot be shared).
-        for (const agent of members.get(spec.target.id)!) docs.push(base(agent.id, agent.groups, agentRoute(agent.id)));
-        break;
+        return members.get(spec.target.id)!.map((agent) => {
+          const documentId = derive ? derive(`${specIndex}\n${agent.id}`) : randomUUID();
+          return { specIndex, agentId: agent.id, groups: agent.groups, route: agentRoute(agent.id), documentId };
+        });
     }
-  }
-  return docsPerSpec;
+  });
+  return { specs, commands, total, requestId, owner };
+}
+
+/** The document of one planned command, created at `now` with the next `seq`. */
+export function commandDocument(plan: CommandPlan, command: PlannedCommand, now: number, seq: number): CommandDocument {
+  const spec = plan.specs[command.specIndex]!;
+  return {
+    document_id: command.documentId,
+    '@timestamp': new Date(now).toISOString(),
+    delivery_timestamp: new Date(now + spec.timeout * 1000).toISOString(),
+    agent: { id: command.agentId, groups: command.groups },
+    command: {
+      source: spec.source,
+      ...(spec.user !== undefined ? { user: spec.user } : {}),
+      target: spec.target,
+      action: spec.action,
+      timeout: spec.timeout,
+      request_id: spec.request_id ?? plan.requestId,
+      order_id: spec.order_id ?? randomUUID(),
+    },
+    route: command.route,
+    seq,
+    owner: plan.owner,
+  };
 }

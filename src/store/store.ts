@@ -105,6 +105,11 @@ export interface CommandStore {
   removeAgent(id: string): Promise<boolean>;
   /** The groups of each registered agent among `ids`; unknown ids are absent. */
   agentGroups(ids: string[]): Promise<Map<string, string[]>>;
-  /** The members of a group, each with all its groups. */
-  agentsInGroup(group: string): Promise<{ id: string; groups: string[] }[]>;
+  /** The members of a group, each with all its groups; at most `limit` of them when given. */
+  agentsInGroup(group: string, limit?: number): Promise<{ id: string; groups: string[] }[]>;
+  /**
+   * Who owns a request: null when no command has this `request_id`; `owner` null when its commands
+   * were made by another writer (e.g. the indexer plugin), which courier's producers cannot add to.
+   */
+  requestOwner(requestId: string): Promise<{ owner: string | null } | null>;
 }

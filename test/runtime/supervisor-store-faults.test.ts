@@ -59,6 +59,7 @@ function setup() {
     node: 'node-a',
     executionTimeoutMs: 600_000,
     maxCommandsPerDelivery: 100,
+    maxCommandsPerRequest: 50_000,
     maxWriteBatch: 100,
     claimLeaseMs: 60_000,
   });

@@ -159,3 +159,32 @@ test('counts by status, asked before and after commits, match a count of the row
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a request is owned by the owner its first command records; none for an unknown request', () =>
+  withStore(async (store) => {
+    const owned = { ...doc('o1', 1), owner: 'key:k1' };
+    const foreign = { ...doc('o2', 2), command: { ...doc('o2', 2).command, request_id: 'r-foreign' } };
+    await store.commit({ creates: [{ doc: owned, audit: created('o1') }, { doc: foreign, audit: created('o2') }], changes: [] });
+    assert.deepEqual(await store.requestOwner('r'), { owner: 'key:k1' });
+    assert.deepEqual(await store.requestOwner('r-foreign'), { owner: null });
+    assert.equal(await store.requestOwner('r-none'), null);
+  }));
+
+test('group members come in id order, at most `limit` of them when given', () =>
+  withStore(async (store) => {
+    for (const id of ['m3', 'm1', 'm2']) await store.addAgent({ id, keyHash: 'h', groups: ['g'], createdAt: 0 });
+    assert.deepEqual((await store.agentsInGroup('g')).map((m) => m.id), ['m1', 'm2', 'm3']);
+    assert.deepEqual((await store.agentsInGroup('g', 2)).map((m) => m.id), ['m1', 'm2']);
+  }));
+
+test('a store failure is reported as one (disk full, unwritable), a refusal of what is written as it is', async () => {
+  const { toStoreFailure } = await import('../../src/store/sqlite/failures.js');
+  const sqliteError = (code: string, message: string) => Object.assign(new Error(message), { code });
+  assert.equal((toStoreFailure(sqliteError('SQLITE_FULL', 'database or disk is full')) as { code: string }).code, 'COURIER_ERR_STORE_FULL');
+  assert.equal((toStoreFailure(sqliteError('SQLITE_IOERR_WRITE', 'disk I/O error')) as { code: string }).code, 'COURIER_ERR_STORE_UNAVAILABLE');
+  assert.equal((toStoreFailure(sqliteError('SQLITE_READONLY', 'attempt to write a readonly database')) as { code: string }).code, 'COURIER_ERR_STORE_UNAVAILABLE');
+  const tooBig = sqliteError('SQLITE_TOOBIG', 'string or blob too big');
+  assert.equal(toStoreFailure(tooBig), tooBig);
+  const overflow = new RangeError('Maximum call stack size exceeded');
+  assert.equal(toStoreFailure(overflow), overflow);
+});

@@ -40,4 +40,7 @@ export abstract class CommandStoreStub implements CommandStore {
   async agentsInGroup(): Promise<{ id: string; groups: string[] }[]> {
     return [];
   }
+  async requestOwner(): Promise<{ owner: string | null } | null> {
+    return null;
+  }
 }

@@ -71,6 +71,7 @@ export function supervisorOnSharedStore() {
     node: 'node-a',
     executionTimeoutMs: 600_000,
     maxCommandsPerDelivery: 100,
+    maxCommandsPerRequest: 50_000,
     maxWriteBatch: 100,
     claimLeaseMs: 2000,
   });

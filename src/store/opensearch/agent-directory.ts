@@ -84,12 +84,15 @@ export class AgentDirectory {
   }
 
   /** The members of a group, by agent id; registrations made before the call are included. */
-  async inGroup(group: string): Promise<{ id: string; groups: string[] }[]> {
+  async inGroup(group: string, limit = Infinity): Promise<{ id: string; groups: string[] }[]> {
     const members: { id: string; groups: string[] }[] = [];
     try {
       await this.client.indices.refresh({ index: this.index });
       const pages = searchAll<AgentSource>(this.client, this.index, { term: { 'agent.groups': group } }, this.pageSize, [{ 'agent.id': 'asc' }]);
-      for await (const hits of pages) for (const hit of hits) members.push({ id: hit._source.agent.id, groups: hit._source.agent.groups ?? [] });
+      for await (const hits of pages) {
+        for (const hit of hits) members.push({ id: hit._source.agent.id, groups: hit._source.agent.groups ?? [] });
+        if (members.length >= limit) return members.slice(0, limit);
+      }
     } catch (error) {
       throw toCourierError(error);
     }

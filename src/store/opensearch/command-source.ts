@@ -31,6 +31,7 @@ export interface CommandSource {
   courier?: {
     route?: string;
     seq?: number;
+    owner?: string;
     delivered_at?: number | string | null;
     execution_deadline?: number | string | null;
     attempts?: number;
@@ -51,6 +52,7 @@ export function newCommandSource(doc: CommandDocument, now: number): CommandSour
     courier: {
       route: doc.route,
       seq: doc.seq,
+      ...(doc.owner !== undefined ? { owner: doc.owner } : {}),
       delivered_at: null,
       execution_deadline: null,
       attempts: 0,
@@ -193,6 +195,7 @@ export function readSource(id: string, source: CommandSource, version: DocVersio
     },
     route: source.courier?.route ?? routeOf(target, agentId),
     seq: source.courier?.seq ?? 0,
+    ...(source.courier?.owner !== undefined ? { owner: source.courier.owner } : {}),
   };
   const claim = source.courier?.claim;
   const until = dates['courier.claim.until'];

@@ -37,6 +37,7 @@ export const COURIER_COMMAND_FIELDS = {
   properties: {
     route: keyword,
     seq: { type: 'long' },
+    owner: keyword,
     delivered_at: date,
     execution_deadline: date,
     attempts: { type: 'integer' },

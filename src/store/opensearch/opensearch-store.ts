@@ -178,6 +178,23 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
     }
   }
 
+  async requestOwner(requestId: string): Promise<{ owner: string | null } | null> {
+    try {
+      // Commands just created by any node must count: make them searchable first.
+      await this.client.indices.refresh({ index: this.names.commands });
+      const res = await searchComplete<CommandSource>(this.client, this.names.commands, {
+        query: { term: { 'command.request_id': requestId } },
+        sort: [{ 'courier.seq': { order: 'asc', unmapped_type: 'long' } }],
+        size: 1,
+        _source: ['courier.owner'],
+      });
+      const hit = res.hits.hits[0];
+      return hit ? { owner: hit._source.courier?.owner ?? null } : null;
+    } catch (error) {
+      throw toCourierError(error);
+    }
+  }
+
   async history(documentId: string): Promise<AuditEvent[]> {
     await Promise.allSettled([...this.sideWrites]);
     const events: AuditEvent[] = [];
@@ -249,8 +266,8 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
     return this.agents.groupsOf(ids);
   }
 
-  agentsInGroup(group: string): Promise<{ id: string; groups: string[] }[]> {
-    return this.agents.inGroup(group);
+  agentsInGroup(group: string, limit?: number): Promise<{ id: string; groups: string[] }[]> {
+    return this.agents.inGroup(group, limit);
   }
 
   // ---- the poller's source --------------------------------------------------------------

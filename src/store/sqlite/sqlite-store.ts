@@ -107,8 +107,9 @@ export class SqliteStore implements CommandStore {
       removeAgent: db.prepare(`DELETE FROM agents WHERE id = ?`),
       agentsInGroup: db.prepare(
         `SELECT a.id, a.groups FROM agent_groups g JOIN agents a ON a.id = g.agent_id
-         WHERE g.group_name = ? ORDER BY a.id`,
+         WHERE g.group_name = ? ORDER BY a.id LIMIT ?`,
       ),
+      requestOwner: db.prepare(`SELECT json_extract(doc, '$.owner') AS owner FROM commands WHERE request_id = ? ORDER BY seq LIMIT 1`),
     };
   }
 
@@ -256,8 +257,13 @@ export class SqliteStore implements CommandStore {
     return found;
   }
 
-  async agentsInGroup(group: string): Promise<{ id: string; groups: string[] }[]> {
-    const rows = this.stmt.agentsInGroup.all(group) as { id: string; groups: string }[];
+  async requestOwner(requestId: string): Promise<{ owner: string | null } | null> {
+    const row = this.stmt.requestOwner.get(requestId) as { owner: string | null } | undefined;
+    return row ? { owner: row.owner } : null;
+  }
+
+  async agentsInGroup(group: string, limit = -1): Promise<{ id: string; groups: string[] }[]> {
+    const rows = this.stmt.agentsInGroup.all(group, limit) as { id: string; groups: string }[];
     return rows.map((r) => ({ id: r.id, groups: JSON.parse(r.groups) as string[] }));
   }
 }

@@ -425,6 +425,17 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
     }
   });
 
+  test('a request is owned by whoever made its commands: courier\'s producer, or nobody for another writer\'s', async () => {
+    const owned = { ...doc('own-1'), command: { ...doc('own-1').command, request_id: 'req-owned' }, owner: 'key:k1' };
+    await create(a, [owned]);
+    assert.deepEqual(await b.requestOwner('req-owned'), { owner: 'key:k1' });
+    assert.equal((await b.getCommand('own-1'))!.doc.owner, 'key:k1');
+    const plugin = wazuhCommand('agent-9');
+    await indexCommands(url, names.commands, [{ ...plugin, command: { ...plugin.command, request_id: 'req-plugin' } }]);
+    assert.deepEqual(await a.requestOwner('req-plugin'), { owner: null });
+    assert.equal(await a.requestOwner('req-nobody'), null);
+  });
+
   test('agents: add once, read, groups, group members past one page, remove', async () => {
     const p = indexPrefix('agents');
     const store = openStore(url, p, 'node-a', 4);
@@ -438,6 +449,7 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
       for (let i = 2; i <= 10; i++) await store.addAgent(record(`ag-${i}`, i % 2 === 0 ? ['linux'] : ['windows']));
       const linux = await store.agentsInGroup('linux');
       assert.deepEqual(linux.map((m) => m.id).sort(), ['ag-1', 'ag-10', 'ag-2', 'ag-4', 'ag-6', 'ag-8']);
+      assert.deepEqual((await store.agentsInGroup('linux', 5)).map((m) => m.id), ['ag-1', 'ag-10', 'ag-2', 'ag-4', 'ag-6'], 'at most the limit, in id order');
       const groups = await store.agentGroups(['ag-1', 'ag-3', 'nobody']);
       assert.deepEqual([...groups.entries()].sort(), [['ag-1', ['linux', 'web']], ['ag-3', ['windows']]]);
       assert.equal(await store.removeAgent('ag-1'), true);
