@@ -18,6 +18,7 @@ const METRICS = [
   'rss_kb_per_ws_agent',
   'rss_kb_per_longpoll_agent',
   'fanout_10k_ms',
+  'fanout_loop_stall_ms',
   'live_commands_100k_rss_mb',
   'live_commands_100k_load_ms',
   'raw_throughput_ratio',
