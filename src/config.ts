@@ -37,6 +37,12 @@ export const OPTIONS = {
   bodyLimit: { flag: 'body-limit', kind: 'int', describe: 'Largest accepted request body, in bytes' },
   wsPingInterval: { flag: 'ws-ping-interval', kind: 'duration', describe: 'WebSocket keepalive ping interval' },
   maxCommandsPerDelivery: { flag: 'max-commands-per-delivery', kind: 'int', describe: 'Most commands in one long-poll answer or WebSocket frame' },
+  requestTimeout: { flag: 'request-timeout', kind: 'duration', min: 1000, describe: 'How long a request (headers and body) may take to arrive before 408 and close' },
+  maxUnauthenticatedPerAddress: {
+    flag: 'max-unauthenticated-per-address',
+    kind: 'int',
+    describe: 'Most open connections per source address that have not yet presented valid credentials; past it, 429 and close',
+  },
   opensearch: {
     flag: 'opensearch',
     env: 'COURIER_OPENSEARCH_URL',
@@ -76,6 +82,9 @@ export interface Config {
   /** ms */
   wsPingInterval: number;
   maxCommandsPerDelivery: number;
+  /** ms: a request must have fully arrived within this time. */
+  requestTimeout: number;
+  maxUnauthenticatedPerAddress: number;
   /** Set: commands live in this OpenSearch cluster; unset: the embedded SQLite store. */
   opensearch: string | undefined;
   opensearchUsername: string | undefined;
@@ -109,6 +118,10 @@ const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string 
   bodyLimit: 1_048_576,
   wsPingInterval: 30_000,
   maxCommandsPerDelivery: 100,
+  requestTimeout: 30_000,
+  // Generous for many agents behind one NAT address reconnecting at once (each connection stops
+  // counting at its first authenticated request), while one address holds at most 128 sockets.
+  maxUnauthenticatedPerAddress: 128,
   opensearch: undefined,
   opensearchUsername: undefined,
   opensearchPassword: undefined,

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -37,7 +38,7 @@ interface AgentSocket extends WebSocket {
   isAlive?: boolean;
 }
 
-export interface AgentWebSocketOptions extends Pick<AgentRoutesDeps, 'supervisor' | 'agents' | 'tokens'> {
+export interface AgentWebSocketOptions extends Pick<AgentRoutesDeps, 'supervisor' | 'agents' | 'tokens' | 'authenticated'> {
   logger: Logger;
   maxPayload: number;
   pingIntervalMs: number;
@@ -93,6 +94,7 @@ export class AgentWebSocket {
       this.options.onRefused?.(refusal);
       return endWithError(socket, refusal);
     }
+    this.options.authenticated?.(socket as Socket);
     if (socket.destroyed) return;
     this.wss.handleUpgrade(request, socket, head, (ws) => this.serve(ws as AgentSocket, agentId));
   }
