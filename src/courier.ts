@@ -144,6 +144,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
     longPollTimeoutMs: config.longPollTimeout,
     wsPingIntervalMs: config.wsPingInterval,
+    webSocketLimits: { maxInFlight: config.wsMaxInFlight, maxBufferedBytes: config.wsMaxBufferedBytes, stallTimeoutMs: config.wsStallTimeout },
   });
   undo.push(() => comms.close(), () => webSocket.close());
   // Management API (TCP, API keys): operators anywhere.

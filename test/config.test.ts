@@ -54,6 +54,9 @@ describe('defaults', () => {
     assert.equal(config.maxCommandsPerDelivery, 100);
     assert.equal(config.requestTimeout, 30_000);
     assert.equal(config.maxUnauthenticatedPerAddress, 128);
+    assert.equal(config.wsMaxInFlight, 1000);
+    assert.equal(config.wsMaxBufferedBytes, 1_048_576);
+    assert.equal(config.wsStallTimeout, 60_000);
     assert.equal(typeof config.node, 'string');
     assert.ok(config.node.length > 0);
   });
@@ -165,6 +168,9 @@ describe('durations', () => {
   test('the connection limits read from every source; a request timeout under 1 s is refused', () => {
     assert.equal(load({ flags: { requestTimeout: '5s' } }).requestTimeout, 5000);
     assert.equal(load({ env: { COURIER_MAX_UNAUTHENTICATED_PER_ADDRESS: '16' } }).maxUnauthenticatedPerAddress, 16);
+    assert.equal(load({ env: { COURIER_WS_MAX_IN_FLIGHT: '50' } }).wsMaxInFlight, 50);
+    assert.equal(load({ file: configFile('limits.json', { wsMaxBufferedBytes: 65_536, wsStallTimeout: '2m' }) }).wsMaxBufferedBytes, 65_536);
+    assert.equal(load({ file: configFile('stall.json', { wsStallTimeout: '2m' }) }).wsStallTimeout, 120_000);
     assertConfigError(() => load({ flags: { requestTimeout: '500ms' } }), '--request-timeout');
     assertConfigError(() => load({ flags: { maxUnauthenticatedPerAddress: '0' } }), '--max-unauthenticated-per-address');
   });

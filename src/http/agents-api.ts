@@ -10,6 +10,7 @@ import { countRefusals, isRefusal } from './refusal-metrics.js';
 import { registerOperationalRoutes, type Health } from './operational-routes.js';
 import { errorResponses } from './schemas.js';
 import { UnauthenticatedConnections } from './unauthenticated-connections.js';
+import type { WebSocketLimits } from './websocket-flow.js';
 
 export interface AgentsApiDeps extends AgentRoutesDeps {
   logger: Logger;
@@ -17,6 +18,7 @@ export interface AgentsApiDeps extends AgentRoutesDeps {
   requestTimeoutMs: number;
   maxUnauthenticatedPerAddress: number;
   wsPingIntervalMs: number;
+  webSocketLimits: WebSocketLimits;
   metrics: Metrics;
   health: () => Health;
 }
@@ -66,6 +68,7 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
     ...deps,
     maxPayload: deps.bodyLimit,
     pingIntervalMs: deps.wsPingIntervalMs,
+    limits: deps.webSocketLimits,
     authenticated: unauthenticated.authenticated,
     onRefused: (error) => {
       if (isRefusal(error)) deps.metrics.countRefusal('agents', error.code);
