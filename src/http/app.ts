@@ -16,6 +16,9 @@ export interface HttpAppOptions {
   openapi: { title: string; description: string };
 }
 
+/** How long an idle keep-alive connection is kept (ms). */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
 /**
  * A fastify instance with courier's conventions: TypeBox schemas validated strictly (no type
  * coercion, unknown properties rejected where a schema says so) and every error answered as
@@ -78,8 +81,6 @@ export async function createHttpApp({ logger, bodyLimit, requestTimeoutMs, opena
   return app;
 }
 
-const KEEP_ALIVE_TIMEOUT_MS = 72_000;
-
 export type HttpApp = Awaited<ReturnType<typeof createHttpApp>>;
 
 /** Route config naming the content type a route accepts, for the 415 message (default JSON). */
@@ -94,6 +95,7 @@ export type AnyHttpApp = FastifyInstance;
  */
 function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
   if (error.code === 'ECONNRESET') return;
+  // Node's own field (its default handler reads it too): the response under way on this connection.
   const answering = (socket as Duplex & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
   if (answering?.headersSent) return closeWithError(socket, null);
   closeWithError(
