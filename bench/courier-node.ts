@@ -59,6 +59,9 @@ export class CourierNode {
         ...['--expose-gc', '--import', PROBE, CLI, 'serve'],
         // Every listener on loopback and an ephemeral port: nothing collides with another node.
         ...['--host', '127.0.0.1', '--port', '0', '--management-host', '127.0.0.1', '--management-port', '0'],
+        // Every simulated agent connects from 127.0.0.1: the cap on unauthenticated connections per
+        // address, sized for one host (or one NAT), would be the whole fleet's while it connects.
+        ...['--max-unauthenticated-per-address', '1000000'],
         ...['--data-dir', options.dataDir, ...(options.args ?? [])],
       ],
       { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },

@@ -42,6 +42,15 @@ export const OPTIONS = {
     kind: 'int',
     describe: 'Most commands one create request may make (group targets count each member); larger ones are refused (400)',
   },
+  requestTimeout: { flag: 'request-timeout', kind: 'duration', min: 1000, describe: 'How long a request (headers and body) may take to arrive before 408 and close' },
+  maxUnauthenticatedPerAddress: {
+    flag: 'max-unauthenticated-per-address',
+    kind: 'int',
+    describe: 'Most open connections per source address that have not yet presented valid credentials; past it, 429 and close',
+  },
+  wsMaxInFlight: { flag: 'ws-max-in-flight', kind: 'int', describe: 'Most commands pushed to one WebSocket and not yet acked; past it, they wait' },
+  wsMaxBufferedBytes: { flag: 'ws-max-buffered-bytes', kind: 'int', describe: 'Most bytes buffered for one WebSocket; past it, commands wait' },
+  wsStallTimeout: { flag: 'ws-stall-timeout', kind: 'duration', describe: 'How long a WebSocket with bytes waiting, or at its in-flight bound, may go without progress before it is closed' },
   opensearch: {
     flag: 'opensearch',
     env: 'COURIER_OPENSEARCH_URL',
@@ -87,6 +96,13 @@ export interface Config {
   wsPingInterval: number;
   maxCommandsPerDelivery: number;
   maxCommandsPerRequest: number;
+  /** ms: a request must have fully arrived within this time. */
+  requestTimeout: number;
+  maxUnauthenticatedPerAddress: number;
+  wsMaxInFlight: number;
+  wsMaxBufferedBytes: number;
+  /** ms */
+  wsStallTimeout: number;
   /** Set: commands live in this OpenSearch cluster; unset: the embedded SQLite store. */
   opensearch: string | undefined;
   opensearchUsername: string | undefined;
@@ -123,6 +139,15 @@ const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string 
   wsPingInterval: 30_000,
   maxCommandsPerDelivery: 100,
   maxCommandsPerRequest: 50_000,
+  requestTimeout: 30_000,
+  // Generous for many agents behind one NAT address reconnecting at once (each connection stops
+  // counting at its first authenticated request), while one address holds at most 128 sockets.
+  maxUnauthenticatedPerAddress: 128,
+  // An agent that reads acks each frame as it arrives and holds far less; a stuck socket costs at most
+  // this much (its commands wait for the agent's other connections), and is closed after a minute.
+  wsMaxInFlight: 1000,
+  wsMaxBufferedBytes: 1_048_576,
+  wsStallTimeout: 60_000,
   opensearch: undefined,
   opensearchUsername: undefined,
   opensearchPassword: undefined,

@@ -135,16 +135,23 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
       ...(writes ? { code: writes.code } : {}),
     };
   };
-  const common = { logger, bodyLimit: config.bodyLimit, supervisor, agents, metrics, health };
+  const common = { logger, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeout, supervisor, agents, metrics, health };
 
   // Admin plane: the local Unix socket (0660).
   const admin = await createAdminApi({ ...common, keys, operators, longPollTimeoutMs: config.longPollTimeout });
   undo.push(() => admin.close());
   // Agents API (TCP): long-poll, results, WebSocket.
-  const { app: comms, webSocket, stopAccepting: stopAgentRequests } = await createAgentsApi({ ...common, tokens, longPollTimeoutMs: config.longPollTimeout, wsPingIntervalMs: config.wsPingInterval });
+  const { app: comms, webSocket, stopAccepting: stopAgentRequests } = await createAgentsApi({
+    ...common,
+    tokens,
+    maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
+    longPollTimeoutMs: config.longPollTimeout,
+    wsPingIntervalMs: config.wsPingInterval,
+    webSocketLimits: { maxInFlight: config.wsMaxInFlight, maxBufferedBytes: config.wsMaxBufferedBytes, stallTimeoutMs: config.wsStallTimeout },
+  });
   undo.push(() => comms.close(), () => webSocket.close());
   // Management API (TCP, API keys): operators anywhere.
-  const management = await createManagementApi({ ...common, node: config.node, now: () => clock.now(), store, operators, keys });
+  const management = await createManagementApi({ ...common, maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress, node: config.node, now: () => clock.now(), store, operators, keys });
   undo.push(() => management.close());
   if (inspector) undo.push(() => inspector.close());
 

@@ -36,6 +36,15 @@ export const errors = {
     (type: string, accepted = 'application/json') => `Unsupported content type: ${type} (this route accepts ${accepted})`,
   ),
   UPGRADE_REQUIRED: define('COURIER_ERR_UPGRADE_REQUIRED', 426, () => 'This route speaks WebSocket: send an Upgrade request'),
+  // Connections (answered on the bare socket: Node raised them before a request existed, or at accept)
+  BAD_REQUEST: define('COURIER_ERR_BAD_REQUEST', 400, () => 'Malformed HTTP request'),
+  HEADERS_TOO_LARGE: define('COURIER_ERR_HEADERS_TOO_LARGE', 431, () => 'Request headers (or the URL) are too large'),
+  REQUEST_TIMEOUT: define('COURIER_ERR_REQUEST_TIMEOUT', 408, () => 'The request was not received in time'),
+  TOO_MANY_CONNECTIONS: define(
+    'COURIER_ERR_TOO_MANY_CONNECTIONS',
+    429,
+    (limit: number) => `Too many unauthenticated connections from this address (at most ${limit}): authenticate on the open ones, or retry later`,
+  ),
   NOT_FOUND_ROUTE: define('COURIER_ERR_ROUTE_NOT_FOUND', 404, (method: string, url: string) => `Route ${method} ${url} not found`),
   NO_COMMANDS: define('COURIER_ERR_NO_COMMANDS', 400, () => 'No commands provided.'),
   UNKNOWN_AGENT: define('COURIER_ERR_UNKNOWN_AGENT', 400, (id: string) => `Unknown agent [${id}] in command.target.id`),

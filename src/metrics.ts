@@ -24,6 +24,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Connections refused at accept: their address had too many unauthenticated connections open. */
+  readonly refusedConnections = new Counter({
+    name: 'courier_connections_refused_total',
+    help: 'Connections refused at accept because their source address had too many unauthenticated connections open, by API',
+    labelNames: ['api'],
+    registers: [this.registry],
+  });
+
   constructor(sources: MetricsSources) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
@@ -59,6 +67,10 @@ export class Metrics {
 
   countRefusal(api: 'agents' | 'management', code: string): void {
     this.refusals.inc({ api, code });
+  }
+
+  countConnectionRefused(api: 'agents' | 'management'): void {
+    this.refusedConnections.inc({ api });
   }
 
   observeDispatch(latencyMs: number): void {

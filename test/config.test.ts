@@ -52,6 +52,11 @@ describe('defaults', () => {
     assert.equal(config.sync, 'normal');
     assert.equal(config.bodyLimit, 1_048_576);
     assert.equal(config.maxCommandsPerDelivery, 100);
+    assert.equal(config.requestTimeout, 30_000);
+    assert.equal(config.maxUnauthenticatedPerAddress, 128);
+    assert.equal(config.wsMaxInFlight, 1000);
+    assert.equal(config.wsMaxBufferedBytes, 1_048_576);
+    assert.equal(config.wsStallTimeout, 60_000);
     assert.equal(typeof config.node, 'string');
     assert.ok(config.node.length > 0);
   });
@@ -158,6 +163,16 @@ describe('durations', () => {
   test('a long-poll timeout under 1 s is refused, naming its source', () => {
     assertConfigError(() => load({ flags: { longPollTimeout: '500ms' } }), '--long-poll-timeout');
     assertConfigError(() => load({ env: { COURIER_LONG_POLL_TIMEOUT: '500ms' } }), 'COURIER_LONG_POLL_TIMEOUT');
+  });
+
+  test('the connection limits read from every source; a request timeout under 1 s is refused', () => {
+    assert.equal(load({ flags: { requestTimeout: '5s' } }).requestTimeout, 5000);
+    assert.equal(load({ env: { COURIER_MAX_UNAUTHENTICATED_PER_ADDRESS: '16' } }).maxUnauthenticatedPerAddress, 16);
+    assert.equal(load({ env: { COURIER_WS_MAX_IN_FLIGHT: '50' } }).wsMaxInFlight, 50);
+    assert.equal(load({ file: configFile('limits.json', { wsMaxBufferedBytes: 65_536, wsStallTimeout: '2m' }) }).wsMaxBufferedBytes, 65_536);
+    assert.equal(load({ file: configFile('stall.json', { wsStallTimeout: '2m' }) }).wsStallTimeout, 120_000);
+    assertConfigError(() => load({ flags: { requestTimeout: '500ms' } }), '--request-timeout');
+    assertConfigError(() => load({ flags: { maxUnauthenticatedPerAddress: '0' } }), '--max-unauthenticated-per-address');
   });
 
   test('a negative duration in the file is refused', () => {

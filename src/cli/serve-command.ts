@@ -4,6 +4,9 @@ import { envName, loadConfig, OPTIONS, redactedConfig, type ConfigKey } from '..
 import { startCourier } from '../courier.js';
 import { CourierError, errors } from '../errors.js';
 
+/** Width of the flag column: the longest flag and two spaces. */
+const FLAG_WIDTH = Math.max(...Object.values(OPTIONS).map((o) => `--${o.flag}`.length)) + 2;
+
 export const SERVE_HELP = `Usage: courier serve [options]
 
 Runs a courier node, on the embedded store or (--opensearch) on an OpenSearch
@@ -13,10 +16,10 @@ Precedence: flag > environment > file > default.
 
 Options:
 ${(Object.keys(OPTIONS) as ConfigKey[])
-  .map((key) => `  --${OPTIONS[key].flag.padEnd(28)}${OPTIONS[key].describe} [${envName(key)}]`)
+  .map((key) => `  ${`--${OPTIONS[key].flag}`.padEnd(FLAG_WIDTH)}${OPTIONS[key].describe} [${envName(key)}]`)
   .join('\n')}
-  --config <file>               JSON config file [COURIER_CONFIG]
-  -h, --help                    this help`;
+  ${'--config <file>'.padEnd(FLAG_WIDTH)}JSON config file [COURIER_CONFIG]
+  ${'-h, --help'.padEnd(FLAG_WIDTH)}this help`;
 
 export async function runServe(args: string[]): Promise<number> {
   const options = Object.fromEntries(

@@ -23,6 +23,7 @@ import { CommandsBody, ErrorBody, errorResponses, NoQuery, ResultOutcomesBody, R
 export interface AdminApiDeps {
   logger: Logger;
   bodyLimit: number;
+  requestTimeoutMs: number;
   longPollTimeoutMs: number;
   supervisor: Supervisor;
   agents: AgentRegistry;
@@ -42,6 +43,7 @@ export async function createAdminApi(deps: AdminApiDeps) {
   const app = await createHttpApp({
     logger: deps.logger,
     bodyLimit: deps.bodyLimit,
+    requestTimeoutMs: deps.requestTimeoutMs,
     openapi: { title: 'courier admin socket', description: 'The local admin plane on the Unix socket (no key: guarded by the socket file mode 0660).' },
   });
   registerCommandRoutes(app, supervisor);

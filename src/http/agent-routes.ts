@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { Socket } from 'node:net';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { agentRoute } from '../domain/command.js';
 import { errors } from '../errors.js';
@@ -17,6 +18,8 @@ export interface AgentRoutesDeps {
   agents: AgentRegistry;
   tokens: AgentTokens;
   longPollTimeoutMs: number;
+  /** A request on this connection presented valid credentials (for the cap on unauthenticated connections). */
+  authenticated?: (socket: Socket) => void;
 }
 
 /**
@@ -53,6 +56,7 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
     },
     async (request) => {
     const registration = await agents.authenticate(request.body.uuid, request.body.key);
+    deps.authenticated?.(request.raw.socket);
     return { token: await tokens.issue(request.body.uuid, registration) };
     },
   );
@@ -63,6 +67,7 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
     const agentIds = new WeakMap<FastifyRequest, string>();
     scope.addHook('onRequest', async (request) => {
       agentIds.set(request, await authenticatedAgent(deps, request.headers.authorization));
+      deps.authenticated?.(request.raw.socket);
     });
     const agentOf = (request: FastifyRequest) => agentIds.get(request)!;
 

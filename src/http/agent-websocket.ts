@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -12,6 +13,7 @@ import type { Subscription } from '../runtime/subscription.js';
 import { authenticatedAgent, type AgentRoutesDeps } from './agent-routes.js';
 import { endWithError } from './raw-error.js';
 import { ResultFields } from './schemas.js';
+import { WebSocketFlow, type WebSocketLimits } from './websocket-flow.js';
 
 export const WEBSOCKET_PATH = '/api/v1/commands/ws';
 /** Sockets pinged per turn of the event loop, and the pause between two slices (ms). */
@@ -38,10 +40,12 @@ interface AgentSocket extends WebSocket {
   isAlive?: boolean;
 }
 
-export interface AgentWebSocketOptions extends Pick<AgentRoutesDeps, 'supervisor' | 'agents' | 'tokens'> {
+export interface AgentWebSocketOptions extends Pick<AgentRoutesDeps, 'supervisor' | 'agents' | 'tokens' | 'authenticated'> {
   logger: Logger;
   maxPayload: number;
   pingIntervalMs: number;
+  /** What one socket may hold (see WebSocketFlow). */
+  limits: WebSocketLimits;
   /** An upgrade was refused (bad token, unknown agent…), for the refusal counter. */
   onRefused?: (error: CourierError) => void;
 }
@@ -49,8 +53,9 @@ export interface AgentWebSocketOptions extends Pick<AgentRoutesDeps, 'supervisor
 /**
  * The agents' WebSocket: authenticated on the upgrade request (`Authorization: Bearer`),
  * then one subscription per socket. Pushed commands count as delivered when the agent acks
- * them; those not acked when the socket closes go back to pending. A keepalive ping each
- * interval ends sockets that stopped answering.
+ * them; those not acked when the socket closes go back to pending. What a socket holds is bounded
+ * (WebSocketFlow): past the bound commands wait, and a socket stuck at it is closed. A keepalive
+ * ping each interval ends sockets that stopped answering.
  */
 export class AgentWebSocket {
   private readonly wss: WebSocketServer;
@@ -94,6 +99,7 @@ export class AgentWebSocket {
       this.options.onRefused?.(refusal);
       return endWithError(socket, refusal);
     }
+    this.options.authenticated?.(socket as Socket);
     if (socket.destroyed) return;
     this.wss.handleUpgrade(request, socket, head, (ws) => this.serve(ws as AgentSocket, agentId));
   }
@@ -101,37 +107,52 @@ export class AgentWebSocket {
   private serve(ws: AgentSocket, agentId: string): void {
     const { supervisor, logger } = this.options;
     const who = `agent:${agentId}`;
+    const route = agentRoute(agentId);
     ws.isAlive = true;
     ws.on('pong', () => (ws.isAlive = true));
-    let sub: Subscription;
+    let sub: Subscription | undefined;
+    const flow = new WebSocketFlow(ws, this.options.limits, {
+      inFlight: () => sub?.inFlight.size ?? 0,
+      resumed: () => supervisor.wake(route),
+      // What it held unacked goes back to pending on close, for the agent's other connections.
+      stalled: () => {
+        logger.warn({ agentId, bufferedBytes: ws.bufferedAmount, inFlight: sub?.inFlight.size }, 'agent websocket stalled at its bound: closed');
+        ws.terminate();
+      },
+    });
     try {
-      sub = supervisor.subscribe(agentRoute(agentId), 'websocket', who, {
-        push: (commands) => send(ws, { type: 'commands', commands }),
+      sub = supervisor.subscribe(route, 'websocket', who, {
+        push: (commands) => flow.send({ type: 'commands', commands }),
+        room: (inFlight) => flow.room(inFlight),
         drain: () => ws.close(1001, 'server shutting down'),
         // The agent was removed: its token no longer holds, so neither does this socket.
         revoked: () => {
-          send(ws, { type: 'error', ...toErrorBody(errors.INVALID_TOKEN()) });
+          flow.send({ type: 'error', ...toErrorBody(errors.INVALID_TOKEN()) });
           ws.close(1008, 'agent removed');
         },
       });
     } catch (error) {
       const e = error instanceof CourierError ? error : errors.INTERNAL();
-      send(ws, { type: 'error', ...toErrorBody(e) });
+      flow.send({ type: 'error', ...toErrorBody(e) });
       ws.close(1013, e.message.slice(0, 120));
       return;
     }
-    ws.on('close', () => supervisor.unsubscribe(sub));
+    const subscription = sub;
+    ws.on('close', () => {
+      flow.stop();
+      supervisor.unsubscribe(subscription);
+    });
     ws.on('error', (err) => logger.debug({ err, agentId }, 'agent websocket error'));
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      void this.onFrame(ws, sub, agentId, data, isBinary).catch((error: unknown) => {
+      void this.onFrame(flow, subscription, agentId, data, isBinary).catch((error: unknown) => {
         const e = error instanceof CourierError ? error : errors.INTERNAL();
         if (!(error instanceof CourierError)) logger.error({ err: error, agentId }, 'websocket frame failed');
-        send(ws, { type: 'error', ...toErrorBody(e) });
+        flow.send({ type: 'error', ...toErrorBody(e) });
       });
     });
   }
 
-  private async onFrame(ws: AgentSocket, sub: Subscription, agentId: string, data: RawData, isBinary: boolean): Promise<void> {
+  private async onFrame(flow: WebSocketFlow, sub: Subscription, agentId: string, data: RawData, isBinary: boolean): Promise<void> {
     if (isBinary) throw errors.VALIDATION('Binary frames are not accepted; send JSON text');
     let frame: unknown;
     try {
@@ -150,12 +171,15 @@ export class AgentWebSocket {
       const unknown = [...ids].filter((id) => !sub.inFlight.has(id));
       if (unknown.length > 0) throw errors.VALIDATION(`Not awaiting an ack on this connection: [${unknown.slice(0, 20).join(', ')}${unknown.length > 20 ? ', …' : ''}]`);
       supervisor.confirm(sub, ids);
+      flow.settled();
       return;
     }
     const report = { document_id: frame.document_id, code: frame.code, message: frame.message, ...(frame.data !== undefined ? { data: frame.data } : {}) };
     assertResultsWithinLimits([report], () => 'result');
     const [outcome] = await supervisor.reportResults([report], agentRoute(agentId), `agent:${agentId}`);
-    send(ws, { type: 'result_ack', ...outcome });
+    // A result also takes its command off the socket, acked or not.
+    flow.settled();
+    flow.send({ type: 'result_ack', ...outcome });
   }
 
   /**
@@ -179,8 +203,4 @@ export class AgentWebSocket {
     };
     slice(0);
   }
-}
-
-function send(ws: WebSocket, frame: unknown): void {
-  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
 }

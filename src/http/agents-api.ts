@@ -9,11 +9,16 @@ import { createHttpApp } from './app.js';
 import { countRefusals, isRefusal } from './refusal-metrics.js';
 import { registerOperationalRoutes, type Health } from './operational-routes.js';
 import { errorResponses } from './schemas.js';
+import { UnauthenticatedConnections } from './unauthenticated-connections.js';
+import type { WebSocketLimits } from './websocket-flow.js';
 
 export interface AgentsApiDeps extends AgentRoutesDeps {
   logger: Logger;
   bodyLimit: number;
+  requestTimeoutMs: number;
+  maxUnauthenticatedPerAddress: number;
   wsPingIntervalMs: number;
+  webSocketLimits: WebSocketLimits;
   metrics: Metrics;
   health: () => Health;
 }
@@ -23,6 +28,7 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
   const app = await createHttpApp({
     logger: deps.logger,
     bodyLimit: deps.bodyLimit,
+    requestTimeoutMs: deps.requestTimeoutMs,
     openapi: {
       title: 'courier agents API',
       description:
@@ -34,8 +40,15 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
   app.addHook('onRequest', async () => {
     if (!accepting) throw errors.SHUTTING_DOWN();
   });
+  const unauthenticated = new UnauthenticatedConnections({
+    api: 'agents',
+    maxPerAddress: deps.maxUnauthenticatedPerAddress,
+    logger: deps.logger,
+    metrics: deps.metrics,
+  });
+  unauthenticated.attach(app.server);
   countRefusals(app, deps.metrics, 'agents');
-  registerAgentRoutes(app, deps);
+  registerAgentRoutes(app, { ...deps, authenticated: unauthenticated.authenticated });
   registerOperationalRoutes(app, deps.health, deps.metrics);
   app.get(
     WEBSOCKET_PATH,
@@ -55,6 +68,8 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
     ...deps,
     maxPayload: deps.bodyLimit,
     pingIntervalMs: deps.wsPingIntervalMs,
+    limits: deps.webSocketLimits,
+    authenticated: unauthenticated.authenticated,
     onRefused: (error) => {
       if (isRefusal(error)) deps.metrics.countRefusal('agents', error.code);
     },

@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Duplex } from 'node:stream';
-import { endWithError } from './raw-error.js';
+import { closeWithError } from './raw-error.js';
 import fastifySwagger from '@fastify/swagger';
 import { CourierError, errors, toErrorBody } from '../errors.js';
 import { COURIER_VERSION } from '../version.js';
@@ -10,25 +10,44 @@ import { COURIER_VERSION } from '../version.js';
 export interface HttpAppOptions {
   logger: Logger;
   bodyLimit: number;
+  /** How long a request (headers and body) may take to arrive (ms); then 408 and the connection is closed. */
+  requestTimeoutMs: number;
   /** Describes the routes as an OpenAPI 3 document, served at `/api/v1/openapi.json`. */
   openapi: { title: string; description: string };
 }
+
+/** How long an idle keep-alive connection is kept (ms). */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 /**
  * A fastify instance with courier's conventions: TypeBox schemas validated strictly (no type
  * coercion, unknown properties rejected where a schema says so) and every error answered as
  * `{"message","code"}`.
  */
-export async function createHttpApp({ logger, bodyLimit, openapi }: HttpAppOptions) {
+export async function createHttpApp({ logger, bodyLimit, requestTimeoutMs, openapi }: HttpAppOptions) {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit,
+    // A request must arrive whole (headers and body) in time: a client trickling its bytes cannot hold
+    // a connection. Node measures only until the request is received, so a held long-poll, an event
+    // stream or an upgraded WebSocket is not cut. `connectionTimeout` (socket inactivity) stays off:
+    // it would end a held long-poll.
+    requestTimeout: requestTimeoutMs,
+    // An idle keep-alive connection is closed after this (fastify's default, said here). It is longer
+    // than the idle timeout of common load balancers, so that they, not courier, close first.
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     // One log line per request would dominate at fleet scale; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
     return503OnClosing: true,
-    // Long query strings (e.g. a list of 100,000 characters of agent ids) must reach validation.
-    http: { maxHeaderSize: 256 * 1024 },
+    http: {
+      // Long query strings (e.g. a list of 100,000 characters of agent ids) must reach validation.
+      maxHeaderSize: 256 * 1024,
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: requestTimeoutMs,
+      // Node checks the deadlines every 30 s by default: a 30 s timeout could take a minute.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.round(requestTimeoutMs / 10))),
+    },
     // Errors Node raises before a request exists (header overflow, malformed HTTP) in courier's shape too.
     clientErrorHandler: answerClientError,
     // HEAD would run a GET handler and discard its body: on a long-poll that would lose commands.
@@ -70,15 +89,22 @@ export interface RouteAccepts {
 }
 export type AnyHttpApp = FastifyInstance;
 
+/**
+ * Node leaves a connection to its `clientError` handler: answered where a response can still be
+ * written (none has begun on it), then closed, as Node's own handler does.
+ */
 function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
   if (error.code === 'ECONNRESET') return;
-  endWithError(
+  // Node's own field (its default handler reads it too): the response under way on this connection.
+  const answering = (socket as Duplex & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
+  if (answering?.headersSent) return closeWithError(socket, null);
+  closeWithError(
     socket,
     error.code === 'HPE_HEADER_OVERFLOW'
-      ? new CourierError('COURIER_ERR_HEADERS_TOO_LARGE', 431, 'Request headers (or the URL) are too large')
+      ? errors.HEADERS_TOO_LARGE()
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? new CourierError('COURIER_ERR_REQUEST_TIMEOUT', 408, 'The request was not received in time')
-        : new CourierError('COURIER_ERR_BAD_REQUEST', 400, 'Malformed HTTP request'),
+        ? errors.REQUEST_TIMEOUT()
+        : errors.BAD_REQUEST(),
   );
 }
 

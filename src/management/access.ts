@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { Socket } from 'node:net';
 import type { ApiKeys, Principal } from '../auth/api-keys.js';
 import type { Permission } from '../auth/roles.js';
 import { roleAllows } from '../auth/roles.js';
@@ -23,6 +24,8 @@ export interface AccessOptions {
   publicPrefixes?: string[];
   /** Anonymous refusals of one kind (address, route, reason) audited at most once per window (ms). */
   refusalWindowMs?: number;
+  /** A request on this connection presented a valid key (for the cap on unauthenticated connections). */
+  authenticated?: (socket: Socket) => void;
 }
 
 const REFUSAL_WINDOW_MS = 60_000;
@@ -66,6 +69,7 @@ export class Access {
       return this.refuse(request, error as CourierError);
     }
     this.principals.set(request, principal);
+    this.options.authenticated?.(request.raw.socket);
     // A route without a declared permission is an admin's.
     const permission = config.permission ?? 'agents:write';
     if (!roleAllows(principal.role, permission)) await this.refuse(request, errors.FORBIDDEN(principal.role, permission));

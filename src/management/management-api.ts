@@ -11,6 +11,7 @@ import type { Supervisor } from '../runtime/supervisor.js';
 import type { OperatorStore } from '../store/operator-store.js';
 import type { CommandStore } from '../store/store.js';
 import { countRefusals } from '../http/refusal-metrics.js';
+import { UnauthenticatedConnections } from '../http/unauthenticated-connections.js';
 import { Access } from './access.js';
 import { registerManagementAgentRoutes } from './agent-routes.js';
 import { scopedCommandPolicy } from './command-policy.js';
@@ -20,6 +21,8 @@ import { registerQueryRoutes } from './query-routes.js';
 export interface ManagementApiDeps {
   logger: Logger;
   bodyLimit: number;
+  requestTimeoutMs: number;
+  maxUnauthenticatedPerAddress: number;
   node: string;
   now: () => number;
   supervisor: Supervisor;
@@ -43,6 +46,7 @@ export async function createManagementApi(deps: ManagementApiDeps) {
   const app = await createHttpApp({
     logger: deps.logger,
     bodyLimit: deps.bodyLimit,
+    requestTimeoutMs: deps.requestTimeoutMs,
     openapi: {
       title: 'courier management API',
       description:
@@ -50,7 +54,22 @@ export async function createManagementApi(deps: ManagementApiDeps) {
         'Every route needs `Authorization: Bearer <API key>` (keys: `courier keys create --role admin|operator|auditor [--scope …]`).',
     },
   });
-  const access = new Access({ keys: deps.keys, store: deps.operators, node: deps.node, now: deps.now, logger: deps.logger, publicPrefixes: [DOCS_PREFIX] });
+  const unauthenticated = new UnauthenticatedConnections({
+    api: 'management',
+    maxPerAddress: deps.maxUnauthenticatedPerAddress,
+    logger: deps.logger,
+    metrics: deps.metrics,
+  });
+  unauthenticated.attach(app.server);
+  const access = new Access({
+    keys: deps.keys,
+    store: deps.operators,
+    node: deps.node,
+    now: deps.now,
+    logger: deps.logger,
+    publicPrefixes: [DOCS_PREFIX],
+    authenticated: unauthenticated.authenticated,
+  });
   app.addHook('onRequest', access.check);
   // Before the store closes (courier closes it after this listener): held-back refusals are summarized.
   app.addHook('onClose', async () => access.close());

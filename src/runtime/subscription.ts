@@ -16,6 +16,11 @@ export interface SubscriberTransport {
   drain(): void;
   /** The client may no longer hold the route (its agent was removed): refuse it and end the connection. */
   revoked?(): void;
+  /**
+   * WebSocket: how many more commands the connection may take now, with `inFlight` unconfirmed
+   * (0: it is full; its transport calls `Supervisor.wake` once it has room again). Absent: no bound.
+   */
+  room?(inFlight: number): number;
 }
 
 let nextId = 0;
@@ -51,8 +56,14 @@ export class Subscription {
     this.actor.subscribe({ error: onError });
   }
 
-  /** A long-poll answers once; a WebSocket takes any number of pushes while open. */
+  /** How many more commands it may be handed now: a long-poll answers once; a WebSocket takes pushes up to its transport's bound. */
+  get room(): number {
+    if (this.closed || this.actor.getSnapshot().status !== 'active') return 0;
+    if (this.mode === 'long-poll') return this.inFlight.size === 0 ? Infinity : 0;
+    return this.transport.room?.(this.inFlight.size) ?? Infinity;
+  }
+
   get canTakeMore(): boolean {
-    return !this.closed && this.actor.getSnapshot().status === 'active' && (this.mode === 'websocket' || this.inFlight.size === 0);
+    return this.room > 0;
   }
 }

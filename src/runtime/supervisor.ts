@@ -550,6 +550,11 @@ export class Supervisor {
     }
   }
 
+  /** A subscription that was full (see `SubscriberTransport.room`) has room again: its route is dispatched anew. */
+  wake(route: string): void {
+    if (this.running) this.markDirty(route);
+  }
+
   /** Takes a subscription out of its route: it receives nothing more. */
   private detach(sub: Subscription): void {
     const subs = this.subscribers.get(sub.route);
@@ -578,7 +583,7 @@ export class Supervisor {
     while (queue && queue.size > 0 && subs && subs.size > 0) {
       const sub = firstThat(subs, (s) => s.canTakeMore);
       if (!sub) return;
-      const ids = queue.take(maxCommandsPerDelivery);
+      const ids = queue.take(Math.min(maxCommandsPerDelivery, sub.room));
       if (queue.size === 0) this.queues.delete(route);
       if (ids.length === 0) return;
       const now = clock.now();

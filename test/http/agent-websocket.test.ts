@@ -1,68 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import WebSocket from 'ws';
+import { AgentSocket } from '../support/agent-socket.js';
 import { command, eventually, startHarness, type Harness } from '../support/courier-harness.js';
-
-interface Frame {
-  type: string;
-  commands?: { document_id: string; status: string }[];
-  document_id?: string;
-  outcome?: string;
-  status?: string;
-  code?: string;
-  message?: string;
-}
-
-/** A WebSocket client that queues incoming frames so a test can await the next one. */
-class AgentSocket {
-  readonly ws: WebSocket;
-  private readonly frames: Frame[] = [];
-  private waiters: ((frame: Frame) => void)[] = [];
-
-  constructor(url: string, token: string, options: WebSocket.ClientOptions = {}) {
-    const wsUrl = url.replace(/^http/, 'ws') + '/api/v1/commands/ws';
-    this.ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${token}` }, ...options });
-    this.ws.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as Frame;
-      const waiter = this.waiters.shift();
-      if (waiter) waiter(frame);
-      else this.frames.push(frame);
-    });
-  }
-
-  async open(): Promise<this> {
-    await once(this.ws, 'open');
-    return this;
-  }
-
-  /** The next frame; fails after `timeoutMs` rather than wait forever for one that never comes. */
-  next(timeoutMs = 10_000): Promise<Frame> {
-    const frame = this.frames.shift();
-    if (frame) return Promise.resolve(frame);
-    return new Promise((resolve, reject) => {
-      const waiter = (f: Frame) => {
-        clearTimeout(timer);
-        resolve(f);
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`no frame within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiters.push(waiter);
-    });
-  }
-
-  send(frame: object): void {
-    this.ws.send(JSON.stringify(frame));
-  }
-
-  async close(): Promise<void> {
-    if (this.ws.readyState === WebSocket.CLOSED) return;
-    this.ws.close();
-    await once(this.ws, 'close');
-  }
-}
 
 describe('agent WebSocket (GET /api/v1/commands/ws)', () => {
   let h: Harness;

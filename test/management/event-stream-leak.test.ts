@@ -41,7 +41,7 @@ describe('management API: an event stream whose client leaves early leaves nothi
   } as unknown as OperatorStore;
 
   before(async () => {
-    app = await createHttpApp({ logger: pino({ level: 'silent' }), bodyLimit: 1 << 20, openapi: { title: 't', description: 't' } });
+    app = await createHttpApp({ logger: pino({ level: 'silent' }), bodyLimit: 1 << 20, requestTimeoutMs: 30_000, openapi: { title: 't', description: 't' } });
     streams = registerEventStream(app, supervisor, store, () => ({ targets: [], actions: [] }));
     await app.listen({ host: '127.0.0.1', port: 0 });
     port = (app.server.address() as AddressInfo).port;
