@@ -53,9 +53,12 @@ mkdirSync(reportRoot, { recursive: true });
 const courier = await startCourier();
 const cleanups = [() => courier.stop()];
 let interrupted = false;
+/** The schemathesis process running now, if any. */
+let fuzzing;
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
     interrupted = true;
+    fuzzing?.kill(signal);
     void Promise.allSettled(cleanups.map((c) => c())).then(() => process.exit(130));
   });
 }
@@ -361,6 +364,7 @@ async function fuzz(api, target, fixtures, node) {
     env: { ...process.env, SCHEMATHESIS_HOOKS: join(helpers, 'hooks.py'), NO_COLOR: '1', COLUMNS: '120' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  fuzzing = child;
   for (const stream of [child.stdout, child.stderr]) {
     stream.on('data', (chunk) => {
       process.stdout.write(chunk);
@@ -368,6 +372,7 @@ async function fuzz(api, target, fixtures, node) {
     });
   }
   const exitCode = await new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+  fuzzing = undefined;
   await new Promise((resolve) => out.end(resolve));
   const elapsed = (Date.now() - started) / 1000;
   let report;
