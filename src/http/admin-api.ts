@@ -51,8 +51,8 @@ export async function createAdminApi(deps: AdminApiDeps) {
   registerKeyAdminRoutes(app, deps.keys);
   registerOperationalRoutes(app, deps.health, deps.metrics);
   // The operators' read routes too (list, fan-out summaries, audit, live stream), unrestricted here.
-  registerQueryRoutes(app, deps.operators, () => UNRESTRICTED, { listRoute: false });
-  registerEventStream(app, supervisor, deps.operators, () => UNRESTRICTED);
+  registerQueryRoutes(app, deps.operators, () => UNRESTRICTED, { listRoute: false, keyed: false });
+  registerEventStream(app, supervisor, deps.operators, () => UNRESTRICTED, { keyed: false });
   app.get(
     '/api/v1/agents',
     { schema: { tags: ['agents'], summary: 'Agents with their connection state and last seen', querystring: PageQuery, response: { 200: AgentPage, ...errorResponses } } },

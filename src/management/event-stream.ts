@@ -21,7 +21,7 @@ export interface EventStreams {
  * `Last-Event-ID` (or `?last_event_id=`) resumes exactly after the last event it saw: the feed is
  * read from the durable trail, never from memory, so nothing is missed and nothing repeated.
  */
-export function registerEventStream(app: HttpApp, supervisor: Supervisor, store: OperatorStore, scopeOf: ScopeOf): EventStreams {
+export function registerEventStream(app: HttpApp, supervisor: Supervisor, store: OperatorStore, scopeOf: ScopeOf, { keyed = true } = {}): EventStreams {
   const streams = new Set<ServerResponse>();
   // On shutdown, before the server waits for its connections: each stream's 'close' lets go of the rest.
   app.addHook('preClose', async () => {
@@ -33,7 +33,8 @@ export function registerEventStream(app: HttpApp, supervisor: Supervisor, store:
       schema: {
         tags: ['audit'],
         summary: 'Live feed of the audit trail (server-sent events; resumable with Last-Event-ID)',
-        security: [{ bearer: [] }],
+        // With the API key the management API asks for; the admin socket asks for none.
+        security: keyed ? [{ bearer: [] }] : [],
         querystring: EventStreamQuery,
         // The feed is text/event-stream; its refusals (before the stream starts) are JSON like every error.
         response: {

@@ -24,7 +24,7 @@ import {
   toPage,
 } from './schemas.js';
 
-const security = [{ bearer: [] }];
+const KEYED = [{ bearer: [] }];
 
 /** An audit entry as operators read it: times in ISO 8601. */
 export function auditView(entry: AuditEntry) {
@@ -51,7 +51,9 @@ export async function listCommands(store: OperatorStore, query: Static<typeof Co
  * The admin socket mounts its own `GET /api/v1/commands` (it doubles as the components'
  * long-poll there), so it passes `listRoute: false`.
  */
-export function registerQueryRoutes(app: HttpApp, store: OperatorStore, scopeOf: ScopeOf, { listRoute = true } = {}): void {
+export function registerQueryRoutes(app: HttpApp, store: OperatorStore, scopeOf: ScopeOf, { listRoute = true, keyed = true } = {}): void {
+  // Described with the API key the management API asks for; the admin socket asks for none.
+  const security = keyed ? KEYED : [];
   if (listRoute) app.get(
     '/api/v1/commands',
     {

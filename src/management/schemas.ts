@@ -4,8 +4,10 @@ import { errors } from '../errors.js';
 import { CommandResultSchema, CommandView } from '../http/schemas.js';
 import type { AuditFilter, CommandFilter, Page } from '../store/operator-store.js';
 
-/** Query strings of the management API's list routes (all strings: nothing is coerced). */
-const Digits = Type.String({ pattern: '^[0-9]{1,6}$' });
+// Query strings of the management API's list routes (all strings: nothing is coerced).
+
+/** A page size, 1 to 1000 (leading zeros allowed): the document says exactly what `toPage` takes. */
+const Limit = Type.String({ pattern: '^0*([1-9][0-9]{0,2}|1000)$' });
 const Text = Type.String({ minLength: 1, maxLength: 256 });
 const Id = Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9._:@-]+$' });
 
@@ -21,7 +23,7 @@ const commandFilterFields = {
   /** ISO 8601 time: before. */
   to: Type.Optional(Type.String({ format: 'date-time' })),
 };
-const pageFields = { limit: Type.Optional(Digits), cursor: Type.Optional(Type.String({ maxLength: 64 })) };
+const pageFields = { limit: Type.Optional(Limit), cursor: Type.Optional(Type.String({ maxLength: 64 })) };
 
 export const CommandListQuery = Type.Object({ ...commandFilterFields, ...pageFields }, { additionalProperties: false });
 export const AuditQuery = Type.Object(

@@ -17,6 +17,24 @@ describe('admin Unix socket', () => {
     assert.equal(mode.toString(8), '660');
   });
 
+  test('its OpenAPI document asks for no token on any route (the read routes it shares with the management API included)', async () => {
+    type Doc = { paths: Record<string, Record<string, { security?: unknown[] }>> };
+    const ops = (doc: Doc) => Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, op })));
+    const admin = (await h.admin('GET', '/api/v1/openapi.json')).body as Doc;
+    for (const { name, op } of ops(admin)) assert.ok((op.security ?? []).length === 0, `${name} is described as needing ${JSON.stringify(op.security)}`);
+    // The same routes on the management API do take a key.
+    const management = (await h.mgmt('GET', '/api/v1/openapi.json')).body as Doc;
+    for (const path of ['/api/v1/requests/{request_id}', '/api/v1/audit', '/api/v1/events/stream']) {
+      assert.deepEqual(management.paths[path]?.get?.security, [{ bearer: [] }], path);
+      assert.ok(admin.paths[path]?.get, `${path} is not on the admin socket`);
+    }
+    // And they answer here without one.
+    const [created] = await h.send([command({ type: 'server', id: 'docs' }, 'refresh')]);
+    const { request_id } = (await h.admin('GET', `/api/v1/commands/${created!.document_id}`)).body as { request_id: string };
+    assert.equal((await h.admin('GET', `/api/v1/requests/${request_id}`)).status, 200);
+    assert.equal((await h.admin('GET', '/api/v1/audit?limit=1')).status, 200);
+  });
+
   test('registers, reads and removes agents; keys are never read back', async () => {
     const created = await h.admin('POST', '/api/v1/agents', { id: 'adm-1', groups: ['linux', 'db'] });
     assert.equal(created.status, 201);

@@ -319,6 +319,20 @@ describe('management API: bad input', () => {
     });
   }
 
+  test('the page size the OpenAPI document declares is the one the list routes take', async () => {
+    type Doc = { paths: Record<string, { get?: { parameters?: { name: string; in: string; schema: { pattern?: string } }[] } }> };
+    const doc = (await h.mgmt('GET', '/api/v1/openapi.json')).body as Doc;
+    for (const route of ['/api/v1/commands', '/api/v1/audit', '/api/v1/requests/{request_id}', '/api/v1/agents']) {
+      const pattern = doc.paths[route]?.get?.parameters?.find((p) => p.in === 'query' && p.name === 'limit')?.schema.pattern;
+      assert.ok(pattern, `${route}: limit has no pattern`);
+      for (const limit of ['0', '000', '1', '010', '999', '1000', '01000', '1001', '999999']) {
+        const documented = new RegExp(pattern).test(limit);
+        const res = await h.mgmt('GET', `${route.replace('{request_id}', fx.request)}?limit=${limit}`, { key });
+        assert.equal(res.status, documented ? 200 : 400, `${route}?limit=${limit}: documented as ${documented ? 'valid' : 'invalid'}: ${JSON.stringify(res.body).slice(0, 200)}`);
+      }
+    }
+  });
+
   test('agents_list naming unknown agents: each is reported in failed_items, no command is made for it', async () => {
     const ghosts = ['ghost-1', 'ghost-2'];
     for (const path of [
