@@ -1,69 +1,58 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { ensurePrivateFile } from './data-dir.js';
 import { errors } from './errors.js';
-
-/** The data directories this process holds (two couriers in one process, as in tests, must not share one). */
-const heldHere = new Set<string>();
 
 export interface DataDirLock {
   release(): void;
 }
 
 /**
- * Claims a data directory for this process before anything in it is opened: `courier.pid`,
- * created exclusively, names the owner. A second courier on the same directory is refused
- * before it could recover (and rewrite) the first one's commands. A file left by a process
- * that no longer runs (killed with SIGKILL) is taken over, as PostgreSQL does with its
- * postmaster.pid.
+ * Claims a data directory for this process before anything in it is opened, so that a second
+ * courier on the same directory is refused before it could recover (and rewrite) the first one's
+ * commands.
+ *
+ * The claim is a lock the kernel holds for the process: SQLite's exclusive locking mode on
+ * `courier.lock` (a POSIX lock on the file, kept until the connection closes or the process ends,
+ * whatever ends it). So a dead, killed or zombie courier never blocks a restart, and a recycled
+ * PID never fakes a live one. `courier.pid` only says who holds it, for the error message.
  */
 export function lockDataDir(dataDir: string): DataDirLock {
   const dir = resolve(dataDir);
-  const file = join(dir, 'courier.pid');
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = openSync(file, 'wx', 0o600);
-      try {
-        writeSync(fd, `${process.pid}\n`);
-      } finally {
-        closeSync(fd);
-      }
-      heldHere.add(dir);
-      let released = false;
-      return {
-        release() {
-          if (released) return;
-          released = true;
-          heldHere.delete(dir);
-          if (ownerOf(file) === process.pid) unlinkSync(file);
-        },
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = ownerOf(file);
-      const inUse = owner !== null && isRunning(owner) && (owner !== process.pid || heldHere.has(dir));
-      // A second attempt that still finds the file lost a race with another starting courier.
-      if (inUse || attempt > 0) throw errors.DATA_DIR_IN_USE(dir, owner ?? 0);
-      // Stale: its owner is gone (or unreadable garbage). Take it over.
-      unlinkSync(file);
-    }
-  }
-}
-
-function ownerOf(file: string): number | null {
+  const file = join(dir, 'courier.lock');
+  const pidFile = join(dir, 'courier.pid');
+  ensurePrivateFile(file);
+  const db = new Database(file, { timeout: 0 });
   try {
-    const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
+    db.pragma('locking_mode = EXCLUSIVE');
+    // The first write takes the exclusive lock; in this mode it is kept after the commit.
+    db.exec('BEGIN EXCLUSIVE; COMMIT;');
   } catch (error) {
-    // EPERM: it runs, as another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    db.close();
+    if (String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY')) throw errors.DATA_DIR_IN_USE(dir, holderOf(pidFile));
+    throw error;
+  }
+  // Written whole or not at all (a reader must never see half a number).
+  const partial = `${pidFile}.${process.pid}.tmp`;
+  writeFileSync(partial, `${process.pid}\n`, { mode: 0o600 });
+  renameSync(partial, pidFile);
+  let released = false;
+  return {
+    release() {
+      if (released) return;
+      released = true;
+      if (holderOf(pidFile) === process.pid) unlinkSync(pidFile);
+      db.close();
+    },
+  };
+}
+
+function holderOf(pidFile: string): number {
+  try {
+    const pid = Number.parseInt(readFileSync(pidFile, 'utf8').trim(), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : 0;
+  } catch {
+    return 0;
   }
 }

@@ -93,7 +93,7 @@ export const errors = {
   DATA_DIR_IN_USE: define(
     'COURIER_ERR_DATA_DIR_IN_USE',
     500,
-    (dir: string, pid: number) => `Data directory ${dir} is in use by a running courier (pid ${pid}); stop it or choose another --data-dir`,
+    (dir: string, pid: number) => `Data directory ${dir} is in use by a running courier${pid ? ` (pid ${pid})` : ''}; stop it or choose another --data-dir`,
   ),
   SHUTDOWN_TIMEOUT: define(
     'COURIER_ERR_SHUTDOWN_TIMEOUT',

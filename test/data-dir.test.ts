@@ -57,7 +57,7 @@ describe('the data directory', () => {
     const h = await startHarness({}, dir);
     try {
       await h.addAgent('perm-1'); // a write: the -wal and -shm files exist now
-      for (const file of ['courier.db', 'courier.db-wal', 'courier.db-shm', 'jwt-signing-key.json', 'courier.pid']) {
+      for (const file of ['courier.db', 'courier.db-wal', 'courier.db-shm', 'jwt-signing-key.json', 'courier.pid', 'courier.lock']) {
         assert.equal(modeOf(join(dir, file)), 0o600, `${file} is ${modeOf(join(dir, file)).toString(8)}`);
       }
       assert.equal(modeOf(h.courier.socket), 0o660, 'the admin socket stays open to its group');
