@@ -62,6 +62,8 @@ export class CourierNode {
         // Every simulated agent connects from 127.0.0.1: the cap on unauthenticated connections per
         // address, sized for one host (or one NAT), would be the whole fleet's while it connects.
         ...['--max-unauthenticated-per-address', '1000000'],
+        // Plain HTTP unless a scenario gives TLS options (the TLS scenario measures what TLS costs).
+        ...(options.args?.some((a) => a.startsWith('--tls')) ? [] : ['--insecure-http']),
         ...['--data-dir', options.dataDir, ...(options.args ?? [])],
       ],
       { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },

@@ -153,7 +153,8 @@ async function startCourier() {
   // The node is configured here and only here, not by whatever COURIER_* the caller has set.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('COURIER_')));
   const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--management-host', '127.0.0.1', '--management-port', '0'];
-  args.push('--data-dir', dataDir, '--long-poll-timeout', '1s', '--log-level', 'info', '--node', 'fuzz');
+  // Plain HTTP: the fuzzer tests the routes; TLS has tests of its own.
+  args.push('--data-dir', dataDir, '--long-poll-timeout', '1s', '--log-level', 'info', '--node', 'fuzz', '--insecure-http');
   const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(join(reportRoot, 'courier.log'));
   child.stderr.pipe(log, { end: false });

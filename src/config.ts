@@ -8,7 +8,7 @@ import { errors } from './errors.js';
  * command-line flag, a `COURIER_*` environment variable, the JSON file named by `--config`
  * (or `COURIER_CONFIG`), and finally its default.
  */
-type Kind = 'string' | 'port' | 'int' | 'duration' | 'sync' | 'logLevel' | 'boolean' | 'url';
+type Kind = 'string' | 'port' | 'int' | 'duration' | 'sync' | 'logLevel' | 'boolean' | 'url' | 'list';
 
 interface OptionSpec {
   flag: string;
@@ -51,6 +51,11 @@ export const OPTIONS = {
   wsMaxInFlight: { flag: 'ws-max-in-flight', kind: 'int', describe: 'Most commands pushed to one WebSocket and not yet acked; past it, they wait' },
   wsMaxBufferedBytes: { flag: 'ws-max-buffered-bytes', kind: 'int', describe: 'Most bytes buffered for one WebSocket; past it, commands wait' },
   wsStallTimeout: { flag: 'ws-stall-timeout', kind: 'duration', describe: 'How long a WebSocket with bytes waiting, or at its in-flight bound, may go without progress before it is closed' },
+  tlsCert: { flag: 'tls-cert', kind: 'string', describe: "PEM certificate (chain) of both TCP listeners (default: one courier makes, signed by its own CA in <data-dir>/tls)" },
+  tlsKey: { flag: 'tls-key', kind: 'string', describe: 'PEM private key of --tls-cert; both are read again on SIGHUP and when they change' },
+  tlsClientCa: { flag: 'tls-client-ca', kind: 'string', describe: "PEM CA of agents' client certificates: mutual TLS on the agents API (a certificate must name its agent)" },
+  tlsHosts: { flag: 'tls-hosts', kind: 'list', describe: 'More host names and addresses for the certificate courier makes (comma-separated; it always has this host, localhost, 127.0.0.1, ::1)' },
+  insecureHttp: { flag: 'insecure-http', kind: 'boolean', describe: 'Serve plain HTTP on both TCP listeners (keys and tokens in clear text: for a trusted network only; warned on every start)' },
   opensearch: {
     flag: 'opensearch',
     env: 'COURIER_OPENSEARCH_URL',
@@ -103,6 +108,12 @@ export interface Config {
   wsMaxBufferedBytes: number;
   /** ms */
   wsStallTimeout: number;
+  /** Absolute paths of PEM files; both unset: courier makes its own CA and certificate. */
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  tlsClientCa: string | undefined;
+  tlsHosts: string[];
+  insecureHttp: boolean;
   /** Set: commands live in this OpenSearch cluster; unset: the embedded SQLite store. */
   opensearch: string | undefined;
   opensearchUsername: string | undefined;
@@ -148,6 +159,11 @@ const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string 
   wsMaxInFlight: 1000,
   wsMaxBufferedBytes: 1_048_576,
   wsStallTimeout: 60_000,
+  tlsCert: undefined,
+  tlsKey: undefined,
+  tlsClientCa: undefined,
+  tlsHosts: [],
+  insecureHttp: false,
   opensearch: undefined,
   opensearchUsername: undefined,
   opensearchPassword: undefined,
@@ -186,6 +202,8 @@ function convert(key: ConfigKey, raw: unknown): unknown {
 
 function convertKind(kind: Kind, raw: unknown): unknown {
   if (kind === 'boolean') return parseBoolean(raw);
+  // A JSON config file may give a list as an array.
+  if (kind === 'list' && Array.isArray(raw)) raw = raw.join(',');
   if (typeof raw !== 'string' && typeof raw !== 'number') throw new Error(`expected a string or a number, got ${JSON.stringify(raw)}`);
   const text = String(raw).trim();
   if (text === '') throw new Error('is empty');
@@ -214,6 +232,11 @@ function convertKind(kind: Kind, raw: unknown): unknown {
     case 'logLevel':
       if (!LOG_LEVELS.has(text)) throw new Error(`"${text}" is not one of ${[...LOG_LEVELS].join(', ')}`);
       return text;
+    case 'list': {
+      const items = text.split(',').map((item) => item.trim()).filter((item) => item !== '');
+      if (items.length === 0) throw new Error('is an empty list');
+      return items;
+    }
     case 'url':
       if (!/^https?:\/\/[^/\s]+/.test(text)) throw new Error(`"${text}" is not an http(s) URL`);
       return text;
@@ -295,6 +318,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     socket: resolve(cwd, (values.socket as string | undefined) ?? resolve(dataDir, 'courier.sock')),
     node: (values.node as string | undefined) ?? hostname(),
     opensearchCa: values.opensearchCa === undefined ? undefined : resolve(cwd, values.opensearchCa as string),
+    tlsCert: values.tlsCert === undefined ? undefined : resolve(cwd, values.tlsCert as string),
+    tlsKey: values.tlsKey === undefined ? undefined : resolve(cwd, values.tlsKey as string),
+    tlsClientCa: values.tlsClientCa === undefined ? undefined : resolve(cwd, values.tlsClientCa as string),
   };
   return config;
 }

@@ -20,6 +20,8 @@ import { IndexerPoller } from './poller/indexer-poller.js';
 import { isIndexerSource } from './poller/indexer-source.js';
 import { createStore } from './store/create-store.js';
 import type { CommandStore } from './store/store.js';
+import type { Server as TlsServer } from 'node:tls';
+import { ServerTls } from './tls/server-tls.js';
 
 export interface CourierDeps {
   logger?: Logger;
@@ -31,13 +33,17 @@ export interface CourierDeps {
 export interface RunningCourier {
   readonly config: Config;
   readonly supervisor: Supervisor;
-  /** Base URL of the agents API, e.g. http://127.0.0.1:27000 */
+  /** Base URL of the agents API, e.g. https://127.0.0.1:27000 */
   readonly url: string;
-  /** Base URL of the management API, e.g. http://127.0.0.1:55000 */
+  /** Base URL of the management API, e.g. https://127.0.0.1:55000 */
   readonly managementUrl: string;
   readonly socket: string;
   /** The OpenAPI documents of the three listeners. */
   openapi(): { management: unknown; agents: unknown; admin: unknown };
+  /** How clients verify the listeners (absent with `--insecure-http`): the CA's fingerprint, and its file when courier made it. */
+  readonly tls?: { readonly caFingerprint: string; readonly caFile?: string };
+  /** Reads the TLS certificate files again (SIGHUP); open connections keep theirs. */
+  reloadTls(): Promise<void>;
   /** With `inspect` on: the Stately inspector relay (127.0.0.1 only); `url` carries its token. */
   readonly inspector?: { readonly url: string; readonly webSocketUrl: string; readonly port: number; readonly token: string };
   stop(): Promise<void>;
@@ -136,6 +142,9 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     };
   };
   const common = { logger, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeout, supervisor, agents, metrics, health };
+  // Both TCP listeners serve TLS unless plain HTTP is asked for; the Unix socket is local and permissioned.
+  const tls = await serverTls(config, logger);
+  undo.push(() => tls?.close());
 
   // Admin plane: the local Unix socket (0660).
   const admin = await createAdminApi({ ...common, keys, operators, longPollTimeoutMs: config.longPollTimeout });
@@ -148,11 +157,27 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     longPollTimeoutMs: config.longPollTimeout,
     wsPingIntervalMs: config.wsPingInterval,
     webSocketLimits: { maxInFlight: config.wsMaxInFlight, maxBufferedBytes: config.wsMaxBufferedBytes, stallTimeoutMs: config.wsStallTimeout },
+    tls: tls?.serverOptions(true),
+    mutualTls: tls?.mutual ?? false,
   });
   undo.push(() => comms.close(), () => webSocket.close());
   // Management API (TCP, API keys): operators anywhere.
-  const management = await createManagementApi({ ...common, maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress, node: config.node, now: () => clock.now(), store, operators, keys });
+  const management = await createManagementApi({
+    ...common,
+    maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
+    node: config.node,
+    now: () => clock.now(),
+    store,
+    operators,
+    keys,
+    tls: tls?.serverOptions(false),
+  });
   undo.push(() => management.close());
+  if (tls) {
+    tls.attach(comms.server as unknown as TlsServer, true);
+    tls.attach(management.server as unknown as TlsServer, false);
+    if (config.tlsCert) tls.watchFiles();
+  }
   if (inspector) undo.push(() => inspector.close());
 
   await admin.ready();
@@ -162,9 +187,11 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   await inspector?.listen();
 
   const address = comms.server.address() as AddressInfo;
-  const url = baseUrl(config.host, address.port);
-  const managementUrl = baseUrl(config.managementHost, (management.server.address() as AddressInfo).port);
-  logger.info({ url, managementUrl, socket: config.socket, store: store.kind }, 'courier is running');
+  const scheme = tls ? 'https' : 'http';
+  const url = baseUrl(scheme, config.host, address.port);
+  const managementUrl = baseUrl(scheme, config.managementHost, (management.server.address() as AddressInfo).port);
+  const tlsInfo = tls ? { caFingerprint: tls.caFingerprint, ...(tls.caFile ? { caFile: tls.caFile } : {}) } : undefined;
+  logger.info({ url, managementUrl, socket: config.socket, store: store.kind, ...(tlsInfo ? { tls: tlsInfo } : {}) }, 'courier is running');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -174,6 +201,8 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     managementUrl,
     socket: config.socket,
     openapi: () => ({ management: management.swagger(), agents: comms.swagger(), admin: admin.swagger() }),
+    ...(tlsInfo ? { tls: tlsInfo } : {}),
+    reloadTls: async () => tls?.reload(),
     ...(inspector ? { inspector } : {}),
     stop: () =>
       (stopping ??= (async () => {
@@ -194,6 +223,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
           await supervisor.stop();
         }
         webSocket.close();
+        tls?.close();
         await Promise.allSettled([admin.close(), comms.close(), management.close(), inspector?.close()]);
         try {
           await store.close();
@@ -233,7 +263,21 @@ function unwrittenAccount(backlog: { creates: number; changes: number; commands:
 }
 
 /** A URL to reach a listener: a wildcard bind is reached on loopback. */
-function baseUrl(host: string, port: number): string {
+function baseUrl(scheme: 'http' | 'https', host: string, port: number): string {
   const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+  return `${scheme}://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
+/** The listeners' TLS, or undefined (warned) when plain HTTP was asked for. */
+async function serverTls(config: Config, logger: Logger): Promise<ServerTls | undefined> {
+  if (config.insecureHttp) {
+    logger.warn('--insecure-http: the agents API and the management API serve plain HTTP; agent keys, tokens and API keys cross the network in clear text');
+    return undefined;
+  }
+  // A certificate made here names the addresses the listeners are bound to, when they are not wildcards.
+  const bound = [config.host, config.managementHost].filter((h) => h !== '0.0.0.0' && h !== '::');
+  return ServerTls.prepare(
+    { dataDir: config.dataDir, certFile: config.tlsCert, keyFile: config.tlsKey, clientCaFile: config.tlsClientCa, hosts: [...bound, ...config.tlsHosts] },
+    logger,
+  );
 }

@@ -75,6 +75,8 @@ export const errors = {
   MISSING_TOKEN: define('COURIER_ERR_MISSING_TOKEN', 403, () => 'Missing bearer token in the Authorization header'),
   INVALID_TOKEN: define('COURIER_ERR_INVALID_TOKEN', 403, () => 'Invalid token'),
   EXPIRED_TOKEN: define('COURIER_ERR_EXPIRED_TOKEN', 403, () => 'Token expired'),
+  CLIENT_CERTIFICATE_REQUIRED: define('COURIER_ERR_CLIENT_CERTIFICATE_REQUIRED', 403, () => "A client certificate signed by courier's client CA is required (mutual TLS)"),
+  CLIENT_CERTIFICATE_MISMATCH: define('COURIER_ERR_CLIENT_CERTIFICATE_MISMATCH', 403, (id: string) => `The client certificate does not name agent [${id}]`),
   // Operators (management API)
   MISSING_API_KEY: define('COURIER_ERR_MISSING_API_KEY', 401, () => 'Missing API key: send Authorization: Bearer <key>'),
   INVALID_API_KEY: define('COURIER_ERR_INVALID_API_KEY', 401, () => 'Invalid or revoked API key'),

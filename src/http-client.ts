@@ -1,4 +1,6 @@
-import { request, type Agent } from 'node:http';
+import { request as httpRequest, type Agent } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { ClientTls } from './tls/client-tls.js';
 
 export interface JsonResponse {
   status: number;
@@ -16,6 +18,8 @@ export interface JsonRequest {
   body?: unknown;
   signal?: AbortSignal;
   agent?: Agent;
+  /** How to verify an `https:` base URL's certificate (see `clientTls`). */
+  tls?: ClientTls | undefined;
 }
 
 /**
@@ -32,6 +36,8 @@ export function requestJson(options: JsonRequest): Promise<JsonResponse> {
       headers['content-length'] = Buffer.byteLength(payload);
     }
     const target = options.baseUrl ? new URL(options.path, options.baseUrl) : null;
+    const secure = target?.protocol === 'https:';
+    const request = secure ? httpsRequest : httpRequest;
     const req = request(
       {
         ...(target
@@ -41,6 +47,7 @@ export function requestJson(options: JsonRequest): Promise<JsonResponse> {
         headers,
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.agent ? { agent: options.agent } : {}),
+        ...(secure ? { ...options.tls, hostname: target!.hostname.replace(/^\[|\]$/g, '') } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];

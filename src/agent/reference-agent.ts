@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import type { CommandView } from '../domain/command.js';
 import { TOKEN_LIFETIME_S } from '../auth/agent-tokens.js';
 import { requestJson } from '../http-client.js';
+import type { ClientTls } from '../tls/client-tls.js';
 
 export interface ReferenceAgentOptions {
   url: string;
@@ -15,6 +16,8 @@ export interface ReferenceAgentOptions {
   onCommand?: (command: CommandView) => void;
   /** Called on connection problems; the agent keeps retrying with back-off. */
   onProblem?: (message: string) => void;
+  /** How to verify courier's certificate on an `https:` URL (see `clientTls`). */
+  tls?: ClientTls | undefined;
 }
 
 /**
@@ -53,6 +56,7 @@ export class ReferenceAgent {
     if (!this.token || Date.now() - this.tokenIssuedAt > (TOKEN_LIFETIME_S - 60) * 1000) {
       const res = await requestJson({
         baseUrl: this.options.url,
+        tls: this.options.tls,
         method: 'POST',
         path: '/api/v1/authentication',
         body: { uuid: this.options.id, key: this.options.key },
@@ -87,6 +91,7 @@ export class ReferenceAgent {
     const results = [...this.outbox.values()];
     const report = await requestJson({
       baseUrl: this.options.url,
+      tls: this.options.tls,
       method: 'POST',
       path: '/api/v1/commands/results',
       headers: { authorization },
@@ -112,6 +117,7 @@ export class ReferenceAgent {
         await this.flushOutbox(authorization);
         const res = await requestJson({
           baseUrl: this.options.url,
+          tls: this.options.tls,
           method: 'GET',
           path: '/api/v1/commands',
           headers: { authorization },
@@ -137,7 +143,7 @@ export class ReferenceAgent {
         const wsUrl = new URL('/api/v1/commands/ws', this.options.url);
         wsUrl.protocol = wsUrl.protocol === 'https:' ? 'wss:' : 'ws:';
         await new Promise<void>((resolve, reject) => {
-          const ws = new WebSocket(wsUrl, { headers: { authorization } });
+          const ws = new WebSocket(wsUrl, { headers: { authorization }, ...this.options.tls });
           this.socket = ws;
           const sendResults = (ids: Iterable<string>) => {
             for (const id of ids) {

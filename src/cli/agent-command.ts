@@ -1,16 +1,20 @@
 import { parseArgs } from 'node:util';
 import { ReferenceAgent } from '../agent/reference-agent.js';
+import { TLS_HELP, TLS_OPTIONS, tlsFromFlags } from './tls-options.js';
 
-const AGENT_HELP = `Usage: courier agent --url <http://host:27000> --id <agent id> --key <key> [--ws] [--result-code <n>]
+const AGENT_HELP = `Usage: courier agent --url <https://host:27000> --id <agent id> --key <key> [--ws] [--result-code <n>] [TLS]
 
 Runs the reference agent: it authenticates, receives its commands (long-poll, or WebSocket
-with --ws), prints each one as a JSON line, and reports the result (code 0 = success).`;
+with --ws), prints each one as a JSON line, and reports the result (code 0 = success).
+
+${TLS_HELP}`;
 
 export async function runAgent(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      url: { type: 'string', default: 'http://127.0.0.1:27000' },
+      url: { type: 'string', default: 'https://127.0.0.1:27000' },
+      ...TLS_OPTIONS,
       id: { type: 'string' },
       key: { type: 'string' },
       ws: { type: 'boolean', default: false },
@@ -24,6 +28,7 @@ export async function runAgent(args: string[]): Promise<number> {
   }
   const agent = new ReferenceAgent({
     url: values.url,
+    tls: await tlsFromFlags(values.url, values),
     id: values.id,
     key: values.key,
     transport: values.ws ? 'websocket' : 'long-poll',

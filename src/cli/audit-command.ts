@@ -1,4 +1,5 @@
-import { request } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { parseArgs } from 'node:util';
 import { createParser } from 'eventsource-parser';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js';
@@ -52,14 +53,16 @@ async function follow(connection: Connection, query: URLSearchParams, print: (en
     stopping = true;
     process.exit(0);
   });
+  const tls = await connection.clientTls();
   while (!stopping) {
     await new Promise<void>((resolve) => {
       const target = connection.rawTarget();
       const path = `/api/v1/events/stream?${query}`;
       const url = target.baseUrl ? new URL(path, target.baseUrl) : null;
+      const request = url?.protocol === 'https:' ? httpsRequest : httpRequest;
       const req = request(
         {
-          ...(url ? { hostname: url.hostname, port: url.port, path: url.pathname + url.search } : { socketPath: target.socketPath, path }),
+          ...(url ? { hostname: url.hostname, port: url.port, path: url.pathname + url.search, ...tls } : { socketPath: target.socketPath, path }),
           headers: { ...target.headers, accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) },
         },
         (res) => {

@@ -1,5 +1,7 @@
 import { loadConfig } from '../config.js';
 import { requestJson, type JsonResponse } from '../http-client.js';
+import type { ClientTls } from '../tls/client-tls.js';
+import { TLS_HELP, TLS_OPTIONS, tlsFromFlags, type TlsValues } from './tls-options.js';
 
 /**
  * Where an operator command goes: the local admin Unix socket (default: `--socket`, or
@@ -11,16 +13,18 @@ export const CONNECTION_OPTIONS = {
   'data-dir': { type: 'string' },
   url: { type: 'string' },
   key: { type: 'string' },
+  ...TLS_OPTIONS,
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const CONNECTION_HELP = `Connection (default: the local admin socket):
   --socket <path> | --data-dir <dir>   the admin Unix socket [COURIER_SOCKET, COURIER_DATA_DIR]
-  --url <http://host:55000> --key <k>  a remote management API instead [COURIER_URL, COURIER_API_KEY]
-  --json                               print JSON instead of tables`;
+  --url <https://host:55000> --key <k> a remote management API instead [COURIER_URL, COURIER_API_KEY]
+  --json                               print JSON instead of tables
+${TLS_HELP}`;
 
-export interface ConnectionValues {
+export interface ConnectionValues extends TlsValues {
   socket?: string | boolean | undefined;
   'data-dir'?: string | boolean | undefined;
   url?: string | boolean | undefined;
@@ -28,8 +32,13 @@ export interface ConnectionValues {
 }
 
 export class Connection {
+  /** Resolved once, at the first call (pinning reads the server's handshake). */
+  private tls: Promise<ClientTls | undefined> | undefined;
+
   private constructor(
     private readonly target: { socketPath: string } | { baseUrl: string; key: string },
+    private readonly tlsValues: TlsValues = {},
+    private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
   static from(values: ConnectionValues, env: NodeJS.ProcessEnv = process.env): Connection {
@@ -37,7 +46,7 @@ export class Connection {
     if (url) {
       const key = typeof values.key === 'string' ? values.key : env.COURIER_API_KEY;
       if (!key) throw new Error('--url needs --key (or COURIER_API_KEY): the management API takes no request without a key');
-      return new Connection({ baseUrl: url, key });
+      return new Connection({ baseUrl: url, key }, values, env);
     }
     const flags: { socket?: string; dataDir?: string } = {};
     if (typeof values.socket === 'string') flags.socket = values.socket;
@@ -49,10 +58,16 @@ export class Connection {
     return 'baseUrl' in this.target;
   }
 
-  call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
+  /** How to verify the management API's certificate (undefined on the socket and on http:). */
+  clientTls(): Promise<ClientTls | undefined> {
+    if (!('baseUrl' in this.target)) return Promise.resolve(undefined);
+    return (this.tls ??= tlsFromFlags(this.target.baseUrl, this.tlsValues, this.env));
+  }
+
+  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
     const where =
       'baseUrl' in this.target
-        ? { baseUrl: this.target.baseUrl, headers: { authorization: `Bearer ${this.target.key}`, ...headers } }
+        ? { baseUrl: this.target.baseUrl, headers: { authorization: `Bearer ${this.target.key}`, ...headers }, tls: await this.clientTls() }
         : { socketPath: this.target.socketPath, headers };
     return requestJson({ ...where, method, path, ...(body !== undefined ? { body } : {}) });
   }

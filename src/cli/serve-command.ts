@@ -41,6 +41,14 @@ export async function runServe(args: string[]): Promise<number> {
   logger.info({ config: redactedConfig(config) }, 'configuration');
   const courier = await startCourier(config, { logger });
   if (courier.inspector) process.stderr.write(`courier: Stately inspector: open ${courier.inspector.url}\n`);
+  if (courier.tls) {
+    const pin = courier.tls.caFile ? `--ca ${courier.tls.caFile}, or ` : '';
+    process.stderr.write(`courier: serving TLS on ${courier.url} and ${courier.managementUrl}; clients verify it with ${pin}--ca-fingerprint ${courier.tls.caFingerprint}\n`);
+  } else {
+    process.stderr.write('courier: WARNING: --insecure-http: agent keys, tokens and API keys cross the network in clear text\n');
+  }
+  // SIGHUP: read the TLS certificate files again (after a renewal); open connections keep theirs.
+  process.on('SIGHUP', () => void courier.reloadTls().catch(() => {}));
 
   return new Promise<number>((resolve) => {
     let stopping = false;

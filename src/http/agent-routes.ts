@@ -1,5 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { clientCertificateNames } from '../tls/server-tls.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { agentRoute } from '../domain/command.js';
 import { errors } from '../errors.js';
@@ -20,14 +22,29 @@ export interface AgentRoutesDeps {
   longPollTimeoutMs: number;
   /** A request on this connection presented valid credentials (for the cap on unauthenticated connections). */
   authenticated?: (socket: Socket) => void;
+  /** Mutual TLS: every connection's client certificate must name the agent that uses it. */
+  mutualTls?: boolean;
+}
+
+/**
+ * With mutual TLS, the connection's client certificate (signed by the client CA, checked in the
+ * handshake) must name this agent, by its subject's CN or a SAN: a stolen key or token is useless
+ * without the agent's certificate, and an agent cannot act as another.
+ */
+export function assertCertificateNames(deps: Pick<AgentRoutesDeps, 'mutualTls'>, socket: Socket, agentId: string): void {
+  if (!deps.mutualTls) return;
+  const names = clientCertificateNames(socket as TLSSocket);
+  if (names === null) throw errors.CLIENT_CERTIFICATE_REQUIRED();
+  if (!names.includes(agentId)) throw errors.CLIENT_CERTIFICATE_MISMATCH(agentId);
 }
 
 /**
  * The agent id behind a request's bearer token. The token must have been issued for the agent's
  * current registration: a removed agent's token, or one from before it was registered again, is refused.
  */
-export async function authenticatedAgent(deps: Pick<AgentRoutesDeps, 'tokens' | 'agents'>, authorization: string | undefined): Promise<string> {
+export async function authenticatedAgent(deps: Pick<AgentRoutesDeps, 'tokens' | 'agents' | 'mutualTls'>, authorization: string | undefined, socket: Socket): Promise<string> {
   const { agentId, registration } = await deps.tokens.verifyHeader(authorization);
+  assertCertificateNames(deps, socket, agentId);
   // The same single read of the agent as before: comparing fingerprints adds one short hash.
   const current = await deps.agents.registration(agentId);
   if (current === null || current !== registration) throw errors.INVALID_TOKEN();
@@ -55,6 +72,7 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
       },
     },
     async (request) => {
+    assertCertificateNames(deps, request.raw.socket, request.body.uuid);
     const registration = await agents.authenticate(request.body.uuid, request.body.key);
     deps.authenticated?.(request.raw.socket);
     return { token: await tokens.issue(request.body.uuid, registration) };
@@ -66,7 +84,7 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
     const scope = instance.withTypeProvider<TypeBoxTypeProvider>();
     const agentIds = new WeakMap<FastifyRequest, string>();
     scope.addHook('onRequest', async (request) => {
-      agentIds.set(request, await authenticatedAgent(deps, request.headers.authorization));
+      agentIds.set(request, await authenticatedAgent(deps, request.headers.authorization, request.raw.socket));
       deps.authenticated?.(request.raw.socket);
     });
     const agentOf = (request: FastifyRequest) => agentIds.get(request)!;

@@ -40,7 +40,7 @@ interface AgentSocket extends WebSocket {
   isAlive?: boolean;
 }
 
-export interface AgentWebSocketOptions extends Pick<AgentRoutesDeps, 'supervisor' | 'agents' | 'tokens' | 'authenticated'> {
+export interface AgentWebSocketOptions extends Pick<AgentRoutesDeps, 'supervisor' | 'agents' | 'tokens' | 'authenticated' | 'mutualTls'> {
   logger: Logger;
   maxPayload: number;
   pingIntervalMs: number;
@@ -93,7 +93,7 @@ export class AgentWebSocket {
     if (!this.accepting) return endWithError(socket, errors.SHUTTING_DOWN());
     let agentId: string;
     try {
-      agentId = await authenticatedAgent(this.options, request.headers.authorization);
+      agentId = await authenticatedAgent(this.options, request.headers.authorization, request.socket);
     } catch (error) {
       const refusal = error instanceof CourierError ? error : errors.INVALID_TOKEN();
       this.options.onRefused?.(refusal);

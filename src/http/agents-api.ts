@@ -6,6 +6,7 @@ import { errors } from '../errors.js';
 import { registerAgentRoutes, type AgentRoutesDeps } from './agent-routes.js';
 import { AgentWebSocket, WEBSOCKET_PATH } from './agent-websocket.js';
 import { createHttpApp } from './app.js';
+import type { TlsServerOptions } from '../tls/server-tls.js';
 import { countRefusals, isRefusal } from './refusal-metrics.js';
 import { registerOperationalRoutes, type Health } from './operational-routes.js';
 import { errorResponses } from './schemas.js';
@@ -16,6 +17,8 @@ export interface AgentsApiDeps extends AgentRoutesDeps {
   logger: Logger;
   bodyLimit: number;
   requestTimeoutMs: number;
+  /** HTTPS options; absent: plain HTTP (`--insecure-http`). */
+  tls?: TlsServerOptions | undefined;
   maxUnauthenticatedPerAddress: number;
   wsPingIntervalMs: number;
   webSocketLimits: WebSocketLimits;
@@ -29,6 +32,7 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
     logger: deps.logger,
     bodyLimit: deps.bodyLimit,
     requestTimeoutMs: deps.requestTimeoutMs,
+    tls: deps.tls,
     openapi: {
       title: 'courier agents API',
       description:

@@ -2,6 +2,9 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Duplex } from 'node:stream';
+import type { RequestListener, Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TlsServerOptions } from '../tls/server-tls.js';
 import { closeWithError } from './raw-error.js';
 import fastifySwagger from '@fastify/swagger';
 import { CourierError, errors, toErrorBody } from '../errors.js';
@@ -14,6 +17,8 @@ export interface HttpAppOptions {
   requestTimeoutMs: number;
   /** Describes the routes as an OpenAPI 3 document, served at `/api/v1/openapi.json`. */
   openapi: { title: string; description: string };
+  /** Serve HTTPS with these options; absent: plain HTTP (the Unix socket, or `--insecure-http`). */
+  tls?: TlsServerOptions | undefined;
 }
 
 /** How long an idle keep-alive connection is kept (ms). */
@@ -24,8 +29,28 @@ const KEEP_ALIVE_TIMEOUT_MS = 72_000;
  * coercion, unknown properties rejected where a schema says so) and every error answered as
  * `{"message","code"}`.
  */
-export async function createHttpApp({ logger, bodyLimit, requestTimeoutMs, openapi }: HttpAppOptions) {
+export async function createHttpApp({ logger, bodyLimit, requestTimeoutMs, openapi, tls }: HttpAppOptions) {
+  const httpOptions = {
+    // Long query strings (e.g. a list of 100,000 characters of agent ids) must reach validation.
+    maxHeaderSize: 256 * 1024,
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: requestTimeoutMs,
+    // Node checks the deadlines every 30 s by default: a 30 s timeout could take a minute.
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.round(requestTimeoutMs / 10))),
+  };
   const app = Fastify({
+    // With TLS, the server is made here so that it keeps the HTTP options above (fastify's own
+    // `https` option drops them) and the app keeps the plain server's type: an https.Server is
+    // one at heart (node's https.Server runs the http.Server request machinery over TLS).
+    ...(tls
+      ? {
+          serverFactory: (handler: RequestListener) => {
+            const server = createHttpsServer({ ...tls, ...httpOptions }, handler);
+            server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+            return server as unknown as HttpServer;
+          },
+        }
+      : {}),
     loggerInstance: logger,
     bodyLimit,
     // A request must arrive whole (headers and body) in time: a client trickling its bytes cannot hold
@@ -40,14 +65,7 @@ export async function createHttpApp({ logger, bodyLimit, requestTimeoutMs, opena
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
     return503OnClosing: true,
-    http: {
-      // Long query strings (e.g. a list of 100,000 characters of agent ids) must reach validation.
-      maxHeaderSize: 256 * 1024,
-      requestTimeout: requestTimeoutMs,
-      headersTimeout: requestTimeoutMs,
-      // Node checks the deadlines every 30 s by default: a 30 s timeout could take a minute.
-      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.round(requestTimeoutMs / 10))),
-    },
+    http: httpOptions,
     // Errors Node raises before a request exists (header overflow, malformed HTTP) in courier's shape too.
     clientErrorHandler: answerClientError,
     // HEAD would run a GET handler and discard its body: on a long-poll that would lose commands.

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { ApiKeys } from '../auth/api-keys.js';
 import { createHttpApp } from '../http/app.js';
+import type { TlsServerOptions } from '../tls/server-tls.js';
 import { registerCommandRoutes } from '../http/command-routes.js';
 import { registerOperationalRoutes, type Health } from '../http/operational-routes.js';
 import type { Metrics } from '../metrics.js';
@@ -22,6 +23,8 @@ export interface ManagementApiDeps {
   logger: Logger;
   bodyLimit: number;
   requestTimeoutMs: number;
+  /** HTTPS options; absent: plain HTTP (`--insecure-http`). */
+  tls?: TlsServerOptions | undefined;
   maxUnauthenticatedPerAddress: number;
   node: string;
   now: () => number;
@@ -47,6 +50,7 @@ export async function createManagementApi(deps: ManagementApiDeps) {
     logger: deps.logger,
     bodyLimit: deps.bodyLimit,
     requestTimeoutMs: deps.requestTimeoutMs,
+    tls: deps.tls,
     openapi: {
       title: 'courier management API',
       description:

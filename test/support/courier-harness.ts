@@ -39,7 +39,8 @@ export function command(target: { type: string; id: string }, action = 'restart'
 
 export async function startHarness(overrides: Partial<Record<string, string>> = {}, dataDir = tempDir()): Promise<Harness> {
   const config = loadConfig({
-    flags: { host: '127.0.0.1', port: '0', managementPort: '0', dataDir, logLevel: 'silent', ...overrides },
+    // Plain HTTP unless a test asks for TLS (`insecureHttp: 'false'`): the TLS tests are in test/e2e/tls.test.ts.
+    flags: { host: '127.0.0.1', port: '0', managementPort: '0', dataDir, logLevel: 'silent', insecureHttp: 'true', ...overrides },
     env: {},
   });
   const courier = await startCourier(config, { logger: pino({ level: config.logLevel }) });

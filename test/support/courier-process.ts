@@ -26,9 +26,12 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts `courier serve` as its own process and resolves once it logs that it is running. */
-export function spawnCourier(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CourierProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', ...args], {
+/**
+ * Starts `courier serve` as its own process and resolves once it logs that it is running. Plain
+ * HTTP unless `tls` (the TLS tests are in test/e2e/tls.test.ts).
+ */
+export function spawnCourier(args: string[], env: NodeJS.ProcessEnv = {}, { tls = false } = {}): Promise<CourierProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', ...(tls ? [] : ['--insecure-http']), ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,264 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { connect, type PeerCertificate } from 'node:tls';
+import WebSocket from 'ws';
+import { ReferenceAgent } from '../../src/agent/reference-agent.js';
+import { requestJson } from '../../src/http-client.js';
+import { clientTls, type ClientTls } from '../../src/tls/client-tls.js';
+import { createCa, fingerprint256, issueClientCertificate, issueServerCertificate, type PemPair } from '../../src/tls/private-ca.js';
+import { command, eventually, startHarness, tempDir, type Harness } from '../support/courier-harness.js';
+import { CLI, freePort, spawnCourier, type CourierProcess } from '../support/courier-process.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** The certificate a TLS server presents on a new connection (its leaf). */
+async function presented(url: string, ca: string): Promise<PeerCertificate> {
+  const { hostname, port } = new URL(url);
+  const socket = connect({ host: hostname, port: Number(port), ca });
+  await once(socket, 'secureConnect');
+  const cert = socket.getPeerCertificate();
+  socket.destroy();
+  return cert;
+}
+
+/**
+ * Secure by default: `courier serve` with no TLS options serves HTTPS on both TCP listeners with a
+ * CA it makes on first start, and agents verify it, by the CA's file or its pinned fingerprint.
+ */
+describe('TLS by default', () => {
+  let server: CourierProcess;
+  let dataDir: string;
+  let args: string[];
+  let caPem: string;
+  before(async () => {
+    dataDir = tempDir();
+    args = ['--data-dir', dataDir, '--port', String(await freePort()), '--management-port', String(await freePort()), '--log-level', 'info'];
+    server = await spawnCourier(args, {}, { tls: true });
+    caPem = readFileSync(join(dataDir, 'tls', 'ca.pem'), 'utf8');
+  });
+  after(async () => {
+    server.child.kill('SIGKILL');
+    await server.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const running = () => server.logs.find((l) => l.msg === 'courier is running') as { url: string; managementUrl: string; tls: { caFingerprint: string; caFile: string } };
+
+  test('both listeners serve HTTPS with a CA made in the data directory (keys 0600), and say how to pin it', async () => {
+    const { url, managementUrl, tls } = running();
+    assert.match(url, /^https:\/\//);
+    assert.match(managementUrl, /^https:\/\//);
+    assert.equal(tls.caFile, join(dataDir, 'tls', 'ca.pem'));
+    assert.equal(tls.caFingerprint, fingerprint256(caPem));
+    for (const key of ['ca-key.pem', 'server-key.pem']) assert.equal(statSync(join(dataDir, 'tls', key)).mode & 0o777, 0o600);
+    const cert = await presented(url, caPem);
+    assert.ok(cert.subjectaltname?.includes('IP Address:127.0.0.1'), cert.subjectaltname);
+    const health = await requestJson({ baseUrl: managementUrl, method: 'GET', path: '/healthz', tls: { ca: caPem, rejectUnauthorized: true } });
+    assert.equal(health.status, 200);
+  });
+
+  test('plain HTTP is not served: a clear-text request gets no answer', async () => {
+    const { url } = running();
+    const { port } = new URL(url);
+    const outcome = await new Promise<string>((resolve) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/healthz' }, (res) => resolve(`answered ${res.statusCode}`));
+      req.on('error', (error) => resolve(`refused: ${error.message}`));
+      req.end();
+    });
+    assert.match(outcome, /^refused/);
+  });
+
+  test('the reference agent pins the CA by its fingerprint and receives its commands', async () => {
+    const { url, tls } = running();
+    const admin = (method: string, path: string, body?: unknown) => requestJson({ socketPath: server.socket, method, path, ...(body ? { body } : {}) });
+    const key = ((await admin('POST', '/api/v1/agents', { id: 'tls-agent' })).body as { key: string }).key;
+    const received: string[] = [];
+    for (const transport of ['long-poll', 'websocket'] as const) {
+      const agent = new ReferenceAgent({ url, id: 'tls-agent', key, transport, tls: await clientTls(url, { caFingerprint: tls.caFingerprint }), onCommand: (c) => received.push(c.document_id) });
+      agent.start();
+      try {
+        const created = await admin('POST', '/api/v1/commands', { commands: [command({ type: 'agent', id: 'tls-agent' })] });
+        const id = (created.body as { commands: { document_id: string }[] }).commands[0]!.document_id;
+        await eventually(async () => (((await admin('GET', `/api/v1/commands/${id}`)).body as { status: string }).status === 'success' ? true : undefined), `${transport}: the command done over TLS`);
+        assert.ok(received.includes(id));
+      } finally {
+        await agent.stop();
+      }
+    }
+  });
+
+  test('a client pinning another fingerprint, or trusting another CA, refuses to talk', async () => {
+    const { url } = running();
+    const other = await createCa('someone else');
+    await assert.rejects(clientTls(url, { caFingerprint: fingerprint256(other.cert) }), /did not present a CA with the SHA-256 fingerprint .*refusing to talk to it/);
+    await assert.rejects(
+      requestJson({ baseUrl: url, method: 'POST', path: '/api/v1/authentication', body: { uuid: 'tls-agent', key: 'x'.repeat(20) }, tls: { ca: other.cert, rejectUnauthorized: true } }),
+      /self[- ]signed|unable to verify|unable to get local issuer/i,
+    );
+    // Nor does the system's trust store know courier's private CA.
+    await assert.rejects(requestJson({ baseUrl: url, method: 'GET', path: '/healthz', tls: { rejectUnauthorized: true } }), /self[- ]signed|unable to verify|unable to get local issuer/i);
+  });
+
+  test('the operator CLI reaches the management API over TLS with --ca or --ca-fingerprint, and refuses a wrong pin', async () => {
+    const { managementUrl, tls } = running();
+    const key = ((await requestJson({ socketPath: server.socket, method: 'POST', path: '/api/v1/keys', body: { role: 'admin' } })).body as { key: string }).key;
+    const cli = (args: string[]) =>
+      run(process.execPath, [CLI, ...args, '--url', managementUrl, '--key', key, '--json'], { env: { ...process.env, COURIER_URL: '', COURIER_API_KEY: '', COURIER_CA: '', COURIER_CA_FINGERPRINT: '' } });
+    const byFile = JSON.parse((await cli(['audit', '--ca', tls.caFile])).stdout) as { items: unknown[] };
+    assert.ok(Array.isArray(byFile.items));
+    const byPin = JSON.parse((await cli(['commands', 'list', '--ca-fingerprint', tls.caFingerprint])).stdout) as { items: unknown[] };
+    assert.ok(Array.isArray(byPin.items));
+    const other = await createCa('someone else');
+    await assert.rejects(cli(['commands', 'list', '--ca-fingerprint', fingerprint256(other.cert)]), /refusing to talk to it/);
+    await assert.rejects(cli(['commands', 'list']), /self[- ]signed|unable to verify|unable to get local issuer/i);
+  });
+
+  test('a restart keeps the same CA: pinned agents keep working', async () => {
+    const before = running().tls.caFingerprint;
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
+    server = await spawnCourier(args, {}, { tls: true });
+    assert.equal(running().tls.caFingerprint, before);
+  });
+});
+
+describe('--insecure-http', () => {
+  test('serves plain HTTP, warned on start', async () => {
+    const dataDir = tempDir();
+    const server = await spawnCourier(['--data-dir', dataDir, '--port', '0', '--management-port', '0', '--log-level', 'info', '--insecure-http'], {}, { tls: true });
+    try {
+      const entry = server.logs.find((l) => l.msg === 'courier is running') as { url: string };
+      assert.match(entry.url, /^http:\/\//);
+      assert.ok(server.logs.some((l) => l.level === 40 && String(l.msg).includes('--insecure-http')), 'no warning logged');
+      assert.equal((await requestJson({ baseUrl: entry.url, method: 'GET', path: '/healthz' })).status, 200);
+    } finally {
+      server.child.kill('SIGKILL');
+      await server.exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Mutual TLS: with --tls-client-ca, an agent's client certificate must name it. */
+describe('mutual TLS on the agents API', () => {
+  let h: Harness;
+  let serverCa: PemPair;
+  let clientCa: PemPair;
+  const certs = new Map<string, PemPair>();
+  const keys = new Map<string, string>();
+  before(async () => {
+    const dir = tempDir();
+    serverCa = await createCa('server CA');
+    clientCa = await createCa('agents CA');
+    const server = await issueServerCertificate(serverCa, ['127.0.0.1', 'localhost']);
+    writeFileSync(join(dir, 'server.pem'), server.cert);
+    writeFileSync(join(dir, 'server-key.pem'), server.key);
+    writeFileSync(join(dir, 'clients.pem'), clientCa.cert);
+    for (const id of ['mtls-a', 'mtls-b']) certs.set(id, await issueClientCertificate(clientCa, id));
+    h = await startHarness({
+      insecureHttp: 'false',
+      tlsCert: join(dir, 'server.pem'),
+      tlsKey: join(dir, 'server-key.pem'),
+      tlsClientCa: join(dir, 'clients.pem'),
+    });
+    for (const id of ['mtls-a', 'mtls-b']) keys.set(id, await h.addAgent(id));
+  });
+  after(() => h.stop());
+
+  const as = (id: string | null): ClientTls & { cert?: string; key?: string } => ({
+    ca: serverCa.cert,
+    rejectUnauthorized: true,
+    ...(id ? { cert: certs.get(id)!.cert, key: certs.get(id)!.key } : {}),
+  });
+  const authenticate = (uuid: string, tls: ClientTls) =>
+    requestJson({ baseUrl: h.url, method: 'POST', path: '/api/v1/authentication', body: { uuid, key: keys.get(uuid)! }, tls });
+
+  test('an agent authenticates with its own certificate, and uses its token only over a connection with it', async () => {
+    const ok = await authenticate('mtls-a', as('mtls-a'));
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    const token = (ok.body as { token: string }).token;
+    await h.send([command({ type: 'agent', id: 'mtls-a' })]);
+    const polled = await requestJson({ baseUrl: h.url, method: 'GET', path: '/api/v1/commands', headers: { authorization: `Bearer ${token}` }, tls: as('mtls-a') });
+    assert.equal(polled.status, 200);
+
+    // Another agent's certificate: refused, whatever key or token comes with it.
+    const wrongCert = await authenticate('mtls-a', as('mtls-b'));
+    assert.equal(wrongCert.status, 403);
+    assert.deepEqual(wrongCert.body, { code: 'COURIER_ERR_CLIENT_CERTIFICATE_MISMATCH', message: 'The client certificate does not name agent [mtls-a]' });
+    const stolenToken = await requestJson({ baseUrl: h.url, method: 'GET', path: '/api/v1/commands', headers: { authorization: `Bearer ${token}` }, tls: as('mtls-b') });
+    assert.equal(stolenToken.status, 403);
+    const ws = new WebSocket(h.url.replace(/^https/, 'wss') + '/api/v1/commands/ws', { headers: { authorization: `Bearer ${token}` }, ...as('mtls-b') });
+    const [, response] = (await once(ws, "unexpected-response")) as [unknown, { statusCode: number }];
+    assert.equal(response.statusCode, 403);
+
+    // No certificate at all.
+    const none = await authenticate('mtls-a', as(null));
+    assert.equal(none.status, 403);
+    assert.equal((none.body as { code: string }).code, 'COURIER_ERR_CLIENT_CERTIFICATE_REQUIRED');
+    // A certificate for the right name from another CA is not one courier's client CA signed.
+    const forged = await issueClientCertificate(await createCa('impostor CA'), 'mtls-a');
+    const impostor = await authenticate('mtls-a', { ...as(null), cert: forged.cert, key: forged.key } as ClientTls);
+    assert.equal(impostor.status, 403);
+    assert.equal((impostor.body as { code: string }).code, 'COURIER_ERR_CLIENT_CERTIFICATE_REQUIRED');
+  });
+});
+
+/** The operator's certificate files are read again on a reload and when they change; open connections stay. */
+describe('certificate reload', () => {
+  let h: Harness;
+  let dir: string;
+  let first: PemPair;
+  let second: PemPair;
+  let bothCas: string;
+  before(async () => {
+    dir = tempDir();
+    const [ca1, ca2] = [await createCa('first CA'), await createCa('second CA')];
+    first = await issueServerCertificate(ca1, ['127.0.0.1']);
+    second = await issueServerCertificate(ca2, ['127.0.0.1']);
+    bothCas = `${ca1.cert}\n${ca2.cert}\n`;
+    writeFileSync(join(dir, 'cert.pem'), first.cert);
+    writeFileSync(join(dir, 'key.pem'), first.key);
+    h = await startHarness({ insecureHttp: 'false', tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem') });
+  });
+  after(() => h.stop());
+
+  const leafOf = (pair: PemPair) => fingerprint256(pair.cert);
+
+  test('a new certificate is served to new connections while an open WebSocket keeps working, on reload and on a file change', async () => {
+    assert.equal((await presented(h.url, bothCas)).fingerprint256, leafOf(first));
+    const key = await h.addAgent('reload-1');
+    const auth = await requestJson({ baseUrl: h.url, method: 'POST', path: '/api/v1/authentication', body: { uuid: 'reload-1', key }, tls: { ca: bothCas, rejectUnauthorized: true } });
+    const { token } = auth.body as { token: string };
+    const ws = new WebSocket(h.url.replace(/^https/, 'wss') + '/api/v1/commands/ws', { headers: { authorization: `Bearer ${token}` }, ca: bothCas });
+    await once(ws, 'open');
+    const frames: { type: string; commands?: { document_id: string }[] }[] = [];
+    ws.on('message', (data) => frames.push(JSON.parse(data.toString()) as (typeof frames)[number]));
+
+    writeFileSync(join(dir, 'cert.pem'), second.cert);
+    writeFileSync(join(dir, 'key.pem'), second.key);
+    await h.courier.reloadTls();
+    assert.equal((await presented(h.url, bothCas)).fingerprint256, leafOf(second));
+    const [created] = await h.send([command({ type: 'agent', id: 'reload-1' })]);
+    await eventually(() => (frames.some((f) => f.commands?.some((c) => c.document_id === created!.document_id)) ? true : undefined), 'a command on the socket opened before the reload');
+    assert.equal(ws.readyState, WebSocket.OPEN);
+
+    // The files change again (a renewal): noticed without a reload.
+    writeFileSync(join(dir, 'cert.pem'), first.cert);
+    writeFileSync(join(dir, 'key.pem'), first.key);
+    await eventually(async () => ((await presented(h.url, bothCas)).fingerprint256 === leafOf(first) ? true : undefined), 'the changed files served');
+    ws.close();
+  });
+
+  test('files that do not fit are refused on reload and the previous certificate stays', async () => {
+    const before = (await presented(h.url, bothCas)).fingerprint256;
+    writeFileSync(join(dir, 'key.pem'), second.key); // the key of another certificate
+    await assert.rejects(h.courier.reloadTls());
+    assert.equal((await presented(h.url, bothCas)).fingerprint256, before);
+  });
+});
