@@ -6,6 +6,9 @@ export const BUDGET: Partial<Record<MetricName, { max?: number; min?: number }>>
   longpoll_dispatch_p99_ms: { max: 20 },
   throughput_cmds_per_s: { min: 20_000 },
   rss_kb_per_ws_agent: { max: 20 },
+  // TLS must cost little: a dispatch p99 within 2 ms of plain WebSocket's in the same run, 40 KB per agent.
+  tls_ws_dispatch_p99_overhead_ms: { max: 2 },
+  rss_kb_per_tls_ws_agent: { max: 40 },
   fanout_10k_ms: { max: 2000 },
   // One request must not hold every other producer and agent up (a 50,000 fan-out once stalled it 3.1 s).
   fanout_loop_stall_ms: { max: 250 },
@@ -22,6 +25,10 @@ export const METRIC_UNITS: Record<MetricName, string> = {
   throughput_cmds_per_s: 'commands/s',
   rss_kb_per_ws_agent: 'KB',
   rss_kb_per_longpoll_agent: 'KB',
+  tls_ws_dispatch_p50_ms: 'ms',
+  tls_ws_dispatch_p99_ms: 'ms',
+  tls_ws_dispatch_p99_overhead_ms: 'ms',
+  rss_kb_per_tls_ws_agent: 'KB',
   fanout_10k_ms: 'ms',
   fanout_loop_stall_ms: 'ms',
   live_commands_100k_rss_mb: 'MB',

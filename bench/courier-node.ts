@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent } from 'node:http';
 import { dirname, join } from 'node:path';
@@ -50,6 +51,8 @@ export class CourierNode {
     readonly socket: string,
     readonly logs: LogLine[],
     private readonly exited: Promise<number | null>,
+    /** The CA its listeners' certificate is signed by, when it serves TLS (PEM). */
+    readonly ca?: string,
   ) {}
 
   static start(options: CourierNodeOptions): Promise<CourierNode> {
@@ -87,7 +90,9 @@ export class CourierNode {
         if (typeof entry.level === 'number' && entry.level >= 50) process.stderr.write(`courier: ${line}\n`);
         logs.push(entry);
         if (entry.msg === 'courier is running') {
-          resolve(new CourierNode(child, probe, entry.url as string, entry.socket as string, logs, exited));
+          const tls = entry.tls as { caFile?: string } | undefined;
+          const ca = tls?.caFile ? readFileSync(tls.caFile, 'utf8') : undefined;
+          resolve(new CourierNode(child, probe, entry.url as string, entry.socket as string, logs, exited, ca));
         }
       });
       void exited.then((code) => reject(new Error(`courier exited (${code}) before it was running: ${stderr.join('')}`)));

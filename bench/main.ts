@@ -13,6 +13,7 @@ import { runLiveCommands } from './scenarios/live-commands.js';
 import { runLongPoll } from './scenarios/long-poll.js';
 import { runRawFloor } from './scenarios/raw-floor.js';
 import { runWebSocket } from './scenarios/websocket.js';
+import { runTlsWebSocket } from './scenarios/tls-websocket.js';
 
 async function main(argv: string[]): Promise<number> {
   let plan: Plan | null;
@@ -53,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       const ws = await runWebSocket(ctx);
       await runRawFloor(ctx, ws);
     }
+    if (plan.scenarios.has('tls-websocket')) await runTlsWebSocket(ctx);
     if (plan.scenarios.has('long-poll')) await runLongPoll(ctx);
     if (plan.scenarios.has('live-commands')) await runLiveCommands(ctx);
     if (plan.opensearch && plan.scenarios.has('indexer')) await runIndexer(ctx, plan.opensearch);

@@ -17,12 +17,12 @@ Options:
   --indexer-commands <n>  commands for the indexer scenario (default 1000; --quick 200)
   --cpu-prof <dir>        write courier's CPU profile of each measured phase to <dir> and print
                           its top functions by self time
-  --only <list>           run only these scenarios (comma-separated): websocket, long-poll,
+  --only <list>           run only these scenarios (comma-separated): websocket, tls-websocket, long-poll,
                           live-commands, indexer (raw floor runs with websocket)
   -h, --help              this help`;
 
-export type Scenario = 'websocket' | 'long-poll' | 'live-commands' | 'indexer';
-const SCENARIOS: Scenario[] = ['websocket', 'long-poll', 'live-commands', 'indexer'];
+export type Scenario = 'websocket' | 'tls-websocket' | 'long-poll' | 'live-commands' | 'indexer';
+const SCENARIOS: Scenario[] = ['websocket', 'tls-websocket', 'long-poll', 'live-commands', 'indexer'];
 
 export interface Plan {
   quick: boolean;

@@ -1,6 +1,7 @@
 // The load process: simulated agents on loopback, driven by the benchmark over IPC.
 // It runs apart from courier and from the driver so that neither's CPU time is counted in the other.
 import { Agent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { serveIpc } from '../ipc.js';
 import { watchPauses } from '../pauses.js';
 import { sleep } from '../clock.js';
@@ -16,6 +17,8 @@ export interface ConnectArgs {
   concurrency: number;
   /** false: reuse the token got earlier (the raw floor server has no authentication). */
   authenticate: boolean;
+  /** The CA to verify an https:// courier with (PEM). */
+  ca?: string | undefined;
 }
 
 export interface Counters {
@@ -62,7 +65,7 @@ const hooks: AgentHooks = {
 };
 
 async function connect(args: ConnectArgs): Promise<{ connected: number; failed: number }> {
-  const authAgent = new Agent({ keepAlive: true, maxSockets: args.concurrency });
+  const authAgent = args.ca ? new HttpsAgent({ keepAlive: true, maxSockets: args.concurrency, ca: args.ca }) : new Agent({ keepAlive: true, maxSockets: args.concurrency });
   const started = performance.now();
   const inFlight = new Set<Promise<void>>();
   let failed = 0;
@@ -73,16 +76,17 @@ async function connect(args: ConnectArgs): Promise<{ connected: number; failed: 
     const attempt = (async () => {
       let token = tokens.get(creds.id);
       if (args.authenticate || !token) {
-        token = await authenticate(args.url, creds, authAgent);
+        token = await authenticate(args.url, creds, authAgent, args.ca);
         tokens.set(creds.id, token);
       }
       if (args.transport === 'websocket') {
         const agent = new WebSocketAgent(creds.id, hooks);
         live.push(agent);
-        await agent.open(args.url, token);
+        await agent.open(args.url, token, args.ca);
       } else {
         const agent = new LongPollAgent(creds.id, hooks);
         live.push(agent);
+        if (args.ca) throw new Error('the load process speaks TLS on WebSocket agents only');
         agent.start(args.url, token);
       }
       counters.connected++;

@@ -24,8 +24,15 @@ export interface Credentials {
 }
 
 /** POST /api/v1/authentication, as a real agent does before anything else. */
-export async function authenticate(url: string, creds: Credentials, agent: Agent): Promise<string> {
-  const res = await requestJson({ baseUrl: url, method: 'POST', path: '/api/v1/authentication', body: { uuid: creds.id, key: creds.key }, agent });
+export async function authenticate(url: string, creds: Credentials, agent: Agent, ca?: string): Promise<string> {
+  const res = await requestJson({
+    baseUrl: url,
+    method: 'POST',
+    path: '/api/v1/authentication',
+    body: { uuid: creds.id, key: creds.key },
+    agent,
+    ...(ca ? { tls: { ca, rejectUnauthorized: true } } : {}),
+  });
   if (res.status !== 200) throw new Error(`authentication of ${creds.id} answered ${res.status} ${JSON.stringify(res.body)}`);
   return (res.body as { token: string }).token;
 }
@@ -42,11 +49,12 @@ export class WebSocketAgent {
     private readonly hooks: AgentHooks,
   ) {}
 
-  open(url: string, token: string): Promise<void> {
+  /** Opens the socket; with `ca`, over TLS (wss:) verified against it. */
+  open(url: string, token: string, ca?: string): Promise<void> {
     const wsUrl = new URL('/api/v1/commands/ws', url);
-    wsUrl.protocol = 'ws:';
+    wsUrl.protocol = ca ? 'wss:' : 'ws:';
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+      const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false, ...(ca ? { ca } : {}) });
       this.ws = ws;
       ws.once('open', () => resolve());
       ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade of ${this.id} answered ${res.statusCode}`)));

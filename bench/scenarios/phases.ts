@@ -17,6 +17,7 @@ export async function connectAll(ctx: BenchContext, courier: CourierNode, mode: 
     rate: ctx.plan.connectRate,
     concurrency: ctx.plan.connectConcurrency,
     authenticate: true,
+    ca: courier.ca,
   });
   if (failed > 0) throw new Error(`${failed} of ${agents.length} ${mode} agents failed to connect: ${(await ctx.fleet.counters()).lastError}`);
   await courier.waitForSubscriptions(mode, agents.length, 60_000);
