@@ -34,7 +34,10 @@ export async function runAgent(args: string[]): Promise<number> {
     transport: values.ws ? 'websocket' : 'long-poll',
     resultCode: Number(values['result-code']),
     onCommand: (command) => console.log(JSON.stringify(command)),
-    onProblem: (message) => console.error(`agent: ${message}`),
+    onProblem: (message) =>
+      console.error(
+        `agent: ${message}${/self[- ]signed|unable to verify|local issuer/i.test(message) ? " (verify courier's certificate with --ca <data-dir>/tls/ca.pem or --ca-fingerprint <sha256>, as courier printed on start)" : ''}`,
+      ),
   });
   agent.start();
   await new Promise<void>((resolve) => {
