@@ -14,6 +14,10 @@ export interface EnrollmentRefusalsOptions {
 }
 
 const ROUTE = 'POST /api/v1/enroll';
+/** How a kind of refusal names the token whose secret matched (see `record`). */
+const TOKEN_SUFFIX = /, token ([0-9a-f]{16})$/;
+
+const actorOf = (tokenId: string | null | undefined) => (tokenId ? `enrollment-token:${tokenId}` : 'anonymous');
 const WINDOW_MS = 60_000;
 const MAX_KINDS = 10_000;
 
@@ -46,9 +50,8 @@ export class EnrollmentRefusals {
     const reason = `${error.message} (${error.code})`;
     // One kind per token: the refusals of one token (e.g. expired, still in a provisioning script) are not hidden by another's.
     if (!this.throttle.admit({ address: request.ip, route: ROUTE, reason: tokenId ? `${reason}, token ${tokenId}` : reason })) return;
-    const actor = tokenId ? `enrollment-token:${tokenId}` : 'anonymous';
     this.options.logger.warn({ address: request.ip, code: error.code, token: tokenId, reason: error.message }, 'agent enrollment refused');
-    await this.track(this.write(actor, `${ROUTE}: ${reason} from ${request.ip}`));
+    await this.track(this.write(actorOf(tokenId), `${ROUTE}: ${reason} from ${request.ip}`));
   }
 
   /** Shutdown: the refusals held back so far are written as their summaries. */
@@ -60,7 +63,8 @@ export class EnrollmentRefusals {
 
   private recordSummary({ address, reason, count, since }: RefusalSummary): Promise<void> {
     this.options.logger.warn({ address, reason, count }, 'agent enrollments refused (summary)');
-    return this.write('anonymous', `${ROUTE}: ${count} more refused (${reason}) from ${address} since ${new Date(since).toISOString()}, not recorded one by one`);
+    const detail = `${ROUTE}: ${count} more refused (${reason}) from ${address} since ${new Date(since).toISOString()}, not recorded one by one`;
+    return this.write(actorOf(TOKEN_SUFFIX.exec(reason)?.[1]), detail);
   }
 
   private async write(actor: string, detail: string): Promise<void> {
