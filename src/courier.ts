@@ -15,6 +15,7 @@ import { systemClock, type Clock } from './runtime/clock.js';
 import { Supervisor } from './runtime/supervisor.js';
 import { createInspector, type Inspector } from './inspect/inspector.js';
 import { ApiKeys } from './auth/api-keys.js';
+import { EnrollmentTokens } from './auth/enrollment-tokens.js';
 import { createManagementApi } from './management/management-api.js';
 import { IndexerPoller } from './poller/indexer-poller.js';
 import { isIndexerSource } from './poller/indexer-source.js';
@@ -122,6 +123,8 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   const operators = store.operators;
   if (!operators) throw errors.CONFIG(`the ${store.kind} store has no operator queries: the management API cannot run on it`);
   const keys = new ApiKeys(operators, () => clock.now());
+  if (!store.enrollmentTokens) throw errors.CONFIG(`the ${store.kind} store has no enrollment tokens: agents cannot enroll on it`);
+  const enrollmentTokens = new EnrollmentTokens(store.enrollmentTokens, () => clock.now());
   // What /healthz reports on every listener. Ready: the supervisor runs and, on a shared cluster,
   // the poller can read it (else `reason` says why not).
   const health = (): Health => {
@@ -141,7 +144,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
       ...(writes ? { code: writes.code } : {}),
     };
   };
-  const common = { logger, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeout, supervisor, agents, metrics, health };
+  const common = { logger, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeout, supervisor, agents, enrollmentTokens, metrics, health };
   // Both TCP listeners serve TLS unless plain HTTP is asked for; the Unix socket is local and permissioned.
   const tls = await serverTls(config, logger);
   undo.push(() => tls?.close());
@@ -153,6 +156,9 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   const { app: comms, webSocket, stopAccepting: stopAgentRequests } = await createAgentsApi({
     ...common,
     tokens,
+    operators,
+    node: config.node,
+    now: () => clock.now(),
     maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
     longPollTimeoutMs: config.longPollTimeout,
     wsPingIntervalMs: config.wsPingInterval,

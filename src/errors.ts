@@ -77,6 +77,13 @@ export const errors = {
   EXPIRED_TOKEN: define('COURIER_ERR_EXPIRED_TOKEN', 403, () => 'Token expired'),
   CLIENT_CERTIFICATE_REQUIRED: define('COURIER_ERR_CLIENT_CERTIFICATE_REQUIRED', 403, () => "A client certificate signed by courier's client CA is required (mutual TLS)"),
   CLIENT_CERTIFICATE_MISMATCH: define('COURIER_ERR_CLIENT_CERTIFICATE_MISMATCH', 403, (id: string) => `The client certificate does not name agent [${id}]`),
+  // Agent enrollment: one answer for every refused token. `why` is said only to whoever presented the
+  // token's secret (expired, used up, revoked): an unknown id and a wrong secret read the same.
+  INVALID_ENROLLMENT_TOKEN: define(
+    'COURIER_ERR_INVALID_ENROLLMENT_TOKEN',
+    401,
+    (why?: string) => `Invalid enrollment token${why ? `: ${why}` : ''}`,
+  ),
   // Operators (management API)
   MISSING_API_KEY: define('COURIER_ERR_MISSING_API_KEY', 401, () => 'Missing API key: send Authorization: Bearer <key>'),
   INVALID_API_KEY: define('COURIER_ERR_INVALID_API_KEY', 401, () => 'Invalid or revoked API key'),
@@ -84,6 +91,11 @@ export const errors = {
   OUT_OF_SCOPE: define('COURIER_ERR_OUT_OF_SCOPE', 403, (what: string) => `Outside the key's scope: ${what}`),
   REQUEST_NOT_FOUND: define('COURIER_ERR_REQUEST_NOT_FOUND', 404, (id: string) => `Request [${id}] not found (or none of its commands is in the key's scope)`),
   API_KEY_NOT_FOUND: define('COURIER_ERR_API_KEY_NOT_FOUND', 404, (id: string) => `API key [${id}] not found or already revoked`),
+  ENROLLMENT_TOKEN_NOT_FOUND: define(
+    'COURIER_ERR_ENROLLMENT_TOKEN_NOT_FOUND',
+    404,
+    (id: string) => `Enrollment token [${id}] not found or already revoked`,
+  ),
   // Runtime
   SHUTTING_DOWN: define('COURIER_ERR_SHUTTING_DOWN', 503, () => 'Courier is shutting down'),
   STORE_UNAVAILABLE: define('COURIER_ERR_STORE_UNAVAILABLE', 503, (detail: string) => `Store unavailable: ${detail}`),

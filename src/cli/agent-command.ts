@@ -1,11 +1,25 @@
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ReferenceAgent } from '../agent/reference-agent.js';
 import { TLS_HELP, TLS_OPTIONS, tlsFromFlags } from './tls-options.js';
+import type { ClientTls } from '../tls/client-tls.js';
+import { enroll } from '../agent/enrollment.js';
+import { readKeyFile, reserveKeyFile, type AgentCredentials } from '../agent/key-file.js';
 
-const AGENT_HELP = `Usage: courier agent --url <https://host:27000> --id <agent id> --key <key> [--ws] [--result-code <n>] [TLS]
+const AGENT_HELP = `Usage:
+  courier agent --url <https://host:27000> --enroll <token> --key-file <path> [--id <id>] [--name <name>] [--ws]
+  courier agent --url <https://host:27000> --key-file <path> [--ws]
+  courier agent --url <https://host:27000> --id <agent id> --key <key> [--ws] [--result-code <n>]
+  (each with the TLS options below)
 
 Runs the reference agent: it authenticates, receives its commands (long-poll, or WebSocket
 with --ws), prints each one as a JSON line, and reports the result (code 0 = success).
+
+  --enroll <token>   register this host with an enrollment token (courier enrollment-tokens create),
+                     then keep the id and key courier gives in --key-file (created with mode 0600).
+                     If the key file exists already, it is used and the token is not presented again.
+  --id <id>          the agent id to ask for (default: courier makes a UUID)
+  --name <name>      a name to show beside the id (default: this host's name)
 
 ${TLS_HELP}`;
 
@@ -17,20 +31,43 @@ export async function runAgent(args: string[]): Promise<number> {
       ...TLS_OPTIONS,
       id: { type: 'string' },
       key: { type: 'string' },
+      'key-file': { type: 'string' },
+      enroll: { type: 'string' },
+      name: { type: 'string' },
       ws: { type: 'boolean', default: false },
       'result-code': { type: 'string', default: '0' },
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help || !values.id || !values.key) {
+  const keyFile = values['key-file'];
+  const problem = usageProblem(values);
+  if (values.help || problem) {
+    if (problem && args.length > 0) console.error(`courier agent: ${problem}`);
     console.log(AGENT_HELP);
     return values.help ? 0 : 2;
   }
+  const stopping = new AbortController();
+  const stop = () => stopping.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+
+  // Before anything is sent: a pinned CA is read from the server's handshake.
+  const tls = await tlsFromFlags(values.url, values);
+  let credentials: AgentCredentials;
+  if (keyFile) {
+    const found = await credentialsFor(keyFile, values, tls, stopping.signal);
+    if (!found) return stopping.signal.aborted ? 0 : 1;
+    credentials = found;
+  } else {
+    credentials = { id: values.id!, key: values.key! };
+  }
+  if (stopping.signal.aborted) return 0;
+
   const agent = new ReferenceAgent({
     url: values.url,
-    tls: await tlsFromFlags(values.url, values),
-    id: values.id,
-    key: values.key,
+    tls,
+    id: credentials.id,
+    key: credentials.key,
     transport: values.ws ? 'websocket' : 'long-poll',
     resultCode: Number(values['result-code']),
     onCommand: (command) => console.log(JSON.stringify(command)),
@@ -40,10 +77,56 @@ export async function runAgent(args: string[]): Promise<number> {
       ),
   });
   agent.start();
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await new Promise<void>((resolve) => (stopping.signal.aborted ? resolve() : stopping.signal.addEventListener('abort', () => resolve(), { once: true })));
   await agent.stop();
   return 0;
+}
+
+function usageProblem(values: { id?: string | undefined; key?: string | undefined; 'key-file'?: string | undefined; enroll?: string | undefined }): string | undefined {
+  if (values['key-file']) return values.key ? 'give --key or --key-file, not both' : undefined;
+  if (values.enroll) return '--enroll needs --key-file: where the agent keeps the key it is given';
+  if (!values.id || !values.key) return 'give --id and --key, or --key-file (with --enroll <token> the first time)';
+  return undefined;
+}
+
+/** The stored credentials, or new ones from enrolling (kept in the key file); null when there are none. */
+async function credentialsFor(
+  keyFile: string,
+  values: { url: string; id?: string | undefined; enroll?: string | undefined; name?: string | undefined },
+  tls: ClientTls | undefined,
+  signal: AbortSignal,
+): Promise<AgentCredentials | null> {
+  const stored = readKeyFile(keyFile);
+  if (stored) {
+    if (stored.tightened) console.error(`agent: ${keyFile} was readable by others: its mode is now 0600`);
+    if (values.id && values.id !== stored.credentials.id) {
+      console.error(`courier agent: ${keyFile} holds the credentials of agent ${stored.credentials.id}, not ${values.id}`);
+      return null;
+    }
+    if (values.enroll) console.error(`agent: already enrolled as ${stored.credentials.id} (${keyFile}); the token is not used`);
+    return stored.credentials;
+  }
+  if (!values.enroll) {
+    console.error(`courier agent: no key file at ${keyFile}: enroll first with --enroll <token>`);
+    return null;
+  }
+  const reserved = reserveKeyFile(keyFile);
+  try {
+    const credentials = await enroll({
+      url: values.url,
+      tls,
+      token: values.enroll,
+      id: values.id,
+      name: values.name ?? hostname(),
+      signal,
+      onProblem: (message) => console.error(`agent: ${message}; trying again`),
+    });
+    reserved.write(credentials);
+    console.error(`agent: enrolled as ${credentials.id}; credentials kept in ${keyFile}`);
+    return credentials;
+  } catch (error) {
+    reserved.abandon();
+    if (signal.aborted) return null;
+    throw error;
+  }
 }

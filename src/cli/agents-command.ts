@@ -3,7 +3,10 @@ import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js
 import { printJson, shortTime, table } from './format.js';
 
 const HELP = `Usage:
-  courier agents add <id> [--group <name>]... [--key <key>]   register an agent (a key is generated and shown once if none is given)
+  courier agents add <id> [--group <name>]... [--key <key>] [--name <name>] [--replace]
+                                                              register an agent (a key is generated and shown once if none is given);
+                                                              --replace registers an existing id again: its old key stops working
+                                                              (agents usually register themselves: courier enrollment-tokens --help)
   courier agents show <id>
   courier agents remove <id>
   courier agents list [--limit n] [--cursor c]                 with connection state (management API or socket)
@@ -12,6 +15,7 @@ ${CONNECTION_HELP}`;
 
 interface AgentView {
   id: string;
+  name?: string | null;
   groups: string[];
   created_at: string;
   key?: string;
@@ -23,7 +27,15 @@ export async function runAgents(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...CONNECTION_OPTIONS, group: { type: 'string', multiple: true }, key: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } },
+    options: {
+      ...CONNECTION_OPTIONS,
+      group: { type: 'string', multiple: true },
+      key: { type: 'string' },
+      name: { type: 'string' },
+      replace: { type: 'boolean', default: false },
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
+    },
   });
   const [verb, id] = positionals;
   if (values.help || !verb || (verb !== 'list' && !id)) {
@@ -36,9 +48,10 @@ export async function runAgents(args: string[]): Promise<number> {
   const show = (agents: AgentView[]) =>
     console.log(
       table(
-        ['id', 'groups', 'created', ...(agents.some((a) => a.connection) ? ['connection', 'last seen'] : []), ...(agents.some((a) => a.key) ? ['key (shown once)'] : [])],
+        ['id', 'name', 'groups', 'created', ...(agents.some((a) => a.connection) ? ['connection', 'last seen'] : []), ...(agents.some((a) => a.key) ? ['key (shown once)'] : [])],
         agents.map((a) => [
           a.id,
+          a.name ?? '',
           a.groups.join(','),
           shortTime(a.created_at),
           ...(a.connection ? [a.connection, shortTime(a.last_seen)] : []),
@@ -48,7 +61,13 @@ export async function runAgents(args: string[]): Promise<number> {
     );
   switch (verb) {
     case 'add': {
-      const agent = await connection.ok<AgentView>('POST', '/api/v1/agents', { id, groups: values.group ?? [], ...(values.key ? { key: values.key } : {}) });
+      const agent = await connection.ok<AgentView>('POST', '/api/v1/agents', {
+        id,
+        groups: values.group ?? [],
+        ...(values.key ? { key: values.key } : {}),
+        ...(values.name ? { name: values.name } : {}),
+        ...(values.replace ? { replace: true } : {}),
+      });
       if (values.json) printJson(agent);
       else show([agent]);
       return 0;

@@ -3,6 +3,7 @@ import { runAgent } from './agent-command.js';
 import { runAgents } from './agents-command.js';
 import { runAudit } from './audit-command.js';
 import { runCommands } from './commands-command.js';
+import { runEnrollmentTokens } from './enrollment-tokens-command.js';
 import { runKeys } from './keys-command.js';
 import { runRequests } from './requests-command.js';
 import { runSend } from './send-command.js';
@@ -15,13 +16,14 @@ Usage: courier <command> [options]
 Commands:
   serve                          run a courier node (agents API, management API, admin Unix socket)
   agents add|show|remove|list    manage registered agents
+  enrollment-tokens create|list|revoke   tokens with which agents register themselves (courier agent --enroll)
   send                           send a command to an agent, a group or a server component (--wait: follow it)
   commands list|show|history|cancel
   show | history | cancel <id>   short for "commands show|history|cancel"
   requests show <request_id>     one fan-out at a glance: counts per status, the agents not (yet) successful
   audit [--follow]               the audit trail, or its live feed
   keys create|list|revoke        operator API keys for the management API
-  agent                          run the reference agent (prints commands, reports success)
+  agent                          run the reference agent (prints commands, reports success; --enroll to register itself)
 
 Operator commands talk to the local admin socket, or to a remote management API with
 --url and --key (COURIER_URL, COURIER_API_KEY). Human-readable tables by default, --json for scripts.
@@ -40,6 +42,7 @@ const RUNNERS: Record<string, (args: string[]) => Promise<number>> = {
   requests: runRequests,
   audit: runAudit,
   keys: runKeys,
+  'enrollment-tokens': runEnrollmentTokens,
 };
 
 async function main(argv: string[]): Promise<number> {

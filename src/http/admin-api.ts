@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ApiKeys } from '../auth/api-keys.js';
+import type { EnrollmentTokens } from '../auth/enrollment-tokens.js';
 import { UNRESTRICTED } from '../auth/scope.js';
 import { registerEventStream } from '../management/event-stream.js';
 import { listCommands, registerQueryRoutes } from '../management/query-routes.js';
@@ -15,6 +16,7 @@ import type { Supervisor } from '../runtime/supervisor.js';
 import { registerAgentAdminRoutes } from './agent-admin-routes.js';
 import { createHttpApp } from './app.js';
 import { registerCommandRoutes } from './command-routes.js';
+import { registerEnrollmentTokenRoutes } from './enrollment-token-routes.js';
 import { registerKeyAdminRoutes } from './key-admin-routes.js';
 import { holdLongPoll } from './long-poll.js';
 import { registerOperationalRoutes, type Health } from './operational-routes.js';
@@ -28,6 +30,7 @@ export interface AdminApiDeps {
   supervisor: Supervisor;
   agents: AgentRegistry;
   keys: ApiKeys;
+  enrollmentTokens: EnrollmentTokens;
   operators: OperatorStore;
   metrics: Metrics;
   health: () => Health;
@@ -35,8 +38,8 @@ export interface AdminApiDeps {
 
 /**
  * The admin plane, served on the local Unix socket (mode 0660): producers create and follow
- * commands, server components (e.g. `rbac`) long-poll theirs and report results, agents and
- * operator keys are managed. Being local and file-permission guarded, it needs no key.
+ * commands, server components (e.g. `rbac`) long-poll theirs and report results, agents,
+ * operator keys and agent enrollment tokens are managed. Being local and file-permission guarded, it needs no key.
  */
 export async function createAdminApi(deps: AdminApiDeps) {
   const { supervisor } = deps;
@@ -49,6 +52,7 @@ export async function createAdminApi(deps: AdminApiDeps) {
   registerCommandRoutes(app, supervisor);
   registerAgentAdminRoutes(app, deps.agents);
   registerKeyAdminRoutes(app, deps.keys);
+  registerEnrollmentTokenRoutes(app, deps.enrollmentTokens);
   registerOperationalRoutes(app, deps.health, deps.metrics);
   // The operators' read routes too (list, fan-out summaries, audit, live stream), unrestricted here.
   registerQueryRoutes(app, deps.operators, () => UNRESTRICTED, { listRoute: false, keyed: false });

@@ -8,10 +8,18 @@ const tags = ['agents'];
 export function registerAgentAdminRoutes(app: HttpApp, agents: AgentRegistry): void {
   app.post(
     '/api/v1/agents',
-    { schema: { tags, summary: 'Register an agent (a key is generated and shown once if none is given)', body: RegisterAgentBody, querystring: NoQuery, response: { 201: RegisteredAgent, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Register an agent (a key is generated and shown once if none is given); `replace: true` registers an existing id again',
+        body: RegisterAgentBody,
+        querystring: NoQuery,
+        response: { 201: RegisteredAgent, ...errorResponses },
+      },
+    },
     async (request, reply) => {
-    const { id, key, groups } = request.body;
-    return reply.code(201).send(await agents.register(id, key, groups ?? []));
+    const { id, key, groups, name, replace } = request.body;
+    return reply.code(201).send(await agents.register(id, groups ?? [], { key, name, replace }));
     },
   );
 

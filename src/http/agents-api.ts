@@ -4,6 +4,10 @@ import type { Metrics } from '../metrics.js';
 import { agentRoute } from '../domain/command.js';
 import { errors } from '../errors.js';
 import { registerAgentRoutes, type AgentRoutesDeps } from './agent-routes.js';
+import { registerEnrollRoute } from './enroll-route.js';
+import { EnrollmentRefusals } from './enrollment-refusals.js';
+import type { EnrollmentTokens } from '../auth/enrollment-tokens.js';
+import type { OperatorStore } from '../store/operator-store.js';
 import { AgentWebSocket, WEBSOCKET_PATH } from './agent-websocket.js';
 import { createHttpApp } from './app.js';
 import type { TlsServerOptions } from '../tls/server-tls.js';
@@ -24,6 +28,11 @@ export interface AgentsApiDeps extends AgentRoutesDeps {
   webSocketLimits: WebSocketLimits;
   metrics: Metrics;
   health: () => Health;
+  enrollmentTokens: EnrollmentTokens;
+  /** Where refused enrollments are recorded (the audit trail). */
+  operators: OperatorStore;
+  node: string;
+  now: () => number;
 }
 
 /** The agents' API (Wazuh Communications API compatible) and its WebSocket. */
@@ -53,6 +62,10 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
   unauthenticated.attach(app.server);
   countRefusals(app, deps.metrics, 'agents');
   registerAgentRoutes(app, { ...deps, authenticated: unauthenticated.authenticated });
+  const enrollmentRefusals = new EnrollmentRefusals({ store: deps.operators, node: deps.node, now: deps.now, logger: deps.logger });
+  // Before the store closes (courier closes it after this listener): held-back refusals are summarized.
+  app.addHook('onClose', async () => enrollmentRefusals.close());
+  registerEnrollRoute(app, { enrollmentTokens: deps.enrollmentTokens, enrollmentRefusals, authenticated: unauthenticated.authenticated });
   registerOperationalRoutes(app, deps.health, deps.metrics);
   app.get(
     WEBSOCKET_PATH,

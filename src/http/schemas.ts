@@ -12,7 +12,8 @@ export const MAX_ID_LENGTH = 256;
 
 /** A secret of only spaces is no secret (and an easy one to send by mistake). */
 const NOT_ONLY_WHITESPACE = '\\S';
-const Id = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH, pattern: '^[A-Za-z0-9._:@-]+$' });
+const ID_RULES = { minLength: 1, maxLength: MAX_ID_LENGTH, pattern: '^[A-Za-z0-9._:@-]+$' };
+const Id = Type.String(ID_RULES);
 const Name = Type.String({ minLength: 1, maxLength: 256 });
 
 export const CommandSpecSchema = Type.Object(
@@ -72,11 +73,19 @@ export const ResultsBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** A name shown beside an agent's id (e.g. its host name): printable, no control characters. */
+const AgentName = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\x00-\\x1F\\x7F]+$' });
+export const AgentGroups = Type.Array(Id, { maxItems: 128, uniqueItems: true });
+
 export const RegisterAgentBody = Type.Object(
   {
     id: Id,
     key: Type.Optional(Type.String({ minLength: 16, maxLength: 1024, pattern: NOT_ONLY_WHITESPACE })),
-    groups: Type.Optional(Type.Array(Id, { maxItems: 128, uniqueItems: true })),
+    groups: Type.Optional(AgentGroups),
+    name: Type.Optional(AgentName),
+    replace: Type.Optional(
+      Type.Boolean({ description: 'Register it again if the id exists: its old key and tokens stop working, its connections are closed' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -84,6 +93,15 @@ export const AgentIdParams = Type.Object({ id: Id });
 
 export const AuthenticationBody = Type.Object(
   { uuid: Id, key: Type.String({ minLength: 1, maxLength: 1024, pattern: NOT_ONLY_WHITESPACE }) },
+  { additionalProperties: false },
+);
+
+export const EnrollBody = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 1024, pattern: NOT_ONLY_WHITESPACE, description: 'An enrollment token (courier-enroll_…)' }),
+    id: Type.Optional(Type.String({ ...ID_RULES, description: 'The agent id to register (default: a new UUID); an id that exists is refused (409)' })),
+    name: Type.Optional(AgentName),
+  },
   { additionalProperties: false },
 );
 
@@ -159,7 +177,13 @@ export const ResultOutcomesBody = Type.Object({
   ),
 });
 
-export const AgentView = Type.Object({ id: Type.String(), groups: Type.Array(Type.String()), created_at: IsoTime });
+export const AgentView = Type.Object({ id: Type.String(), name: Type.Union([Type.String(), Type.Null()]), groups: Type.Array(Type.String()), created_at: IsoTime });
 /** A registration: the generated key is shown here once. */
-export const RegisteredAgent = Type.Object({ ...AgentView.properties, key: Type.Optional(Type.String()) });
+export const RegisteredAgent = Type.Object({
+  ...AgentView.properties,
+  key: Type.Optional(Type.String()),
+  replaced: Type.Optional(Type.Boolean({ description: 'With `replace`: whether an earlier registration was replaced' })),
+});
+/** An enrolled agent: its id and its key (shown here once), then `POST /api/v1/authentication` as usual. */
+export const EnrolledAgent = Type.Object({ id: Type.String(), key: Type.String(), groups: Type.Array(Type.String()) });
 export const RemovedAgent = Type.Object({ id: Type.String(), removed: Type.Boolean() });

@@ -36,6 +36,7 @@ export async function listAgentsWithConnection(
       const lastSeen = deps.agents.lastSeen(a.id);
       return {
         id: a.id,
+        name: a.name ?? null,
         groups: a.groups,
         created_at: new Date(a.createdAt).toISOString(),
         connection: deps.supervisor.connectionOf(agentRoute(a.id)),
@@ -72,13 +73,22 @@ export function registerManagementAgentRoutes(app: HttpApp, deps: ManagementAgen
   app.post(
     '/api/v1/agents',
     {
-      schema: { tags, summary: 'Register an agent (admin)', security, body: RegisterAgentBody, querystring: NoQuery, response: { 201: RegisteredAgent, ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'Register an agent (admin); `replace: true` registers an existing id again',
+        security,
+        body: RegisterAgentBody,
+        querystring: NoQuery,
+        response: { 201: RegisteredAgent, ...errorResponses },
+      },
       config: { permission: 'agents:write' },
     },
     async (request, reply) => {
-      const { id, key, groups } = request.body;
+      const { id, key, groups, name, replace } = request.body;
       await assertAgentsInScope(request, [id], new Map([[id, groups ?? []]]));
-      return reply.code(201).send(await agents.register(id, key, groups ?? []));
+      // Replacing takes the agent from its current registration: that one must be in scope too.
+      if (replace) await assertAgentsInScope(request, [id], await store.agentGroups([id]));
+      return reply.code(201).send(await agents.register(id, groups ?? [], { key, name, replace }));
     },
   );
 

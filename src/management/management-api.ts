@@ -2,6 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { ApiKeys } from '../auth/api-keys.js';
+import type { EnrollmentTokens } from '../auth/enrollment-tokens.js';
+import { registerEnrollmentTokenRoutes } from '../http/enrollment-token-routes.js';
 import { createHttpApp } from '../http/app.js';
 import type { TlsServerOptions } from '../tls/server-tls.js';
 import { registerCommandRoutes } from '../http/command-routes.js';
@@ -16,6 +18,7 @@ import { UnauthenticatedConnections } from '../http/unauthenticated-connections.
 import { Access } from './access.js';
 import { registerManagementAgentRoutes } from './agent-routes.js';
 import { scopedCommandPolicy } from './command-policy.js';
+import { scopedTokenPolicy } from './enrollment-token-policy.js';
 import { registerEventStream } from './event-stream.js';
 import { registerQueryRoutes } from './query-routes.js';
 
@@ -33,6 +36,7 @@ export interface ManagementApiDeps {
   operators: OperatorStore;
   agents: AgentRegistry;
   keys: ApiKeys;
+  enrollmentTokens: EnrollmentTokens;
   metrics: Metrics;
   health: () => Health;
 }
@@ -54,7 +58,7 @@ export async function createManagementApi(deps: ManagementApiDeps) {
     openapi: {
       title: 'courier management API',
       description:
-        'For operators: send and cancel commands, follow fan-outs, read and stream the audit trail, manage agents. ' +
+        'For operators: send and cancel commands, follow fan-outs, read and stream the audit trail, manage agents and their enrollment tokens. ' +
         'Every route needs `Authorization: Bearer <API key>` (keys: `courier keys create --role admin|operator|auditor [--scope …]`).',
     },
   });
@@ -87,5 +91,6 @@ export async function createManagementApi(deps: ManagementApiDeps) {
   registerQueryRoutes(app, deps.operators, scopeOf);
   registerEventStream(app, deps.supervisor, deps.operators, scopeOf);
   registerManagementAgentRoutes(app, { ...deps, access, policy });
+  registerEnrollmentTokenRoutes(app, deps.enrollmentTokens, { policy: scopedTokenPolicy(access), keyed: true });
   return app;
 }

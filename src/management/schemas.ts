@@ -113,6 +113,7 @@ export const AuditPage = Type.Object({ items: Type.Array(AuditEntryBody), next: 
 
 export const AgentWithConnection = Type.Object({
   id: Type.String(),
+  name: Type.Union([Type.String(), Type.Null()]),
   groups: Type.Array(Type.String()),
   created_at: IsoTime,
   connection: Type.Union([Type.Literal('websocket'), Type.Literal('long-poll'), Type.Literal('offline')]),

@@ -5,12 +5,37 @@ import type { AgentRecord, CommandStore } from '../store/store.js';
 
 export interface AgentView {
   id: string;
+  name: string | null;
   groups: string[];
   created_at: string;
 }
 
 function view(agent: AgentRecord): AgentView {
-  return { id: agent.id, groups: agent.groups, created_at: new Date(agent.createdAt).toISOString() };
+  return { id: agent.id, name: agent.name ?? null, groups: agent.groups, created_at: new Date(agent.createdAt).toISOString() };
+}
+
+export interface Registration {
+  /** What is stored: the key only as its salted hash. */
+  record: AgentRecord;
+  /** The key, when courier generated it (to be shown once). */
+  generatedKey: string | undefined;
+}
+
+/** A new registration of an agent; a key is generated when none is given. */
+export function newRegistration(id: string, groups: string[], createdAt: number, options: { key?: string | undefined; name?: string | undefined } = {}): Registration {
+  const secret = options.key ?? generateSecret();
+  const record: AgentRecord = { id, keyHash: hashSecret(secret), groups, createdAt, ...(options.name !== undefined ? { name: options.name } : {}) };
+  return { record, generatedKey: options.key === undefined ? secret : undefined };
+}
+
+export interface RegisterOptions {
+  key?: string | undefined;
+  name?: string | undefined;
+  /**
+   * Register it in place of its current registration, if any: the old key and every token issued
+   * for it stop working, and its open connections are closed. Without it, an existing id is refused.
+   */
+  replace?: boolean | undefined;
 }
 
 /**
@@ -33,11 +58,17 @@ export class AgentRegistry {
   ) {}
 
   /** Registers an agent; when no key is given one is generated and returned (shown once). */
-  async register(id: string, key: string | undefined, groups: string[]): Promise<AgentView & { key?: string }> {
-    const secret = key ?? generateSecret();
-    const record: AgentRecord = { id, keyHash: hashSecret(secret), groups, createdAt: this.now() };
-    if (!(await this.store.addAgent(record))) throw errors.AGENT_EXISTS(id);
-    return key ? view(record) : { ...view(record), key: secret };
+  async register(id: string, groups: string[], options: RegisterOptions = {}): Promise<AgentView & { key?: string; replaced?: boolean }> {
+    const { record, generatedKey } = newRegistration(id, groups, this.now(), options);
+    let replaced: boolean | undefined;
+    if (options.replace) {
+      replaced = await this.store.replaceAgent(record);
+      // The earlier registration is gone: its open long-polls and sockets go with it, as on a removal.
+      if (replaced) this.forget(id);
+    } else if (!(await this.store.addAgent(record))) {
+      throw errors.AGENT_EXISTS(id);
+    }
+    return { ...view(record), ...(generatedKey !== undefined ? { key: generatedKey } : {}), ...(replaced !== undefined ? { replaced } : {}) };
   }
 
   async get(id: string): Promise<AgentView> {
@@ -48,11 +79,15 @@ export class AgentRegistry {
 
   async remove(id: string): Promise<void> {
     if (!(await this.store.removeAgent(id))) throw errors.AGENT_NOT_FOUND(id);
+    this.forget(id);
+  }
+
+  private forget(id: string): void {
     this.seen.delete(id);
     for (const listener of this.removedListeners) listener(id);
   }
 
-  /** Calls `listener` with the id of each agent removed through this registry; returns the unsubscribe. */
+  /** Calls `listener` with the id of each agent removed (or replaced) through this registry; returns the unsubscribe. */
   onRemoved(listener: (id: string) => void): () => void {
     this.removedListeners.add(listener);
     return () => this.removedListeners.delete(listener);

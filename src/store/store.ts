@@ -1,3 +1,4 @@
+import type { EnrollmentTokenStore } from './enrollment-token-store.js';
 import type { OperatorStore } from './operator-store.js';
 import { CourierError, errors } from '../errors.js';
 import type { CommandClaim, CommandDocument, CommandResult, CommandState, CommandStatus } from '../domain/command.js';
@@ -77,12 +78,16 @@ export interface AgentRecord {
   keyHash: string;
   groups: string[];
   createdAt: number;
+  /** A name to show beside the id (e.g. the host name an enrolling agent gave); absent when none. */
+  name?: string;
 }
 
 export interface CommandStore {
   readonly kind: 'sqlite' | 'opensearch';
   /** The operators' queries (management API, audit, keys), when the adapter has them. */
   readonly operators?: OperatorStore;
+  /** Agent enrollment tokens, when the adapter has them. */
+  readonly enrollmentTokens?: EnrollmentTokenStore;
   open(): Promise<void>;
   close(): Promise<void>;
   /**
@@ -101,6 +106,8 @@ export interface CommandStore {
   countByStatus(): Promise<Record<CommandStatus, number>>;
 
   addAgent(agent: AgentRecord): Promise<boolean>;
+  /** Registers the agent in place of its current registration, if any; true when there was one. */
+  replaceAgent(agent: AgentRecord): Promise<boolean>;
   getAgent(id: string): Promise<AgentRecord | null>;
   removeAgent(id: string): Promise<boolean>;
   /** The groups of each registered agent among `ids`; unknown ids are absent. */

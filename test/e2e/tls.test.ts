@@ -12,7 +12,7 @@ import { clientTls, type ClientTls } from '../../src/tls/client-tls.js';
 import { createCa, fingerprint256, issueClientCertificate, issueServerCertificate, type PemPair } from '../../src/tls/private-ca.js';
 import { command, eventually, startHarness, tempDir, type Harness } from '../support/courier-harness.js';
 import { CLI, freePort, spawnCourier, type CourierProcess } from '../support/courier-process.js';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -91,6 +91,22 @@ describe('TLS by default', () => {
         await agent.stop();
       }
     }
+  });
+
+  test("the README's walk-through over HTTPS: an enrollment token, `courier agent --ca … --enroll`, a command sent and printed", async (t) => {
+    const { url, tls } = running();
+    const onSocket = ['--socket', server.socket, '--json'];
+    const made = JSON.parse((await run(process.execPath, [CLI, 'enrollment-tokens', 'create', '--group', 'linux', '--max-uses', '10', ...onSocket])).stdout) as { token: string };
+    const keyFile = join(dataDir, 'agent-walk.json');
+    const agent = spawn(process.execPath, [CLI, 'agent', '--url', url, '--ca', tls.caFile, '--enroll', made.token, '--id', 'walk-1', '--key-file', keyFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => agent.kill('SIGKILL'));
+    let printed = '';
+    agent.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+    let problems = '';
+    agent.stderr.on('data', (chunk: Buffer) => (problems += chunk.toString()));
+    await eventually(() => (problems.includes('enrolled as walk-1') ? true : undefined), 'the agent enrolled over TLS');
+    const sent = JSON.parse((await run(process.execPath, [CLI, 'send', '--agent', 'walk-1', '--action', 'restart', ...onSocket])).stdout) as { commands: { document_id: string }[] };
+    await eventually(() => (printed.includes(sent.commands[0]!.document_id) ? true : undefined), `the command printed by the agent (stderr: ${problems})`);
   });
 
   test('a client pinning another fingerprint, or trusting another CA, refuses to talk', async () => {

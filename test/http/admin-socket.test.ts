@@ -41,7 +41,7 @@ describe('admin Unix socket', () => {
     const body = created.body as { id: string; groups: string[]; key: string };
     assert.match(body.key, /^[0-9a-f]{64}$/);
     const read = await h.admin('GET', '/api/v1/agents/adm-1');
-    assert.deepEqual(Object.keys(read.body as object).sort(), ['created_at', 'groups', 'id']);
+    assert.deepEqual(Object.keys(read.body as object).sort(), ['created_at', 'groups', 'id', 'name']);
     const removed = await h.admin('DELETE', '/api/v1/agents/adm-1');
     assert.equal(removed.status, 200);
     assert.equal((await h.admin('GET', '/api/v1/agents/adm-1')).status, 404);

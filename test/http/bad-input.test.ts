@@ -45,6 +45,12 @@ interface Fixtures {
   cancelled: string;
   /** pending, server component mod1 */
   server: string;
+  /** An enrollment token for g1 with uses to spare. */
+  enrollToken: string;
+  /** Revoked. */
+  revokedToken: string;
+  /** max_uses 1, used once. */
+  exhaustedToken: string;
 }
 
 let h: Harness;
@@ -135,6 +141,18 @@ before(async () => {
   assert.equal(result.status, 200, JSON.stringify(result.body));
   assert.equal(await statusOf(fx.finished), 'success');
 
+  const makeToken = async (body: object) => {
+    const res = await h.admin('POST', '/api/v1/enrollment-tokens', body);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return res.body as { id: string; token: string };
+  };
+  fx.enrollToken = (await makeToken({ groups: ['g1'], max_uses: 100 })).token;
+  const revoked = await makeToken({ groups: ['g1'] });
+  assert.equal((await h.admin('DELETE', `/api/v1/enrollment-tokens/${revoked.id}`)).status, 200);
+  fx.revokedToken = revoked.token;
+  fx.exhaustedToken = (await makeToken({ groups: ['g1'], max_uses: 1 })).token;
+  assert.equal((await h.http('POST', '/api/v1/enroll', { body: { token: fx.exhaustedToken, id: 'agent-enrolled' } })).status, 201);
+
   fx.cancelled = await sendOne(command({ type: 'agent', id: 'agent-a' }));
   const cancel = await h.admin('POST', `/api/v1/commands/${fx.cancelled}/cancel`);
   assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
@@ -151,6 +169,8 @@ interface Snapshot {
   metrics: Record<string, number>;
   commands: Record<string, { command: JsonResponse; history: JsonResponse }>;
   agents: Record<string, JsonResponse>;
+  /** Every enrollment token, with its use count. */
+  tokens: JsonResponse;
 }
 
 async function metrics(): Promise<Record<string, number>> {
@@ -172,7 +192,7 @@ async function snapshot(): Promise<Snapshot> {
   }
   const agents: Snapshot['agents'] = {};
   for (const id of watchedAgents) agents[id] = await h.admin('GET', `/api/v1/agents/${id}`);
-  return { metrics: await metrics(), commands, agents };
+  return { metrics: await metrics(), commands, agents, tokens: await h.admin('GET', '/api/v1/enrollment-tokens') };
 }
 
 type Plane = 'admin' | 'agents';
@@ -476,7 +496,10 @@ function agentAdminCases(): BadCase[] {
     register('duplicate groups', { id: 'ghost', groups: ['g1', 'g1'] }, 400, V, /groups/),
     register('id missing', { groups: ['g1'] }, 400, V, /id/),
     register('id with a slash', { id: 'a/b' }, 400, V, /id/),
-    register('unknown field', { id: 'ghost', name: 'Ghost' }, 400, V, /name/),
+    register('unknown field', { id: 'ghost', nickname: 'Ghost' }, 400, V, /nickname/),
+    register('name with a control character', { id: 'ghost', name: 'bad\u0007name' }, 400, V, /name/),
+    register('name of 257 characters', { id: 'ghost', name: 'n'.repeat(257) }, 400, V, /name/),
+    register('replace not a boolean', { id: 'ghost', replace: 'yes' }, 400, V, /replace/),
     register('malformed JSON', '{"id":"ghost"', 400, 'COURIER_ERR_MALFORMED_JSON'),
     register('array instead of object', [{ id: 'ghost' }], 400, V, /body/),
     ...(['GET', 'DELETE'] as const).flatMap((method): BadCase[] => [
@@ -730,11 +753,99 @@ function webSocketRouteCases(): BadCase[] {
   ];
 }
 
+function enrollmentTokenAdminCases(): BadCase[] {
+  const create = (name: string, body: Body, status: number, code: string, message?: RegExp): BadCase => ({
+    name: `POST /api/v1/enrollment-tokens: ${name}`,
+    on: 'admin',
+    method: 'POST',
+    path: '/api/v1/enrollment-tokens',
+    body,
+    status,
+    code,
+    ...(message ? { message } : {}),
+  });
+  const V = 'COURIER_ERR_VALIDATION';
+  return [
+    create('groups not an array', { groups: 'g1' }, 400, V, /groups/),
+    create('group with a space', { groups: ['bad group'] }, 400, V, /groups/),
+    create('duplicate groups', { groups: ['g1', 'g1'] }, 400, V, /groups/),
+    create('expires_in a number', { groups: ['g1'], expires_in: 3600 }, 400, V, /expires_in/),
+    create('expires_in not a duration', { groups: ['g1'], expires_in: 'soon' }, 400, V, /expires_in/),
+    create('expires_in in days', { groups: ['g1'], expires_in: '7d' }, 400, V, /expires_in/),
+    create('expires_in over a year', { groups: ['g1'], expires_in: '8761h' }, 400, V, /expires_in/),
+    create('expires_in under a second', { groups: ['g1'], expires_in: '999ms' }, 400, V, /expires_in/),
+    create('max_uses 0', { groups: ['g1'], max_uses: 0 }, 400, V, /max_uses/),
+    create('max_uses negative', { groups: ['g1'], max_uses: -1 }, 400, V, /max_uses/),
+    create('max_uses not an integer', { groups: ['g1'], max_uses: 1.5 }, 400, V, /max_uses/),
+    create('max_uses a string', { groups: ['g1'], max_uses: '5' }, 400, V, /max_uses/),
+    create('max_uses past 32 bits', { groups: ['g1'], max_uses: 2 ** 31 }, 400, V, /max_uses/),
+    create('unknown field', { groups: ['g1'], name: 'fleet' }, 400, V, /name/),
+    create('malformed JSON', '{"groups":["g1"]', 400, 'COURIER_ERR_MALFORMED_JSON'),
+    create('array instead of object', [{ groups: ['g1'] }], 400, V, /body/),
+    { name: 'GET /api/v1/enrollment-tokens: unknown query parameter', on: 'admin', method: 'GET', path: '/api/v1/enrollment-tokens?all=1', status: 400, code: V, message: /all/ },
+    {
+      name: 'DELETE /api/v1/enrollment-tokens/:id: unknown id',
+      on: 'admin',
+      method: 'DELETE',
+      path: '/api/v1/enrollment-tokens/ffffffffffffffff',
+      status: 404,
+      code: 'COURIER_ERR_ENROLLMENT_TOKEN_NOT_FOUND',
+      message: /ffffffffffffffff/,
+    },
+    { name: 'DELETE /api/v1/enrollment-tokens/:id: not a token id', on: 'admin', method: 'DELETE', path: '/api/v1/enrollment-tokens/not-an-id', status: 400, code: V, message: /id/ },
+  ];
+}
+
+function enrollCases(): BadCase[] {
+  const enroll = (name: string, body: Body, status: number, code: string, message?: RegExp, headers?: Record<string, string>): BadCase => ({
+    name: `POST /api/v1/enroll: ${name}`,
+    on: 'agents',
+    method: 'POST',
+    path: '/api/v1/enroll',
+    body,
+    ...(headers ? { headers } : {}),
+    status,
+    code,
+    ...(message ? { message } : {}),
+  });
+  const V = 'COURIER_ERR_VALIDATION';
+  const T = 'COURIER_ERR_INVALID_ENROLLMENT_TOKEN';
+  // Every case asks for the watched id 'ghost': the snapshot shows nothing was registered.
+  return [
+    enroll('unknown token', { token: 'courier-enroll_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', id: 'ghost' }, 401, T, /^Invalid enrollment token$/),
+    enroll('not a token', { token: 'let-me-in', id: 'ghost' }, 401, T, /^Invalid enrollment token$/),
+    enroll('a token with a wrong secret', (f) => ({ token: `${f.enrollToken.slice(0, -1)}${f.enrollToken.endsWith('A') ? 'B' : 'A'}`, id: 'ghost' }), 401, T, /^Invalid enrollment token$/),
+    enroll('an agent key instead of a token', (f) => ({ token: f.keyA, id: 'ghost' }), 401, T, /^Invalid enrollment token$/),
+    enroll('a revoked token', (f) => ({ token: f.revokedToken, id: 'ghost' }), 401, T, /revoked/),
+    enroll('an exhausted token', (f) => ({ token: f.exhaustedToken, id: 'ghost' }), 401, T, /exhausted/),
+    enroll('an id that exists', (f) => ({ token: f.enrollToken, id: 'agent-a' }), 409, 'COURIER_ERR_AGENT_EXISTS', /agent-a/),
+    enroll('token missing', { id: 'ghost' }, 400, V, /token/),
+    enroll('token a number', { token: 12345, id: 'ghost' }, 400, V, /token/),
+    enroll('token empty', { token: '', id: 'ghost' }, 400, V, /token/),
+    enroll('token of only whitespace', { token: '   ', id: 'ghost' }, 400, V, /token/),
+    enroll('token null', { token: null, id: 'ghost' }, 400, V, /token/),
+    enroll('id with a space', (f) => ({ token: f.enrollToken, id: 'gh ost' }), 400, V, /id/),
+    enroll('id a number', (f) => ({ token: f.enrollToken, id: 7 }), 400, V, /id/),
+    enroll('id of 257 characters', (f) => ({ token: f.enrollToken, id: 'g'.repeat(257) }), 400, V, /id/),
+    enroll('name with a newline', (f) => ({ token: f.enrollToken, id: 'ghost', name: 'a\nb' }), 400, V, /name/),
+    enroll('name an object', (f) => ({ token: f.enrollToken, id: 'ghost', name: {} }), 400, V, /name/),
+    enroll('unknown field', (f) => ({ token: f.enrollToken, id: 'ghost', groups: ['admins'] }), 400, V, /groups/),
+    enroll('array instead of object', (f) => [{ token: f.enrollToken, id: 'ghost' }], 400, V, /body/),
+    enroll('truncated JSON', '{"token":"courier-enroll_', 400, 'COURIER_ERR_MALFORMED_JSON'),
+    enroll('empty body', '', 400, 'COURIER_ERR_MALFORMED_JSON'),
+    enroll('content-type text/plain', (f) => JSON.stringify({ token: f.enrollToken, id: 'ghost' }), 415, 'COURIER_ERR_UNSUPPORTED_MEDIA_TYPE', /text\/plain/, { 'content-type': 'text/plain' }),
+    enroll('body over the limit', { token: 'x', id: 'ghost', name: over }, 413, 'COURIER_ERR_BODY_TOO_LARGE'),
+    { ...enroll('a query parameter', (f) => ({ token: f.enrollToken, id: 'ghost' }), 400, V, /force/), path: '/api/v1/enroll?force=1' },
+  ];
+}
+
 const TABLE: { group: string; cases: BadCase[] }[] = [
   { group: 'admin: POST /api/v1/commands', cases: commandsCases() },
   { group: 'admin: command by id', cases: commandIdCases() },
   { group: 'admin: component poll and results', cases: componentCases() },
   { group: 'admin: agents', cases: agentAdminCases() },
+  { group: 'admin: enrollment tokens', cases: enrollmentTokenAdminCases() },
+  { group: 'agents API: enrollment', cases: enrollCases() },
   { group: 'agents API: authentication', cases: authenticationCases() },
   { group: 'agents API: bad tokens on every authenticated route', cases: badTokenCases() },
   { group: 'agents API: results', cases: agentResultsCases() },

@@ -123,6 +123,19 @@ function cases(): Case[] {
     { name: 'register: short key', method: 'POST', path: '/api/v1/agents', body: { id: 'bi-new', key: 'short' }, status: 400, code: V, mentions: ['key'] },
     { name: 'register: unknown field', method: 'POST', path: '/api/v1/agents', body: { id: 'bi-new', os: 'linux' }, status: 400, code: V, mentions: ['os'] },
     { name: 'register: an existing agent', method: 'POST', path: '/api/v1/agents', body: { id: 'bi-1', groups: ['other'] }, status: 409, code: 'COURIER_ERR_AGENT_EXISTS', mentions: ['bi-1'] },
+    { name: 'register: replace not a boolean', method: 'POST', path: '/api/v1/agents', body: { id: 'bi-1', replace: 1 }, status: 400, code: V, mentions: ['replace'] },
+    { name: 'register: name of control characters', method: 'POST', path: '/api/v1/agents', body: { id: 'bi-new', name: '\u001b[31m' }, status: 400, code: V, mentions: ['name'] },
+
+    // ---- /api/v1/enrollment-tokens
+    { name: 'token: malformed JSON', method: 'POST', path: '/api/v1/enrollment-tokens', body: '{"groups":', status: 400, code: 'COURIER_ERR_MALFORMED_JSON' },
+    { name: 'token: unknown field', method: 'POST', path: '/api/v1/enrollment-tokens', body: { groups: ['linux'], uses: 3 }, status: 400, code: V, mentions: ['uses'] },
+    { name: 'token: max_uses 0', method: 'POST', path: '/api/v1/enrollment-tokens', body: { groups: ['linux'], max_uses: 0 }, status: 400, code: V, mentions: ['max_uses'] },
+    { name: 'token: expires_in not a duration', method: 'POST', path: '/api/v1/enrollment-tokens', body: { groups: ['linux'], expires_in: 'later' }, status: 400, code: V, mentions: ['expires_in'] },
+    { name: 'token: expires_in over a year', method: 'POST', path: '/api/v1/enrollment-tokens', body: { groups: ['linux'], expires_in: '9000h' }, status: 400, code: V, mentions: ['expires_in'] },
+    { name: 'token: invalid group name', method: 'POST', path: '/api/v1/enrollment-tokens', body: { groups: ['a b'] }, status: 400, code: V, mentions: ['groups'] },
+    { name: 'tokens: unknown query parameter', method: 'GET', path: '/api/v1/enrollment-tokens?status=active', status: 400, code: V, mentions: ['status'] },
+    { name: 'revoke an unknown token', method: 'DELETE', path: '/api/v1/enrollment-tokens/ffffffffffffffff', status: 404, code: 'COURIER_ERR_ENROLLMENT_TOKEN_NOT_FOUND', mentions: ['ffffffffffffffff'] },
+    { name: 'revoke: not a token id', method: 'DELETE', path: '/api/v1/enrollment-tokens/linux', status: 400, code: V, mentions: ['id'] },
 
     // ---- DELETE /api/v1/agents/:id
     { name: 'remove an unknown agent', method: 'DELETE', path: '/api/v1/agents/ghost', status: 404, code: 'COURIER_ERR_AGENT_NOT_FOUND', mentions: ['ghost'] },
@@ -209,6 +222,7 @@ describe('management API: bad input', () => {
     await h.addAgent('bi-1', ['linux']);
     await h.addAgent('bi-2', ['linux']);
     await h.addAgent('bi-del');
+    assert.equal((await h.admin('POST', '/api/v1/enrollment-tokens', { groups: ['linux'], max_uses: 3 })).status, 201);
     const created = await h.send([goodCommand(), command({ type: 'group', id: 'linux' }, 'fetch-config', LONG)]);
     fx.doc = created[0]!.document_id;
     fx.request = ((await h.admin('GET', `/api/v1/commands/${fx.doc}`)).body as { request_id: string }).request_id;
@@ -286,7 +300,8 @@ describe('management API: bad input', () => {
     const keys = ((await h.admin('GET', '/api/v1/keys')).body as { items: { id: string; revoked_at: string | null }[] }).items.map(
       (k) => `${k.id}:${k.revoked_at}`,
     );
-    return { commands, audit, agents, keys };
+    const tokens = ((await h.admin('GET', '/api/v1/enrollment-tokens')).body as { tokens: unknown[] }).tokens.map((t) => JSON.stringify(t));
+    return { commands, audit, agents, keys, tokens };
   }
 
   const fill = (path: string) => path.replaceAll(f.doc, fx.doc).replaceAll(f.request, fx.request);
@@ -316,6 +331,7 @@ describe('management API: bad input', () => {
       assert.deepEqual(after.audit, before.audit, 'the audit trail changed');
       assert.deepEqual(after.agents, before.agents, 'agents changed');
       assert.deepEqual(after.keys, before.keys, 'keys changed');
+      assert.deepEqual(after.tokens, before.tokens, 'enrollment tokens changed');
     });
   }
 

@@ -19,6 +19,8 @@ interface RouteCase {
 interface Fixture {
   documentId: string;
   requestId: string;
+  /** An enrollment token not yet revoked. */
+  tokenId: string;
 }
 
 const ALL: Role[] = ['admin', 'operator', 'auditor'];
@@ -42,6 +44,9 @@ const ROUTES: RouteCase[] = [
   { name: 'set-group shortcut', method: 'PUT', path: () => '/api/v1/agents/group?agents_list=role-agent&group_id=linux', allowed: ['admin', 'operator'] },
   { name: 'register an agent', method: 'POST', path: () => '/api/v1/agents', body: () => ({ id: `new-${Math.random().toString(36).slice(2)}` }), allowed: ['admin'] },
   { name: 'remove an agent', method: 'DELETE', path: () => '/api/v1/agents/doomed-agent', allowed: ['admin'] },
+  { name: 'create an enrollment token', method: 'POST', path: () => '/api/v1/enrollment-tokens', body: () => ({ groups: ['linux'], max_uses: 1 }), allowed: ['admin'] },
+  { name: 'list enrollment tokens', method: 'GET', path: () => '/api/v1/enrollment-tokens', allowed: ['admin'] },
+  { name: 'revoke an enrollment token', method: 'DELETE', path: (f) => `/api/v1/enrollment-tokens/${f.tokenId}`, allowed: ['admin'] },
 ];
 
 describe('management API: roles', () => {
@@ -57,7 +62,8 @@ describe('management API: roles', () => {
   const fixture = async (): Promise<Fixture> => {
     const [created] = await h.send([command({ type: 'agent', id: 'role-agent' })]);
     const state = (await h.admin('GET', `/api/v1/commands/${created!.document_id}`)).body as { request_id: string };
-    return { documentId: created!.document_id, requestId: state.request_id };
+    const token = (await h.admin('POST', '/api/v1/enrollment-tokens', { groups: ['linux'] })).body as { id: string };
+    return { documentId: created!.document_id, requestId: state.request_id, tokenId: token.id };
   };
 
   for (const route of ROUTES) {

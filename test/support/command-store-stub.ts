@@ -28,6 +28,9 @@ export abstract class CommandStoreStub implements CommandStore {
   async addAgent(): Promise<boolean> {
     return true;
   }
+  async replaceAgent(): Promise<boolean> {
+    return false;
+  }
   async getAgent(): Promise<AgentRecord | null> {
     return null;
   }

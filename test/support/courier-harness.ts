@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
-import { startCourier, type RunningCourier } from '../../src/courier.js';
+import { startCourier, type CourierDeps, type RunningCourier } from '../../src/courier.js';
 import { requestJson, type JsonResponse } from '../../src/http-client.js';
 
 /** A real courier node on a fresh data directory, an ephemeral port and its own Unix socket. */
@@ -37,13 +37,14 @@ export function command(target: { type: string; id: string }, action = 'restart'
   return { source: 'Users/Services', user: 'tester', target, action: { name: action, args: {}, version: '5.0.0' }, timeout: 100, ...extra };
 }
 
-export async function startHarness(overrides: Partial<Record<string, string>> = {}, dataDir = tempDir()): Promise<Harness> {
+/** `deps.clock` (e.g. a `SkewedClock`) is the node's time: tests move it instead of waiting. */
+export async function startHarness(overrides: Partial<Record<string, string>> = {}, dataDir = tempDir(), deps: Pick<CourierDeps, 'clock'> = {}): Promise<Harness> {
   const config = loadConfig({
     // Plain HTTP unless a test asks for TLS (`insecureHttp: 'false'`): the TLS tests are in test/e2e/tls.test.ts.
     flags: { host: '127.0.0.1', port: '0', managementPort: '0', dataDir, logLevel: 'silent', insecureHttp: 'true', ...overrides },
     env: {},
   });
-  const courier = await startCourier(config, { logger: pino({ level: config.logLevel }) });
+  const courier = await startCourier(config, { logger: pino({ level: config.logLevel }), ...deps });
   const admin = (method: string, path: string, body?: unknown) =>
     requestJson({ socketPath: courier.socket, method, path, ...(body !== undefined ? { body } : {}) });
   const http: Harness['http'] = (method, path, options = {}) =>
@@ -98,6 +99,19 @@ export async function startHarness(overrides: Partial<Record<string, string>> = 
     },
   };
   return harness;
+}
+
+/** The real time plus an offset a test moves forward: what expires after a day expires now. */
+export class SkewedClock {
+  private skewMs = 0;
+
+  now(): number {
+    return Date.now() + this.skewMs;
+  }
+
+  advance(ms: number): void {
+    this.skewMs += ms;
+  }
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */

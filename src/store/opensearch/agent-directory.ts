@@ -3,13 +3,21 @@ import type { AgentRecord } from '../store.js';
 import { isStatus, isUnavailable, toCourierError } from './failures.js';
 import { searchAll } from './search.js';
 
-interface AgentSource {
-  agent: { id: string; key: string; groups: string[] };
+export interface AgentSource {
+  agent: { id: string; key: string; groups: string[]; name?: string };
   courier?: { created_at?: number };
 }
 
-function toRecord(source: AgentSource): AgentRecord {
-  return { id: source.agent.id, keyHash: source.agent.key, groups: source.agent.groups ?? [], createdAt: source.courier?.created_at ?? 0 };
+export function toRecord(source: AgentSource): AgentRecord {
+  const { id, key, groups, name } = source.agent;
+  return { id, keyHash: key, groups: groups ?? [], createdAt: source.courier?.created_at ?? 0, ...(name !== undefined ? { name } : {}) };
+}
+
+export function toSource(agent: AgentRecord): AgentSource {
+  return {
+    agent: { id: agent.id, key: agent.keyHash, groups: agent.groups, ...(agent.name !== undefined ? { name: agent.name } : {}) },
+    courier: { created_at: agent.createdAt },
+  };
 }
 
 /**
@@ -30,15 +38,27 @@ export class AgentDirectory {
   ) {}
 
   async add(agent: AgentRecord): Promise<boolean> {
-    const source: AgentSource = { agent: { id: agent.id, key: agent.keyHash, groups: agent.groups }, courier: { created_at: agent.createdAt } };
     try {
-      await this.client.index({ index: this.index, id: agent.id, op_type: 'create', body: source });
+      await this.client.index({ index: this.index, id: agent.id, op_type: 'create', body: toSource(agent) });
     } catch (error) {
       if (isStatus(error, 409)) return false;
       throw toCourierError(error);
     }
     this.lastKnown.set(agent.id, agent);
     return true;
+  }
+
+  /** Overwrites the agent's document (one write: the id is never briefly free); true when there was one. */
+  async replace(agent: AgentRecord): Promise<boolean> {
+    let result: string;
+    try {
+      const res = await this.client.index({ index: this.index, id: agent.id, body: toSource(agent) });
+      result = (res.body as unknown as { result: string }).result;
+    } catch (error) {
+      throw toCourierError(error);
+    }
+    this.lastKnown.set(agent.id, agent);
+    return result === 'updated';
   }
 
   async get(id: string): Promise<AgentRecord | null> {

@@ -12,6 +12,8 @@ export interface IndexNames {
   agents: string;
   /** Operators' API keys (hashed). */
   apiKeys: string;
+  /** Agent enrollment tokens (hashed). */
+  enrollmentTokens: string;
   /** Courier's own bookkeeping: each node's poller cursor. */
   state: string;
 }
@@ -22,6 +24,7 @@ export function indexNames(prefix = ''): IndexNames {
     audit: `${prefix}courier-audit`,
     agents: `${prefix}wazuh-agents`,
     apiKeys: `${prefix}courier-api-keys`,
+    enrollmentTokens: `${prefix}courier-enrollment-tokens`,
     state: `${prefix}courier-state`,
   };
 }
@@ -104,11 +107,14 @@ const AUDIT_MAPPING = {
   },
 } as const;
 
-/** Wazuh's agent fields (`agent.id`, `agent.key`, `agent.groups`); `agent.key` holds courier's key hash. */
+/** Fields of an agent added since the first version: also added to an existing agents index. */
+const AGENT_NAME_FIELD = { agent: { properties: { name: keyword } } } as const;
+
+/** Wazuh's agent fields (`agent.id`, `agent.key`, `agent.groups`, `agent.name`); `agent.key` holds courier's key hash. */
 const AGENTS_MAPPING = {
   dynamic: 'strict',
   properties: {
-    agent: { properties: { id: keyword, key: { type: 'keyword', index: false }, groups: keyword } },
+    agent: { properties: { id: keyword, key: { type: 'keyword', index: false }, groups: keyword, name: keyword } },
     courier: { properties: { created_at: date } },
   },
 } as const;
@@ -122,6 +128,22 @@ const API_KEYS_MAPPING = {
     scopes: keyword,
     key_hash: { type: 'keyword', index: false },
     created_at: date,
+    revoked_at: date,
+  },
+} as const;
+
+/** Redeeming a token updates its document on its version (`if_seq_no`), so `uses` never passes `max_uses`. */
+const ENROLLMENT_TOKENS_MAPPING = {
+  dynamic: 'strict',
+  properties: {
+    id: keyword,
+    token_hash: { type: 'keyword', index: false },
+    groups: keyword,
+    created_at: date,
+    created_by: keyword,
+    expires_at: date,
+    max_uses: { type: 'integer' },
+    uses: { type: 'integer' },
     revoked_at: date,
   },
 } as const;
@@ -150,6 +172,7 @@ function templates(names: IndexNames) {
     one(names.audit, AUDIT_MAPPING),
     one(names.agents, AGENTS_MAPPING),
     one(names.apiKeys, API_KEYS_MAPPING),
+    one(names.enrollmentTokens, ENROLLMENT_TOKENS_MAPPING),
     one(names.state, STATE_MAPPING),
   ];
 }
@@ -194,6 +217,7 @@ export async function ensureIndices(client: Client, names: IndexNames): Promise<
     }
   }
   await client.indices.putMapping({ index: names.commands, body: { properties: { courier: COURIER_COMMAND_FIELDS } } });
+  await client.indices.putMapping({ index: names.agents, body: { properties: AGENT_NAME_FIELD } });
   const settings = await client.indices.getSettings({ index: names.commands, name: 'index.number_of_shards' });
   const shards = Number(Object.values(settings.body as Record<string, { settings: { index: { number_of_shards: string } } }>)[0]?.settings.index.number_of_shards);
   if (shards !== 1) {

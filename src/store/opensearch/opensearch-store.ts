@@ -5,7 +5,9 @@ import { COMMAND_STATUSES, FINAL_STATUSES } from '../../domain/command.js';
 import type { IndexerSource, TailCursor, TailPage } from '../../poller/indexer-source.js';
 import type { OperatorStore } from '../operator-store.js';
 import type { AgentRecord, AuditEvent, CommandStore, TransitionRecord, WriteBatch, WriteOutcome } from '../store.js';
+import type { EnrollmentTokenStore } from '../enrollment-token-store.js';
 import { AgentDirectory } from './agent-directory.js';
+import { OpenSearchEnrollmentTokens } from './enrollment-tokens.js';
 import { BulkWriter } from './bulk-writer.js';
 import { indexCheckpoint, type IndexCheckpoint } from './checkpoint.js';
 import {
@@ -54,6 +56,7 @@ const MAX_SKIPPED_REMEMBERED = 10_000;
 export class OpenSearchStore implements CommandStore, IndexerSource {
   readonly kind = 'opensearch' as const;
   readonly operators: OperatorStore;
+  readonly enrollmentTokens: EnrollmentTokenStore;
   private readonly client: Client;
   private readonly names: IndexNames;
   private readonly logger: Logger;
@@ -82,6 +85,7 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
       resultDataAsText: () => this.resultDataAsText,
     });
     this.operators = new OpenSearchOperatorQueries(this.client, this.names, (id) => this.getCommand(id), this.now);
+    this.enrollmentTokens = new OpenSearchEnrollmentTokens(this.client, this.names.enrollmentTokens, this.agents, this.logger);
   }
 
   async open(): Promise<void> {
@@ -252,6 +256,10 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
 
   addAgent(agent: AgentRecord): Promise<boolean> {
     return this.agents.add(agent);
+  }
+
+  replaceAgent(agent: AgentRecord): Promise<boolean> {
+    return this.agents.replace(agent);
   }
 
   getAgent(id: string): Promise<AgentRecord | null> {

@@ -16,6 +16,7 @@ import type {
   RequestSummary,
 } from '../operator-store.js';
 import type { AgentRecord } from '../store.js';
+import { toRecord, type AgentSource } from './agent-directory.js';
 import { indexCheckpoint } from './checkpoint.js';
 import { auditCommandFields, normalizeStatus, stateFromSource, type AuditSource, type CommandSource } from './command-source.js';
 import { isStatus, toCourierError } from './failures.js';
@@ -34,10 +35,6 @@ interface ApiKeySource {
   revoked_at: number | null;
 }
 
-interface AgentSource {
-  agent: { id: string; key: string; groups: string[] };
-  courier?: { created_at?: number };
-}
 
 /** The field names of the same notions in a command document and in an audit record. */
 interface Fields {
@@ -290,12 +287,7 @@ export class OpenSearchOperatorQueries implements OperatorStore {
         size: page.limit,
         ...(after ? { search_after: after } : {}),
       });
-      const items = res.hits.hits.map(({ _source: s }) => ({
-        id: s.agent.id,
-        keyHash: s.agent.key,
-        groups: s.agent.groups ?? [],
-        createdAt: s.courier?.created_at ?? 0,
-      }));
+      const items = res.hits.hits.map(({ _source: s }) => toRecord(s));
       return { items, next: items.length === page.limit ? items.at(-1)!.id : null };
     } catch (error) {
       throw toCourierError(error);

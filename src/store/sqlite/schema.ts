@@ -74,4 +74,22 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX audit_document;
   CREATE INDEX audit_command ON audit(seq, id);
   `,
+  // Agent enrollment tokens (the secret as its salted hash). The CHECK keeps the use count within
+  // max_uses whatever writes it; redeeming counts a use with a conditional UPDATE (see
+  // sqlite-enrollment-tokens.ts). Agents get an optional name (an enrolling host gives its own).
+  `
+  CREATE TABLE enrollment_tokens (
+    id         TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL,
+    groups     TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    expires_at INTEGER,
+    max_uses   INTEGER CHECK (max_uses IS NULL OR max_uses > 0),
+    uses       INTEGER NOT NULL DEFAULT 0,
+    revoked_at INTEGER,
+    CHECK (max_uses IS NULL OR uses <= max_uses)
+  ) STRICT;
+  ALTER TABLE agents ADD COLUMN name TEXT;
+  `,
 ];

@@ -221,10 +221,16 @@ export class SqliteOperatorQueries implements OperatorStore {
       where.add(any.length > 0 ? `(${any.join(' OR ')})` : '0');
     }
     const rows = this.db
-      .prepare(`SELECT a.id, a.key_hash, a.groups, a.created_at FROM agents a ${where} ORDER BY a.id LIMIT ${page.limit}`)
-      .all(where.params) as { id: string; key_hash: string; groups: string; created_at: number }[];
+      .prepare(`SELECT a.id, a.key_hash, a.groups, a.created_at, a.name FROM agents a ${where} ORDER BY a.id LIMIT ${page.limit}`)
+      .all(where.params) as { id: string; key_hash: string; groups: string; created_at: number; name: string | null }[];
     return {
-      items: rows.map((r) => ({ id: r.id, keyHash: r.key_hash, groups: JSON.parse(r.groups) as string[], createdAt: r.created_at })),
+      items: rows.map((r) => ({
+        id: r.id,
+        keyHash: r.key_hash,
+        groups: JSON.parse(r.groups) as string[],
+        createdAt: r.created_at,
+        ...(r.name !== null ? { name: r.name } : {}),
+      })),
       next: nextCursor(rows, page.limit, (r) => r.id),
     };
   }

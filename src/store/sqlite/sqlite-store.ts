@@ -16,6 +16,8 @@ import { errors } from '../../errors.js';
 import { rowToState, type CommandRow } from './rows.js';
 import { SqliteOperatorQueries } from './sqlite-operator-queries.js';
 import type { OperatorStore } from '../operator-store.js';
+import type { EnrollmentTokenStore } from '../enrollment-token-store.js';
+import { SqliteEnrollmentTokens } from './sqlite-enrollment-tokens.js';
 
 export interface SqliteStoreOptions {
   /** Path of the database file. */
@@ -39,6 +41,7 @@ interface AuditRow {
 export class SqliteStore implements CommandStore {
   readonly kind = 'sqlite' as const;
   readonly operators: OperatorStore;
+  readonly enrollmentTokens: EnrollmentTokenStore;
   private readonly db: Database.Database;
   private readonly stmt;
   /** Commands per status, once first asked for (see countByStatus). */
@@ -99,11 +102,11 @@ export class SqliteStore implements CommandStore {
       maxSeq: db.prepare(`SELECT COALESCE(MAX(seq), 0) AS max FROM commands`),
       countByStatus: db.prepare(`SELECT status, COUNT(*) AS n FROM commands GROUP BY status`),
       insertAgent: db.prepare(
-        `INSERT OR IGNORE INTO agents (id, key_hash, groups, created_at) VALUES (@id, @keyHash, @groups, @createdAt)`,
+        `INSERT OR IGNORE INTO agents (id, key_hash, groups, created_at, name) VALUES (@id, @keyHash, @groups, @createdAt, @name)`,
       ),
       insertAgentGroup: db.prepare(`INSERT OR IGNORE INTO agent_groups (group_name, agent_id) VALUES (?, ?)`),
       agentGroups: db.prepare(`SELECT id, groups FROM agents WHERE id IN (SELECT value FROM json_each(?))`),
-      getAgent: db.prepare(`SELECT id, key_hash, groups, created_at FROM agents WHERE id = ?`),
+      getAgent: db.prepare(`SELECT id, key_hash, groups, created_at, name FROM agents WHERE id = ?`),
       removeAgent: db.prepare(`DELETE FROM agents WHERE id = ?`),
       agentsInGroup: db.prepare(
         `SELECT a.id, a.groups FROM agent_groups g JOIN agents a ON a.id = g.agent_id
@@ -111,6 +114,7 @@ export class SqliteStore implements CommandStore {
       ),
       requestOwner: db.prepare(`SELECT json_extract(doc, '$.owner') AS owner FROM commands WHERE request_id = ? ORDER BY seq LIMIT 1`),
     };
+    this.enrollmentTokens = new SqliteEnrollmentTokens(db, this.insertAgent);
   }
 
   /**
@@ -229,20 +233,34 @@ export class SqliteStore implements CommandStore {
     return { ...this.counts };
   }
 
-  async addAgent(agent: AgentRecord): Promise<boolean> {
-    return this.db.transaction(() => {
+  /** Inserts an agent and its group memberships (in the caller's transaction, if any); false when its id is taken. */
+  private readonly insertAgent = (agent: AgentRecord): boolean =>
+    this.db.transaction(() => {
       const added =
-        this.stmt.insertAgent.run({ ...agent, groups: JSON.stringify(agent.groups) }).changes === 1;
+        this.stmt.insertAgent.run({ ...agent, groups: JSON.stringify(agent.groups), name: agent.name ?? null }).changes === 1;
       if (added) for (const group of agent.groups) this.stmt.insertAgentGroup.run(group, agent.id);
       return added;
+    })();
+
+  async addAgent(agent: AgentRecord): Promise<boolean> {
+    return this.insertAgent(agent);
+  }
+
+  async replaceAgent(agent: AgentRecord): Promise<boolean> {
+    // One transaction: the id is never briefly free for an enrollment to take.
+    return this.db.transaction(() => {
+      const replaced = this.stmt.removeAgent.run(agent.id).changes === 1;
+      this.insertAgent(agent);
+      return replaced;
     })();
   }
 
   async getAgent(id: string): Promise<AgentRecord | null> {
     const row = this.stmt.getAgent.get(id) as
-      | { id: string; key_hash: string; groups: string; created_at: number }
+      | { id: string; key_hash: string; groups: string; created_at: number; name: string | null }
       | undefined;
-    return row ? { id: row.id, keyHash: row.key_hash, groups: JSON.parse(row.groups), createdAt: row.created_at } : null;
+    if (!row) return null;
+    return { id: row.id, keyHash: row.key_hash, groups: JSON.parse(row.groups), createdAt: row.created_at, ...(row.name !== null ? { name: row.name } : {}) };
   }
 
   async removeAgent(id: string): Promise<boolean> {

@@ -1,0 +1,43 @@
+import type { Socket } from 'node:net';
+import type { EnrollmentTokens } from '../auth/enrollment-tokens.js';
+import type { HttpApp } from './app.js';
+import type { EnrollmentRefusals } from './enrollment-refusals.js';
+import { EnrollBody, EnrolledAgent, errorResponses, NoQuery } from './schemas.js';
+
+export interface EnrollRouteDeps {
+  enrollmentTokens: EnrollmentTokens;
+  enrollmentRefusals: EnrollmentRefusals;
+  /** A request on this connection presented valid credentials (for the cap on unauthenticated connections). */
+  authenticated?: (socket: Socket) => void;
+}
+
+/**
+ * `POST /api/v1/enroll`: a host with an enrollment token (and no other credential) registers itself
+ * as an agent and gets its key, once; then it authenticates as every agent does.
+ */
+export function registerEnrollRoute(app: HttpApp, deps: EnrollRouteDeps): void {
+  app.post(
+    '/api/v1/enroll',
+    {
+      schema: {
+        tags: ['enrollment'],
+        summary: "Register this host as an agent with an enrollment token: 201 {id, key} (the key shown once), in the token's groups",
+        body: EnrollBody,
+        querystring: NoQuery,
+        response: { 201: EnrolledAgent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { token, id, name } = request.body;
+      const outcome = await deps.enrollmentTokens.redeem(token, id, name);
+      if (!outcome.enrolled) {
+        await deps.enrollmentRefusals.record(request, outcome.error, outcome.tokenId);
+        throw outcome.error;
+      }
+      deps.authenticated?.(request.raw.socket);
+      const { agent } = outcome;
+      request.log.info({ agent: agent.id, groups: agent.groups, token: outcome.tokenId, address: request.ip }, 'agent enrolled');
+      return reply.code(201).send(agent);
+    },
+  );
+}
