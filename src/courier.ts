@@ -145,13 +145,24 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     ...common,
     tokens,
     maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
+    authFailuresPerMinute: config.authFailuresPerMinute,
+    now: () => clock.now(),
     longPollTimeoutMs: config.longPollTimeout,
     wsPingIntervalMs: config.wsPingInterval,
     webSocketLimits: { maxInFlight: config.wsMaxInFlight, maxBufferedBytes: config.wsMaxBufferedBytes, stallTimeoutMs: config.wsStallTimeout },
   });
   undo.push(() => comms.close(), () => webSocket.close());
   // Management API (TCP, API keys): operators anywhere.
-  const management = await createManagementApi({ ...common, maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress, node: config.node, now: () => clock.now(), store, operators, keys });
+  const management = await createManagementApi({
+    ...common,
+    maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
+    authFailuresPerMinute: config.authFailuresPerMinute,
+    node: config.node,
+    now: () => clock.now(),
+    store,
+    operators,
+    keys,
+  });
   undo.push(() => management.close());
   if (inspector) undo.push(() => inspector.close());
 

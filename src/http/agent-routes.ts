@@ -8,6 +8,7 @@ import type { AgentTokens } from '../auth/agent-tokens.js';
 import type { AgentRegistry } from '../runtime/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { HttpApp } from './app.js';
+import type { AuthenticationGuard } from './authentication-guard.js';
 import { holdLongPoll } from './long-poll.js';
 import { parseStatefulEvents } from './stateful-events.js';
 import { Type } from 'typebox';
@@ -18,6 +19,8 @@ export interface AgentRoutesDeps {
   agents: AgentRegistry;
   tokens: AgentTokens;
   longPollTimeoutMs: number;
+  /** Throttles failed authentications (per address and per agent id). */
+  guard: AuthenticationGuard;
   /** A request on this connection presented valid credentials (for the cap on unauthenticated connections). */
   authenticated?: (socket: Socket) => void;
 }
@@ -48,16 +51,17 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
     {
       schema: {
         tags: ['authentication'],
-        summary: 'Exchange the agent id and key for a token (JWT, 900 s)',
+        summary: 'Exchange the agent id and key for a token (JWT, 900 s); 429 after too many failures',
         body: AuthenticationBody,
         querystring: NoQuery,
         response: { 200: TokenBody, ...errorResponses },
       },
     },
     async (request) => {
-    const registration = await agents.authenticate(request.body.uuid, request.body.key);
+    const { uuid, key } = request.body;
+    const registration = await deps.guard.attempt(request.ip, uuid, () => agents.authenticate(uuid, key));
     deps.authenticated?.(request.raw.socket);
-    return { token: await tokens.issue(request.body.uuid, registration) };
+    return { token: await tokens.issue(uuid, registration) };
     },
   );
 

@@ -6,17 +6,20 @@ import { errors } from '../errors.js';
 import { registerAgentRoutes, type AgentRoutesDeps } from './agent-routes.js';
 import { AgentWebSocket, WEBSOCKET_PATH } from './agent-websocket.js';
 import { createHttpApp } from './app.js';
+import { AuthenticationGuard } from './authentication-guard.js';
 import { countRefusals, isRefusal } from './refusal-metrics.js';
 import { registerOperationalRoutes, type Health } from './operational-routes.js';
 import { errorResponses } from './schemas.js';
 import { UnauthenticatedConnections } from './unauthenticated-connections.js';
 import type { WebSocketLimits } from './websocket-flow.js';
 
-export interface AgentsApiDeps extends AgentRoutesDeps {
+export interface AgentsApiDeps extends Omit<AgentRoutesDeps, 'guard' | 'authenticated'> {
   logger: Logger;
   bodyLimit: number;
   requestTimeoutMs: number;
   maxUnauthenticatedPerAddress: number;
+  authFailuresPerMinute: number;
+  now: () => number;
   wsPingIntervalMs: number;
   webSocketLimits: WebSocketLimits;
   metrics: Metrics;
@@ -48,7 +51,16 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
   });
   unauthenticated.attach(app.server);
   countRefusals(app, deps.metrics, 'agents');
-  registerAgentRoutes(app, { ...deps, authenticated: unauthenticated.authenticated });
+  const guard = new AuthenticationGuard({
+    api: 'agents',
+    failuresPerMinute: deps.authFailuresPerMinute,
+    failure: errors.INVALID_KEY,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    now: deps.now,
+  });
+  app.addHook('onClose', async () => guard.close());
+  registerAgentRoutes(app, { ...deps, guard, authenticated: unauthenticated.authenticated });
   registerOperationalRoutes(app, deps.health, deps.metrics);
   app.get(
     WEBSOCKET_PATH,

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { ApiKeys, Principal } from '../auth/api-keys.js';
 import type { Permission } from '../auth/roles.js';
 import { roleAllows } from '../auth/roles.js';
+import type { AuthenticationGuard } from '../http/authentication-guard.js';
 import { CourierError, errors } from '../errors.js';
 import type { OperatorStore } from '../store/operator-store.js';
 import type { Logger } from 'pino';
@@ -16,6 +17,8 @@ export interface AccessConfig {
 
 export interface AccessOptions {
   keys: ApiKeys;
+  /** Throttles failed authentications (per address). */
+  guard: AuthenticationGuard;
   store: OperatorStore;
   node: string;
   now: () => number;
@@ -62,9 +65,13 @@ export class Access {
   readonly check = async (request: FastifyRequest): Promise<void> => {
     const config = request.routeOptions.config as AccessConfig;
     if (config.public || (this.options.publicPrefixes ?? []).some((prefix) => request.url.startsWith(prefix))) return;
+    const authorization = request.headers.authorization;
+    const apiKey = headerValue(request.headers['x-api-key']);
     let principal: Principal;
     try {
-      principal = await this.options.keys.authenticate(request.headers.authorization, headerValue(request.headers['x-api-key']));
+      // Counted per address only: a key's secret is 256 random bits, so no one guesses it, and a count
+      // per key id would let anyone who learned an id (it is in the key, and in listings) lock its operator out.
+      principal = await this.options.guard.attempt(request.ip, null, () => this.options.keys.authenticate(authorization, apiKey));
     } catch (error) {
       return this.refuse(request, error as CourierError);
     }

@@ -18,11 +18,12 @@ after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** An expired token is 401 (the agent authenticates again); any other bad token 403. */
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
     assert.ok(error instanceof CourierError, `expected a CourierError, got ${String(error)}`);
     assert.equal(error.code, code);
-    assert.equal(error.statusCode, 403);
+    assert.equal(error.statusCode, code === 'COURIER_ERR_EXPIRED_TOKEN' ? 401 : 403);
     return true;
   });
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
-import { startCourier, type RunningCourier } from '../../src/courier.js';
+import { startCourier, type CourierDeps, type RunningCourier } from '../../src/courier.js';
 import { requestJson, type JsonResponse } from '../../src/http-client.js';
 
 /** A real courier node on a fresh data directory, an ephemeral port and its own Unix socket. */
@@ -37,12 +37,13 @@ export function command(target: { type: string; id: string }, action = 'restart'
   return { source: 'Users/Services', user: 'tester', target, action: { name: action, args: {}, version: '5.0.0' }, timeout: 100, ...extra };
 }
 
-export async function startHarness(overrides: Partial<Record<string, string>> = {}, dataDir = tempDir()): Promise<Harness> {
+/** `deps`: what a test injects beyond the options (a logger to read, a short token lifetime). */
+export async function startHarness(overrides: Partial<Record<string, string>> = {}, dataDir = tempDir(), deps: CourierDeps = {}): Promise<Harness> {
   const config = loadConfig({
     flags: { host: '127.0.0.1', port: '0', managementPort: '0', dataDir, logLevel: 'silent', ...overrides },
     env: {},
   });
-  const courier = await startCourier(config, { logger: pino({ level: config.logLevel }) });
+  const courier = await startCourier(config, { logger: pino({ level: config.logLevel }), ...deps });
   const admin = (method: string, path: string, body?: unknown) =>
     requestJson({ socketPath: courier.socket, method, path, ...(body !== undefined ? { body } : {}) });
   const http: Harness['http'] = (method, path, options = {}) =>

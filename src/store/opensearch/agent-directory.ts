@@ -4,17 +4,20 @@ import { isStatus, isUnavailable, toCourierError } from './failures.js';
 import { searchAll } from './search.js';
 
 interface AgentSource {
-  agent: { id: string; key: string; groups: string[] };
+  // Wazuh's registration writes null for what it does not know (groups, host…).
+  agent: { id: string; key?: string | null; groups?: string[] | null };
   courier?: { created_at?: number };
 }
 
+/** An agent Wazuh registered has no `courier` object: its registration is told apart by its key hash alone. */
 function toRecord(source: AgentSource): AgentRecord {
-  return { id: source.agent.id, keyHash: source.agent.key, groups: source.agent.groups ?? [], createdAt: source.courier?.created_at ?? 0 };
+  return { id: source.agent.id, keyHash: source.agent.key ?? '', groups: source.agent.groups ?? [], createdAt: source.courier?.created_at ?? 0 };
 }
 
 /**
- * Registered agents in `wazuh-agents` (Wazuh's `agent.id`, `agent.key`, `agent.groups`; the key is
- * courier's hash of it). One document per agent, its id the agent id.
+ * Registered agents in `wazuh-agents` (Wazuh's `agent.id`, `agent.key`, `agent.groups`). The key
+ * is stored hashed: courier's `sha256$…` for agents courier registered, Wazuh's PBKDF2 for those
+ * Wazuh registered; both authenticate. One document per agent, its id the agent id.
  */
 export class AgentDirectory {
   /**
