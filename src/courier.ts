@@ -26,6 +26,8 @@ export interface CourierDeps {
   clock?: Clock;
   /** Defaults to the embedded SQLite store in the data directory. */
   store?: CommandStore;
+  /** Lifetime of agent tokens, for tests of what happens at expiry; Wazuh agents expect the default, 900 s. */
+  tokenLifetimeS?: number;
 }
 
 export interface RunningCourier {
@@ -92,7 +94,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   });
   metrics = new Metrics({ countByStatus: () => store.countByStatus(), stats: () => supervisor.stats() });
   const agents = new AgentRegistry(store, () => clock.now());
-  const tokens = await AgentTokens.load(config.dataDir, () => clock.now());
+  const tokens = await AgentTokens.load(config.dataDir, () => clock.now(), deps.tokenLifetimeS);
   // A cluster shared with other writers is tailed for their changes (the embedded store has none).
   const poller = isIndexerSource(store)
     ? new IndexerPoller({

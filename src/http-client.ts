@@ -1,8 +1,10 @@
-import { request, type Agent } from 'node:http';
+import { request, type Agent, type IncomingHttpHeaders } from 'node:http';
 
 export interface JsonResponse {
   status: number;
   body: unknown;
+  /** With `withHeaders` only (e.g. to read a 429's Retry-After). */
+  headers?: IncomingHttpHeaders;
 }
 
 export interface JsonRequest {
@@ -16,6 +18,8 @@ export interface JsonRequest {
   body?: unknown;
   signal?: AbortSignal;
   agent?: Agent;
+  /** Also return the response headers. */
+  withHeaders?: boolean;
 }
 
 /**
@@ -54,7 +58,7 @@ export function requestJson(options: JsonRequest): Promise<JsonResponse> {
           } catch {
             // not JSON: keep the text
           }
-          resolve({ status: res.statusCode ?? 0, body });
+          resolve({ status: res.statusCode ?? 0, body, ...(options.withHeaders ? { headers: res.headers } : {}) });
         });
       },
     );

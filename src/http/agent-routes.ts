@@ -25,17 +25,24 @@ export interface AgentRoutesDeps {
   authenticated?: (socket: Socket) => void;
 }
 
+/** Who a request's token speaks for, and until when. */
+export interface AuthenticatedAgent {
+  agentId: string;
+  /** ms since the epoch: a long-poll or WebSocket it opened ends then. */
+  expiresAt: number;
+}
+
 /**
- * The agent id behind a request's bearer token. The token must have been issued for the agent's
+ * The agent behind a request's bearer token. The token must have been issued for the agent's
  * current registration: a removed agent's token, or one from before it was registered again, is refused.
  */
-export async function authenticatedAgent(deps: Pick<AgentRoutesDeps, 'tokens' | 'agents'>, authorization: string | undefined): Promise<string> {
-  const { agentId, registration } = await deps.tokens.verifyHeader(authorization);
+export async function authenticatedAgent(deps: Pick<AgentRoutesDeps, 'tokens' | 'agents'>, authorization: string | undefined): Promise<AuthenticatedAgent> {
+  const { agentId, registration, expiresAt } = await deps.tokens.verifyHeader(authorization);
   // The same single read of the agent as before: comparing fingerprints adds one short hash.
   const current = await deps.agents.registration(agentId);
   if (current === null || current !== registration) throw errors.INVALID_TOKEN();
   deps.agents.touch(agentId);
-  return agentId;
+  return { agentId, expiresAt };
 }
 
 /**
@@ -68,12 +75,12 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
   // Everything else needs a token, checked before the body is even read.
   void app.register(async (instance) => {
     const scope = instance.withTypeProvider<TypeBoxTypeProvider>();
-    const agentIds = new WeakMap<FastifyRequest, string>();
+    const callers = new WeakMap<FastifyRequest, AuthenticatedAgent>();
     scope.addHook('onRequest', async (request) => {
-      agentIds.set(request, await authenticatedAgent(deps, request.headers.authorization));
+      callers.set(request, await authenticatedAgent(deps, request.headers.authorization));
       deps.authenticated?.(request.raw.socket);
     });
-    const agentOf = (request: FastifyRequest) => agentIds.get(request)!;
+    const agentOf = (request: FastifyRequest) => callers.get(request)!.agentId;
 
     const security = [{ bearer: [] }];
     scope.get(
@@ -81,15 +88,15 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
       {
         schema: {
           tags: ['commands'],
-          summary: "Long-poll for this agent's commands: 200 as soon as there are some, 408 after the timeout",
+          summary: "Long-poll for this agent's commands: 200 as soon as there are some, 408 after the timeout, 401 when the token expires first",
           security,
           querystring: NoQuery,
           response: { 200: CommandsBody, 408: ErrorBody, ...errorResponses },
         },
       },
       async (request, reply) => {
-      const agentId = agentOf(request);
-      return holdLongPoll(supervisor, reply, agentRoute(agentId), `agent:${agentId}`, deps.longPollTimeoutMs);
+      const { agentId, expiresAt } = callers.get(request)!;
+      return holdLongPoll(supervisor, reply, agentRoute(agentId), `agent:${agentId}`, deps.longPollTimeoutMs, tokens.remainingMs({ expiresAt }));
       },
     );
 

@@ -96,7 +96,8 @@ export async function createManagementApi(deps: ManagementApiDeps) {
   registerCommandRoutes(app, deps.supervisor, policy);
   const scopeOf = (request: FastifyRequest) => access.principal(request).scope;
   registerQueryRoutes(app, deps.operators, scopeOf);
-  registerEventStream(app, deps.supervisor, deps.operators, scopeOf);
+  // A stream ends as soon as its key is revoked, not at its next request (it makes none).
+  registerEventStream(app, deps.supervisor, deps.operators, scopeOf, { keyOf: (request) => access.principal(request).keyId, keys: deps.keys });
   registerManagementAgentRoutes(app, { ...deps, access, policy });
   return app;
 }
