@@ -7,6 +7,7 @@ import { Fleet } from './fleet.js';
 import { currentLoad, describeMachine } from './machine.js';
 import { parsePlan, USAGE, type Plan } from './options.js';
 import { selfTimeByArea, topSelfTime } from './profile.js';
+import { runAuth } from './scenarios/auth.js';
 import type { BenchContext } from './scenarios/context.js';
 import { runIndexer } from './scenarios/indexer.js';
 import { runLiveCommands } from './scenarios/live-commands.js';
@@ -58,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
     if (plan.scenarios.has('long-poll')) await runLongPoll(ctx);
     if (plan.scenarios.has('live-commands')) await runLiveCommands(ctx);
     if (plan.opensearch && plan.scenarios.has('indexer')) await runIndexer(ctx, plan.opensearch);
+    if (plan.scenarios.has('auth')) await runAuth(ctx);
     const counters = await fleet.counters();
     agentErrors = counters.errors;
     if (agentErrors > 0) lastAgentError = counters.lastError;

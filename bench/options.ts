@@ -4,7 +4,8 @@ export const USAGE = `Usage: npm run bench -- [options]
 
 Starts courier as its own process on a fresh data directory, drives simulated agents from a
 separate load process on loopback, and reports dispatch latency, throughput, memory per agent,
-fan-out, live-command load and the ratio to a raw ws server measured in the same run.
+fan-out, live-command load, the ratio to a raw ws server measured in the same run, and the
+authentications per second of agents with Wazuh (PBKDF2) keys.
 
 Options:
   --quick                 a ~1-minute smoke run (1,000 agents, 20,000 live commands, short phases)
@@ -18,11 +19,11 @@ Options:
   --cpu-prof <dir>        write courier's CPU profile of each measured phase to <dir> and print
                           its top functions by self time
   --only <list>           run only these scenarios (comma-separated): websocket, tls-websocket, long-poll,
-                          live-commands, indexer (raw floor runs with websocket)
+                          live-commands, indexer, auth (raw floor runs with websocket)
   -h, --help              this help`;
 
-export type Scenario = 'websocket' | 'tls-websocket' | 'long-poll' | 'live-commands' | 'indexer';
-const SCENARIOS: Scenario[] = ['websocket', 'tls-websocket', 'long-poll', 'live-commands', 'indexer'];
+export type Scenario = 'websocket' | 'tls-websocket' | 'long-poll' | 'live-commands' | 'indexer' | 'auth';
+const SCENARIOS: Scenario[] = ['websocket', 'tls-websocket', 'long-poll', 'live-commands', 'indexer', 'auth'];
 
 export interface Plan {
   quick: boolean;

@@ -48,6 +48,11 @@ export const OPTIONS = {
     kind: 'int',
     describe: 'Most open connections per source address that have not yet presented valid credentials; past it, 429 and close',
   },
+  authFailuresPerMinute: {
+    flag: 'auth-failures-per-minute',
+    kind: 'int',
+    describe: 'Failed authentications allowed per source address, and per agent id, each minute; past it, 429 with a back-off that doubles',
+  },
   wsMaxInFlight: { flag: 'ws-max-in-flight', kind: 'int', describe: 'Most commands pushed to one WebSocket and not yet acked; past it, they wait' },
   wsMaxBufferedBytes: { flag: 'ws-max-buffered-bytes', kind: 'int', describe: 'Most bytes buffered for one WebSocket; past it, commands wait' },
   wsStallTimeout: { flag: 'ws-stall-timeout', kind: 'duration', describe: 'How long a WebSocket with bytes waiting, or at its in-flight bound, may go without progress before it is closed' },
@@ -104,6 +109,7 @@ export interface Config {
   /** ms: a request must have fully arrived within this time. */
   requestTimeout: number;
   maxUnauthenticatedPerAddress: number;
+  authFailuresPerMinute: number;
   wsMaxInFlight: number;
   wsMaxBufferedBytes: number;
   /** ms */
@@ -154,6 +160,9 @@ const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string 
   // Generous for many agents behind one NAT address reconnecting at once (each connection stops
   // counting at its first authenticated request), while one address holds at most 128 sockets.
   maxUnauthenticatedPerAddress: 128,
+  // Far more than an agent or an operator with the right key ever fails, far too few to guess a key:
+  // the 16th failure in a minute is refused, then the waits double up to 15 minutes.
+  authFailuresPerMinute: 15,
   // An agent that reads acks each frame as it arrives and holds far less; a stuck socket costs at most
   // this much (its commands wait for the agent's other connections), and is closed after a minute.
   wsMaxInFlight: 1000,

@@ -29,6 +29,8 @@ export interface CourierDeps {
   clock?: Clock;
   /** Defaults to the embedded SQLite store in the data directory. */
   store?: CommandStore;
+  /** Lifetime of agent tokens, for tests of what happens at expiry; Wazuh agents expect the default, 900 s. */
+  tokenLifetimeS?: number;
 }
 
 export interface RunningCourier {
@@ -99,7 +101,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   });
   metrics = new Metrics({ countByStatus: () => store.countByStatus(), stats: () => supervisor.stats() });
   const agents = new AgentRegistry(store, () => clock.now());
-  const tokens = await AgentTokens.load(config.dataDir, () => clock.now());
+  const tokens = await AgentTokens.load(config.dataDir, () => clock.now(), deps.tokenLifetimeS);
   // A cluster shared with other writers is tailed for their changes (the embedded store has none).
   const poller = isIndexerSource(store)
     ? new IndexerPoller({
@@ -160,6 +162,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     node: config.node,
     now: () => clock.now(),
     maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
+    authFailuresPerMinute: config.authFailuresPerMinute,
     longPollTimeoutMs: config.longPollTimeout,
     wsPingIntervalMs: config.wsPingInterval,
     webSocketLimits: { maxInFlight: config.wsMaxInFlight, maxBufferedBytes: config.wsMaxBufferedBytes, stallTimeoutMs: config.wsStallTimeout },
@@ -171,6 +174,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   const management = await createManagementApi({
     ...common,
     maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
+    authFailuresPerMinute: config.authFailuresPerMinute,
     node: config.node,
     now: () => clock.now(),
     store,

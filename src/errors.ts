@@ -8,13 +8,16 @@ export class CourierError extends Error {
   readonly statusCode: number;
   /** A Wazuh-compatible numeric body code, where the Wazuh wire defines one (e.g. 408). */
   readonly wireCode: number | undefined;
+  /** Seconds the client should wait before trying again (`Retry-After`), for a 429. */
+  readonly retryAfterS: number | undefined;
 
-  constructor(code: string, statusCode: number, message: string, wireCode?: number) {
+  constructor(code: string, statusCode: number, message: string, wireCode?: number, retryAfterS?: number) {
     super(message);
     this.name = 'CourierError';
     this.code = code;
     this.statusCode = statusCode;
     this.wireCode = wireCode;
+    this.retryAfterS = retryAfterS;
   }
 }
 
@@ -69,12 +72,19 @@ export const errors = {
   // Agents
   AGENT_NOT_FOUND: define('COURIER_ERR_AGENT_NOT_FOUND', 404, (id: string) => `Agent [${id}] not found`),
   AGENT_EXISTS: define('COURIER_ERR_AGENT_EXISTS', 409, (id: string) => `Agent [${id}] already exists`),
-  // Agent authentication (Wazuh: 401 invalid key, 403 unknown agent or bad token)
-  INVALID_KEY: define('COURIER_ERR_INVALID_KEY', 401, () => 'Invalid key'),
-  AGENT_DOES_NOT_EXIST: define('COURIER_ERR_AGENT_DOES_NOT_EXIST', 403, () => 'Agent does not exist'),
+  // Agent authentication. An unknown agent and a wrong key get the same answer (Wazuh tells them
+  // apart, which lets anyone list the registered ids). An expired token is 401: the Wazuh agent
+  // authenticates again on a 401, at once; on a 403 it waits for its own renewal timer.
+  INVALID_KEY: define('COURIER_ERR_INVALID_KEY', 401, () => 'Invalid agent id or key'),
   MISSING_TOKEN: define('COURIER_ERR_MISSING_TOKEN', 403, () => 'Missing bearer token in the Authorization header'),
   INVALID_TOKEN: define('COURIER_ERR_INVALID_TOKEN', 403, () => 'Invalid token'),
-  EXPIRED_TOKEN: define('COURIER_ERR_EXPIRED_TOKEN', 403, () => 'Token expired'),
+  EXPIRED_TOKEN: define('COURIER_ERR_EXPIRED_TOKEN', 401, () => 'Token expired: authenticate again'),
+  /** Too many failed authentications from this address, or for this agent id (see AuthenticationGuard). */
+  TOO_MANY_ATTEMPTS: Object.assign(
+    (retryAfterS: number) =>
+      new CourierError('COURIER_ERR_TOO_MANY_ATTEMPTS', 429, `Too many failed authentications: try again in ${retryAfterS} s`, undefined, retryAfterS),
+    { code: 'COURIER_ERR_TOO_MANY_ATTEMPTS', statusCode: 429 },
+  ),
   CLIENT_CERTIFICATE_REQUIRED: define('COURIER_ERR_CLIENT_CERTIFICATE_REQUIRED', 403, () => "A client certificate signed by courier's client CA is required (mutual TLS)"),
   CLIENT_CERTIFICATE_MISMATCH: define('COURIER_ERR_CLIENT_CERTIFICATE_MISMATCH', 403, (id: string) => `The client certificate does not name agent [${id}]`),
   // Agent enrollment: one answer for every refused token. `why` is said only to whoever presented the

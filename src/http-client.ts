@@ -1,10 +1,12 @@
-import { request as httpRequest, type Agent } from 'node:http';
+import { request as httpRequest, type Agent, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { ClientTls } from './tls/client-tls.js';
 
 export interface JsonResponse {
   status: number;
   body: unknown;
+  /** With `withHeaders` only (e.g. to read a 429's Retry-After). */
+  headers?: IncomingHttpHeaders;
 }
 
 export interface JsonRequest {
@@ -20,6 +22,8 @@ export interface JsonRequest {
   agent?: Agent;
   /** How to verify an `https:` base URL's certificate (see `clientTls`). */
   tls?: ClientTls | undefined;
+  /** Also return the response headers. */
+  withHeaders?: boolean;
 }
 
 /**
@@ -61,7 +65,7 @@ export function requestJson(options: JsonRequest): Promise<JsonResponse> {
           } catch {
             // not JSON: keep the text
           }
-          resolve({ status: res.statusCode ?? 0, body });
+          resolve({ status: res.statusCode ?? 0, body, ...(options.withHeaders ? { headers: res.headers } : {}) });
         });
       },
     );

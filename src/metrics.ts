@@ -32,6 +32,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Authentications answered 429 without being tried: too many failures from their address, or for their identity. */
+  readonly throttledAuthentications = new Counter({
+    name: 'courier_authentication_throttled_total',
+    help: 'Authentication attempts refused (429) without being tried, after too many failures from their source address or for their identity (agent id, API key), by API and by which limit',
+    labelNames: ['api', 'by'],
+    registers: [this.registry],
+  });
+
   constructor(sources: MetricsSources) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
@@ -71,6 +79,10 @@ export class Metrics {
 
   countConnectionRefused(api: 'agents' | 'management'): void {
     this.refusedConnections.inc({ api });
+  }
+
+  countAuthenticationThrottled(api: 'agents' | 'management', by: 'address' | 'identity'): void {
+    this.throttledAuthentications.inc({ api, by });
   }
 
   observeDispatch(latencyMs: number): void {

@@ -24,7 +24,10 @@ export type MetricName =
   | 'live_commands_100k_load_ms'
   | 'raw_throughput_ratio'
   | 'indexer_dispatch_p50_ms'
-  | 'indexer_dispatch_p99_ms';
+  | 'indexer_dispatch_p99_ms'
+  | 'auth_per_s'
+  | 'auth_uncached_per_s'
+  | 'auth_route_per_s';
 
 export type Results = Partial<Record<MetricName, number>>;
 

@@ -1,9 +1,25 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import type { CommandView } from '../domain/command.js';
-import { TOKEN_LIFETIME_S } from '../auth/agent-tokens.js';
+import { decodeJwt } from 'jose';
 import { requestJson } from '../http-client.js';
 import type { ClientTls } from '../tls/client-tls.js';
+
+/** Close code of a WebSocket whose token expired (the server's CLOSE_TOKEN_EXPIRED). */
+const CLOSE_TOKEN_EXPIRED = 4001;
+/** A token is renewed this long before it expires (or at 9/10 of a shorter lifetime). */
+const RENEW_BEFORE_MS = 60_000;
+
+/** A refusal by the server: its status and, on a 429, how long it asked to wait. */
+class Refused extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly retryAfterMs = 0,
+  ) {
+    super(message);
+  }
+}
 
 export interface ReferenceAgentOptions {
   url: string;
@@ -18,6 +34,8 @@ export interface ReferenceAgentOptions {
   onProblem?: (message: string) => void;
   /** How to verify courier's certificate on an `https:` URL (see `clientTls`). */
   tls?: ClientTls | undefined;
+  /** Called each time it obtains a token (the first, and each renewal or re-authentication). */
+  onAuthenticated?: (expiresAt: number) => void;
 }
 
 /**
@@ -27,7 +45,8 @@ export interface ReferenceAgentOptions {
  */
 export class ReferenceAgent {
   private token: string | null = null;
-  private tokenIssuedAt = 0;
+  /** When the token should be renewed (ms since the epoch), read from its `exp`. */
+  private renewAt = 0;
   private readonly seen = new Set<string>();
   /** Results not yet acknowledged by the server: kept and re-sent until they are (a crash must not lose them). */
   private readonly outbox = new Map<string, { document_id: string; code: number; message: string }>();
@@ -51,9 +70,9 @@ export class ReferenceAgent {
     return this.abort.signal.aborted;
   }
 
-  /** A fresh token, renewed before its 900 s lifetime ends. */
+  /** A fresh token, renewed before it expires (by its `exp`, whatever the server's lifetime). */
   private async authorization(): Promise<string> {
-    if (!this.token || Date.now() - this.tokenIssuedAt > (TOKEN_LIFETIME_S - 60) * 1000) {
+    if (!this.token || Date.now() >= this.renewAt) {
       const res = await requestJson({
         baseUrl: this.options.url,
         tls: this.options.tls,
@@ -61,10 +80,20 @@ export class ReferenceAgent {
         path: '/api/v1/authentication',
         body: { uuid: this.options.id, key: this.options.key },
         signal: this.abort.signal,
+        withHeaders: true,
       });
-      if (res.status !== 200) throw new Error(`authentication failed: ${res.status} ${JSON.stringify(res.body)}`);
-      this.token = (res.body as { token: string }).token;
-      this.tokenIssuedAt = Date.now();
+      if (res.status !== 200) {
+        // 429: too many failures from here or for this id; the server says how long to wait.
+        const retryAfterS = Number(res.headers?.['retry-after']);
+        throw new Refused(`authentication failed: ${res.status} ${JSON.stringify(res.body)}`, res.status, Number.isFinite(retryAfterS) ? retryAfterS * 1000 : 0);
+      }
+      const token = (res.body as { token: string }).token;
+      const { iat, exp } = decodeJwt(token);
+      const now = Date.now();
+      const lifetimeMs = exp !== undefined && iat !== undefined ? (exp - iat) * 1000 : 0;
+      this.token = token;
+      this.renewAt = exp === undefined ? now : exp * 1000 - Math.min(RENEW_BEFORE_MS, lifetimeMs / 10);
+      this.options.onAuthenticated?.((exp ?? 0) * 1000);
     }
     return `Bearer ${this.token}`;
   }
@@ -98,14 +127,16 @@ export class ReferenceAgent {
       body: { results },
       signal: this.abort.signal,
     });
-    if (report.status !== 200) throw new Error(`result report answered ${report.status} ${JSON.stringify(report.body)}`);
+    if (report.status !== 200) throw new Refused(`result report answered ${report.status} ${JSON.stringify(report.body)}`, report.status);
     for (const result of results) this.outbox.delete(result.document_id);
   }
 
   private async backoff(attempt: number, problem: unknown): Promise<void> {
     this.options.onProblem?.(problem instanceof Error ? problem.message : String(problem));
-    if (String(problem).includes('403')) this.token = null;
-    const delay = Math.min(30_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
+    // The token is refused (expired, or its agent registered again): a new one is asked for.
+    if (problem instanceof Refused && (problem.status === 401 || problem.status === 403)) this.token = null;
+    const retryAfterMs = problem instanceof Refused ? problem.retryAfterMs : 0;
+    const delay = Math.max(retryAfterMs, Math.min(30_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2));
     await sleep(delay, undefined, { signal: this.abort.signal }).catch(() => {});
   }
 
@@ -124,7 +155,12 @@ export class ReferenceAgent {
           signal: this.abort.signal,
         });
         if (res.status === 408) continue;
-        if (res.status !== 200) throw new Error(`long-poll answered ${res.status} ${JSON.stringify(res.body)}`);
+        // The token expired while the poll was held: authenticate again and poll at once.
+        if (res.status === 401) {
+          this.token = null;
+          continue;
+        }
+        if (res.status !== 200) throw new Refused(`long-poll answered ${res.status} ${JSON.stringify(res.body)}`, res.status);
         this.accept((res.body as { commands: CommandView[] }).commands);
         await this.flushOutbox(authorization);
         failures = 0;
@@ -142,7 +178,7 @@ export class ReferenceAgent {
         const authorization = await this.authorization();
         const wsUrl = new URL('/api/v1/commands/ws', this.options.url);
         wsUrl.protocol = wsUrl.protocol === 'https:' ? 'wss:' : 'ws:';
-        await new Promise<void>((resolve, reject) => {
+        const closeCode = await new Promise<number>((resolve, reject) => {
           const ws = new WebSocket(wsUrl, { headers: { authorization }, ...this.options.tls });
           this.socket = ws;
           const sendResults = (ids: Iterable<string>) => {
@@ -168,11 +204,16 @@ export class ReferenceAgent {
               this.options.onProblem?.(`server error frame: ${frame.message}`);
             }
           });
-          ws.on('unexpected-response', (_req, res) => reject(new Error(`websocket upgrade answered ${res.statusCode}`)));
+          ws.on('unexpected-response', (_req, res) => reject(new Refused(`websocket upgrade answered ${res.statusCode}`, res.statusCode ?? 0)));
           ws.on('error', reject);
-          ws.on('close', () => resolve());
+          ws.on('close', (code) => resolve(code));
         });
-        if (!this.stopped) await this.backoff(failures++, 'websocket closed');
+        // The token expired: authenticate again and reconnect at once (what it held unacked is delivered again).
+        if (closeCode === CLOSE_TOKEN_EXPIRED) {
+          this.token = null;
+          continue;
+        }
+        if (!this.stopped) await this.backoff(failures++, `websocket closed (${closeCode})`);
       } catch (error) {
         if (this.stopped) return;
         await this.backoff(failures++, error);

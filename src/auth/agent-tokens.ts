@@ -21,6 +21,8 @@ export interface TokenClaims {
   agentId: string;
   /** The `reg` claim; null in a token without one (never issued by this version). */
   registration: string | null;
+  /** When it expires (`exp`), ms since the epoch: an open stream it opened ends then. */
+  expiresAt: number;
 }
 
 type KeyLike = Awaited<ReturnType<typeof importJWK>>;
@@ -48,9 +50,11 @@ export class AgentTokens {
     private readonly privateKey: KeyLike,
     private readonly publicKey: KeyLike,
     private readonly now: () => number,
+    private readonly lifetimeS: number,
   ) {}
 
-  static async load(dataDir: string, now: () => number = Date.now): Promise<AgentTokens> {
+  /** `lifetimeS` other than 900 is for tests only: Wazuh agents expect exactly 900 s. */
+  static async load(dataDir: string, now: () => number = Date.now, lifetimeS = TOKEN_LIFETIME_S): Promise<AgentTokens> {
     const file = join(dataDir, SIGNING_KEY_FILE);
     let jwk: JWK;
     if (existsSync(file)) {
@@ -66,7 +70,7 @@ export class AgentTokens {
     }
     const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = jwk;
     try {
-      return new AgentTokens(await importJWK(jwk, ALG), await importJWK(publicJwk, ALG), now);
+      return new AgentTokens(await importJWK(jwk, ALG), await importJWK(publicJwk, ALG), now, lifetimeS);
     } catch (error) {
       throw errors.CORRUPT_FILE(file, `not an RSA private key: ${(error as Error).message}`, SIGNING_KEY_REMEDY);
     }
@@ -80,11 +84,11 @@ export class AgentTokens {
       .setAudience(TOKEN_AUDIENCE)
       .setSubject(agentId)
       .setIssuedAt(iat)
-      .setExpirationTime(iat + TOKEN_LIFETIME_S)
+      .setExpirationTime(iat + this.lifetimeS)
       .sign(this.privateKey);
   }
 
-  /** The claims of a valid token; a 403 error (invalid or expired) otherwise. */
+  /** The claims of a valid token; a 403 (invalid) or 401 (expired) error otherwise. */
   async verify(token: string): Promise<TokenClaims> {
     try {
       const { payload } = await jwtVerify(token, this.publicKey, {
@@ -96,11 +100,17 @@ export class AgentTokens {
       if (typeof payload.uuid !== 'string' || payload.uuid === '') throw errors.INVALID_TOKEN();
       const reg = payload.reg;
       if (reg !== undefined && typeof reg !== 'string') throw errors.INVALID_TOKEN();
-      return { agentId: payload.uuid, registration: typeof reg === 'string' ? reg : null };
+      if (typeof payload.exp !== 'number') throw errors.INVALID_TOKEN();
+      return { agentId: payload.uuid, registration: typeof reg === 'string' ? reg : null, expiresAt: payload.exp * 1000 };
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw errors.EXPIRED_TOKEN();
       throw errors.INVALID_TOKEN();
     }
+  }
+
+  /** How long a token with these claims still holds (ms; 0 or less: expired). */
+  remainingMs(claims: Pick<TokenClaims, 'expiresAt'>): number {
+    return claims.expiresAt - this.now();
   }
 
   /** Reads `Authorization: Bearer <token>` and verifies it. */

@@ -41,6 +41,8 @@ function view(record: ApiKeyRecord): ApiKeyView {
  * creation; the id part lets a key be found without scanning, and listed and revoked by id.
  */
 export class ApiKeys {
+  private readonly revokedListeners = new Set<(id: string) => void>();
+
   constructor(
     private readonly store: OperatorStore,
     private readonly now: () => number = Date.now,
@@ -70,11 +72,24 @@ export class ApiKeys {
 
   async revoke(id: string): Promise<void> {
     if (!(await this.store.revokeApiKey(id, this.now()))) throw errors.API_KEY_NOT_FOUND(id);
+    for (const listener of this.revokedListeners) listener(id);
+  }
+
+  /** Calls `listener` with the id of each key revoked through this instance; returns the unsubscribe. */
+  onRevoked(listener: (id: string) => void): () => void {
+    this.revokedListeners.add(listener);
+    return () => this.revokedListeners.delete(listener);
+  }
+
+  /** Whether the key no longer holds (revoked, here or by another node sharing the store, or gone). */
+  async isRevoked(id: string): Promise<boolean> {
+    const record = await this.store.getApiKey(id);
+    return record === null || record.revokedAt !== null;
   }
 
   /** The principal behind `Authorization: Bearer <key>` (or `X-API-Key`); 401 otherwise. */
   async authenticate(authorization: string | undefined, apiKeyHeader: string | undefined): Promise<Principal> {
-    const presented = apiKeyHeader ?? (authorization ? /^Bearer\s+(\S+)$/i.exec(authorization)?.[1] : undefined);
+    const presented = presentedKey(authorization, apiKeyHeader);
     if (!presented) throw errors.MISSING_API_KEY();
     const match = KEY_FORMAT.exec(presented);
     const record = match ? await this.store.getApiKey(match[1]!) : null;
@@ -83,4 +98,9 @@ export class ApiKeys {
     }
     return { keyId: record.id, name: record.name, role: record.role, scope: parseScope(record.scopes) };
   }
+}
+
+/** `X-API-Key`, else the bearer token of `Authorization`. */
+function presentedKey(authorization: string | undefined, apiKeyHeader: string | undefined): string | undefined {
+  return apiKeyHeader ?? (authorization ? /^Bearer\s+(\S+)$/i.exec(authorization)?.[1] : undefined);
 }

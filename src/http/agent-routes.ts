@@ -10,6 +10,7 @@ import type { AgentTokens } from '../auth/agent-tokens.js';
 import type { AgentRegistry } from '../runtime/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { HttpApp } from './app.js';
+import type { AuthenticationGuard } from './authentication-guard.js';
 import { holdLongPoll } from './long-poll.js';
 import { parseStatefulEvents } from './stateful-events.js';
 import { Type } from 'typebox';
@@ -20,6 +21,8 @@ export interface AgentRoutesDeps {
   agents: AgentRegistry;
   tokens: AgentTokens;
   longPollTimeoutMs: number;
+  /** Throttles failed authentications (per address and per agent id). */
+  guard: AuthenticationGuard;
   /** A request on this connection presented valid credentials (for the cap on unauthenticated connections). */
   authenticated?: (socket: Socket) => void;
   /** Mutual TLS: every connection's client certificate must name the agent that uses it. */
@@ -38,18 +41,29 @@ export function assertCertificateNames(deps: Pick<AgentRoutesDeps, 'mutualTls'>,
   if (!names.includes(agentId)) throw errors.CLIENT_CERTIFICATE_MISMATCH(agentId);
 }
 
+/** Who a request's token speaks for, and until when. */
+export interface AuthenticatedAgent {
+  agentId: string;
+  /** ms since the epoch: a long-poll or WebSocket it opened ends then. */
+  expiresAt: number;
+}
+
 /**
- * The agent id behind a request's bearer token. The token must have been issued for the agent's
+ * The agent behind a request's bearer token. The token must have been issued for the agent's
  * current registration: a removed agent's token, or one from before it was registered again, is refused.
  */
-export async function authenticatedAgent(deps: Pick<AgentRoutesDeps, 'tokens' | 'agents' | 'mutualTls'>, authorization: string | undefined, socket: Socket): Promise<string> {
-  const { agentId, registration } = await deps.tokens.verifyHeader(authorization);
+export async function authenticatedAgent(
+  deps: Pick<AgentRoutesDeps, 'tokens' | 'agents' | 'mutualTls'>,
+  authorization: string | undefined,
+  socket: Socket,
+): Promise<AuthenticatedAgent> {
+  const { agentId, registration, expiresAt } = await deps.tokens.verifyHeader(authorization);
   assertCertificateNames(deps, socket, agentId);
   // The same single read of the agent as before: comparing fingerprints adds one short hash.
   const current = await deps.agents.registration(agentId);
   if (current === null || current !== registration) throw errors.INVALID_TOKEN();
   deps.agents.touch(agentId);
-  return agentId;
+  return { agentId, expiresAt };
 }
 
 /**
@@ -65,29 +79,30 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
     {
       schema: {
         tags: ['authentication'],
-        summary: 'Exchange the agent id and key for a token (JWT, 900 s)',
+        summary: 'Exchange the agent id and key for a token (JWT, 900 s); 429 after too many failures',
         body: AuthenticationBody,
         querystring: NoQuery,
         response: { 200: TokenBody, ...errorResponses },
       },
     },
     async (request) => {
-    assertCertificateNames(deps, request.raw.socket, request.body.uuid);
-    const registration = await agents.authenticate(request.body.uuid, request.body.key);
+    const { uuid, key } = request.body;
+    assertCertificateNames(deps, request.raw.socket, uuid);
+    const registration = await deps.guard.attempt(request.ip, uuid, () => agents.authenticate(uuid, key));
     deps.authenticated?.(request.raw.socket);
-    return { token: await tokens.issue(request.body.uuid, registration) };
+    return { token: await tokens.issue(uuid, registration) };
     },
   );
 
   // Everything else needs a token, checked before the body is even read.
   void app.register(async (instance) => {
     const scope = instance.withTypeProvider<TypeBoxTypeProvider>();
-    const agentIds = new WeakMap<FastifyRequest, string>();
+    const callers = new WeakMap<FastifyRequest, AuthenticatedAgent>();
     scope.addHook('onRequest', async (request) => {
-      agentIds.set(request, await authenticatedAgent(deps, request.headers.authorization, request.raw.socket));
+      callers.set(request, await authenticatedAgent(deps, request.headers.authorization, request.raw.socket));
       deps.authenticated?.(request.raw.socket);
     });
-    const agentOf = (request: FastifyRequest) => agentIds.get(request)!;
+    const agentOf = (request: FastifyRequest) => callers.get(request)!.agentId;
 
     const security = [{ bearer: [] }];
     scope.get(
@@ -95,15 +110,15 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
       {
         schema: {
           tags: ['commands'],
-          summary: "Long-poll for this agent's commands: 200 as soon as there are some, 408 after the timeout",
+          summary: "Long-poll for this agent's commands: 200 as soon as there are some, 408 after the timeout, 401 when the token expires first",
           security,
           querystring: NoQuery,
           response: { 200: CommandsBody, 408: ErrorBody, ...errorResponses },
         },
       },
       async (request, reply) => {
-      const agentId = agentOf(request);
-      return holdLongPoll(supervisor, reply, agentRoute(agentId), `agent:${agentId}`, deps.longPollTimeoutMs);
+      const { agentId, expiresAt } = callers.get(request)!;
+      return holdLongPoll(supervisor, reply, agentRoute(agentId), `agent:${agentId}`, deps.longPollTimeoutMs, tokens.remainingMs({ expiresAt }));
       },
     );
 

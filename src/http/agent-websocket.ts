@@ -10,12 +10,14 @@ import { assertResultsWithinLimits } from '../domain/json-limits.js';
 import { CourierError, errors, toErrorBody } from '../errors.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { Subscription } from '../runtime/subscription.js';
-import { authenticatedAgent, type AgentRoutesDeps } from './agent-routes.js';
+import { authenticatedAgent, type AgentRoutesDeps, type AuthenticatedAgent } from './agent-routes.js';
 import { endWithError } from './raw-error.js';
 import { ResultFields } from './schemas.js';
 import { WebSocketFlow, type WebSocketLimits } from './websocket-flow.js';
 
 export const WEBSOCKET_PATH = '/api/v1/commands/ws';
+/** Close code of a socket whose token expired: the agent authenticates again and reconnects. */
+export const CLOSE_TOKEN_EXPIRED = 4001;
 /** Sockets pinged per turn of the event loop, and the pause between two slices (ms). */
 const PING_SLICE = 256;
 const PING_PAUSE_MS = 10;
@@ -91,9 +93,9 @@ export class AgentWebSocket {
     const path = (request.url ?? '').split('?')[0];
     if (path !== WEBSOCKET_PATH) return endWithError(socket, errors.NOT_FOUND_ROUTE('GET', path ?? ''));
     if (!this.accepting) return endWithError(socket, errors.SHUTTING_DOWN());
-    let agentId: string;
+    let caller: AuthenticatedAgent;
     try {
-      agentId = await authenticatedAgent(this.options, request.headers.authorization, request.socket);
+      caller = await authenticatedAgent(this.options, request.headers.authorization, request.socket);
     } catch (error) {
       const refusal = error instanceof CourierError ? error : errors.INVALID_TOKEN();
       this.options.onRefused?.(refusal);
@@ -101,11 +103,11 @@ export class AgentWebSocket {
     }
     this.options.authenticated?.(socket as Socket);
     if (socket.destroyed) return;
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.serve(ws as AgentSocket, agentId));
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.serve(ws as AgentSocket, caller));
   }
 
-  private serve(ws: AgentSocket, agentId: string): void {
-    const { supervisor, logger } = this.options;
+  private serve(ws: AgentSocket, { agentId, expiresAt }: AuthenticatedAgent): void {
+    const { supervisor, logger, tokens } = this.options;
     const who = `agent:${agentId}`;
     const route = agentRoute(agentId);
     ws.isAlive = true;
@@ -138,7 +140,15 @@ export class AgentWebSocket {
       return;
     }
     const subscription = sub;
+    // A socket must not outlive the token it was opened with: at its expiry it ends, with a close
+    // code of its own, and what it held unacked goes back to pending for the agent's next connection.
+    const expiry = setTimeout(() => {
+      supervisor.unsubscribe(subscription);
+      flow.send({ type: 'error', ...toErrorBody(errors.EXPIRED_TOKEN()) });
+      ws.close(CLOSE_TOKEN_EXPIRED, 'token expired');
+    }, Math.max(0, tokens.remainingMs({ expiresAt })));
     ws.on('close', () => {
+      clearTimeout(expiry);
       flow.stop();
       supervisor.unsubscribe(subscription);
     });

@@ -11,19 +11,21 @@ import type { OperatorStore } from '../store/operator-store.js';
 import { AgentWebSocket, WEBSOCKET_PATH } from './agent-websocket.js';
 import { createHttpApp } from './app.js';
 import type { TlsServerOptions } from '../tls/server-tls.js';
+import { AuthenticationGuard } from './authentication-guard.js';
 import { countRefusals, isRefusal } from './refusal-metrics.js';
 import { registerOperationalRoutes, type Health } from './operational-routes.js';
 import { errorResponses } from './schemas.js';
 import { UnauthenticatedConnections } from './unauthenticated-connections.js';
 import type { WebSocketLimits } from './websocket-flow.js';
 
-export interface AgentsApiDeps extends AgentRoutesDeps {
+export interface AgentsApiDeps extends Omit<AgentRoutesDeps, 'guard' | 'authenticated'> {
   logger: Logger;
   bodyLimit: number;
   requestTimeoutMs: number;
   /** HTTPS options; absent: plain HTTP (`--insecure-http`). */
   tls?: TlsServerOptions | undefined;
   maxUnauthenticatedPerAddress: number;
+  authFailuresPerMinute: number;
   wsPingIntervalMs: number;
   webSocketLimits: WebSocketLimits;
   metrics: Metrics;
@@ -61,7 +63,16 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
   });
   unauthenticated.attach(app.server);
   countRefusals(app, deps.metrics, 'agents');
-  registerAgentRoutes(app, { ...deps, authenticated: unauthenticated.authenticated });
+  const guard = new AuthenticationGuard({
+    api: 'agents',
+    failuresPerMinute: deps.authFailuresPerMinute,
+    failure: errors.INVALID_KEY,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    now: deps.now,
+  });
+  app.addHook('onClose', async () => guard.close());
+  registerAgentRoutes(app, { ...deps, guard, authenticated: unauthenticated.authenticated });
   const enrollmentRefusals = new EnrollmentRefusals({ store: deps.operators, node: deps.node, now: deps.now, logger: deps.logger });
   // Before the store closes (courier closes it after this listener): held-back refusals are summarized.
   app.addHook('onClose', async () => enrollmentRefusals.close());

@@ -162,5 +162,6 @@ export function toCourierError(error: unknown, bodyLimit: number): CourierError 
 }
 
 export function sendError(reply: FastifyReply, error: CourierError): FastifyReply {
+  if (error.retryAfterS !== undefined) void reply.header('retry-after', String(error.retryAfterS));
   return reply.code(error.statusCode).type('application/json').send(toErrorBody(error));
 }

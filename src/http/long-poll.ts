@@ -9,7 +9,8 @@ export function jitteredTimeout(timeoutMs: number, random = Math.random): number
 
 /**
  * Holds an HTTP request open as a long-poll subscription of `route`. It is answered once:
- * 200 `{"commands":[…]}` when work arrives, 408 after the timeout, 503 on shutdown.
+ * 200 `{"commands":[…]}` when work arrives, 408 after the timeout, 503 on shutdown, and 401 when
+ * the credentials it was opened with expire first (`expiresInMs`; a poll must not outlive its token).
  * The commands count as delivered only when the answer has been fully handed to the socket;
  * if the client goes away first, they go back to pending.
  */
@@ -19,6 +20,7 @@ export function holdLongPoll(
   route: string,
   who: string,
   timeoutMs: number,
+  expiresInMs = Infinity,
 ): FastifyReply {
   const raw = reply.raw;
   const sub = supervisor.subscribe(
@@ -39,9 +41,23 @@ export function holdLongPoll(
     },
     jitteredTimeout(timeoutMs),
   );
-  raw.once('close', () => supervisor.unsubscribe(sub));
+  // Only while nothing was answered: a poll answered meanwhile (its commands on their way) is left be.
+  const expiry = Number.isFinite(expiresInMs)
+    ? setTimeout(() => {
+        if (reply.sent || sub.closed) return;
+        supervisor.unsubscribe(sub);
+        void reply.code(errors.EXPIRED_TOKEN.statusCode).send(toErrorBody(errors.EXPIRED_TOKEN()));
+      }, Math.max(0, expiresInMs))
+    : undefined;
+  raw.once('close', () => {
+    clearTimeout(expiry);
+    supervisor.unsubscribe(sub);
+  });
   // A client that went away while its request was being authenticated has had its 'close' already:
   // without this its subscription would live on, and take (and strand in `sent`) its next command.
-  if (raw.destroyed) supervisor.unsubscribe(sub);
+  if (raw.destroyed) {
+    clearTimeout(expiry);
+    supervisor.unsubscribe(sub);
+  }
   return reply;
 }

@@ -24,7 +24,8 @@ export function registerOperationalRoutes(app: HttpApp, health: () => Health, me
     '/metrics',
     {
       schema: { tags: ['operations'], summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: Type.String() } },
-      config: { permission: 'audit:read' },
+      // Counts of the whole fleet: on the management API, for a key without a scope only.
+      config: { permission: 'audit:read', fleetWide: true },
     },
     async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );

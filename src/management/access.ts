@@ -3,6 +3,8 @@ import type { Socket } from 'node:net';
 import type { ApiKeys, Principal } from '../auth/api-keys.js';
 import type { Permission } from '../auth/roles.js';
 import { roleAllows } from '../auth/roles.js';
+import { isUnrestricted } from '../auth/scope.js';
+import type { AuthenticationGuard } from '../http/authentication-guard.js';
 import { CourierError, errors } from '../errors.js';
 import type { OperatorStore } from '../store/operator-store.js';
 import type { Logger } from 'pino';
@@ -12,10 +14,14 @@ import { RefusalThrottle, type RefusalSummary } from './refusal-throttle.js';
 export interface AccessConfig {
   permission?: Permission;
   public?: boolean;
+  /** What it answers spans the whole fleet (e.g. /metrics): only for a key without a scope. */
+  fleetWide?: boolean;
 }
 
 export interface AccessOptions {
   keys: ApiKeys;
+  /** Throttles failed authentications (per address). */
+  guard: AuthenticationGuard;
   store: OperatorStore;
   node: string;
   now: () => number;
@@ -62,9 +68,16 @@ export class Access {
   readonly check = async (request: FastifyRequest): Promise<void> => {
     const config = request.routeOptions.config as AccessConfig;
     if (config.public || (this.options.publicPrefixes ?? []).some((prefix) => request.url.startsWith(prefix))) return;
+    // No route: 404 to everyone, key or not, and nothing audited (a scanner's 404s would fill the trail,
+    // and the routes are no secret: the OpenAPI document is public).
+    if (request.is404) return;
+    const authorization = request.headers.authorization;
+    const apiKey = headerValue(request.headers['x-api-key']);
     let principal: Principal;
     try {
-      principal = await this.options.keys.authenticate(request.headers.authorization, headerValue(request.headers['x-api-key']));
+      // Counted per address only: a key's secret is 256 random bits, so no one guesses it, and a count
+      // per key id would let anyone who learned an id (it is in the key, and in listings) lock its operator out.
+      principal = await this.options.guard.attempt(request.ip, null, () => this.options.keys.authenticate(authorization, apiKey));
     } catch (error) {
       return this.refuse(request, error as CourierError);
     }
@@ -73,6 +86,7 @@ export class Access {
     // A route without a declared permission is an admin's.
     const permission = config.permission ?? 'agents:write';
     if (!roleAllows(principal.role, permission)) await this.refuse(request, errors.FORBIDDEN(principal.role, permission));
+    if (config.fleetWide && !isUnrestricted(principal.scope)) await this.refuse(request, errors.OUT_OF_SCOPE(`${request.method} ${request.routeOptions.url} spans the whole fleet`));
   };
 
   principal(request: FastifyRequest): Principal {

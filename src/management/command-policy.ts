@@ -1,4 +1,5 @@
-import { allowsAction, allowsCommand, allowsTarget } from '../auth/scope.js';
+import { allowsAction, allowsCommand, allowsTarget, isUnrestricted, type Scope } from '../auth/scope.js';
+import type { CommandSpec } from '../domain/command.js';
 import { errors } from '../errors.js';
 import type { CommandPolicy } from '../http/command-routes.js';
 import type { CommandStore } from '../store/store.js';
@@ -10,9 +11,21 @@ function ownerOf(principal: Principal): string {
   return `key:${principal.keyId}`;
 }
 
+/** The groups a set-group command would put its agent in. */
+function groupsSet(spec: CommandSpec): string[] {
+  const groups = spec.action.name === 'set-group' ? spec.action.args.groups : undefined;
+  return Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [];
+}
+
+/** A group the key may not move agents into: a set-group command reaches as far as the groups it sets. */
+function groupOutside(scope: Scope, spec: CommandSpec): string | undefined {
+  return groupsSet(spec).find((group) => !allowsTarget(scope, { type: 'group', id: group }));
+}
+
 /**
  * The management API's command policy: the key's name is recorded as `command.user`, and a
- * command outside the key's scope (its targets, its actions) is refused and audited.
+ * command outside the key's scope (its targets, its actions, the groups a set-group sets) is
+ * refused and audited. A single command outside the scope is answered as an unknown one (404).
  */
 export function scopedCommandPolicy(access: Access, store: CommandStore): CommandPolicy {
   return {
@@ -26,6 +39,16 @@ export function scopedCommandPolicy(access: Access, store: CommandStore): Comman
         if (!allowsTarget(scope, spec.target, groupsOf.get(spec.target.id) ?? [])) {
           await access.refuse(request, errors.OUT_OF_SCOPE(`target ${spec.target.type}:${spec.target.id}`));
         }
+        // Else a key scoped to group linux could move its agents into windows, out of its own reach
+        // and into another key's, and have them run what is sent to windows.
+        const group = groupOutside(scope, spec);
+        if (group !== undefined) await access.refuse(request, errors.OUT_OF_SCOPE(`group ${group} (set by ${spec.action.name})`));
+        // Choosing a document_id would tell a scoped key whether a command outside its scope has that id
+        // (taken: 409 or adopted; free: created), whatever the answer said. So it may not choose one: the
+        // same refusal for every id, known or not. Idempotency-Key makes its retries safe instead.
+        if (spec.document_id !== undefined && !isUnrestricted(scope)) {
+          await access.refuse(request, errors.OUT_OF_SCOPE('a document_id chosen by a scoped key (send an Idempotency-Key header to retry safely)'));
+        }
       }
       // A request_id names a new request, or one this key made: no key adds commands to another's fan-out.
       const owner = ownerOf(principal);
@@ -37,8 +60,9 @@ export function scopedCommandPolicy(access: Access, store: CommandStore): Comman
     },
     async reach(request, documentId, state) {
       const principal = access.principal(request);
+      // Answered as for an unknown id, so that a scoped key cannot learn which ids exist outside its scope; still audited.
       if (state && !allowsCommand(principal.scope, state.doc)) {
-        await access.refuse(request, errors.OUT_OF_SCOPE(`command ${documentId}`), documentId);
+        await access.refuse(request, errors.COMMAND_NOT_FOUND(documentId), documentId);
       }
       return actorOf(principal);
     },

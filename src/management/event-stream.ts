@@ -1,5 +1,7 @@
+import type { FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { Type } from 'typebox';
+import type { ApiKeys } from '../auth/api-keys.js';
 import type { HttpApp } from '../http/app.js';
 import { errorResponses } from '../http/schemas.js';
 import type { Supervisor } from '../runtime/supervisor.js';
@@ -9,6 +11,15 @@ import { EventStreamQuery, toAuditFilter } from './schemas.js';
 
 const KEEPALIVE_MS = 15_000;
 const PAGE = 500;
+
+export interface EventStreamOptions {
+  /** Described as needing the management API's key (the admin socket asks for none). */
+  keyed?: boolean;
+  /** The id of the API key a request was let in with. */
+  keyOf?: (request: FastifyRequest) => string;
+  /** Where revocations are heard of: a stream of a revoked key ends at once. */
+  keys?: Pick<ApiKeys, 'onRevoked' | 'isRevoked'>;
+}
 
 export interface EventStreams {
   /** Streams holding a commit listener and a keepalive timer right now. */
@@ -20,13 +31,21 @@ export interface EventStreams {
  * like `/audit`. Each event's `id` is its audit id, so a client that reconnects with
  * `Last-Event-ID` (or `?last_event_id=`) resumes exactly after the last event it saw: the feed is
  * read from the durable trail, never from memory, so nothing is missed and nothing repeated.
+ * A stream lives no longer than the key it was opened with: revoked on this node, it ends at once;
+ * revoked by another node sharing the store, at the next keepalive.
  */
-export function registerEventStream(app: HttpApp, supervisor: Supervisor, store: OperatorStore, scopeOf: ScopeOf, { keyed = true } = {}): EventStreams {
-  const streams = new Set<ServerResponse>();
+export function registerEventStream(app: HttpApp, supervisor: Supervisor, store: OperatorStore, scopeOf: ScopeOf, options: EventStreamOptions = {}): EventStreams {
+  const { keyed = true, keyOf, keys } = options;
+  /** Each open stream, with the id of its key (null on the admin socket). */
+  const streams = new Map<ServerResponse, string | null>();
   // On shutdown, before the server waits for its connections: each stream's 'close' lets go of the rest.
   app.addHook('preClose', async () => {
-    for (const raw of streams) raw.destroy();
+    for (const raw of streams.keys()) raw.destroy();
   });
+  const stopHearing = keys?.onRevoked((revoked) => {
+    for (const [raw, keyId] of streams) if (keyId === revoked) raw.destroy();
+  });
+  if (stopHearing) app.addHook('onClose', async () => void stopHearing());
   app.get(
     '/api/v1/events/stream',
     {
@@ -61,7 +80,8 @@ export function registerEventStream(app: HttpApp, supervisor: Supervisor, store:
       clearInterval(keepalive);
       streams.delete(raw);
     };
-    streams.add(raw);
+    const keyId = keyOf?.(request) ?? null;
+    streams.set(raw, keyId);
     raw.once('close', release);
     const gone = () => closed || raw.destroyed || request.raw.destroyed;
 
@@ -126,6 +146,8 @@ export function registerEventStream(app: HttpApp, supervisor: Supervisor, store:
     keepalive = setInterval(() => {
       write(raw, ': keepalive\n\n');
       void pump(); // refusals are written outside the transition batches
+      // A revocation made by another node is not heard of here: the key is read again.
+      if (keyId !== null && keys) void keys.isRevoked(keyId).then((revoked) => revoked && raw.destroy(), () => undefined);
     }, KEEPALIVE_MS);
     await pump();
     },

@@ -13,7 +13,9 @@ import type { AgentRegistry } from '../runtime/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { OperatorStore } from '../store/operator-store.js';
 import type { CommandStore } from '../store/store.js';
+import { AuthenticationGuard } from '../http/authentication-guard.js';
 import { countRefusals } from '../http/refusal-metrics.js';
+import { errors } from '../errors.js';
 import { UnauthenticatedConnections } from '../http/unauthenticated-connections.js';
 import { Access } from './access.js';
 import { registerManagementAgentRoutes } from './agent-routes.js';
@@ -29,6 +31,7 @@ export interface ManagementApiDeps {
   /** HTTPS options; absent: plain HTTP (`--insecure-http`). */
   tls?: TlsServerOptions | undefined;
   maxUnauthenticatedPerAddress: number;
+  authFailuresPerMinute: number;
   node: string;
   now: () => number;
   supervisor: Supervisor;
@@ -69,8 +72,17 @@ export async function createManagementApi(deps: ManagementApiDeps) {
     metrics: deps.metrics,
   });
   unauthenticated.attach(app.server);
+  const guard = new AuthenticationGuard({
+    api: 'management',
+    failuresPerMinute: deps.authFailuresPerMinute,
+    failure: errors.INVALID_API_KEY,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    now: deps.now,
+  });
   const access = new Access({
     keys: deps.keys,
+    guard,
     store: deps.operators,
     node: deps.node,
     now: deps.now,
@@ -80,7 +92,10 @@ export async function createManagementApi(deps: ManagementApiDeps) {
   });
   app.addHook('onRequest', access.check);
   // Before the store closes (courier closes it after this listener): held-back refusals are summarized.
-  app.addHook('onClose', async () => access.close());
+  app.addHook('onClose', async () => {
+    guard.close();
+    await access.close();
+  });
   countRefusals(app, deps.metrics, 'management');
   await app.register(fastifySwaggerUi, { routePrefix: DOCS_PREFIX });
   const policy = scopedCommandPolicy(access, deps.store);
@@ -89,7 +104,8 @@ export async function createManagementApi(deps: ManagementApiDeps) {
   registerCommandRoutes(app, deps.supervisor, policy);
   const scopeOf = (request: FastifyRequest) => access.principal(request).scope;
   registerQueryRoutes(app, deps.operators, scopeOf);
-  registerEventStream(app, deps.supervisor, deps.operators, scopeOf);
+  // A stream ends as soon as its key is revoked, not at its next request (it makes none).
+  registerEventStream(app, deps.supervisor, deps.operators, scopeOf, { keyOf: (request) => access.principal(request).keyId, keys: deps.keys });
   registerManagementAgentRoutes(app, { ...deps, access, policy });
   registerEnrollmentTokenRoutes(app, deps.enrollmentTokens, { policy: scopedTokenPolicy(access), keyed: true });
   return app;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { generateSecret, hashSecret, verifySecret } from '../auth/secret-hash.js';
+import { AgentKeyVerifier } from '../auth/agent-key-verifier.js';
+import { generateSecret, hashSecret } from '../auth/secret-hash.js';
 import { errors } from '../errors.js';
 import type { AgentRecord, CommandStore } from '../store/store.js';
 
@@ -55,6 +56,8 @@ export class AgentRegistry {
   constructor(
     private readonly store: CommandStore,
     private readonly now: () => number = Date.now,
+    /** Checks keys in courier's format and in Wazuh's (agents registered by Wazuh, in OpenSearch). */
+    private readonly keys = new AgentKeyVerifier({ unknownAgentCost: store.kind === 'opensearch' ? 'wazuh' : 'courier' }),
   ) {}
 
   /** Registers an agent; when no key is given one is generated and returned (shown once). */
@@ -84,6 +87,7 @@ export class AgentRegistry {
 
   private forget(id: string): void {
     this.seen.delete(id);
+    this.keys.forget(id);
     for (const listener of this.removedListeners) listener(id);
   }
 
@@ -108,13 +112,16 @@ export class AgentRegistry {
   }
 
   /**
-   * Checks an agent's key; returns the registration's fingerprint, for its token.
-   * Wazuh semantics: an unknown agent is 403 "Agent does not exist", a wrong key 401 "Invalid key".
+   * Checks an agent's key; returns the registration's fingerprint, for its token. An unknown agent
+   * and a wrong key get one answer, after about as long, so that no one can list registered ids.
    */
   async authenticate(id: string, key: string): Promise<string> {
     const agent = await this.store.getAgent(id);
-    if (!agent) throw errors.AGENT_DOES_NOT_EXIST();
-    if (!verifySecret(key, agent.keyHash)) throw errors.INVALID_KEY();
+    if (!agent) {
+      await this.keys.decoy(key);
+      throw errors.INVALID_KEY();
+    }
+    if (!(await this.keys.verify(id, key, agent.keyHash))) throw errors.INVALID_KEY();
     return registrationOf(agent);
   }
 }

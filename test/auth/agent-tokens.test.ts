@@ -18,11 +18,12 @@ after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** An expired token is 401 (the agent authenticates again); any other bad token 403. */
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
     assert.ok(error instanceof CourierError, `expected a CourierError, got ${String(error)}`);
     assert.equal(error.code, code);
-    assert.equal(error.statusCode, 403);
+    assert.equal(error.statusCode, code === 'COURIER_ERR_EXPIRED_TOKEN' ? 401 : 403);
     return true;
   });
 }
@@ -45,7 +46,7 @@ describe('agent tokens', () => {
 
   test('issue then verify gives back the agent id and the registration it was issued for', async () => {
     const token = await tokens.issue('agent-1', 'reg-agent-1');
-    const claims = { agentId: 'agent-1', registration: 'reg-agent-1' };
+    const claims = { agentId: 'agent-1', registration: 'reg-agent-1', expiresAt: (Math.floor(time.t / 1000) + 900) * 1000 };
     assert.deepEqual(await tokens.verify(token), claims);
     assert.deepEqual(await tokens.verifyHeader(`Bearer ${token}`), claims);
     assert.deepEqual(await tokens.verifyHeader(`bearer ${token}`), claims);
@@ -72,7 +73,9 @@ describe('agent tokens', () => {
     const own = await AgentTokens.load(dir, c.now);
     const token = await own.issue('agent-2', 'reg-agent-2');
     c.t += 899_000;
-    assert.equal((await own.verify(token)).agentId, 'agent-2');
+    const claims = await own.verify(token);
+    assert.equal(claims.agentId, 'agent-2');
+    assert.equal(own.remainingMs(claims), 1_000, 'what is left of it, for the streams it opens');
     c.t += 2_000;
     await rejectsWith(own.verify(token), 'COURIER_ERR_EXPIRED_TOKEN');
     await rejectsWith(own.verifyHeader(`Bearer ${token}`), 'COURIER_ERR_EXPIRED_TOKEN');
@@ -110,9 +113,10 @@ describe('agent tokens', () => {
     const iat = Math.floor(time.t / 1000);
     const make = (claims: Record<string, unknown>, iss = TOKEN_ISSUER, aud = TOKEN_AUDIENCE) =>
       new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).setIssuer(iss).setAudience(aud).setIssuedAt(iat).setExpirationTime(iat + 900).sign(key);
-    assert.deepEqual(await tokens.verify(await make({ uuid: 'agent-5', reg: 'r' })), { agentId: 'agent-5', registration: 'r' }, 'control: right claims pass');
+    const expiresAt = (iat + 900) * 1000;
+    assert.deepEqual(await tokens.verify(await make({ uuid: 'agent-5', reg: 'r' })), { agentId: 'agent-5', registration: 'r', expiresAt }, 'control: right claims pass');
     // Without `reg` the token is valid as such; the agents API refuses it (no registration matches null).
-    assert.deepEqual(await tokens.verify(await make({ uuid: 'agent-5' })), { agentId: 'agent-5', registration: null });
+    assert.deepEqual(await tokens.verify(await make({ uuid: 'agent-5' })), { agentId: 'agent-5', registration: null, expiresAt });
     await rejectsWith(tokens.verify(await make({ uuid: 'agent-5', reg: 7 })), 'COURIER_ERR_INVALID_TOKEN');
     await rejectsWith(tokens.verify(await make({ uuid: 'agent-5' }, 'someone')), 'COURIER_ERR_INVALID_TOKEN');
     await rejectsWith(tokens.verify(await make({ uuid: 'agent-5' }, TOKEN_ISSUER, 'Another API')), 'COURIER_ERR_INVALID_TOKEN');

@@ -26,6 +26,9 @@ const METRICS = [
   'live_commands_100k_rss_mb',
   'live_commands_100k_load_ms',
   'raw_throughput_ratio',
+  'auth_per_s',
+  'auth_uncached_per_s',
+  'auth_route_per_s',
 ];
 
 // The harness end to end with a tiny load: it must produce every figure. Timings are not

@@ -565,8 +565,9 @@ function authenticationCases(): BadCase[] {
   });
   const V = 'COURIER_ERR_VALIDATION';
   return [
-    auth('unknown agent', { uuid: 'ghost', key: 'whatever-key-0123456789' }, 403, 'COURIER_ERR_AGENT_DOES_NOT_EXIST'),
-    auth('removed agent with its old key', (f) => ({ uuid: 'agent-gone', key: f.keyGone }), 403, 'COURIER_ERR_AGENT_DOES_NOT_EXIST'),
+    // One answer for an unknown agent and a wrong key: no one can list the registered ids.
+    auth('unknown agent', { uuid: 'ghost', key: 'whatever-key-0123456789' }, 401, 'COURIER_ERR_INVALID_KEY'),
+    auth('removed agent with its old key', (f) => ({ uuid: 'agent-gone', key: f.keyGone }), 401, 'COURIER_ERR_INVALID_KEY'),
     auth('wrong key', { uuid: 'agent-a', key: 'not-the-key-0123456789' }, 401, 'COURIER_ERR_INVALID_KEY'),
     auth("another agent's key", (f) => ({ uuid: 'agent-b', key: f.keyA }), 401, 'COURIER_ERR_INVALID_KEY'),
     auth('truncated JSON', '{"uuid":"agent-a","key":', 400, 'COURIER_ERR_MALFORMED_JSON'),
@@ -602,7 +603,7 @@ function badTokenCases(): BadCase[] {
       headers: ndjson,
     },
   ];
-  const tokens: { name: string; auth: (f: Fixtures) => string | undefined; code: string }[] = [
+  const tokens: { name: string; auth: (f: Fixtures) => string | undefined; code: string; status?: number }[] = [
     { name: 'no token', auth: () => undefined, code: 'COURIER_ERR_MISSING_TOKEN' },
     { name: 'Basic scheme', auth: () => 'Basic YWdlbnQtYTpzZWNyZXQ=', code: 'COURIER_ERR_MISSING_TOKEN' },
     { name: 'Bearer without a token', auth: () => 'Bearer', code: 'COURIER_ERR_MISSING_TOKEN' },
@@ -611,7 +612,8 @@ function badTokenCases(): BadCase[] {
     { name: 'token with alg none', auth: () => `Bearer ${ALG_NONE_TOKEN}`, code: 'COURIER_ERR_INVALID_TOKEN' },
     { name: 'token for another audience', auth: (f) => `Bearer ${f.wrongAudience}`, code: 'COURIER_ERR_INVALID_TOKEN' },
     { name: 'token without uuid', auth: (f) => `Bearer ${f.noUuid}`, code: 'COURIER_ERR_INVALID_TOKEN' },
-    { name: 'expired token', auth: (f) => `Bearer ${f.expired}`, code: 'COURIER_ERR_EXPIRED_TOKEN' },
+    // 401: authenticate again (the Wazuh agent does so at once on a 401).
+    { name: 'expired token', auth: (f) => `Bearer ${f.expired}`, code: 'COURIER_ERR_EXPIRED_TOKEN', status: 401 },
     { name: 'token of a removed agent', auth: (f) => `Bearer ${f.gone}`, code: 'COURIER_ERR_INVALID_TOKEN' },
   ];
   const cases: BadCase[] = [];
@@ -627,7 +629,7 @@ function badTokenCases(): BadCase[] {
           const authorization = t.auth(f);
           return { ...r.headers, ...(authorization !== undefined ? { authorization } : {}) };
         },
-        status: 403,
+        status: t.status ?? 403,
         code: t.code,
       });
     }
@@ -1038,7 +1040,7 @@ describe('WebSocket', () => {
     { name: 'no token', auth: () => undefined, status: 403, code: 'COURIER_ERR_MISSING_TOKEN' },
     { name: 'garbage token', auth: () => 'Bearer garbage', status: 403, code: 'COURIER_ERR_INVALID_TOKEN' },
     { name: 'token signed by another key', auth: (f) => `Bearer ${f.otherKey}`, status: 403, code: 'COURIER_ERR_INVALID_TOKEN' },
-    { name: 'expired token', auth: (f) => `Bearer ${f.expired}`, status: 403, code: 'COURIER_ERR_EXPIRED_TOKEN' },
+    { name: 'expired token', auth: (f) => `Bearer ${f.expired}`, status: 401, code: 'COURIER_ERR_EXPIRED_TOKEN' },
     { name: 'token of a removed agent', auth: (f) => `Bearer ${f.gone}`, status: 403, code: 'COURIER_ERR_INVALID_TOKEN' },
     { name: 'unknown path, valid token', path: '/api/v1/nothing-here', auth: (f) => `Bearer ${f.tokenA}`, status: 404, code: 'COURIER_ERR_ROUTE_NOT_FOUND' },
   ];

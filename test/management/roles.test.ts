@@ -53,7 +53,8 @@ describe('management API: roles', () => {
   let h: Harness;
   const keys = {} as Record<Role, string>;
   before(async () => {
-    h = await startHarness();
+    // Every route with several bad keys, from one address: far past the throttle of failed authentications (test/http/auth-throttle.test.ts).
+    h = await startHarness({ authFailuresPerMinute: '100000' });
     await h.addAgent('role-agent', ['linux']);
     for (const role of ALL) keys[role] = await h.createKey(role, [], `${role}-key`);
   });

@@ -61,6 +61,8 @@ interface ScopeCase {
   sendOut: { target: Target; action: string }[];
   /** Whether the key may send set-group through the shortcut (its action scope). */
   setGroup: boolean;
+  /** The groups it may move agents into (set-group reaches as far as the groups it sets). */
+  groups: string[];
 }
 
 const CASES: ScopeCase[] = [
@@ -81,6 +83,7 @@ const CASES: ScopeCase[] = [
       { target: { type: 'server', id: 'rbac' }, action: 'restart' },
     ],
     setGroup: true,
+    groups: ['linux'],
   },
   {
     name: 'web-key',
@@ -98,6 +101,8 @@ const CASES: ScopeCase[] = [
       { target: { type: 'server', id: 'rbac' }, action: 'restart' },
     ],
     setGroup: true,
+    // No group in its scope: moving web-1 into linux would hand it to the keys of group linux.
+    groups: [],
   },
   {
     name: 'restart-key',
@@ -115,6 +120,7 @@ const CASES: ScopeCase[] = [
       { target: { type: 'server', id: 'rbac' }, action: 'fetch-config' },
     ],
     setGroup: false,
+    groups: ['linux', 'windows'],
   },
   {
     name: 'rbac-key',
@@ -131,6 +137,7 @@ const CASES: ScopeCase[] = [
       { target: { type: 'group', id: 'linux' }, action: 'restart' },
     ],
     setGroup: false,
+    groups: [],
   },
 ];
 
@@ -194,17 +201,24 @@ describe('management API: key scopes', () => {
   }
 
   /**
-   * Makes the request with a scoped key and asserts: 403 COURIER_ERR_OUT_OF_SCOPE in the
-   * `{"message","code"}` shape, exactly one new refusal by this key naming the route, and
-   * nothing else changed.
+   * Makes the request with a scoped key and asserts: 403 COURIER_ERR_OUT_OF_SCOPE (or the answer
+   * given, e.g. the one an unknown id gets) in the `{"message","code"}` shape, exactly one new
+   * refusal by this key naming the route, and nothing else changed.
    */
-  async function assertRefused(c: ScopeCase, method: string, path: string, body?: unknown): Promise<void> {
+  async function assertRefused(
+    c: ScopeCase,
+    method: string,
+    path: string,
+    body?: unknown,
+    expected: { status: number; body?: unknown } = { status: 403 },
+  ): Promise<void> {
     const before = await snapshot();
     const res = await h.mgmt(method, path, { key: keys[c.name]!, ...(body !== undefined ? { body } : {}) });
     const what = `${c.name} ${method} ${path}`;
-    assert.equal(res.status, 403, `${what}: ${res.status} ${JSON.stringify(res.body)}`);
+    assert.equal(res.status, expected.status, `${what}: ${res.status} ${JSON.stringify(res.body)}`);
     assert.deepEqual(Object.keys(res.body as object).sort(), ['code', 'message'], what);
-    assert.equal((res.body as { code: string }).code, 'COURIER_ERR_OUT_OF_SCOPE', what);
+    if (expected.body !== undefined) assert.deepEqual(res.body, expected.body, what);
+    else assert.equal((res.body as { code: string }).code, 'COURIER_ERR_OUT_OF_SCOPE', what);
     const after = await snapshot();
     assert.deepEqual(after.commands, before.commands, `${what} changed commands`);
     assert.deepEqual(after.transitions, before.transitions, `${what} wrote transitions`);
@@ -269,13 +283,18 @@ describe('management API: key scopes', () => {
         }
       });
 
-      test('GET /commands/:id, /history and POST /cancel of an out-of-scope command: 403, audited, nothing changes', async () => {
+      test('GET /commands/:id, /history and POST /cancel of an out-of-scope command: answered as an unknown id, audited, nothing changes', async () => {
         const out = outOfScope(c);
         assert.ok(out.length > 0);
+        // What an id no command has gets: the out-of-scope ones must get the same, so that a scoped key
+        // cannot tell which ids exist outside its scope.
+        const unknown = await h.mgmt('GET', '/api/v1/commands/no-such-command', { key: keys[c.name]! });
+        assert.equal(unknown.status, 404);
+        const asUnknown = (id: string) => ({ status: 404, body: JSON.parse(JSON.stringify(unknown.body).replaceAll('no-such-command', id)) });
         for (const f of out) {
-          await assertRefused(c, 'GET', `/api/v1/commands/${f.document_id}`);
-          await assertRefused(c, 'GET', `/api/v1/commands/${f.document_id}/history`);
-          await assertRefused(c, 'POST', `/api/v1/commands/${f.document_id}/cancel`);
+          await assertRefused(c, 'GET', `/api/v1/commands/${f.document_id}`, undefined, asUnknown(f.document_id));
+          await assertRefused(c, 'GET', `/api/v1/commands/${f.document_id}/history`, undefined, asUnknown(f.document_id));
+          await assertRefused(c, 'POST', `/api/v1/commands/${f.document_id}/cancel`, undefined, asUnknown(f.document_id));
           const state = (await h.admin('GET', `/api/v1/commands/${f.document_id}`)).body as CommandItem;
           assert.equal(state.status, 'pending', `${f.document_id} was touched`);
         }
@@ -400,14 +419,21 @@ describe('management API: key scopes', () => {
         assert.deepEqual([...(bare.body as ShortcutBody).data.affected_items].sort(), [...c.agents].sort());
       });
 
-      test('PUT /agents/group: in-scope agents get set-group; out-of-scope agents (or action) are refused', async () => {
+      test('PUT /agents/group: in-scope agents get set-group to an in-scope group; out-of-scope agents, groups (or action) are refused', async () => {
+        const allowed = c.groups[0];
         if (c.setGroup) {
           for (const agent of c.agents) {
-            const before = await commandsOf(agent);
-            const res = await h.mgmt('PUT', `/api/v1/agents/group?agents_list=${agent}&group_id=linux`, { key: keys[c.name]! });
-            assert.equal(res.status, 200, `${agent}: ${JSON.stringify(res.body)}`);
-            assert.deepEqual((res.body as ShortcutBody).data.affected_items, [agent]);
-            assert.equal(await commandsOf(agent), before + 1);
+            if (allowed !== undefined) {
+              const before = await commandsOf(agent);
+              const res = await h.mgmt('PUT', `/api/v1/agents/group?agents_list=${agent}&group_id=${allowed}`, { key: keys[c.name]! });
+              assert.equal(res.status, 200, `${agent}: ${JSON.stringify(res.body)}`);
+              assert.deepEqual((res.body as ShortcutBody).data.affected_items, [agent]);
+              assert.equal(await commandsOf(agent), before + 1);
+            }
+            // An in-scope agent moved into a group outside the scope.
+            for (const group of ['linux', 'windows'].filter((g) => !c.groups.includes(g))) {
+              await assertRefused(c, 'PUT', `/api/v1/agents/group?agents_list=${agent}&group_id=${group}`);
+            }
           }
         } else {
           // The action itself is outside the scope (or there is no agent in it).
@@ -416,8 +442,8 @@ describe('management API: key scopes', () => {
           }
         }
         for (const agent of AGENT_IDS.filter((a) => !c.agents.includes(a))) {
-          await assertRefused(c, 'PUT', `/api/v1/agents/group?agents_list=${agent}&group_id=linux`);
-          if (c.agents.length > 0) await assertRefused(c, 'PUT', `/api/v1/agents/group?agents_list=${c.agents[0]},${agent}&group_id=linux`);
+          await assertRefused(c, 'PUT', `/api/v1/agents/group?agents_list=${agent}&group_id=${allowed ?? 'linux'}`);
+          if (c.agents.length > 0) await assertRefused(c, 'PUT', `/api/v1/agents/group?agents_list=${c.agents[0]},${agent}&group_id=${allowed ?? 'linux'}`);
         }
       });
     });

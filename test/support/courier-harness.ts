@@ -37,8 +37,8 @@ export function command(target: { type: string; id: string }, action = 'restart'
   return { source: 'Users/Services', user: 'tester', target, action: { name: action, args: {}, version: '5.0.0' }, timeout: 100, ...extra };
 }
 
-/** `deps.clock` (e.g. a `SkewedClock`) is the node's time: tests move it instead of waiting. */
-export async function startHarness(overrides: Partial<Record<string, string>> = {}, dataDir = tempDir(), deps: Pick<CourierDeps, 'clock'> = {}): Promise<Harness> {
+/** `deps`: what a test injects beyond the options (a logger to read, a short token lifetime). */
+export async function startHarness(overrides: Partial<Record<string, string>> = {}, dataDir = tempDir(), deps: CourierDeps = {}): Promise<Harness> {
   const config = loadConfig({
     // Plain HTTP unless a test asks for TLS (`insecureHttp: 'false'`): the TLS tests are in test/e2e/tls.test.ts.
     flags: { host: '127.0.0.1', port: '0', managementPort: '0', dataDir, logLevel: 'silent', insecureHttp: 'true', ...overrides },

@@ -4,13 +4,15 @@ import { isStatus, isUnavailable, toCourierError } from './failures.js';
 import { searchAll } from './search.js';
 
 export interface AgentSource {
-  agent: { id: string; key: string; groups: string[]; name?: string };
+  // Wazuh's registration writes null for what it does not know (groups, host…).
+  agent: { id: string; key?: string | null; groups?: string[] | null; name?: string | null };
   courier?: { created_at?: number };
 }
 
+/** An agent Wazuh registered has no `courier` object: its registration is told apart by its key hash alone. */
 export function toRecord(source: AgentSource): AgentRecord {
   const { id, key, groups, name } = source.agent;
-  return { id, keyHash: key, groups: groups ?? [], createdAt: source.courier?.created_at ?? 0, ...(name !== undefined ? { name } : {}) };
+  return { id, keyHash: key ?? '', groups: groups ?? [], createdAt: source.courier?.created_at ?? 0, ...(typeof name === 'string' ? { name } : {}) };
 }
 
 export function toSource(agent: AgentRecord): AgentSource {
@@ -21,8 +23,9 @@ export function toSource(agent: AgentRecord): AgentSource {
 }
 
 /**
- * Registered agents in `wazuh-agents` (Wazuh's `agent.id`, `agent.key`, `agent.groups`; the key is
- * courier's hash of it). One document per agent, its id the agent id.
+ * Registered agents in `wazuh-agents` (Wazuh's `agent.id`, `agent.key`, `agent.groups`). The key
+ * is stored hashed: courier's `sha256$…` for agents courier registered, Wazuh's PBKDF2 for those
+ * Wazuh registered; both authenticate. One document per agent, its id the agent id.
  */
 export class AgentDirectory {
   /**

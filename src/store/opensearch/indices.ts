@@ -107,14 +107,31 @@ const AUDIT_MAPPING = {
   },
 } as const;
 
-/** Fields of an agent added since the first version: also added to an existing agents index. */
-const AGENT_NAME_FIELD = { agent: { properties: { name: keyword } } } as const;
+/**
+ * Wazuh's agent document: `agent.id`, `agent.key` (the hash of the key: courier's, or Wazuh's own
+ * PBKDF2), `agent.groups`, and the rest of what Wazuh's registration writes (name, type, version,
+ * status, last login, host…), kept as written: the `agent` object takes fields it does not map
+ * (`dynamic: false`: stored, not indexed), or Wazuh could not register an agent in an index courier made.
+ */
+export const AGENT_FIELDS = {
+  dynamic: false,
+  properties: {
+    id: keyword,
+    key: { type: 'keyword', index: false },
+    groups: keyword,
+    name: keyword,
+    type: keyword,
+    version: keyword,
+    status: keyword,
+    is_connected: { type: 'boolean' },
+    last_login: date,
+  },
+} as const;
 
-/** Wazuh's agent fields (`agent.id`, `agent.key`, `agent.groups`, `agent.name`); `agent.key` holds courier's key hash. */
 const AGENTS_MAPPING = {
   dynamic: 'strict',
   properties: {
-    agent: { properties: { id: keyword, key: { type: 'keyword', index: false }, groups: keyword, name: keyword } },
+    agent: AGENT_FIELDS,
     courier: { properties: { created_at: date } },
   },
 } as const;
@@ -217,7 +234,8 @@ export async function ensureIndices(client: Client, names: IndexNames): Promise<
     }
   }
   await client.indices.putMapping({ index: names.commands, body: { properties: { courier: COURIER_COMMAND_FIELDS } } });
-  await client.indices.putMapping({ index: names.agents, body: { properties: AGENT_NAME_FIELD } });
+  // An agents index made by an older courier (strict) takes Wazuh's agent documents from now on.
+  await client.indices.putMapping({ index: names.agents, body: { properties: { agent: AGENT_FIELDS } } });
   const settings = await client.indices.getSettings({ index: names.commands, name: 'index.number_of_shards' });
   const shards = Number(Object.values(settings.body as Record<string, { settings: { index: { number_of_shards: string } } }>)[0]?.settings.index.number_of_shards);
   if (shards !== 1) {
