@@ -59,6 +59,7 @@ export const OPTIONS = {
   tlsCert: { flag: 'tls-cert', kind: 'string', describe: "PEM certificate (chain) of both TCP listeners (default: one courier makes, signed by its own CA in <data-dir>/tls)" },
   tlsKey: { flag: 'tls-key', kind: 'string', describe: 'PEM private key of --tls-cert; both are read again on SIGHUP and when they change' },
   tlsClientCa: { flag: 'tls-client-ca', kind: 'string', describe: "PEM CA of agents' client certificates: mutual TLS on the agents API (a certificate must name its agent)" },
+  tlsClientCaKey: { flag: 'tls-client-ca-key', kind: 'string', describe: "Private key of --tls-client-ca: courier then signs the certificate requests agents send when they enroll" },
   tlsHosts: { flag: 'tls-hosts', kind: 'list', describe: 'More host names and addresses for the certificate courier makes (comma-separated; it always has this host, localhost, 127.0.0.1, ::1)' },
   insecureHttp: { flag: 'insecure-http', kind: 'boolean', describe: 'Serve plain HTTP on both TCP listeners (keys and tokens in clear text: for a trusted network only; warned on every start)' },
   opensearch: {
@@ -118,6 +119,7 @@ export interface Config {
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   tlsClientCa: string | undefined;
+  tlsClientCaKey: string | undefined;
   tlsHosts: string[];
   insecureHttp: boolean;
   /** Set: commands live in this OpenSearch cluster; unset: the embedded SQLite store. */
@@ -171,6 +173,7 @@ const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string 
   tlsCert: undefined,
   tlsKey: undefined,
   tlsClientCa: undefined,
+  tlsClientCaKey: undefined,
   tlsHosts: [],
   insecureHttp: false,
   opensearch: undefined,
@@ -330,6 +333,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     tlsCert: values.tlsCert === undefined ? undefined : resolve(cwd, values.tlsCert as string),
     tlsKey: values.tlsKey === undefined ? undefined : resolve(cwd, values.tlsKey as string),
     tlsClientCa: values.tlsClientCa === undefined ? undefined : resolve(cwd, values.tlsClientCa as string),
+    tlsClientCaKey: values.tlsClientCaKey === undefined ? undefined : resolve(cwd, values.tlsClientCaKey as string),
   };
   return config;
 }

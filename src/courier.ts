@@ -168,6 +168,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     webSocketLimits: { maxInFlight: config.wsMaxInFlight, maxBufferedBytes: config.wsMaxBufferedBytes, stallTimeoutMs: config.wsStallTimeout },
     tls: tls?.serverOptions(true),
     mutualTls: tls?.mutual ?? false,
+    clientCertificates: tls?.clientCertificates(),
   });
   undo.push(() => comms.close(), () => webSocket.close());
   // Management API (TCP, API keys): operators anywhere.
@@ -287,7 +288,14 @@ async function serverTls(config: Config, logger: Logger): Promise<ServerTls | un
   // A certificate made here names the addresses the listeners are bound to, when they are not wildcards.
   const bound = [config.host, config.managementHost].filter((h) => h !== '0.0.0.0' && h !== '::');
   return ServerTls.prepare(
-    { dataDir: config.dataDir, certFile: config.tlsCert, keyFile: config.tlsKey, clientCaFile: config.tlsClientCa, hosts: [...bound, ...config.tlsHosts] },
+    {
+      dataDir: config.dataDir,
+      certFile: config.tlsCert,
+      keyFile: config.tlsKey,
+      clientCaFile: config.tlsClientCa,
+      clientCaKeyFile: config.tlsClientCaKey,
+      hosts: [...bound, ...config.tlsHosts],
+    },
     logger,
   );
 }

@@ -94,6 +94,12 @@ export const errors = {
     401,
     (why?: string) => `Invalid enrollment token${why ? `: ${why}` : ''}`,
   ),
+  INVALID_CSR: define('COURIER_ERR_INVALID_CSR', 400, () => 'The csr is not a PKCS#10 certificate request (PEM) signed by the key it names'),
+  CSR_NOT_SIGNED: define(
+    'COURIER_ERR_CSR_NOT_SIGNED',
+    400,
+    () => 'This courier signs no client certificates (it runs without --tls-client-ca and --tls-client-ca-key): enroll without a csr',
+  ),
   // Operators (management API)
   MISSING_API_KEY: define('COURIER_ERR_MISSING_API_KEY', 401, () => 'Missing API key: send Authorization: Bearer <key>'),
   INVALID_API_KEY: define('COURIER_ERR_INVALID_API_KEY', 401, () => 'Invalid or revoked API key'),

@@ -1,10 +1,12 @@
 import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tightenIfPresent } from '../data-dir.js';
 
-/** What an enrolled agent keeps: its id and its key. */
+/** What an enrolled agent keeps: its id and its key, and with mutual TLS its client certificate and that certificate's key (PEM). */
 export interface AgentCredentials {
   id: string;
   key: string;
+  certificate?: string;
+  certificateKey?: string;
 }
 
 /**
@@ -27,11 +29,12 @@ export function readKeyFile(path: string): { credentials: AgentCredentials; tigh
   } catch {
     parsed = null;
   }
-  const { id, key } = (parsed ?? {}) as Partial<AgentCredentials>;
+  const { id, key, certificate, certificateKey } = (parsed ?? {}) as Partial<AgentCredentials>;
   if (typeof id !== 'string' || typeof key !== 'string' || id === '' || key === '') {
     throw new Error(`${path} holds no agent credentials ({"id","key"}); remove it to enroll again`);
   }
-  return { credentials: { id, key }, tightened };
+  const tls = typeof certificate === 'string' && typeof certificateKey === 'string' ? { certificate, certificateKey } : {};
+  return { credentials: { id, key, ...tls }, tightened };
 }
 
 /** A key file created (empty, 0600) before the agent enrolls, so that its credentials are never lost or shown. */
@@ -54,7 +57,8 @@ export function reserveKeyFile(path: string): ReservedKeyFile {
   };
   return {
     write(credentials) {
-      writeSync(fd, `${JSON.stringify({ id: credentials.id, key: credentials.key })}\n`);
+      const { id, key, certificate, certificateKey } = credentials;
+      writeSync(fd, `${JSON.stringify({ id, key, ...(certificate && certificateKey ? { certificate, certificateKey } : {}) })}\n`);
       fsyncSync(fd);
       close();
     },

@@ -20,6 +20,8 @@ with --ws), prints each one as a JSON line, and reports the result (code 0 = suc
                      If the key file exists already, it is used and the token is not presented again.
   --id <id>          the agent id to ask for (default: courier makes a UUID)
   --name <name>      a name to show beside the id (default: this host's name)
+  --client-certificate  with --enroll, for mutual TLS: make a key here and ask courier for a client
+                     certificate of it (courier started with --tls-client-ca-key); both are kept in --key-file
 
 ${TLS_HELP}`;
 
@@ -32,6 +34,7 @@ export async function runAgent(args: string[]): Promise<number> {
       id: { type: 'string' },
       key: { type: 'string' },
       'key-file': { type: 'string' },
+      'client-certificate': { type: 'boolean', default: false },
       enroll: { type: 'string' },
       name: { type: 'string' },
       ws: { type: 'boolean', default: false },
@@ -63,9 +66,11 @@ export async function runAgent(args: string[]): Promise<number> {
   }
   if (stopping.signal.aborted) return 0;
 
+  // Mutual TLS: the client certificate kept with the credentials goes with every connection.
+  const withCertificate = credentials.certificate && credentials.certificateKey ? { cert: credentials.certificate, key: credentials.certificateKey } : {};
   const agent = new ReferenceAgent({
     url: values.url,
-    tls,
+    tls: tls ? { ...tls, ...withCertificate } : undefined,
     id: credentials.id,
     key: credentials.key,
     transport: values.ws ? 'websocket' : 'long-poll',
@@ -92,7 +97,7 @@ function usageProblem(values: { id?: string | undefined; key?: string | undefine
 /** The stored credentials, or new ones from enrolling (kept in the key file); null when there are none. */
 async function credentialsFor(
   keyFile: string,
-  values: { url: string; id?: string | undefined; enroll?: string | undefined; name?: string | undefined },
+  values: { url: string; id?: string | undefined; enroll?: string | undefined; name?: string | undefined; 'client-certificate'?: boolean | undefined },
   tls: ClientTls | undefined,
   signal: AbortSignal,
 ): Promise<AgentCredentials | null> {
@@ -115,6 +120,7 @@ async function credentialsFor(
     const credentials = await enroll({
       url: values.url,
       tls,
+      clientCertificate: values['client-certificate'] === true,
       token: values.enroll,
       id: values.id,
       name: values.name ?? hostname(),
@@ -122,7 +128,8 @@ async function credentialsFor(
       onProblem: (message) => console.error(`agent: ${message}; trying again`),
     });
     reserved.write(credentials);
-    console.error(`agent: enrolled as ${credentials.id}; credentials kept in ${keyFile}`);
+    console.error(`agent: enrolled as ${credentials.id}${credentials.certificate ? ' with a client certificate' : ''}; credentials kept in ${keyFile}`);
+    if (values['client-certificate'] && !credentials.certificate) console.error('agent: courier sent no client certificate (does it run with --tls-client-ca-key?)');
     return credentials;
   } catch (error) {
     reserved.abandon();

@@ -4,7 +4,7 @@ import type { Metrics } from '../metrics.js';
 import { agentRoute } from '../domain/command.js';
 import { errors } from '../errors.js';
 import { registerAgentRoutes, type AgentRoutesDeps } from './agent-routes.js';
-import { registerEnrollRoute } from './enroll-route.js';
+import { registerEnrollRoute, type EnrollRouteDeps } from './enroll-route.js';
 import { EnrollmentRefusals } from './enrollment-refusals.js';
 import type { EnrollmentTokens } from '../auth/enrollment-tokens.js';
 import type { OperatorStore } from '../store/operator-store.js';
@@ -24,6 +24,8 @@ export interface AgentsApiDeps extends Omit<AgentRoutesDeps, 'guard' | 'authenti
   requestTimeoutMs: number;
   /** HTTPS options; absent: plain HTTP (`--insecure-http`). */
   tls?: TlsServerOptions | undefined;
+  /** Signs the certificate requests of enrolling agents (mutual TLS with the client CA's key). */
+  clientCertificates?: EnrollRouteDeps['clientCertificates'];
   maxUnauthenticatedPerAddress: number;
   authFailuresPerMinute: number;
   wsPingIntervalMs: number;
@@ -76,7 +78,12 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
   const enrollmentRefusals = new EnrollmentRefusals({ store: deps.operators, node: deps.node, now: deps.now, logger: deps.logger });
   // Before the store closes (courier closes it after this listener): held-back refusals are summarized.
   app.addHook('onClose', async () => enrollmentRefusals.close());
-  registerEnrollRoute(app, { enrollmentTokens: deps.enrollmentTokens, enrollmentRefusals, authenticated: unauthenticated.authenticated });
+  registerEnrollRoute(app, {
+    enrollmentTokens: deps.enrollmentTokens,
+    enrollmentRefusals,
+    authenticated: unauthenticated.authenticated,
+    clientCertificates: deps.clientCertificates,
+  });
   registerOperationalRoutes(app, deps.health, deps.metrics);
   app.get(
     WEBSOCKET_PATH,

@@ -101,6 +101,13 @@ export const EnrollBody = Type.Object(
     token: Type.String({ minLength: 1, maxLength: 1024, pattern: NOT_ONLY_WHITESPACE, description: 'An enrollment token (courier-enroll_…)' }),
     id: Type.Optional(Type.String({ ...ID_RULES, description: 'The agent id to register (default: a new UUID); an id that exists is refused (409)' })),
     name: Type.Optional(AgentName),
+    csr: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 16_384,
+        description: 'A PKCS#10 certificate signing request (PEM): with mutual TLS, courier answers with a client certificate for its key, naming the agent',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -185,5 +192,10 @@ export const RegisteredAgent = Type.Object({
   replaced: Type.Optional(Type.Boolean({ description: 'With `replace`: whether an earlier registration was replaced' })),
 });
 /** An enrolled agent: its id and its key (shown here once), then `POST /api/v1/authentication` as usual. */
-export const EnrolledAgent = Type.Object({ id: Type.String(), key: Type.String(), groups: Type.Array(Type.String()) });
+export const EnrolledAgent = Type.Object({
+  id: Type.String(),
+  key: Type.String(),
+  groups: Type.Array(Type.String()),
+  certificate: Type.Optional(Type.String({ description: 'With a `csr`: the client certificate (PEM, then its CA), for mutual TLS' })),
+});
 export const RemovedAgent = Type.Object({ id: Type.String(), removed: Type.Boolean() });

@@ -8,6 +8,9 @@ export interface ClientTls {
   ca?: string;
   /** false only with an explicit `--insecure`. */
   rejectUnauthorized: boolean;
+  /** A client certificate (PEM, with its chain) and its key, for mutual TLS. */
+  cert?: string;
+  key?: string;
 }
 
 export interface ClientTlsChoice {

@@ -1,6 +1,6 @@
 // @peculiar/x509 resolves its ASN.1 parsers through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
-import { webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
 
@@ -58,19 +58,49 @@ export async function issueClientCertificate(ca: PemPair, agentId: string, lifet
   return issue(ca, agentId, x509.ExtendedKeyUsage.clientAuth, [agentId], lifetimeDays, now);
 }
 
-async function issue(ca: PemPair, commonName: string, usage: string, names: string[], lifetimeDays: number, now: number): Promise<PemPair> {
-  const caCert = new x509.X509Certificate(ca.cert);
-  const caKey = await importPrivateKey(ca.key);
+/**
+ * A key pair and a certificate signing request for it (PKCS#10, PEM): what an agent sends when it
+ * enrolls, to get a client certificate without its private key ever leaving the host.
+ */
+export async function createCsr(commonName: string): Promise<{ csr: string; key: string }> {
   const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${commonName}`, keys: keys as never, signingAlgorithm: ALGORITHM });
+  return { csr: csr.toString('pem'), key: await privateKeyPem(keys.privateKey) };
+}
+
+/** The public key of a certificate signing request, once its own signature proves its sender holds the private key; null if it does not. */
+export async function csrPublicKey(csrPem: string): Promise<CryptoKey | null> {
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(csrPem);
+  } catch {
+    return null;
+  }
+  if (!(await csr.verify().catch(() => false))) return null;
+  return (await csr.publicKey.export().catch(() => null)) as CryptoKey | null;
+}
+
+/**
+ * A client certificate for the key of a verified CSR (see `csrPublicKey`), naming `agentId` — not
+ * whatever name the request asked for: the agent is who enrolled, not who it says it is.
+ */
+export async function signClientCsr(ca: PemPair, publicKey: CryptoKey, agentId: string, lifetimeDays = SERVER_LIFETIME_DAYS, now = Date.now()): Promise<string> {
+  return (await issue(ca, agentId, x509.ExtendedKeyUsage.clientAuth, [agentId], lifetimeDays, now, publicKey)).cert;
+}
+
+async function issue(ca: PemPair, commonName: string, usage: string, names: string[], lifetimeDays: number, now: number, subjectKey?: CryptoKey): Promise<PemPair> {
+  const caCert = new x509.X509Certificate(ca.cert);
+  const signer = await importSigningKey(ca.key);
+  const keys = subjectKey ? null : ((await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
     subject: `CN=${commonName}`,
     issuer: caCert.subject,
     notBefore: new Date(now - DAY_MS),
     notAfter: new Date(Math.min(now + lifetimeDays * DAY_MS, caCert.notAfter.getTime())),
-    signingKey: caKey as never,
-    publicKey: keys.publicKey as never,
-    signingAlgorithm: ALGORITHM,
+    signingKey: signer.key as never,
+    publicKey: (subjectKey ?? keys!.publicKey) as never,
+    signingAlgorithm: signer.algorithm,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
@@ -79,7 +109,7 @@ async function issue(ca: PemPair, commonName: string, usage: string, names: stri
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   });
-  return { cert: `${cert.toString('pem')}\n${ca.cert}\n`, key: await privateKeyPem(keys.privateKey) };
+  return { cert: `${cert.toString('pem')}\n${ca.cert}\n`, key: keys ? await privateKeyPem(keys.privateKey) : '' };
 }
 
 /** The SHA-256 fingerprint of a PEM certificate (its first one), as `AB:CD:…`, the form agents pin. */
@@ -108,7 +138,21 @@ async function privateKeyPem(key: CryptoKey): Promise<string> {
   return x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
 }
 
-async function importPrivateKey(pem: string): Promise<CryptoKey> {
-  const der = x509.PemConverter.decode(pem)[0]!;
-  return webcrypto.subtle.importKey('pkcs8', der, ALGORITHM, false, ['sign']) as Promise<CryptoKey>;
+/**
+ * A CA's private key, ready to sign: courier's own (ECDSA P-256), or an operator's client CA in any
+ * PEM form node reads (PKCS#8, SEC1 "EC PRIVATE KEY", PKCS#1 "RSA PRIVATE KEY"), EC or RSA.
+ */
+async function importSigningKey(pem: string): Promise<{ key: CryptoKey; algorithm: { name: string; hash: string } }> {
+  const key = createPrivateKey(pem);
+  const der = key.export({ format: 'der', type: 'pkcs8' });
+  if (key.asymmetricKeyType === 'rsa') {
+    const algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+    return { key: (await webcrypto.subtle.importKey('pkcs8', der, algorithm, false, ['sign'])) as CryptoKey, algorithm };
+  }
+  if (key.asymmetricKeyType === 'ec') {
+    const namedCurve = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' }[key.asymmetricKeyDetails?.namedCurve ?? ''] ?? 'P-256';
+    const algorithm = { name: 'ECDSA', hash: namedCurve === 'P-256' ? 'SHA-256' : 'SHA-384' };
+    return { key: (await webcrypto.subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve }, false, ['sign'])) as CryptoKey, algorithm };
+  }
+  throw new Error(`a CA key of type ${key.asymmetricKeyType ?? 'unknown'} cannot sign certificates here (EC or RSA only)`);
 }

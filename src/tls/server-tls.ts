@@ -3,8 +3,11 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { SecureContextOptions, Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
+import type { webcrypto } from 'node:crypto';
 import { errors } from '../errors.js';
-import { coversHosts, createCa, fingerprint256, issueServerCertificate, type PemPair } from './private-ca.js';
+import { coversHosts, createCa, csrPublicKey, fingerprint256, issueServerCertificate, signClientCsr, type PemPair } from './private-ca.js';
+
+type CryptoKey = webcrypto.CryptoKey;
 
 /**
  * TLS 1.2 and 1.3 only, with forward-secret AEAD suites (Mozilla's "intermediate" list): what
@@ -32,6 +35,8 @@ export interface ServerTlsSettings {
   keyFile: string | undefined;
   /** PEM file of the CA that signs agents' client certificates (mutual TLS on the agents API). */
   clientCaFile: string | undefined;
+  /** Its private key: with it, courier signs the certificate requests agents send when they enroll. */
+  clientCaKeyFile?: string | undefined;
   /** Names and addresses the made certificate must hold (besides this host's name, localhost and loopback). */
   hosts: string[];
 }
@@ -62,6 +67,7 @@ export class ServerTls {
   static async prepare(settings: ServerTlsSettings, logger: Logger, now = Date.now()): Promise<ServerTls> {
     const { certFile, keyFile } = settings;
     if ((certFile === undefined) !== (keyFile === undefined)) throw errors.CONFIG('--tls-cert and --tls-key go together: give both, or neither (courier then makes its own)');
+    if (settings.clientCaKeyFile !== undefined && settings.clientCaFile === undefined) throw errors.CONFIG('--tls-client-ca-key needs --tls-client-ca (the CA whose key it is)');
     const clientCa = settings.clientCaFile === undefined ? undefined : readPem(settings.clientCaFile, 'CERTIFICATE');
     if (certFile !== undefined && keyFile !== undefined) {
       return new ServerTls(settings, logger, { cert: readPem(certFile, 'CERTIFICATE'), key: readPem(keyFile, 'PRIVATE KEY') }, clientCa, undefined);
@@ -74,6 +80,22 @@ export class ServerTls {
   get caFingerprint(): string {
     const chain = this.pair.cert.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [this.pair.cert];
     return fingerprint256(chain[chain.length - 1]!);
+  }
+
+  /**
+   * Signs client certificates for enrolling agents, when courier holds the client CA's key: `check`
+   * verifies a request (PKCS#10: its signature proves the sender holds the key), `sign` issues the
+   * certificate for the key, naming the agent. Undefined when courier signs none.
+   */
+  clientCertificates(): { check(csr: string): Promise<CryptoKey | null>; sign(key: CryptoKey, agentId: string): Promise<string> } | undefined {
+    const { clientCaKeyFile } = this.settings;
+    if (this.clientCa === undefined || clientCaKeyFile === undefined) return undefined;
+    readPem(clientCaKeyFile, 'PRIVATE KEY'); // unreadable: said at start, not at the first enrollment
+    return {
+      check: (csr) => csrPublicKey(csr),
+      // Read at each signing, so that a client CA rotated (and reloaded) signs with its own key.
+      sign: (key, agentId) => signClientCsr({ cert: this.clientCa!, key: readPem(clientCaKeyFile, 'PRIVATE KEY') }, key, agentId),
+    };
   }
 
   /** Whether agents must present a client certificate (mutual TLS). */

@@ -9,7 +9,8 @@ import WebSocket from 'ws';
 import { ReferenceAgent } from '../../src/agent/reference-agent.js';
 import { requestJson } from '../../src/http-client.js';
 import { clientTls, type ClientTls } from '../../src/tls/client-tls.js';
-import { createCa, fingerprint256, issueClientCertificate, issueServerCertificate, type PemPair } from '../../src/tls/private-ca.js';
+import { createCa, createCsr, fingerprint256, issueClientCertificate, issueServerCertificate, type PemPair } from '../../src/tls/private-ca.js';
+import { X509Certificate } from 'node:crypto';
 import { command, eventually, startHarness, tempDir, type Harness } from '../support/courier-harness.js';
 import { CLI, freePort, spawnCourier, type CourierProcess } from '../support/courier-process.js';
 import { execFile, spawn } from 'node:child_process';
@@ -135,6 +136,14 @@ describe('TLS by default', () => {
     await assert.rejects(cli(['commands', 'list']), /self[- ]signed|unable to verify|unable to get local issuer/i);
   });
 
+  test('a certificate request is refused where courier signs none', async () => {
+    const { url } = running();
+    const made = JSON.parse((await run(process.execPath, [CLI, 'enrollment-tokens', 'create', '--group', 'linux', '--socket', server.socket, '--json'])).stdout) as { token: string };
+    const res = await requestJson({ baseUrl: url, method: 'POST', path: '/api/v1/enroll', body: { token: made.token, csr: (await createCsr('x')).csr }, tls: { ca: caPem, rejectUnauthorized: true } });
+    assert.equal(res.status, 400);
+    assert.equal((res.body as { code: string }).code, 'COURIER_ERR_CSR_NOT_SIGNED');
+  });
+
   test('a restart keeps the same CA: pinned agents keep working', async () => {
     const before = running().tls.caFingerprint;
     server.child.kill('SIGTERM');
@@ -176,12 +185,14 @@ describe('mutual TLS on the agents API', () => {
     writeFileSync(join(dir, 'server.pem'), server.cert);
     writeFileSync(join(dir, 'server-key.pem'), server.key);
     writeFileSync(join(dir, 'clients.pem'), clientCa.cert);
+    writeFileSync(join(dir, 'clients-key.pem'), clientCa.key, { mode: 0o600 });
     for (const id of ['mtls-a', 'mtls-b']) certs.set(id, await issueClientCertificate(clientCa, id));
     h = await startHarness({
       insecureHttp: 'false',
       tlsCert: join(dir, 'server.pem'),
       tlsKey: join(dir, 'server-key.pem'),
       tlsClientCa: join(dir, 'clients.pem'),
+      tlsClientCaKey: join(dir, 'clients-key.pem'),
     });
     for (const id of ['mtls-a', 'mtls-b']) keys.set(id, await h.addAgent(id));
   });
@@ -222,6 +233,86 @@ describe('mutual TLS on the agents API', () => {
     const impostor = await authenticate('mtls-a', { ...as(null), cert: forged.cert, key: forged.key } as ClientTls);
     assert.equal(impostor.status, 403);
     assert.equal((impostor.body as { code: string }).code, 'COURIER_ERR_CLIENT_CERTIFICATE_REQUIRED');
+  });
+});
+
+/** With the client CA's key, courier signs the certificate request an agent enrolls with: its key never leaves the host. */
+describe('enrollment with a client certificate (mutual TLS)', () => {
+  let h: Harness;
+  let serverCa: PemPair;
+  let clientCa: PemPair;
+  before(async () => {
+    const dir = tempDir();
+    serverCa = await createCa('server CA');
+    clientCa = await createCa('agents CA');
+    const server = await issueServerCertificate(serverCa, ['127.0.0.1']);
+    writeFileSync(join(dir, 'server.pem'), server.cert);
+    writeFileSync(join(dir, 'server-key.pem'), server.key);
+    writeFileSync(join(dir, 'clients.pem'), clientCa.cert);
+    writeFileSync(join(dir, 'clients-key.pem'), clientCa.key, { mode: 0o600 });
+    h = await startHarness({
+      insecureHttp: 'false',
+      tlsCert: join(dir, 'server.pem'),
+      tlsKey: join(dir, 'server-key.pem'),
+      tlsClientCa: join(dir, 'clients.pem'),
+      tlsClientCaKey: join(dir, 'clients-key.pem'),
+    });
+  });
+  after(() => h.stop());
+
+  const token = async () => (await h.admin('POST', '/api/v1/enrollment-tokens', { groups: ['mtls'], max_uses: 5 })).body as { id: string; token: string };
+  const uses = async (id: string) => ((await h.admin('GET', '/api/v1/enrollment-tokens')).body as { tokens: { id: string; uses: number }[] }).tokens.find((t) => t.id === id)!.uses;
+  const enroll = (body: object) => requestJson({ baseUrl: h.url, method: 'POST', path: '/api/v1/enroll', body, tls: { ca: serverCa.cert, rejectUnauthorized: true } });
+
+  test('an agent enrolls with a certificate request and gets a certificate naming it, which then authenticates it', async () => {
+    const made = await token();
+    const request = await createCsr('whatever-it-asks-for');
+    const res = await enroll({ token: made.token, id: 'csr-1', csr: request.csr });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const { key, certificate } = res.body as { key: string; certificate: string };
+    const cert = new X509Certificate(certificate);
+    assert.equal(cert.subject, 'CN=csr-1', 'the certificate names the enrolled agent, not what the request asked for');
+    assert.ok(cert.checkIssued(new X509Certificate(clientCa.cert)));
+    const tls = { ca: serverCa.cert, rejectUnauthorized: true, cert: certificate, key: request.key };
+    const auth = await requestJson({ baseUrl: h.url, method: 'POST', path: '/api/v1/authentication', body: { uuid: 'csr-1', key }, tls });
+    assert.equal(auth.status, 200, JSON.stringify(auth.body));
+  });
+
+  test('a request that is not one, or not signed by its key, is refused before the token is used', async () => {
+    const made = await token();
+    const garbage = await enroll({ token: made.token, id: 'csr-2', csr: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n' });
+    assert.equal(garbage.status, 400);
+    assert.equal((garbage.body as { code: string }).code, 'COURIER_ERR_INVALID_CSR');
+    const request = await createCsr('csr-2');
+    const lines = request.csr.trim().split('\n');
+    const der = Buffer.from(lines.slice(1, -1).join(''), 'base64');
+    der[der.length - 5] = der[der.length - 5]! ^ 0xff; // the signature no longer matches the request
+    const tampered = `${lines[0]}\n${der.toString('base64')}\n${lines.at(-1)}\n`;
+    const refused = await enroll({ token: made.token, id: 'csr-2', csr: tampered });
+    assert.equal(refused.status, 400);
+    assert.equal((refused.body as { code: string }).code, 'COURIER_ERR_INVALID_CSR');
+    assert.equal(await uses(made.id), 0);
+    assert.equal((await h.admin('GET', '/api/v1/agents/csr-2')).status, 404);
+  });
+
+  test('courier agent --enroll --client-certificate: keeps the certificate with its key file and runs over mutual TLS', async (t) => {
+    const made = await token();
+    const keyFile = join(tempDir(), 'agent.json');
+    const ca = join(tempDir(), 'server-ca.pem');
+    writeFileSync(ca, serverCa.cert);
+    const args = [CLI, 'agent', '--url', h.url, '--ca', ca, '--enroll', made.token, '--id', 'csr-cli', '--client-certificate', '--key-file', keyFile];
+    const agent = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => agent.kill('SIGKILL'));
+    let printed = '';
+    let problems = '';
+    agent.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+    agent.stderr.on('data', (chunk: Buffer) => (problems += chunk.toString()));
+    await eventually(() => (problems.includes('enrolled as csr-cli with a client certificate') ? true : undefined), `the enrollment (stderr: ${problems})`);
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    const kept = JSON.parse(readFileSync(keyFile, 'utf8')) as { certificate: string; certificateKey: string };
+    assert.equal(new X509Certificate(kept.certificate).subject, 'CN=csr-cli');
+    const [sent] = await h.send([command({ type: 'agent', id: 'csr-cli' })]);
+    await eventually(() => (printed.includes(sent!.document_id) ? true : undefined), `the command printed by the agent (stderr: ${problems})`);
   });
 });
 
