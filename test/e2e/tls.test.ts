@@ -28,6 +28,26 @@ async function presented(url: string, ca: string): Promise<PeerCertificate> {
   return cert;
 }
 
+/** A courier serving TLS with a certificate of `serverCa`, asking agents for certificates of `clientCa` (whose key it holds). */
+async function mutualTlsHarness(): Promise<{ h: Harness; serverCa: PemPair; clientCa: PemPair }> {
+  const dir = tempDir();
+  const serverCa = await createCa('server CA');
+  const clientCa = await createCa('agents CA');
+  const server = await issueServerCertificate(serverCa, ['127.0.0.1', 'localhost']);
+  writeFileSync(join(dir, 'server.pem'), server.cert);
+  writeFileSync(join(dir, 'server-key.pem'), server.key);
+  writeFileSync(join(dir, 'clients.pem'), clientCa.cert);
+  writeFileSync(join(dir, 'clients-key.pem'), clientCa.key, { mode: 0o600 });
+  const h = await startHarness({
+    insecureHttp: 'false',
+    tlsCert: join(dir, 'server.pem'),
+    tlsKey: join(dir, 'server-key.pem'),
+    tlsClientCa: join(dir, 'clients.pem'),
+    tlsClientCaKey: join(dir, 'clients-key.pem'),
+  });
+  return { h, serverCa, clientCa };
+}
+
 /**
  * Secure by default: `courier serve` with no TLS options serves HTTPS on both TCP listeners with a
  * CA it makes on first start, and agents verify it, by the CA's file or its pinned fingerprint.
@@ -178,22 +198,8 @@ describe('mutual TLS on the agents API', () => {
   const certs = new Map<string, PemPair>();
   const keys = new Map<string, string>();
   before(async () => {
-    const dir = tempDir();
-    serverCa = await createCa('server CA');
-    clientCa = await createCa('agents CA');
-    const server = await issueServerCertificate(serverCa, ['127.0.0.1', 'localhost']);
-    writeFileSync(join(dir, 'server.pem'), server.cert);
-    writeFileSync(join(dir, 'server-key.pem'), server.key);
-    writeFileSync(join(dir, 'clients.pem'), clientCa.cert);
-    writeFileSync(join(dir, 'clients-key.pem'), clientCa.key, { mode: 0o600 });
+    ({ h, serverCa, clientCa } = await mutualTlsHarness());
     for (const id of ['mtls-a', 'mtls-b']) certs.set(id, await issueClientCertificate(clientCa, id));
-    h = await startHarness({
-      insecureHttp: 'false',
-      tlsCert: join(dir, 'server.pem'),
-      tlsKey: join(dir, 'server-key.pem'),
-      tlsClientCa: join(dir, 'clients.pem'),
-      tlsClientCaKey: join(dir, 'clients-key.pem'),
-    });
     for (const id of ['mtls-a', 'mtls-b']) keys.set(id, await h.addAgent(id));
   });
   after(() => h.stop());
@@ -242,21 +248,7 @@ describe('enrollment with a client certificate (mutual TLS)', () => {
   let serverCa: PemPair;
   let clientCa: PemPair;
   before(async () => {
-    const dir = tempDir();
-    serverCa = await createCa('server CA');
-    clientCa = await createCa('agents CA');
-    const server = await issueServerCertificate(serverCa, ['127.0.0.1']);
-    writeFileSync(join(dir, 'server.pem'), server.cert);
-    writeFileSync(join(dir, 'server-key.pem'), server.key);
-    writeFileSync(join(dir, 'clients.pem'), clientCa.cert);
-    writeFileSync(join(dir, 'clients-key.pem'), clientCa.key, { mode: 0o600 });
-    h = await startHarness({
-      insecureHttp: 'false',
-      tlsCert: join(dir, 'server.pem'),
-      tlsKey: join(dir, 'server-key.pem'),
-      tlsClientCa: join(dir, 'clients.pem'),
-      tlsClientCaKey: join(dir, 'clients-key.pem'),
-    });
+    ({ h, serverCa, clientCa } = await mutualTlsHarness());
   });
   after(() => h.stop());
 
