@@ -20,9 +20,22 @@ export async function runLiveCommands(ctx: BenchContext): Promise<void> {
   try {
     const empty = await first.courier.memory();
     const ids = agentIds('off', Math.min(plan.agents, 1000));
-    await first.courier.registerAgents(ids, []);
+    await first.courier.registerAgents(ids, ['bench-offline']);
     const started = performance.now();
-    for (let made = 0; made < count; made += PER_POST) {
+    // The first commands come from one request: a fan-out of up to 50,000 commands (each spec a
+    // group of all the agents). The longest stall of courier's event loop meanwhile is what one
+    // request costs everybody else; nothing else runs (the agents are offline).
+    const specs = Math.max(1, Math.floor(Math.min(50_000, count) / ids.length));
+    await first.courier.pauses(); // read and reset: the window starts here
+    const fanoutStarted = performance.now();
+    await first.courier.submit(Array.from({ length: specs }, () => commandSpec({ type: 'group', id: 'bench-offline' }, 'bench-offline')));
+    const fanoutMs = performance.now() - fanoutStarted;
+    results.fanout_request_loop_stall_ms = round((await first.courier.pauses()).loopDelayMaxMs, 1);
+    note(
+      `live commands: one request of ${specs} group specs made ${specs * ids.length} commands in ${Math.round(fanoutMs)} ms; ` +
+        `courier's event loop stalled at most ${results.fanout_request_loop_stall_ms ?? '?'} ms meanwhile`,
+    );
+    for (let made = specs * ids.length; made < count; made += PER_POST) {
       const n = Math.min(PER_POST, count - made);
       await first.courier.submit(Array.from({ length: n }, (_, i) => commandSpec({ type: 'agent', id: ids[(made + i) % ids.length]! }, 'bench-offline')));
     }

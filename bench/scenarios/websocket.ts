@@ -44,18 +44,11 @@ export async function runWebSocket(ctx: BenchContext): Promise<WebSocketOutcome>
     );
 
     const fanouts: number[] = [];
-    // The event loop's longest stall in courier is kept since the last scrape: this one starts the window.
-    await courier.metrics();
     await profiled(ctx, courier, 'fanout', async () => {
       for (let run = 0; run < plan.fanoutRuns; run++) fanouts.push(await fanout(ctx, courier, group, agents.length, `fanout-${run}`));
     });
-    const stall = (await courier.metrics()).get('nodejs_eventloop_lag_max_seconds');
     results.fanout_10k_ms = round(median(fanouts), 1);
-    if (stall !== undefined) results.fanout_loop_stall_ms = round(stall * 1000, 1);
-    note(
-      `websocket: group command to ${agents.length} agents, until the last received it: ${fanouts.map((f) => round(f, 1)).join(', ')} ms ` +
-        `(median ${results.fanout_10k_ms}); courier's event loop stalled at most ${results.fanout_loop_stall_ms ?? '?'} ms meanwhile`,
-    );
+    note(`websocket: group command to ${agents.length} agents, until the last received it: ${fanouts.map((f) => round(f, 1)).join(', ')} ms (median ${results.fanout_10k_ms})`);
 
     const cpuBefore = await courier.cpuSeconds();
     const completedBefore = (await ctx.fleet.counters()).completed;

@@ -1,5 +1,6 @@
 import { isStoreFailure, type CommandStore, type StatusChange, type TransitionRecord, type WriteBatch, type WriteOutcome } from '../store/store.js';
 import { errors } from '../errors.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { CommandDocument } from '../domain/command.js';
 
 type Settle<T> = { resolve: (value: T) => void; reject: (error: unknown) => void };
@@ -165,6 +166,9 @@ export class WriteBatcher {
         const { retry } = await this.write(this.take());
         if (retry.length > 0) await this.retryLater(retry);
         this.releaseBarriers();
+        // A store that commits synchronously (SQLite) would otherwise drain a backlog of many
+        // batches in one turn of the event loop: 20,000 changes held it for ~0.6 s (measured).
+        if (this.queue.creates.length > 0 || this.queue.changes.length > 0) await nextTurn();
       }
     } finally {
       this.committing = false;

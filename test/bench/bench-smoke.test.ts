@@ -22,7 +22,7 @@ const METRICS = [
   'tls_ws_dispatch_p99_overhead_ms',
   'rss_kb_per_tls_ws_agent',
   'fanout_10k_ms',
-  'fanout_loop_stall_ms',
+  'fanout_request_loop_stall_ms',
   'live_commands_100k_rss_mb',
   'live_commands_100k_load_ms',
   'raw_throughput_ratio',
