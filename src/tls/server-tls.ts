@@ -54,6 +54,7 @@ export class ServerTls {
   private readonly servers = new Set<{ server: TlsServer; agents: boolean }>();
   private watchers: FSWatcher[] = [];
   private reloadTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   private constructor(
     private readonly settings: ServerTlsSettings,
@@ -126,15 +127,25 @@ export class ServerTls {
   /** Follows the operator's files: a change (a renewal, a rotation) is served without a restart. */
   watchFiles(): void {
     const files = [this.settings.certFile, this.settings.keyFile, this.settings.clientCaFile].filter((f): f is string => f !== undefined);
-    for (const file of files) {
-      const watcher = watch(file, () => {
-        // Renewals write several files, often in several steps: reload once they are all written.
-        clearTimeout(this.reloadTimer);
-        this.reloadTimer = setTimeout(() => void this.reload().catch(() => {}), 200);
-      });
-      watcher.on('error', (err) => this.logger.warn({ err, file }, 'cannot watch a TLS file any more; reload with SIGHUP'));
-      this.watchers.push(watcher);
-    }
+    for (const file of files) this.watchFile(file);
+  }
+
+  private watchFile(file: string): void {
+    const watcher = watch(file, (event) => {
+      // Renewals write several files, often in several steps: reload once they are all written.
+      clearTimeout(this.reloadTimer);
+      this.reloadTimer = setTimeout(() => void this.reload().catch(() => {}), 200);
+      // A file replaced by a rename (an atomic write, a symlink swapped) is a new file: watch that one.
+      if (event === 'rename') {
+        watcher.close();
+        this.watchers = this.watchers.filter((w) => w !== watcher);
+        setTimeout(() => {
+          if (!this.closed) this.watchFile(file);
+        }, 200).unref();
+      }
+    });
+    watcher.on('error', (err) => this.logger.warn({ err, file }, 'cannot watch a TLS file any more; reload with SIGHUP'));
+    this.watchers.push(watcher);
   }
 
   /**
@@ -167,6 +178,7 @@ export class ServerTls {
 
   close(): void {
     clearTimeout(this.reloadTimer);
+    this.closed = true;
     for (const watcher of this.watchers) watcher.close();
     this.watchers = [];
   }

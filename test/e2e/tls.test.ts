@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
@@ -351,12 +351,19 @@ describe('certificate reload', () => {
     writeFileSync(join(dir, 'cert.pem'), first.cert);
     writeFileSync(join(dir, 'key.pem'), first.key);
     await eventually(async () => ((await presented(h.url, bothCas)).fingerprint256 === leafOf(first) ? true : undefined), 'the changed files served');
+    // And once more, replaced whole (written aside, then renamed over them, as renewal tools do).
+    writeFileSync(join(dir, 'cert.pem.new'), second.cert);
+    writeFileSync(join(dir, 'key.pem.new'), second.key);
+    renameSync(join(dir, 'key.pem.new'), join(dir, 'key.pem'));
+    renameSync(join(dir, 'cert.pem.new'), join(dir, 'cert.pem'));
+    await eventually(async () => ((await presented(h.url, bothCas)).fingerprint256 === leafOf(second) ? true : undefined), 'the renamed files served');
     ws.close();
   });
 
   test('files that do not fit are refused on reload and the previous certificate stays', async () => {
     const before = (await presented(h.url, bothCas)).fingerprint256;
-    writeFileSync(join(dir, 'key.pem'), second.key); // the key of another certificate
+    assert.equal(before, leafOf(second), 'the previous test leaves the second certificate served');
+    writeFileSync(join(dir, 'key.pem'), first.key); // the key of another certificate
     await assert.rejects(h.courier.reloadTls());
     assert.equal((await presented(h.url, bothCas)).fingerprint256, before);
   });
