@@ -107,7 +107,8 @@ export function registerCommandRoutes(app: HttpApp, supervisor: Supervisor, poli
     const answer = createdAnswer(commands);
     // A schema serializer of a union checks each item against the branches: for 50,000 references
     // that alone held the event loop for a quarter of a second. The answer is built here to the schema.
-    if (answer.abridged) reply.serializer(JSON.stringify);
+    // A custom serializer leaves the content type to the route: said here, or the answer has none.
+    if (answer.abridged) reply.type('application/json; charset=utf-8').serializer(JSON.stringify);
     return reply.code(201).send(answer);
     },
   );

@@ -43,8 +43,15 @@ describe('large create requests', () => {
   });
 
   test('a fan-out over a thousand members is created whole, each member once, and answered with references', async () => {
-    const res = await h.admin('POST', '/api/v1/commands', { commands: [command({ type: 'group', id: 'big' })] });
+    const res = await requestJson({
+      socketPath: h.courier.socket,
+      method: 'POST',
+      path: '/api/v1/commands',
+      body: { commands: [command({ type: 'group', id: 'big' })] },
+      withHeaders: true,
+    });
     assert.equal(res.status, 201);
+    assert.equal(res.headers?.['content-type'], 'application/json; charset=utf-8');
     const body = res.body as Created;
     assert.equal(body.abridged, true);
     assert.equal(body.total, MEMBERS);
