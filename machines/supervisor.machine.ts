@@ -1,13 +1,36 @@
 import { fromPromise, setup } from 'xstate';
 
 /**
- * The supervisor's own lifecycle. Its two effects are named actors provided by the runtime:
- * `recover` loads every unfinished command from the store and re-arms it;
- * `drain` answers open subscriptions and flushes pending writes.
+ * The supervisor: one mailbox for everything the edges ask of the runtime. The socket routes,
+ * the agents and management APIs, the indexer poller and the deadline timer send it events;
+ * what each event does is a named action the runtime provides (src/runtime/supervisor.ts).
+ *
+ * Its own lifecycle has two named actors: `recover` loads every unfinished command from the store
+ * and re-arms it; `drain` answers open subscriptions and flushes pending writes. Work arriving
+ * before it runs or once it drains is refused (`refuse`: the edge answers 503) or, for what
+ * nobody waits on, dropped.
  */
+
+/** How an edge that waits gets its answer. */
+export interface SupervisorReply {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** Edge events someone waits on: the runtime answers through `reply`. */
+export type SupervisorRequestType = 'SUBMIT' | 'CANCEL' | 'RESULTS' | 'SUBSCRIBE' | 'CONFIRMED';
+/** Edge events nobody waits on. */
+export type SupervisorNoticeType = 'OBSERVED' | 'UNSUBSCRIBED' | 'REVOKE' | 'WAKE' | 'DEADLINES';
+
+/** `request` is the edge's payload, opaque here: its type is the runtime's (src/runtime/supervisor-events.ts). */
+export type SupervisorEvent =
+  | { type: 'STOP' }
+  | { type: SupervisorRequestType; request: unknown; reply: SupervisorReply }
+  | { type: SupervisorNoticeType; request: unknown };
+
 export const supervisorMachine = setup({
   types: {
-    events: {} as { type: 'STOP' },
+    events: {} as SupervisorEvent,
   },
   actors: {
     // Placeholders: the runtime provides the real implementations with `.provide()`.
@@ -18,9 +41,43 @@ export const supervisorMachine = setup({
       throw new Error('supervisor: provide the "drain" actor');
     }),
   },
+  actions: {
+    // Placeholders as well, provided by name by the runtime.
+    /** SUBMIT: create commands; answered once they are durable. */
+    submit: () => {},
+    /** CANCEL: cancel one command. */
+    cancel: () => {},
+    /** RESULTS: record agents' or components' results. */
+    recordResults: () => {},
+    /** SUBSCRIBE: open a subscription of a route and hand it its pending commands. */
+    subscribe: () => {},
+    /** CONFIRMED: a transport confirmed commands it was handed (→ delivered). */
+    confirm: () => {},
+    /** UNSUBSCRIBED: a connection ended; what it held unconfirmed goes back to pending. */
+    unsubscribe: () => {},
+    /** REVOKE: a route's owner may no longer hold it; its subscriptions end. */
+    revoke: () => {},
+    /** WAKE: a full subscription has room again; its route is dispatched. */
+    wake: () => {},
+    /** OBSERVED: commands as the store now has them, changed by someone else. */
+    observe: () => {},
+    /** DEADLINES: stored deadlines passed; each command is told. */
+    expireDeadlines: () => {},
+    /** A request arriving while not running: answered 503 (shutting down). */
+    refuse: () => {},
+  },
 }).createMachine({
   id: 'supervisor',
   initial: 'starting',
+  // Outside `running`, requests are refused; connections that end are still let go.
+  on: {
+    SUBMIT: { actions: 'refuse' },
+    CANCEL: { actions: 'refuse' },
+    RESULTS: { actions: 'refuse' },
+    SUBSCRIBE: { actions: 'refuse' },
+    CONFIRMED: { actions: 'refuse' },
+    UNSUBSCRIBED: { actions: 'unsubscribe' },
+  },
   states: {
     starting: {
       description: 'Recovering unfinished commands from the store and re-arming their deadlines.',
@@ -29,7 +86,18 @@ export const supervisorMachine = setup({
     },
     running: {
       description: 'Accepting commands and subscriptions.',
-      on: { STOP: { target: 'draining' } },
+      on: {
+        SUBMIT: { actions: 'submit' },
+        CANCEL: { actions: 'cancel' },
+        RESULTS: { actions: 'recordResults' },
+        SUBSCRIBE: { actions: 'subscribe' },
+        CONFIRMED: { actions: 'confirm' },
+        REVOKE: { actions: 'revoke' },
+        WAKE: { actions: 'wake' },
+        OBSERVED: { actions: 'observe' },
+        DEADLINES: { actions: 'expireDeadlines' },
+        STOP: { target: 'draining' },
+      },
     },
     draining: {
       description: 'Refusing new work, answering open subscriptions, flushing writes.',

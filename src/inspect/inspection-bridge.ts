@@ -1,5 +1,5 @@
 import type { ActorRefLike, AnyActorRef, InspectionEvent } from 'xstate';
-import type { InspectObserver } from '../runtime/command-actor.js';
+import type { InspectObserver } from '../runtime/actor-observers.js';
 import { RingBuffer } from './ring-buffer.js';
 import { StatelyFormat, type ConvertibleEvent } from './stately-format.js';
 

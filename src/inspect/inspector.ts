@@ -1,6 +1,6 @@
 import type { AnyActorRef } from 'xstate';
 import type { Logger } from 'pino';
-import type { InspectObserver } from '../runtime/command-actor.js';
+import type { InspectObserver } from '../runtime/actor-observers.js';
 import { InspectionBridge, type InspectionStats } from './inspection-bridge.js';
 import { InspectorRelay } from './relay.js';
 

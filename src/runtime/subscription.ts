@@ -2,7 +2,7 @@ import { createActor, type AnyActorRef } from 'xstate';
 import { longPollSubscriptionMachine } from '../../machines/long-poll-subscription.machine.js';
 import { webSocketSubscriptionMachine } from '../../machines/websocket-subscription.machine.js';
 import type { CommandView } from '../domain/command.js';
-import type { ActorErrorHandler, InspectObserver } from './command-actor.js';
+import type { ActorErrorHandler, InspectObserver } from './actor-observers.js';
 
 export type SubscriptionMode = 'long-poll' | 'websocket';
 

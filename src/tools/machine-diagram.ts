@@ -137,9 +137,17 @@ function nameOf(thing: unknown): string {
   if (typeof thing === 'string') return thing;
   if (typeof thing === 'function') return thing.name || 'inline';
   if (typeof thing === 'object' && thing !== null && typeof (thing as { type?: unknown }).type === 'string') {
-    return (thing as { type: string }).type;
+    const { type, params } = thing as { type: string; params?: unknown };
+    return type + paramsOf(params);
   }
   return 'inline';
+}
+
+/** Literal params, as the machine names them: `persist(claimed, claim)`. Computed ones are not drawn. */
+function paramsOf(params: unknown): string {
+  if (typeof params !== 'object' || params === null) return '';
+  const values = Object.entries(params).map(([name, value]) => (value === true ? name : String(value)));
+  return values.length > 0 ? `(${values.join(', ')})` : '';
 }
 
 /** In a transition label Mermaid reads `;` as the end of the statement and `#` as the start of an entity. */

@@ -35,6 +35,7 @@ const EVENTS = {
   TRANSPORT_CONFIRMED: { type: 'TRANSPORT_CONFIRMED', at: CONFIRMED_AT },
   TRANSPORT_FAILED: { type: 'TRANSPORT_FAILED', at: 2_000 },
   RECOVER: { type: 'RECOVER', at: 3_000 },
+  LEASE_EXPIRED: { type: 'LEASE_EXPIRED', at: 3_000 },
   RESULT_OK: { type: 'RESULT', at: 4_000, code: 0, message: 'ok' },
   RESULT_ERR: { type: 'RESULT', at: 4_000, code: 3, message: 'exit status 3', data: { stderr: 'no such file' } },
   CANCEL: { type: 'CANCEL', at: 500 },
@@ -56,6 +57,7 @@ const TRANSITIONS: Record<StateName, Record<EventName, StateName>> = {
     TRANSPORT_CONFIRMED: 'pending',
     TRANSPORT_FAILED: 'pending',
     RECOVER: 'pending',
+    LEASE_EXPIRED: 'pending',
     RESULT_OK: 'success', // a late result of an earlier delivery
     RESULT_ERR: 'failure',
     CANCEL: 'cancelled',
@@ -68,6 +70,7 @@ const TRANSITIONS: Record<StateName, Record<EventName, StateName>> = {
     TRANSPORT_CONFIRMED: 'delivered',
     TRANSPORT_FAILED: 'pending',
     RECOVER: 'pending',
+    LEASE_EXPIRED: 'pending',
     RESULT_OK: 'success',
     RESULT_ERR: 'failure',
     CANCEL: 'sent', // refused: it may already be running on the target
@@ -80,6 +83,7 @@ const TRANSITIONS: Record<StateName, Record<EventName, StateName>> = {
     TRANSPORT_CONFIRMED: 'delivered',
     TRANSPORT_FAILED: 'delivered',
     RECOVER: 'delivered',
+    LEASE_EXPIRED: 'delivered',
     RESULT_OK: 'success',
     RESULT_ERR: 'failure',
     CANCEL: 'delivered', // refused
@@ -99,6 +103,7 @@ function allTo(state: StateName): Record<EventName, StateName> {
     TRANSPORT_CONFIRMED: state,
     TRANSPORT_FAILED: state,
     RECOVER: state,
+    LEASE_EXPIRED: state,
     RESULT_OK: state,
     RESULT_ERR: state,
     CANCEL: state,
@@ -348,6 +353,7 @@ describe('command machine: generated paths replayed on a real actor (createTestM
           TRANSPORT_CONFIRMED: send,
           TRANSPORT_FAILED: send,
           RECOVER: send,
+          LEASE_EXPIRED: send,
           RESULT: send,
           CANCEL: send,
           DEADLINE: send,

@@ -1,0 +1,35 @@
+import type { SupervisorNoticeType, SupervisorRequestType } from '../../machines/supervisor.machine.js';
+import type { CommandSpec, CommandState, CommandView } from '../domain/command.js';
+import type { SubmitOptions } from './producers.js';
+import type { ResultOutcome, ResultReport } from './results.js';
+import type { SubscriberTransport, Subscription, SubscriptionMode } from './subscription.js';
+
+/**
+ * What each edge event carries (`request`) and, for those an edge waits on, what it is answered.
+ * The supervisor machine keeps payloads opaque (it imports nothing but XState); they are typed here.
+ */
+export interface SupervisorRequests {
+  SUBMIT: { request: { specs: CommandSpec[]; who: string | ((spec: CommandSpec) => string); options: SubmitOptions }; answer: CommandView[] };
+  CANCEL: { request: { documentId: string; who: string }; answer: CommandView };
+  RESULTS: { request: { reports: ResultReport[]; route: string | null; who: string }; answer: ResultOutcome[] };
+  SUBSCRIBE: {
+    request: { route: string; mode: SubscriptionMode; who: string; transport: SubscriberTransport; longPollTimeoutMs: number };
+    answer: Subscription;
+  };
+  CONFIRMED: { request: { subscription: Subscription; documentIds: string[] }; answer: string[] };
+}
+
+export interface SupervisorNotices {
+  OBSERVED: CommandState[];
+  UNSUBSCRIBED: Subscription;
+  REVOKE: string;
+  WAKE: string;
+  DEADLINES: string[];
+}
+
+// Every event type of the machine has a payload type here, and no other.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const requestsCovered: Same<keyof SupervisorRequests, SupervisorRequestType> = true;
+const noticesCovered: Same<keyof SupervisorNotices, SupervisorNoticeType> = true;
+void requestsCovered;
+void noticesCovered;
