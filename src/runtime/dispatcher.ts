@@ -68,20 +68,21 @@ export class Dispatcher {
     for (const subs of this.subscribers.values()) yield* subs;
   }
 
-  /** The command was claimed for the subscription `subscriptionId`: it holds it until confirmed or failed. */
+  /**
+   * The command was claimed for the subscription `subscriptionId`: it is that connection's until
+   * confirmed or failed (the dispatch then tells the subscription's machine, `HANDED`).
+   */
   handOut(documentId: string, subscriptionId: string | undefined): void {
     const sub = subscriptionId === undefined ? undefined : this.subscriptions.get(subscriptionId);
-    if (!sub) return;
-    sub.inFlight.add(documentId);
-    this.inFlight.set(documentId, sub);
+    if (sub) this.inFlight.set(documentId, sub);
   }
 
   /** The command is no longer held by a connection (confirmed, failed, lost its claim, or ended). */
   release(documentId: string): void {
     const owner = this.inFlight.get(documentId);
     if (!owner) return;
-    owner.inFlight.delete(documentId);
     this.inFlight.delete(documentId);
+    owner.actor.send({ type: 'RELEASED', id: documentId });
   }
 
   isInFlight(documentId: string): boolean {
@@ -153,14 +154,9 @@ export class Dispatcher {
         claimed.push(live);
       }
       if (claimed.length === 0) continue;
-      subs.delete(sub);
-      if (sub.mode === 'long-poll') {
-        sub.actor.send({ type: 'ANSWER' }); // answers once; stays out of the route
-        this.subscriptions.delete(sub.id);
-      } else {
-        subs.add(sub); // round-robin among an agent's WebSockets
-      }
-      if (subs.size === 0) this.subscribers.delete(route);
+      // A long-poll answers once: its machine takes it out of the route (`detach`).
+      sub.actor.send({ type: 'HANDED', ids: claimed.map((live) => live.doc.document_id) });
+      if (subs.delete(sub)) subs.add(sub); // round-robin among an agent's WebSockets
       this.pushOnceDurable(sub, claimed, claims);
     }
   }
@@ -168,7 +164,7 @@ export class Dispatcher {
   /**
    * The claims are durable before the commands leave. Not sent: one another node won first, one
    * the store refused, and one that moved on while its claim was being written (timed out,
-   * cancelled, re-read): it left the subscription's in-flight set when it left its claimed state.
+   * cancelled, re-read): it was released from the subscription when it left its claimed state.
    */
   private pushOnceDurable(sub: Subscription, claimed: LiveCommand[], claims: Promise<'ok' | 'conflict'>[]): void {
     void Promise.all(claims.map((claim) => claim.catch(() => 'refused' as const)))
@@ -178,7 +174,7 @@ export class Dispatcher {
           const id = live.doc.document_id;
           const stillOurs = outcomes[i] === 'ok' && this.table.get(id) === live && sub.inFlight.has(id);
           if (stillOurs) won.push(live.view());
-          else if (sub.inFlight.delete(id) && this.inFlight.get(id) === sub) this.inFlight.delete(id);
+          else if (this.inFlight.get(id) === sub) this.release(id);
         });
         // A long-poll is answered even if every claim was lost (then with no commands): it was promised an answer.
         if (!sub.closed && (won.length > 0 || sub.mode === 'long-poll')) sub.transport.push(won);

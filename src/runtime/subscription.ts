@@ -1,8 +1,7 @@
-import { createActor, type AnyActorRef } from 'xstate';
-import { longPollSubscriptionMachine } from '../../machines/long-poll-subscription.machine.js';
-import { webSocketSubscriptionMachine } from '../../machines/websocket-subscription.machine.js';
+import type { Actor } from 'xstate';
+import type { longPollSubscriptionMachine } from '../../machines/long-poll-subscription.machine.js';
+import type { webSocketSubscriptionMachine } from '../../machines/websocket-subscription.machine.js';
 import type { CommandView } from '../domain/command.js';
-import type { ActorErrorHandler, InspectObserver } from './actor-observers.js';
 
 export type SubscriptionMode = 'long-poll' | 'websocket';
 
@@ -23,19 +22,19 @@ export interface SubscriberTransport {
   room?(inFlight: number): number;
 }
 
+export type SubscriptionActor = Actor<typeof longPollSubscriptionMachine> | Actor<typeof webSocketSubscriptionMachine>;
+
 let nextId = 0;
 
 /**
- * One live subscription of a route, with the actor that runs its lifecycle and the commands
- * handed to it that its transport has not yet confirmed.
+ * One live subscription of a route: its transport, and the actor that runs its lifecycle (a
+ * long-poll or a WebSocket subscription machine, see `machines/`), which holds the commands
+ * handed to it and not yet confirmed.
  */
 export class Subscription {
   readonly id = `sub-${++nextId}`;
-  /** A long-poll or a WebSocket subscription machine (see `machines/`). */
-  readonly actor: AnyActorRef;
-  /** Claimed for this subscription, not yet confirmed by its transport. */
-  readonly inFlight = new Set<string>();
-  closed = false;
+  /** Set once, by `Subscriptions.open`. */
+  actor!: SubscriptionActor;
 
   constructor(
     readonly route: string,
@@ -44,26 +43,31 @@ export class Subscription {
     readonly who: string,
     readonly openedAt: number,
     readonly transport: SubscriberTransport,
-    onError: ActorErrorHandler,
-    longPollTimeoutMs = 0,
-    inspect?: InspectObserver,
-  ) {
-    const inspection = inspect ? { inspect, id: `${who} ${this.id}` } : {};
-    this.actor =
-      mode === 'long-poll'
-        ? createActor(longPollSubscriptionMachine, { input: { timeoutMs: longPollTimeoutMs }, ...inspection })
-        : createActor(webSocketSubscriptionMachine, inspection);
-    this.actor.subscribe({ error: onError });
+  ) {}
+
+  /** Claimed for it and not yet confirmed by its transport. */
+  get inFlight(): ReadonlySet<string> {
+    return this.actor.getSnapshot().context.inFlight;
   }
 
-  /** How many more commands it may be handed now: a long-poll answers once; a WebSocket takes pushes up to its transport's bound. */
+  /** Ended: it is handed nothing more. */
+  get closed(): boolean {
+    return this.actor.getSnapshot().status !== 'active';
+  }
+
+  /** How many more commands it may be handed now: none unless its machine accepts them, then up to its transport's bound. */
   get room(): number {
-    if (this.closed || this.actor.getSnapshot().status !== 'active') return 0;
-    if (this.mode === 'long-poll') return this.inFlight.size === 0 ? Infinity : 0;
-    return this.transport.room?.(this.inFlight.size) ?? Infinity;
+    const snapshot = this.actor.getSnapshot();
+    if (!snapshot.hasTag('accepting')) return 0;
+    return this.transport.room?.(snapshot.context.inFlight.size) ?? Infinity;
   }
 
   get canTakeMore(): boolean {
     return this.room > 0;
+  }
+
+  /** What the inspector shows of it when it travels in an event. */
+  toJSON() {
+    return { id: this.id, route: this.route, mode: this.mode, who: this.who };
   }
 }

@@ -1,3 +1,6 @@
+import { createActor, type AnyActorRef } from 'xstate';
+import { longPollSubscriptionMachine } from '../../machines/long-poll-subscription.machine.js';
+import { webSocketSubscriptionMachine } from '../../machines/websocket-subscription.machine.js';
 import type { Clock } from './clock.js';
 import type { ActorErrorHandler, InspectObserver } from './actor-observers.js';
 import type { CommandTable } from './command-table.js';
@@ -5,57 +8,70 @@ import type { Dispatcher } from './dispatcher.js';
 import { Subscription, type SubscriberTransport, type SubscriptionMode } from './subscription.js';
 
 /**
- * Subscriptions opened and ended: each a root actor (its machine in `machines/`), registered with
- * the dispatcher while open. What a subscription held unconfirmed when it ends is handed back to
- * its commands' machines (`TRANSPORT_FAILED`: pending again, delivered again).
+ * Subscriptions opened and ended. Each is a root actor whose machine (`machines/`) holds what it
+ * was handed and names its effects, provided here by name: `detach` (out of its route),
+ * `handBack` (what it held unconfirmed goes back to its commands' machines: pending again,
+ * delivered again), `answerTimeout`, `answerDrain`.
  */
 export class Subscriptions {
+  private readonly byActor = new WeakMap<AnyActorRef, Subscription>();
+  private readonly longPoll;
+  private readonly webSocket;
+
   constructor(
     private readonly dispatcher: Dispatcher,
     private readonly table: CommandTable,
     private readonly clock: Clock,
     private readonly onError: ActorErrorHandler,
     private readonly inspect: InspectObserver | undefined,
-  ) {}
+  ) {
+    const of = (self: AnyActorRef) => this.byActor.get(self);
+    const effects = {
+      detach: ({ self }: { self: AnyActorRef }) => {
+        const sub = of(self);
+        if (sub) this.dispatcher.detach(sub);
+      },
+      handBack: ({ self, context }: { self: AnyActorRef; context: { inFlight: ReadonlySet<string> } }) => {
+        const sub = of(self);
+        if (!sub) return;
+        for (const id of context.inFlight) {
+          if (!this.table.send(id, { type: 'TRANSPORT_FAILED', at: this.clock.now(), by: sub.who })) this.dispatcher.release(id);
+        }
+      },
+      answerDrain: ({ self }: { self: AnyActorRef }) => of(self)?.transport.drain(),
+    };
+    this.longPoll = longPollSubscriptionMachine.provide({ actions: { ...effects, answerTimeout: ({ self }) => of(self)?.transport.timedOut?.() } });
+    this.webSocket = webSocketSubscriptionMachine.provide({ actions: effects });
+  }
 
   open(route: string, mode: SubscriptionMode, who: string, transport: SubscriberTransport, longPollTimeoutMs: number): Subscription {
-    const sub = new Subscription(route, mode, who, this.clock.now(), transport, this.onError, longPollTimeoutMs, this.inspect);
-    sub.actor.subscribe((snapshot: { matches(state: string): boolean }) => {
-      if (snapshot.matches('timed_out')) {
-        this.dispatcher.detach(sub);
-        sub.transport.timedOut?.();
-      }
-    });
-    sub.actor.start();
+    const sub = new Subscription(route, mode, who, this.clock.now(), transport);
+    const inspection = this.inspect ? { inspect: this.inspect, id: `${who} ${sub.id}` } : {};
+    sub.actor =
+      mode === 'long-poll' ? createActor(this.longPoll, { input: { timeoutMs: longPollTimeoutMs }, ...inspection }) : createActor(this.webSocket, inspection);
+    const actor: AnyActorRef = sub.actor;
+    this.byActor.set(actor, sub);
+    actor.subscribe({ error: this.onError });
     this.dispatcher.add(sub);
+    sub.actor.start();
     return sub;
   }
 
   /** The transport confirmed these commands: those `sub` holds are told (→ delivered). Returns them. */
   confirm(sub: Subscription, documentIds: string[]): string[] {
-    const confirmed: string[] = [];
-    for (const id of documentIds) {
-      if (!sub.inFlight.has(id)) continue;
-      confirmed.push(id);
-      // Leaving its claimed state releases it from `sub` (`releaseFromConnection`).
-      if (!this.table.send(id, { type: 'TRANSPORT_CONFIRMED', at: this.clock.now(), by: sub.who })) this.dispatcher.release(id);
-    }
+    const held = sub.inFlight;
+    const confirmed = documentIds.filter((id) => held.has(id));
+    const at = this.clock.now();
+    // Leaving its claimed state releases each from `sub` (`releaseFromConnection`).
+    for (const id of confirmed) if (!this.table.send(id, { type: 'TRANSPORT_CONFIRMED', at, by: sub.who })) this.dispatcher.release(id);
     return confirmed;
   }
 
-  /**
-   * The connection ended (answered, client gone, WebSocket closed). Commands handed to it and
-   * not confirmed go back to pending, to be delivered again.
-   */
+  /** The connection ended (answered, client gone, WebSocket closed): its machine hands back what it held. */
   close(sub: Subscription): void {
     if (sub.closed) return;
-    sub.closed = true;
-    sub.actor.send({ type: sub.mode === 'long-poll' ? 'CLIENT_GONE' : 'CLOSED' });
+    sub.actor.send({ type: 'CLOSED' });
     sub.actor.stop();
-    this.dispatcher.detach(sub);
-    for (const id of [...sub.inFlight]) {
-      if (!this.table.send(id, { type: 'TRANSPORT_FAILED', at: this.clock.now(), by: sub.who })) this.dispatcher.release(id);
-    }
   }
 
   /**
@@ -73,8 +89,7 @@ export class Subscriptions {
   drain(): void {
     for (const sub of [...this.dispatcher.allSubscriptions()]) {
       sub.actor.send({ type: 'DRAIN' });
-      sub.transport.drain();
-      this.close(sub);
+      sub.actor.stop();
     }
   }
 }

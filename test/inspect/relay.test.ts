@@ -133,6 +133,20 @@ describe('inspector relay (courier serve --inspect)', () => {
         assert.equal(typeof m._version, 'string');
       }
 
+      // The command's actor shows the effects its machine names for each transition.
+      const definition = actor.definition as string;
+      for (const effect of ['persist', 'enqueue', 'handToConnection', 'releaseFromConnection', 'armExecutionDeadline', 'retire']) {
+        assert.ok(definition.includes(`"${effect}"`), `the command machine's definition names ${effect}`);
+      }
+      // The supervisor actor received what the edges asked of it, as events.
+      const supervisor = messages().find((m) => m.type === '@xstate.actor' && m.name === 'supervisor')!;
+      const told = new Set(
+        messages()
+          .filter((m) => m.sessionId === supervisor.sessionId && m.type === '@xstate.event')
+          .map((m) => (m.event as { type: string }).type),
+      );
+      for (const event of ['SUBSCRIBE', 'SUBMIT', 'CONFIRMED', 'RESULTS', 'UNSUBSCRIBED']) assert.ok(told.has(event), `the supervisor received ${event}`);
+
       // The long-poll subscription that carried it is an actor too.
       assert.ok(messages().some((m) => m.type === '@xstate.actor' && String(m.name).startsWith(`longPollSubscription agent:${agent}`)));
 
