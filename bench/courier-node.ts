@@ -114,7 +114,7 @@ export class CourierNode {
 
   /** Registers agents (members of `groups`) and returns their keys; `concurrency` requests at a time. */
   async registerAgents(ids: string[], groups: string[], concurrency = 8): Promise<{ id: string; key: string }[]> {
-    const out: { id: string; key: string }[] = new Array(ids.length);
+    const out = new Array<{ id: string; key: string }>(ids.length);
     let next = 0;
     const worker = async () => {
       while (next < ids.length) {

@@ -5,7 +5,8 @@ import { fork, type ChildProcess } from 'node:child_process';
  * and the raw floor server. Children may also send unsolicited `{ event, ... }` messages.
  */
 type Reply = { rid: number; ok: true; value: unknown } | { rid: number; ok: false; error: string };
-export type Handlers = Record<string, (args: any) => unknown>;
+/** Each handler declares the arguments it expects (`never` here admits any parameter type). */
+export type Handlers = Record<string, (args: never) => unknown>;
 
 /** In the child: answers requests with `handlers[op](args)`. */
 export function serveIpc(handlers: Handlers): void {
@@ -15,7 +16,7 @@ export function serveIpc(handlers: Handlers): void {
     const handler = handlers[message.op];
     if (!handler) return reply({ rid: message.rid, ok: false, error: `unknown op ${message.op}` });
     Promise.resolve()
-      .then(() => handler(message.args))
+      .then(() => handler(message.args as never)) // whatever the parent sent: the handler's own shape
       .then(
         (value) => reply({ rid: message.rid, ok: true, value: value ?? null }),
         (error: unknown) => reply({ rid: message.rid, ok: false, error: error instanceof Error ? error.stack ?? error.message : String(error) }),
@@ -32,7 +33,7 @@ export class IpcChild {
   private readonly exited: Promise<void>;
 
   /** Forks a module of this benchmark as a child with an IPC channel. */
-  static fork(modulePath: string, onEvent?: (event: any) => void): IpcChild {
+  static fork(modulePath: string, onEvent?: (event: never) => void): IpcChild {
     return new IpcChild(fork(modulePath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }), modulePath, onEvent);
   }
 
@@ -40,10 +41,10 @@ export class IpcChild {
   constructor(
     readonly child: ChildProcess,
     private readonly label: string,
-    onEvent: (event: any) => void = () => {},
+    onEvent: (event: never) => void = () => {},
   ) {
     this.child.on('message', (message: Reply | { event: string }) => {
-      if ('event' in message) return onEvent(message);
+      if ('event' in message) return onEvent(message as never);
       const w = this.waiting.get(message.rid);
       if (!w) return;
       this.waiting.delete(message.rid);

@@ -75,7 +75,7 @@ export function parsePlan(argv: string[]): Plan | null {
     },
   });
   if (values.help) return null;
-  const quick = values.quick!;
+  const quick = values.quick;
   const agents = positiveInt('agents', values.agents, quick ? 1000 : 10_000);
   const scenarios = new Set<Scenario>(
     values.only === undefined

@@ -140,7 +140,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const results: Run[] = [];
   for (let r = 0; r < runs; r++) {
-    const result = await run(cohort, batches, values.split!, sync);
+    const result = await run(cohort, batches, values.split, sync);
     results.push(result);
     console.log(`run ${r + 1}: store CPU ${round(result.cpuUs)} µs / command, wall ${round(result.wallUs)} µs / command`);
   }

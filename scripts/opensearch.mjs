@@ -22,7 +22,7 @@ for (let i = 0; i < argv.length; i++) {
     case '--port': port = value(); break;
     case '--data': data = resolve(value()); break;
     case '--log-level': logLevel = value(); break;
-    case '-h': case '--help': console.log(usage); process.exit(0);
+    case '-h': case '--help': console.log(usage); process.exit(0); break;
     default: fail(`unknown argument ${argv[i]}\n${usage}`);
   }
 }

@@ -36,7 +36,7 @@ export const errors = {
   UNSUPPORTED_MEDIA_TYPE: define(
     'COURIER_ERR_UNSUPPORTED_MEDIA_TYPE',
     415,
-    (type: string, accepted = 'application/json') => `Unsupported content type: ${type} (this route accepts ${accepted})`,
+    (type: string, accepted: string = 'application/json') => `Unsupported content type: ${type} (this route accepts ${accepted})`,
   ),
   UPGRADE_REQUIRED: define('COURIER_ERR_UPGRADE_REQUIRED', 426, () => 'This route speaks WebSocket: send an Upgrade request'),
   // Connections (answered on the bare socket: Node raised them before a request existed, or at accept)

@@ -51,7 +51,7 @@ export function requestJson(options: JsonRequest): Promise<JsonResponse> {
         headers,
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.agent ? { agent: options.agent } : {}),
-        ...(secure ? { ...options.tls, hostname: target!.hostname.replace(/^\[|\]$/g, '') } : {}),
+        ...(secure ? { ...options.tls, hostname: target.hostname.replace(/^\[|\]$/g, '') } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -54,7 +54,7 @@ describe('data directory lock', () => {
     `], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       await new Promise<void>((resolve, reject) => {
-        holder.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('locked') && resolve());
+        holder.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('locked') && resolve());
         holder.once('exit', (code) => reject(new Error(`the holder exited (${code})`)));
       });
       assert.throws(() => lockDataDir(dir), (error: Error & { code?: string }) => {

@@ -38,7 +38,7 @@ export interface BenchContext {
   /** Scenario name -> why it could not run. */
   unavailable: Record<string, string>;
   /** A line of progress or detail, printed as it happens. */
-  note(line: string): void;
+  note: (line: string) => void;
   /** Written CPU profiles: phase -> file. */
   profiles: Map<string, string>;
 }

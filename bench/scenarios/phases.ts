@@ -132,7 +132,8 @@ export async function sustain(ctx: BenchContext, courier: CourierNode, ids: stri
   let submitted = 0;
   let posting = 0;
   let next = 0;
-  let failure: unknown = null;
+  // Set by a rejection below; typed so that the checks after the loop are not narrowed to `null`.
+  let failure = null as Error | null;
   let sample: Record<string, unknown> | null = null;
   let wake: () => void = () => {};
   const measuring = measureRates(fleet, warmupMs, throughputMs);
@@ -146,7 +147,7 @@ export async function sustain(ctx: BenchContext, courier: CourierNode, ids: stri
       posting++;
       void courier
         .submit(commands)
-        .then((views) => (sample ??= views[0] ?? null), (error: unknown) => (failure = error))
+        .then((views) => (sample ??= views[0] ?? null), (error: unknown) => (failure = error instanceof Error ? error : new Error(String(error))))
         .finally(() => {
           posting--;
           wake();

@@ -192,7 +192,8 @@ export class ReferenceAgent {
             sendResults([...this.outbox.keys()]); // results a broken connection may have lost
           });
           ws.on('message', (data) => {
-            const frame = JSON.parse(data.toString()) as { type: string; commands?: CommandView[]; document_id?: string; message?: string };
+            // One Buffer per message: binaryType stays 'nodebuffer'.
+            const frame = JSON.parse((data as Buffer).toString()) as { type: string; commands?: CommandView[]; document_id?: string; message?: string };
             if (frame.type === 'commands' && frame.commands) {
               const ids = frame.commands.map((c) => c.document_id);
               ws.send(JSON.stringify({ type: 'ack', ids }));

@@ -42,7 +42,7 @@ function parseSigningKey(file: string, text: string): JWK {
   if (typeof jwk !== 'object' || jwk === null || (jwk as JWK).kty !== 'RSA' || typeof (jwk as JWK).d !== 'string') {
     throw errors.CORRUPT_FILE(file, 'not an RSA private key in JWK form', SIGNING_KEY_REMEDY);
   }
-  return jwk as JWK;
+  return jwk;
 }
 
 export class AgentTokens {

@@ -8,7 +8,6 @@ import { Type } from 'typebox';
 import { agentRoute } from '../domain/command.js';
 import { assertResultsWithinLimits } from '../domain/json-limits.js';
 import { CourierError, errors, toErrorBody } from '../errors.js';
-import type { Supervisor } from '../runtime/supervisor.js';
 import type { Subscription } from '../runtime/subscription.js';
 import { authenticatedAgent, type AgentRoutesDeps, type AuthenticatedAgent } from './agent-routes.js';
 import { endWithError } from './raw-error.js';
@@ -103,7 +102,7 @@ export class AgentWebSocket {
     }
     this.options.authenticated?.(socket as Socket);
     if (socket.destroyed) return;
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.serve(ws as AgentSocket, caller));
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.serve(ws, caller));
   }
 
   private serve(ws: AgentSocket, { agentId, expiresAt }: AuthenticatedAgent): void {
@@ -166,7 +165,8 @@ export class AgentWebSocket {
     if (isBinary) throw errors.VALIDATION('Binary frames are not accepted; send JSON text');
     let frame: unknown;
     try {
-      frame = JSON.parse(data.toString());
+      // A text message, its fragments joined, arrives as one Buffer (binaryType stays 'nodebuffer').
+      frame = JSON.parse((data as Buffer).toString());
     } catch (error) {
       throw errors.MALFORMED_JSON((error as Error).message);
     }

@@ -44,10 +44,10 @@ export async function createHttpApp({ logger, bodyLimit, requestTimeoutMs, opena
     // one at heart (node's https.Server runs the http.Server request machinery over TLS).
     ...(tls
       ? {
-          serverFactory: (handler: RequestListener) => {
+          serverFactory: (handler: RequestListener): HttpServer => {
             const server = createHttpsServer({ ...tls, ...httpOptions }, handler);
             server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-            return server as unknown as HttpServer;
+            return server;
           },
         }
       : {}),
@@ -73,7 +73,10 @@ export async function createHttpApp({ logger, bodyLimit, requestTimeoutMs, opena
     // Ids may be up to 256 characters; longer ones must reach schema validation (400), not the router (414).
     routerOptions: { maxParamLength: 1024 },
     // Router errors (bad percent-encoding, over-long parameters) answer in courier's shape too.
-    frameworkErrors: (error, _request, reply) => sendError(reply, toCourierError(error, bodyLimit)),
+    frameworkErrors: (error, _request, reply) => {
+      // The reply is a thenable that settles once it is sent; Fastify wants nothing back here.
+      void sendError(reply, toCourierError(error, bodyLimit));
+    },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   // JSON only: a text/plain body must be refused (415), not parsed as a string.

@@ -39,7 +39,8 @@ export class EnrollmentRefusals {
       windowMs,
       maxKinds: MAX_KINDS,
       now: options.now,
-      summarize: (summary) => this.track(this.recordSummary(summary)),
+      // Not awaited here: the write is tracked (close() waits for it) and never rejects.
+      summarize: (summary) => void this.track(this.recordSummary(summary)),
     });
     this.sweeper = setInterval(() => this.throttle.sweep(), windowMs);
     this.sweeper.unref();

@@ -42,13 +42,13 @@ export function parseStatefulEvents(body: unknown): ResultReport[] {
     if (!isObject(result) || !isResultCode(result.code) || typeof result.message !== 'string') {
       throw errors.VALIDATION(`Line ${line + 1}: expected {"command":{"result":{"code":<64-bit integer>,"message":<string>}}}`);
     }
-    if ((result.message as string).length > MAX_RESULT_MESSAGE_LENGTH) {
+    if (result.message.length > MAX_RESULT_MESSAGE_LENGTH) {
       throw errors.VALIDATION(`Line ${line + 1}: the message is longer than ${MAX_RESULT_MESSAGE_LENGTH} characters`);
     }
     if (result.data !== undefined) assertWithinLimits(result.data, RESULT_DATA_LIMITS, `line ${line + 1}: command.result.data`);
     reports.push({
       document_id: header.id,
-      code: result.code as number,
+      code: result.code,
       message: result.message,
       ...(result.data !== undefined ? { data: result.data } : {}),
     });

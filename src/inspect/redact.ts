@@ -26,6 +26,8 @@ export function redact(value: unknown, depth = 0): unknown {
     case 'function':
     case 'symbol':
       return undefined;
+    case 'object':
+      break; // null, errors, arrays and plain objects: below
   }
   if (value === null) return null;
   if (depth >= MAX_DEPTH) return '[too deep]';

@@ -74,7 +74,8 @@ export class StatelyFormat {
       // Not a machine (e.g. an invoked promise): the inspector shows it by name.
       return { name: actor.id, definition: JSON.stringify({ id: actor.id }) };
     }
-    const machineId = String((config as { id?: unknown }).id ?? 'machine');
+    const id = (config as { id?: unknown }).id;
+    const machineId = typeof id === 'string' ? id : 'machine';
     // Root actors are named after their machine, plus the id courier gave them (a document_id…).
     const name = actor.id === actor.sessionId ? machineId : `${machineId} ${actor.id}`;
     let definition = this.definitions.get(config);
@@ -102,7 +103,8 @@ export function snapshotJson(snapshot: unknown): unknown {
   if ('context' in s) json.context = redact(s.context);
   if ('input' in s) json.input = redact(s.input);
   if (s.output !== undefined) json.output = redact(s.output);
-  if (s.error !== undefined) json.error = redact(s.error instanceof Error ? s.error : String(s.error));
+  // An Error as its name and message; anything else thrown as itself, redacted (not "[object Object]").
+  if (s.error !== undefined) json.error = redact(s.error);
   if (s.tags instanceof Set && s.tags.size > 0) json.tags = [...(s.tags as Set<string>)].sort();
   if (typeof s.children === 'object' && s.children !== null) {
     json.children = Object.fromEntries(

@@ -119,7 +119,7 @@ export class IndexerPoller {
   }
 
   private async tail(): Promise<void> {
-    const { source, pageSize, observe, node, logger } = this.options;
+    const { source, pageSize, node, logger } = this.options;
     const { indexUuid, checkpoint } = await source.checkpoint();
     let cursor = this.cursor!;
     if (cursor.indexUuid !== indexUuid) {
@@ -132,7 +132,7 @@ export class IndexerPoller {
       while (cursor.seqNo < checkpoint) {
         const page = await source.tailPage(cursor.seqNo, checkpoint, pageSize);
         if (this.stopping) return;
-        if (page.states.length > 0) observe(page.states);
+        if (page.states.length > 0) this.options.observe(page.states);
         // A short page was the last one: everything up to the checkpoint has been read.
         cursor = this.cursor = { indexUuid, seqNo: page.hits < pageSize ? checkpoint : page.lastSeqNo! };
       }

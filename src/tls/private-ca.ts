@@ -7,7 +7,6 @@ import * as x509 from '@peculiar/x509';
 // Node's WebCrypto (its types are Node's own, not the DOM's this library is typed with).
 x509.cryptoProvider.set(webcrypto as never);
 type CryptoKey = webcrypto.CryptoKey;
-type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 /** ECDSA P-256: small keys, fast handshakes, supported by every TLS 1.2+ client. */
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -24,7 +23,7 @@ export interface PemPair {
 
 /** A private CA for one courier installation: it signs the server certificate agents pin. */
 export async function createCa(commonName: string, now = Date.now()): Promise<PemPair> {
-  const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
     name: `CN=${commonName}`,
@@ -35,7 +34,7 @@ export async function createCa(commonName: string, now = Date.now()): Promise<Pe
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as never),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
   return { cert: cert.toString('pem'), key: await privateKeyPem(keys.privateKey) };
@@ -63,7 +62,7 @@ export async function issueClientCertificate(ca: PemPair, agentId: string, lifet
  * enrolls, to get a client certificate without its private key ever leaving the host.
  */
 export async function createCsr(commonName: string): Promise<{ csr: string; key: string }> {
-  const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${commonName}`, keys: keys as never, signingAlgorithm: ALGORITHM });
   return { csr: csr.toString('pem'), key: await privateKeyPem(keys.privateKey) };
 }
@@ -91,7 +90,7 @@ export async function signClientCsr(ca: PemPair, publicKey: CryptoKey, agentId: 
 async function issue(ca: PemPair, commonName: string, usage: string, names: string[], lifetimeDays: number, now: number, subjectKey?: CryptoKey): Promise<PemPair> {
   const caCert = new x509.X509Certificate(ca.cert);
   const signer = await importSigningKey(ca.key);
-  const keys = subjectKey ? null : ((await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair);
+  const keys = subjectKey ? null : await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
     subject: `CN=${commonName}`,
@@ -147,12 +146,12 @@ async function importSigningKey(pem: string): Promise<{ key: CryptoKey; algorith
   const der = key.export({ format: 'der', type: 'pkcs8' });
   if (key.asymmetricKeyType === 'rsa') {
     const algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
-    return { key: (await webcrypto.subtle.importKey('pkcs8', der, algorithm, false, ['sign'])) as CryptoKey, algorithm };
+    return { key: await webcrypto.subtle.importKey('pkcs8', der, algorithm, false, ['sign']), algorithm };
   }
   if (key.asymmetricKeyType === 'ec') {
     const namedCurve = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' }[key.asymmetricKeyDetails?.namedCurve ?? ''] ?? 'P-256';
     const algorithm = { name: 'ECDSA', hash: namedCurve === 'P-256' ? 'SHA-256' : 'SHA-384' };
-    return { key: (await webcrypto.subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve }, false, ['sign'])) as CryptoKey, algorithm };
+    return { key: await webcrypto.subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve }, false, ['sign']), algorithm };
   }
   throw new Error(`a CA key of type ${key.asymmetricKeyType ?? 'unknown'} cannot sign certificates here (EC or RSA only)`);
 }

@@ -65,7 +65,7 @@ describe('agent tokens', () => {
     assert.equal(claims.reg, 'reg-0d5ae8d5-a4ab-4b0d-8bc2-43e38d0e53d7');
     assert.equal(claims.iat, Math.floor(time.t / 1000));
     assert.equal(TOKEN_LIFETIME_S, 900);
-    assert.equal(claims.exp! - claims.iat!, 900);
+    assert.equal(claims.exp! - claims.iat, 900);
   });
 
   test('valid until its lifetime ends, then COURIER_ERR_EXPIRED_TOKEN', async () => {

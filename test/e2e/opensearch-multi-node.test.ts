@@ -157,7 +157,7 @@ describe('courier on OpenSearch: several nodes', { skip: tier.skip }, () => {
       const ws = new WebSocket(new URL('/api/v1/commands/ws', killed.url.replace('http', 'ws')), { headers: { authorization: `Bearer ${token}` } });
       const pushed: string[] = [];
       ws.on('message', (data) => {
-        const frame = JSON.parse(data.toString()) as { type: string; commands?: { document_id: string }[] };
+        const frame = JSON.parse((data as Buffer).toString()) as { type: string; commands?: { document_id: string }[] };
         if (frame.type === 'commands') pushed.push(...frame.commands!.map((c) => c.document_id));
       });
       await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));

@@ -236,7 +236,7 @@ describe('mutual TLS on the agents API', () => {
     assert.equal((none.body as { code: string }).code, 'COURIER_ERR_CLIENT_CERTIFICATE_REQUIRED');
     // A certificate for the right name from another CA is not one courier's client CA signed.
     const forged = await issueClientCertificate(await createCa('impostor CA'), 'mtls-a');
-    const impostor = await authenticate('mtls-a', { ...as(null), cert: forged.cert, key: forged.key } as ClientTls);
+    const impostor = await authenticate('mtls-a', { ...as(null), cert: forged.cert, key: forged.key });
     assert.equal(impostor.status, 403);
     assert.equal((impostor.body as { code: string }).code, 'COURIER_ERR_CLIENT_CERTIFICATE_REQUIRED');
   });
@@ -337,7 +337,7 @@ describe('certificate reload', () => {
     const ws = new WebSocket(h.url.replace(/^https/, 'wss') + '/api/v1/commands/ws', { headers: { authorization: `Bearer ${token}` }, ca: bothCas });
     await once(ws, 'open');
     const frames: { type: string; commands?: { document_id: string }[] }[] = [];
-    ws.on('message', (data) => frames.push(JSON.parse(data.toString()) as (typeof frames)[number]));
+    ws.on('message', (data) => frames.push(JSON.parse((data as Buffer).toString()) as (typeof frames)[number]));
 
     writeFileSync(join(dir, 'cert.pem'), second.cert);
     writeFileSync(join(dir, 'key.pem'), second.key);

@@ -87,7 +87,7 @@ describe('agent tokens are bound to the registration', () => {
     const token = await login('reg-2');
     const ws = new WebSocket(`${h.url.replace(/^http/, 'ws')}/api/v1/commands/ws`, { headers: { authorization: `Bearer ${token}` } });
     const frames: { type: string; code?: string }[] = [];
-    ws.on('message', (data) => frames.push(JSON.parse(data.toString()) as { type: string }));
+    ws.on('message', (data) => frames.push(JSON.parse((data as Buffer).toString()) as { type: string }));
     await once(ws, 'open');
     const [created] = await h.send([command({ type: 'agent', id: 'reg-2' }, 'restart', { timeout: 3600 })]);
     await eventually(() => (frames.some((f) => f.type === 'commands') ? true : undefined), 'the command pushed');

@@ -30,7 +30,7 @@ async function healthySocket(h: Harness, token: string): Promise<{ socket: Agent
   const received: string[] = [];
   // Listening before the socket opens: the first frame may come with the upgrade's answer.
   socket.ws.on('message', (data) => {
-    const frame = JSON.parse(data.toString()) as { type: string; commands?: { document_id: string }[] };
+    const frame = JSON.parse((data as Buffer).toString()) as { type: string; commands?: { document_id: string }[] };
     if (frame.type !== 'commands') return;
     const ids = frame.commands!.map((c) => c.document_id);
     received.push(...ids);

@@ -119,7 +119,7 @@ describe('agent enrollment', () => {
     const made = await createToken({ groups: ['linux'], max_uses: 1 });
     const answers = await Promise.all([enroll({ token: made.token, id: 'race-1' }), enroll({ token: made.token, id: 'race-2' })]);
     assert.deepEqual(answers.map((a) => a.status).sort(), [201, 401]);
-    const winner = answers[0]!.status === 201 ? 'race-1' : 'race-2';
+    const winner = answers[0].status === 201 ? 'race-1' : 'race-2';
     const loser = winner === 'race-1' ? 'race-2' : 'race-1';
     assert.equal(await agentStatus(winner), 200);
     assert.equal(await agentStatus(loser), 404);

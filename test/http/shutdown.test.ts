@@ -1,6 +1,5 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
 import { requestJson } from '../../src/http-client.js';
 import { agentRoute } from '../../src/domain/command.js';
 import { CourierError } from '../../src/errors.js';

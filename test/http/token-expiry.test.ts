@@ -35,7 +35,7 @@ describe('agent streams end when their token expires', () => {
     assert.equal(pushed.type, 'commands');
     // Not acked: it is in flight on this socket when the token expires.
     const frames: Frame[] = [];
-    socket.ws.on('message', (data) => frames.push(JSON.parse(data.toString()) as Frame));
+    socket.ws.on('message', (data) => frames.push(JSON.parse((data as Buffer).toString()) as Frame));
     const [code, reason] = (await closed) as [number, Buffer];
     assert.equal(code, 4001);
     assert.equal(reason.toString(), 'token expired');

@@ -12,7 +12,7 @@ export function connectInspector(url: string, headers: Record<string, string> = 
     const ws = new WebSocket(url, { headers });
     const client: InspectorClient = { messages: [], raw: [], close: () => ws.close() };
     ws.on('message', (data) => {
-      const text = String(data);
+      const text = (data as Buffer).toString();
       client.raw.push(text);
       client.messages.push(JSON.parse(text) as Record<string, unknown>);
     });

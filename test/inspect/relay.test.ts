@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
+import { Script } from 'node:vm';
 import { command, eventually, startHarness, type Harness } from '../support/courier-harness.js';
 import { connectInspector, upgradeStatus, type InspectorClient } from './inspector-client.js';
 
@@ -69,7 +70,7 @@ describe('inspector relay (courier serve --inspect)', () => {
       const inline = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(page.body)![1]!;
       assert.ok(csp.includes(`'sha256-${createHash('sha256').update(inline).digest('base64')}'`), `${tag} hash in the CSP`);
     }
-    assert.doesNotThrow(() => new Function(new RegExp('<script>([\\s\\S]*?)</script>').exec(page.body)![1]!), 'the page script parses');
+    assert.doesNotThrow(() => new Script(new RegExp('<script>([\\s\\S]*?)</script>').exec(page.body)![1]!), 'the page script parses');
     const rebound = await get(`http://127.0.0.1:${h.courier.inspector!.port}/`, { host: 'attacker.example' });
     assert.equal(rebound.status, 403);
     const tunnelled = await get(`http://127.0.0.1:${h.courier.inspector!.port}/`, { host: 'localhost:18087' });

@@ -16,7 +16,7 @@ function doc(id: string, seq: number): CommandDocument {
     command: { source: 's', user: 'u', target: { type: 'agent', id: 'a1' }, action: { name: 'x', args: {}, version: '1' }, timeout: 3600, request_id: 'r', order_id: 'o' },
     route: 'agent:a1',
     seq,
-  } as CommandDocument;
+  };
 }
 const created = (id: string): TransitionRecord => ({ document_id: id, from: null, to: 'pending', cause: 'created', at: 1, node: 'n', actor: 't' });
 

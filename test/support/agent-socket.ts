@@ -21,7 +21,7 @@ export class AgentSocket {
     const wsUrl = url.replace(/^http/, 'ws') + '/api/v1/commands/ws';
     this.ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${token}` }, ...options });
     this.ws.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as Frame;
+      const frame = JSON.parse((data as Buffer).toString()) as Frame;
       const waiter = this.waiters.shift();
       if (waiter) waiter(frame);
       else this.frames.push(frame);

@@ -38,10 +38,10 @@ export function spawnCourier(args: string[], env: NodeJS.ProcessEnv = {}, { tls 
   // 'close', not 'exit': by then everything it wrote to stdout has been read.
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   const stderr: string[] = [];
-  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
   const logs: CourierProcess['logs'] = [];
   return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       let entry: { msg?: string; url?: string; socket?: string };
       try {

@@ -143,7 +143,7 @@ export async function startOpenSearchNode(opts: StartOptions = {}): Promise<Open
     }),
   );
   const stderrTail: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => {
+  createInterface({ input: child.stderr }).on('line', (line) => {
     stderrTail.push(line);
     if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
   });
@@ -161,7 +161,7 @@ export async function startOpenSearchNode(opts: StartOptions = {}): Promise<Open
       fail(`exited (${signal ?? code}) before it was ready`);
     child.once('error', onError);
     child.once('exit', onExit);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       const match = READY.exec(line);
       if (!match) return;
       clearTimeout(timer);

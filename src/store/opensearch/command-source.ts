@@ -128,7 +128,7 @@ export function auditSource(record: TransitionRecord, order: number, command: Au
 
 /** Wazuh's status words (any case; `failed`; an array, of which the last counts) in courier's vocabulary. */
 export function normalizeStatus(raw: unknown): CommandStatus | null {
-  const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+  const value: unknown = Array.isArray(raw) ? raw[raw.length - 1] : raw;
   if (typeof value !== 'string') return null;
   const word = value.trim().toLowerCase();
   if (word === 'failed') return 'failure';

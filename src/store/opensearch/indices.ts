@@ -224,7 +224,7 @@ export async function ensureIndices(client: Client, names: IndexNames): Promise<
       if (!isStatus(error, 400) || !/already exists/.test(String((error as Error).message))) throw error;
     }
   }
-  for (const index of Object.values(names)) {
+  for (const index of Object.values(names) as string[]) {
     try {
       // The template gives the settings and mappings.
       await client.indices.create({ index });

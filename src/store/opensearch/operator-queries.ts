@@ -122,7 +122,7 @@ function decodeCursor(cursor: string | null | undefined, shape: ('number' | 'str
   if (cursor === null || cursor === undefined) return undefined;
   try {
     const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(values) && values.length === shape.length && values.every((v, i) => typeof v === shape[i])) return values;
+    if (Array.isArray(values) && values.length === shape.length && values.every((v, i) => typeof v === shape[i])) return values as unknown[];
   } catch {
     // not ours
   }

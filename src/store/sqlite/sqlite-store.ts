@@ -260,7 +260,7 @@ export class SqliteStore implements CommandStore {
       | { id: string; key_hash: string; groups: string; created_at: number; name: string | null }
       | undefined;
     if (!row) return null;
-    return { id: row.id, keyHash: row.key_hash, groups: JSON.parse(row.groups), createdAt: row.created_at, ...(row.name !== null ? { name: row.name } : {}) };
+    return { id: row.id, keyHash: row.key_hash, groups: JSON.parse(row.groups) as string[], createdAt: row.created_at, ...(row.name !== null ? { name: row.name } : {}) };
   }
 
   async removeAgent(id: string): Promise<boolean> {

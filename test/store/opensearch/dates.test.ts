@@ -2,6 +2,7 @@
 // `strict_date_optional_time||epoch_millis`. Pure functions: no cluster needed.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import { isDateMillis, readDate } from '../../../src/store/opensearch/dates.js';
 
 const ms = (value: unknown) => {
@@ -37,7 +38,7 @@ describe('readDate', () => {
   test('absent and unreadable', () => {
     for (const absent of [undefined, null, '']) assert.equal(ms(absent), 'absent');
     for (const bad of ['yesterday', '2025-13-01', '2025-02-30', '2025-03-01T24:00:00Z', '1e3', true, {}, [], NaN, Infinity, 1e17, '99999999999999999']) {
-      assert.equal(ms(bad), 'invalid', JSON.stringify(bad) ?? String(bad));
+      assert.equal(ms(bad), 'invalid', inspect(bad));
     }
     assert.deepEqual(readDate('yesterday'), { kind: 'invalid', raw: '"yesterday"' });
   });
