@@ -13,8 +13,8 @@ import { fromPromise, setup } from 'xstate';
 
 /** How an edge that waits gets its answer. */
 export interface SupervisorReply {
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
 }
 
 /** Edge events someone waits on: the runtime answers through `reply`. */

@@ -159,7 +159,7 @@ export class CommandTable {
       // Handed to a connection by this node before the restart and never confirmed (or claimed by
       // a node whose claim has expired): deliver it again.
       if (acceptsEvent(state.status, 'RECOVER') && (!state.claim || state.claim.node === this.options.node || state.claim.until <= now)) {
-        this.send(state.doc.document_id, { type: 'RECOVER', at: now });
+        void this.send(state.doc.document_id, { type: 'RECOVER', at: now });
       }
     }
   }
@@ -185,7 +185,7 @@ export class CommandTable {
     if (isFinalStatus(state.status)) return;
     this.adopt(state);
     // Claimed by a node whose lease ran out (or by a Wazuh server, which claims nothing): deliver it again.
-    if (claimLapsed(state, now)) this.send(id, { type: 'LEASE_EXPIRED', at: now });
+    if (claimLapsed(state, now)) void this.send(id, { type: 'LEASE_EXPIRED', at: now });
   }
 
   /** Stops every live command and the deadline timer. */

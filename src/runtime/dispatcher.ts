@@ -122,7 +122,10 @@ export class Dispatcher {
   stats() {
     let longPoll = 0;
     let webSocket = 0;
-    for (const sub of this.allSubscriptions()) sub.mode === 'long-poll' ? longPoll++ : webSocket++;
+    for (const sub of this.allSubscriptions()) {
+      if (sub.mode === 'long-poll') longPoll++;
+      else webSocket++;
+    }
     return { longPollSubscriptions: longPoll, webSocketSubscriptions: webSocket, routeQueues: this.queues.size, commandsInFlight: this.inFlight.size };
   }
 

@@ -54,7 +54,7 @@ export class Producers {
    */
   async submit(specs: CommandSpec[], who: string | ((spec: CommandSpec) => string), options: SubmitOptions = {}): Promise<CommandView[]> {
     // Commands pushed with a document_id that courier already has are adopted, not duplicated.
-    const existing = await Promise.all(specs.map((spec) => (spec.document_id ? this.get(spec.document_id) : null)));
+    const existing = await Promise.all(specs.map((spec) => (spec.document_id ? this.get(spec.document_id) : Promise.resolve(null))));
     assertAdoptable(specs, existing);
     const fresh = specs.filter((_, i) => !existing[i]);
     const views = new Map<string, CommandView>();

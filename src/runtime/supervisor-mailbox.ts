@@ -12,7 +12,7 @@ export class SupervisorMailbox {
 
   /** Sends a request to the supervisor and waits for its answer. */
   ask<T extends SupervisorRequestType>(type: T, request: SupervisorRequests[T]['request']): Promise<SupervisorRequests[T]['answer']> {
-    return new Promise((resolve, reject) => this.post({ type, request, reply: { resolve: resolve as (value: unknown) => void, reject } }));
+    return new Promise((resolve, reject) => this.post({ type, request, reply: { resolve: (value) => resolve(value as SupervisorRequests[T]['answer']), reject } }));
   }
 
   /** Sends a request the supervisor answers while it handles it (the caller needs the answer now). */
@@ -41,13 +41,11 @@ export class SupervisorMailbox {
 export function answer<R>(event: SupervisorEvent, handle: (request: R) => Promise<unknown>): void {
   if (!('reply' in event)) return;
   const { reply } = event;
-  let answered: Promise<unknown>;
   try {
-    answered = handle(event.request as R);
+    void handle(event.request as R).then(reply.resolve, reply.reject);
   } catch (error) {
-    answered = Promise.reject(error);
+    reply.reject(error);
   }
-  void answered.then(reply.resolve, reply.reject);
 }
 
 /** Runs a request's handler and answers the edge at once. */

@@ -111,7 +111,7 @@ export class Supervisor {
   async start(): Promise<void> {
     this.actor.start();
     const snapshot = await waitFor(this.actor, (s) => s.value !== 'starting');
-    if (snapshot.value === 'failed') throw this.recoverError ?? new Error('supervisor recovery failed');
+    if (snapshot.value === 'failed') throw this.recoverError instanceof Error ? this.recoverError : new Error('supervisor recovery failed', { cause: this.recoverError });
   }
 
   /** Refuses new work, answers open subscriptions, writes everything out. */
@@ -280,7 +280,7 @@ export class Supervisor {
         },
         expireDeadlines: ({ event }) => {
           const at = this.options.clock.now();
-          for (const id of notice<'DEADLINES'>(event)) this.table.send(id, { type: 'DEADLINE', at });
+          for (const id of notice<'DEADLINES'>(event)) void this.table.send(id, { type: 'DEADLINE', at });
         },
         refuse: ({ event }) => answerNow(event, () => {
           throw errors.SHUTTING_DOWN();

@@ -65,7 +65,7 @@ export class WriteBatcher {
   private requested = 0;
   private barriers: { ticket: number; resolve: () => void }[] = [];
   /** Set by `abandon`: every write from then on is rejected with it. */
-  private abandoned: unknown = undefined;
+  private abandoned: Error | undefined = undefined;
   /** Ends the back-off wait between two retries early (see `abandon`). */
   private wakeRetry: (() => void) | null = null;
 
@@ -113,7 +113,7 @@ export class WriteBatcher {
    */
   abandon(reason: unknown): void {
     if (this.abandoned !== undefined) return;
-    this.abandoned = reason;
+    this.abandoned = reason instanceof Error ? reason : new Error(String(reason));
     this.rejectQueued();
     this.wakeRetry?.();
   }

@@ -142,8 +142,8 @@ function nameOf(event: CommandMachineEvent): EventName {
 
 function valueOf(snapshot: Snapshot): StateName {
   assert.equal(typeof snapshot.value, 'string');
-  assert.ok((STATES as readonly string[]).includes(snapshot.value as string), `unknown state ${String(snapshot.value)}`);
-  return snapshot.value as StateName;
+  assert.ok((STATES as readonly string[]).includes(snapshot.value), `unknown state ${String(snapshot.value)}`);
+  return snapshot.value;
 }
 
 /** The events of a graph path (its first step is the synthetic `xstate.init`). */

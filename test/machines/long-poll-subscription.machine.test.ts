@@ -74,7 +74,7 @@ describe('long-poll subscription: graph', () => {
     const actual: Record<string, Record<string, string>> = {};
     for (const { state, transitions } of Object.values(adjacency)) {
       const row: Record<string, string> = {};
-      for (const { event, state: next } of Object.values(transitions) as { event: LongPollEvent; state: Snapshot }[]) {
+      for (const { event, state: next } of Object.values<{ event: LongPollEvent; state: Snapshot }>(transitions)) {
         row[nameOf(event)] = String(next.value);
       }
       actual[String(state.value)] = row;

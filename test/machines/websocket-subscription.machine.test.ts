@@ -27,7 +27,7 @@ describe('websocket subscription: graph', () => {
     const actual: Record<string, Record<string, string>> = {};
     for (const { state, transitions } of Object.values(adjacency)) {
       const row: Record<string, string> = {};
-      for (const t of Object.values(transitions) as { event: WebSocketSubscriptionEvent; state: typeof state }[]) row[t.event.type] = String(t.state.value);
+      for (const t of Object.values<{ event: WebSocketSubscriptionEvent; state: typeof state }>(transitions)) row[t.event.type] = String(t.state.value);
       actual[String(state.value)] = row;
       assert.equal(state.hasTag('accepting'), state.value === 'open');
     }

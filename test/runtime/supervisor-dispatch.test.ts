@@ -11,7 +11,7 @@ import { eventually } from '../support/courier-harness.js';
 import { supervisorOnSharedStore } from '../support/shared-store.js';
 
 function setup() {
-  const { store, clock, supervisor, send } = supervisorOnSharedStore();
+  const { store, supervisor, send } = supervisorOnSharedStore();
   /** A subscription that records what it is pushed and never confirms it. */
   const connect = (agent: string, mode: 'long-poll' | 'websocket') => {
     const pushes: CommandView[][] = [];

@@ -6,7 +6,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CommandDocument, CommandState, CommandStatus, CommandView } from '../../src/domain/command.js';
+import type { CommandDocument, CommandState, CommandView } from '../../src/domain/command.js';
 import { errors } from '../../src/errors.js';
 import { Supervisor } from '../../src/runtime/supervisor.js';
 import type { StatusChange, WriteBatch, WriteOutcome } from '../../src/store/store.js';
