@@ -1,4 +1,5 @@
-import { isStoreFailure, type CommandStore, type StatusChange, type TransitionRecord, type WriteBatch, type WriteOutcome } from '../store/store.js';
+import { isStoreFailure, type CommandStore, type StatusChange, type WriteBatch, type WriteOutcome } from '../store/store.js';
+import type { TransitionRecord } from '../store/records.js';
 import { errors } from '../errors.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { CommandDocument } from '../domain/command.js';

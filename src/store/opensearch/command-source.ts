@@ -1,9 +1,11 @@
 import type { CommandDocument, CommandResult, CommandState, CommandStatus, TargetType } from '../../domain/command.js';
 import { ACTION_ARGS_LIMITS, jsonLimitProblem, RESULT_DATA_LIMITS } from '../../domain/json-limits.js';
 import { agentRoute, COMMAND_STATUSES, serverRoute, TARGET_TYPES } from '../../domain/command.js';
-import type { StatusChange, TransitionRecord } from '../store.js';
+import type { StatusChange } from '../store.js';
+import type { TransitionRecord } from '../records.js';
 import { isDateMillis, readDate } from './dates.js';
 import { formatVersion, type BookEntry, type DocVersion } from './version-book.js';
+import { auditCommandFields, type AuditCommandFields } from './audit-command-fields.js';
 
 /**
  * A `wazuh-commands` document as stored. Documents written by courier have every field; those
@@ -82,29 +84,6 @@ function resultSource(result: CommandResult, dataAsText: boolean) {
   if (result.data === undefined) return { code: result.code, message: result.message };
   const data = dataAsText && typeof result.data !== 'string' ? JSON.stringify(result.data) : result.data;
   return { code: result.code, message: result.message, data };
-}
-
-/** The fields of a command that its audit records carry, for filtering the trail. */
-export interface AuditCommandFields {
-  route: string;
-  target_type: string;
-  target_id: string;
-  action: string;
-  request_id: string;
-  agent_id: string | null;
-  agent_groups: string[];
-}
-
-export function auditCommandFields(doc: CommandDocument): AuditCommandFields {
-  return {
-    route: doc.route,
-    target_type: doc.command.target.type,
-    target_id: doc.command.target.id,
-    action: doc.command.action.name,
-    request_id: doc.command.request_id,
-    agent_id: doc.agent.id,
-    agent_groups: doc.agent.groups,
-  };
 }
 
 /** A document of the audit index: a transition of a command, or a refused operator request. */

@@ -4,22 +4,15 @@ import type { CommandState, CommandStatus } from '../../domain/command.js';
 import { COMMAND_STATUSES, FINAL_STATUSES } from '../../domain/command.js';
 import type { IndexerSource, TailCursor, TailPage } from '../../poller/indexer-source.js';
 import type { OperatorStore } from '../operator-store.js';
-import type { AgentRecord, AuditEvent, CommandStore, TransitionRecord, WriteBatch, WriteOutcome } from '../store.js';
+import type { AuditEvent, CommandStore, WriteBatch, WriteOutcome } from '../store.js';
+import type { AgentRecord, TransitionRecord } from '../records.js';
 import type { EnrollmentTokenStore } from '../enrollment-token-store.js';
 import { AgentDirectory } from './agent-directory.js';
 import { OpenSearchEnrollmentTokens } from './enrollment-tokens.js';
 import { BulkWriter } from './bulk-writer.js';
 import { indexCheckpoint, type IndexCheckpoint } from './checkpoint.js';
-import {
-  auditCommandFields,
-  auditSource,
-  entryOf,
-  isForeign,
-  normalizeStatus,
-  readSource,
-  type AuditSource,
-  type CommandSource,
-} from './command-source.js';
+import { auditSource, entryOf, isForeign, normalizeStatus, readSource, type AuditSource, type CommandSource } from './command-source.js';
+import { auditCommandFields } from './audit-command-fields.js';
 import { describe, isStatus, toCourierError } from './failures.js';
 import { ensureIndices, type IndexNames } from './indices.js';
 import { OpenSearchOperatorQueries } from './operator-queries.js';

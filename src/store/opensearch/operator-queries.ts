@@ -15,10 +15,11 @@ import type {
   RefusalRecord,
   RequestSummary,
 } from '../operator-store.js';
-import type { AgentRecord } from '../store.js';
+import type { AgentRecord } from '../records.js';
 import { toRecord, type AgentSource } from './agent-directory.js';
 import { indexCheckpoint } from './checkpoint.js';
-import { auditCommandFields, normalizeStatus, stateFromSource, type AuditSource, type CommandSource } from './command-source.js';
+import { normalizeStatus, stateFromSource, type AuditSource, type CommandSource } from './command-source.js';
+import { auditCommandFields } from './audit-command-fields.js';
 import { isStatus, toCourierError } from './failures.js';
 import type { IndexNames } from './indices.js';
 import { searchAll, searchComplete, type Hit } from './search.js';

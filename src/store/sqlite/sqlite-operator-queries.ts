@@ -12,7 +12,7 @@ import type {
   RefusalRecord,
   RequestSummary,
 } from '../operator-store.js';
-import type { AgentRecord } from '../store.js';
+import type { AgentRecord } from '../records.js';
 import { rowToState, type CommandRow } from './rows.js';
 import { errors } from '../../errors.js';
 

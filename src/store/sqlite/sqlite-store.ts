@@ -1,14 +1,8 @@
 import Database from 'better-sqlite3';
 import type { CommandState, CommandStatus } from '../../domain/command.js';
 import { COMMAND_STATUSES } from '../../domain/command.js';
-import type {
-  AgentRecord,
-  AuditEvent,
-  CommandStore,
-  TransitionRecord,
-  WriteBatch,
-  WriteOutcome,
-} from '../store.js';
+import type { AuditEvent, CommandStore, WriteBatch, WriteOutcome } from '../store.js';
+import type { AgentRecord, TransitionRecord } from '../records.js';
 import { MIGRATIONS } from './schema.js';
 import { toStoreFailure } from './failures.js';
 import { ensurePrivateFile, tightenIfPresent } from '../../data-dir.js';
