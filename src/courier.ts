@@ -10,7 +10,7 @@ import { errors } from './errors.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { prepareDataDir } from './data-dir.js';
 import { Metrics } from './metrics.js';
-import { AgentRegistry } from './runtime/agent-registry.js';
+import { AgentRegistry } from './auth/agent-registry.js';
 import { systemClock, type Clock } from './runtime/clock.js';
 import { Supervisor } from './runtime/supervisor.js';
 import { createInspector, type Inspector } from './inspect/inspector.js';

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseDuration } from '../config.js';
 import { CourierError, errors } from '../errors.js';
-import { newRegistration } from '../runtime/agent-registry.js';
+import { newRegistration } from './agent-registry.js';
 import { unusableBecause, type EnrollmentTokenRecord, type EnrollmentTokenStore } from '../store/enrollment-token-store.js';
 import { hashSecret, verifySecret } from './secret-hash.js';
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ApiKeys } from '../auth/api-keys.js';
 import type { EnrollmentTokens } from '../auth/enrollment-tokens.js';
-import { UNRESTRICTED } from '../auth/scope.js';
+import { UNRESTRICTED } from '../domain/scope.js';
 import { registerEventStream } from '../management/event-stream.js';
 import { listCommands, registerQueryRoutes } from '../management/query-routes.js';
 import { AgentPage, CommandListQuery, CommandPage, PageQuery, toPage } from '../management/schemas.js';
@@ -11,7 +11,7 @@ import type { OperatorStore } from '../store/operator-store.js';
 import { serverRoute } from '../domain/command.js';
 import { assertResultsWithinLimits } from '../domain/json-limits.js';
 import type { Metrics } from '../metrics.js';
-import type { AgentRegistry } from '../runtime/agent-registry.js';
+import type { AgentRegistry } from '../auth/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import { registerAgentAdminRoutes } from './agent-admin-routes.js';
 import { createHttpApp } from './app.js';

@@ -1,4 +1,4 @@
-import type { AgentRegistry } from '../runtime/agent-registry.js';
+import type { AgentRegistry } from '../auth/agent-registry.js';
 import type { HttpApp } from './app.js';
 import { AgentIdParams, AgentView, errorResponses, NoQuery, RegisterAgentBody, RegisteredAgent, RemovedAgent } from './schemas.js';
 

@@ -7,7 +7,7 @@ import { agentRoute } from '../domain/command.js';
 import { errors } from '../errors.js';
 import { assertResultsWithinLimits } from '../domain/json-limits.js';
 import type { AgentTokens } from '../auth/agent-tokens.js';
-import type { AgentRegistry } from '../runtime/agent-registry.js';
+import type { AgentRegistry } from '../auth/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { HttpApp } from './app.js';
 import type { AuthenticationGuard } from './authentication-guard.js';

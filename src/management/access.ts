@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { ApiKeys, Principal } from '../auth/api-keys.js';
 import type { Permission } from '../auth/roles.js';
 import { roleAllows } from '../auth/roles.js';
-import { isUnrestricted } from '../auth/scope.js';
+import { isUnrestricted } from '../domain/scope.js';
 import type { AuthenticationGuard } from '../http/authentication-guard.js';
 import { CourierError, errors } from '../errors.js';
 import type { OperatorStore } from '../store/operator-store.js';

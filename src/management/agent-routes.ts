@@ -1,11 +1,11 @@
 import type { FastifyRequest } from 'fastify';
-import { allowsAgent, type Scope } from '../auth/scope.js';
+import { allowsAgent, type Scope } from '../domain/scope.js';
 import { errors } from '../errors.js';
 import { agentRoute, type CommandSpec } from '../domain/command.js';
 import type { CommandPolicy } from '../http/command-routes.js';
 import type { HttpApp } from '../http/app.js';
 import { AgentIdParams, errorResponses, NoQuery, RegisterAgentBody, RegisteredAgent, RemovedAgent } from '../http/schemas.js';
-import type { AgentRegistry } from '../runtime/agent-registry.js';
+import type { AgentRegistry } from '../auth/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { OperatorStore, Page } from '../store/operator-store.js';
 import type { CommandStore } from '../store/store.js';

@@ -1,4 +1,4 @@
-import { allowsAction, allowsCommand, allowsTarget, isUnrestricted, type Scope } from '../auth/scope.js';
+import { allowsAction, allowsCommand, allowsTarget, isUnrestricted, type Scope } from '../domain/scope.js';
 import type { CommandSpec } from '../domain/command.js';
 import { errors } from '../errors.js';
 import type { CommandPolicy } from '../http/command-routes.js';

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { allowsTarget, type Scope } from '../auth/scope.js';
+import { allowsTarget, type Scope } from '../domain/scope.js';
 import { errors } from '../errors.js';
 import type { EnrollmentTokenPolicy } from '../http/enrollment-token-routes.js';
 import type { EnrollmentTokenRecord } from '../store/enrollment-token-store.js';

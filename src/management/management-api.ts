@@ -9,7 +9,7 @@ import type { TlsServerOptions } from '../tls/server-tls.js';
 import { registerCommandRoutes } from '../http/command-routes.js';
 import { registerOperationalRoutes, type Health } from '../http/operational-routes.js';
 import type { Metrics } from '../metrics.js';
-import type { AgentRegistry } from '../runtime/agent-registry.js';
+import type { AgentRegistry } from '../auth/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { OperatorStore } from '../store/operator-store.js';
 import type { CommandStore } from '../store/store.js';

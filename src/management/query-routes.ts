@@ -6,7 +6,7 @@ import type { HttpApp } from '../http/app.js';
 import type { AuditEntry, AuditFilter, OperatorStore } from '../store/operator-store.js';
 import type { FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
-import type { Scope } from '../auth/scope.js';
+import type { Scope } from '../domain/scope.js';
 
 /** The scope of what the caller may read: a key's scope, or everything on the admin socket. */
 export type ScopeOf = (request: FastifyRequest) => Scope;

@@ -1,4 +1,4 @@
-import type { Scope } from '../auth/scope.js';
+import type { Scope } from '../domain/scope.js';
 import type { CommandResult, CommandState, CommandStatus, TargetType } from '../domain/command.js';
 import type { AgentRecord, TransitionRecord } from './records.js';
 

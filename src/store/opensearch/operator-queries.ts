@@ -1,6 +1,6 @@
 import type { Client } from '@opensearch-project/opensearch';
-import type { Scope } from '../../auth/scope.js';
-import { isUnrestricted } from '../../auth/scope.js';
+import type { Scope } from '../../domain/scope.js';
+import { isUnrestricted } from '../../domain/scope.js';
 import type { CommandState, CommandStatus } from '../../domain/command.js';
 import { COMMAND_STATUSES } from '../../domain/command.js';
 import { errors } from '../../errors.js';

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { isUnrestricted, type Scope } from '../../auth/scope.js';
+import { isUnrestricted, type Scope } from '../../domain/scope.js';
 import { COMMAND_STATUSES, type CommandResult, type CommandStatus } from '../../domain/command.js';
 import type {
   ApiKeyRecord,

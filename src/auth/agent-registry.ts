@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { AgentKeyVerifier } from '../auth/agent-key-verifier.js';
-import { generateSecret, hashSecret } from '../auth/secret-hash.js';
+import { AgentKeyVerifier } from './agent-key-verifier.js';
+import { generateSecret, hashSecret } from './secret-hash.js';
 import { errors } from '../errors.js';
 import type { CommandStore } from '../store/store.js';
 import type { AgentRecord } from '../store/records.js';
