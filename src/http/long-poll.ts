@@ -2,6 +2,8 @@ import type { FastifyReply } from 'fastify';
 import { errors, longPollTimeout, toErrorBody } from '../errors.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 
+// In the HTTP kernel: agents (agents-api/) and server components (admin-api/) both long-poll.
+
 /** Up to 10% (at most 30 s) earlier than the configured timeout, so that a fleet does not re-poll in step. */
 export function jitteredTimeout(timeoutMs: number, random = Math.random): number {
   return Math.round(timeoutMs - random() * Math.min(timeoutMs * 0.1, 30_000));

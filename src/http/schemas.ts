@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { COMMAND_STATUSES, TARGET_TYPES } from '../domain/command.js';
 
-/** Request and response schemas shared by the admin socket and the agents API. */
+/** Request and response schemas shared by the APIs (agents API, admin socket, management API). */
 
 export const StatusSchema = Type.Enum(COMMAND_STATUSES);
 

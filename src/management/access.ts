@@ -8,7 +8,7 @@ import type { AuthenticationGuard } from '../http/authentication-guard.js';
 import { CourierError, errors } from '../errors.js';
 import type { OperatorStore } from '../store/operator-store.js';
 import type { Logger } from 'pino';
-import { RefusalThrottle, type RefusalSummary } from './refusal-throttle.js';
+import { RefusalThrottle, type RefusalSummary } from '../http/refusal-throttle.js';
 
 /** Route config of the management API: the permission a route needs, or `public` for none. */
 export interface AccessConfig {

@@ -1,16 +1,18 @@
 import type { FastifyRequest } from 'fastify';
 import { allowsAgent, type Scope } from '../domain/scope.js';
 import { errors } from '../errors.js';
-import { agentRoute, type CommandSpec } from '../domain/command.js';
-import type { CommandPolicy } from '../http/command-routes.js';
+import type { CommandSpec } from '../domain/command.js';
+import type { CommandPolicy } from '../operator-routes/command-routes.js';
 import type { HttpApp } from '../http/app.js';
 import { AgentIdParams, errorResponses, NoQuery, RegisterAgentBody, RegisteredAgent, RemovedAgent } from '../http/schemas.js';
 import type { AgentRegistry } from '../auth/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
-import type { OperatorStore, Page } from '../store/operator-store.js';
+import type { OperatorStore } from '../store/operator-store.js';
 import type { CommandStore } from '../store/store.js';
 import type { Access } from './access.js';
-import { AgentPage, AgentsListQuery, PageQuery, SetGroupQuery, ShortcutBody, toPage } from './schemas.js';
+import { listAgentsWithConnection } from '../operator-routes/agent-list.js';
+import { AgentPage, PageQuery, toPage } from '../operator-routes/schemas.js';
+import { AgentsListQuery, SetGroupQuery, ShortcutBody } from './shortcut-schemas.js';
 
 const tags = ['agents'];
 const security = [{ bearer: [] }];
@@ -22,29 +24,6 @@ export interface ManagementAgentDeps {
   agents: AgentRegistry;
   access: Access;
   policy: CommandPolicy;
-}
-
-/** A page of agents, each with how it is connected right now and when it was last seen. */
-export async function listAgentsWithConnection(
-  deps: Pick<ManagementAgentDeps, 'operators' | 'agents' | 'supervisor'>,
-  page: Page,
-  scope: Scope,
-) {
-  const found = await deps.operators.listAgents(page, scope);
-  return {
-    items: found.items.map((a) => {
-      const lastSeen = deps.agents.lastSeen(a.id);
-      return {
-        id: a.id,
-        name: a.name ?? null,
-        groups: a.groups,
-        created_at: new Date(a.createdAt).toISOString(),
-        connection: deps.supervisor.connectionOf(agentRoute(a.id)),
-        last_seen: lastSeen === null ? null : new Date(lastSeen).toISOString(),
-      };
-    }),
-    next: found.next,
-  };
 }
 
 /** Commands sent through the Wazuh-style shortcuts, as the Wazuh helpers send them. */

@@ -9,12 +9,12 @@ import { assertResultsWithinLimits } from '../domain/json-limits.js';
 import type { AgentTokens } from '../auth/agent-tokens.js';
 import type { AgentRegistry } from '../auth/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
-import type { HttpApp } from './app.js';
-import type { AuthenticationGuard } from './authentication-guard.js';
-import { holdLongPoll } from './long-poll.js';
+import type { HttpApp } from '../http/app.js';
+import type { AuthenticationGuard } from '../http/authentication-guard.js';
+import { holdLongPoll } from '../http/long-poll.js';
 import { parseStatefulEvents } from './stateful-events.js';
 import { Type } from 'typebox';
-import { AuthenticationBody, CommandsBody, ErrorBody, errorResponses, NoQuery, ResultOutcomesBody, ResultsBody } from './schemas.js';
+import { AuthenticationBody, CommandsBody, ErrorBody, errorResponses, NoQuery, ResultOutcomesBody, ResultsBody } from '../http/schemas.js';
 
 export interface AgentRoutesDeps {
   supervisor: Supervisor;

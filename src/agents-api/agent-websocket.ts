@@ -11,8 +11,8 @@ import { CourierError, errors, toErrorBody } from '../errors.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { Subscription } from '../runtime/subscription.js';
 import { authenticatedAgent, type AgentRoutesDeps, type AuthenticatedAgent } from './agent-routes.js';
-import { endWithError } from './raw-error.js';
-import { ResultFields } from './schemas.js';
+import { endWithError } from '../http/raw-error.js';
+import { ResultFields } from '../http/schemas.js';
 import { WebSocketFlow, type WebSocketLimits } from './websocket-flow.js';
 
 export const WEBSOCKET_PATH = '/api/v1/commands/ws';

@@ -1,6 +1,6 @@
 import { errors } from '../errors.js';
 import { RESULT_DATA_LIMITS, assertWithinLimits } from '../domain/json-limits.js';
-import { isResultCode, MAX_ID_LENGTH, MAX_RESULT_MESSAGE_LENGTH, MAX_RESULTS_PER_REPORT } from './schemas.js';
+import { isResultCode, MAX_ID_LENGTH, MAX_RESULT_MESSAGE_LENGTH, MAX_RESULTS_PER_REPORT } from '../http/schemas.js';
 import type { ResultReport } from '../runtime/supervisor.js';
 
 /**

@@ -6,7 +6,7 @@ import { ACTION_ARGS_LIMITS, assertWithinLimits } from '../domain/json-limits.js
 import { errors } from '../errors.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { AuditEvent } from '../store/store.js';
-import type { HttpApp } from './app.js';
+import type { HttpApp } from '../http/app.js';
 import { ABRIDGE_ABOVE, createdAnswer } from './created-answer.js';
 import {
   CreatedCommandsBody,
@@ -18,7 +18,10 @@ import {
   NoQuery,
   SubmitCommandsBody,
   type CommandSpecBody,
-} from './schemas.js';
+} from '../http/schemas.js';
+
+// Mounted on the admin socket (admin-api/) and on the management API (management/): it lives in
+// operator-routes/, which both of them import and which imports neither.
 
 const tags = ['commands'];
 
