@@ -118,6 +118,12 @@ export const errors = {
   /** Disk full (SQLite) or the cluster's disk flood stage: nothing can be written until space is freed. */
   STORE_FULL: define('COURIER_ERR_STORE_FULL', 507, (detail: string) => `The store is full: ${detail}`),
   STORE_REJECTED: define('COURIER_ERR_STORE_REJECTED', 500, (detail: string) => `The store refused a write: ${detail}`),
+  /** A status read back from the store that courier never writes: the data is not (or no longer) courier's. */
+  UNKNOWN_STORED_STATUS: define(
+    'COURIER_ERR_UNKNOWN_STORED_STATUS',
+    500,
+    (value: string, where: string) => `${where} holds a status courier does not know: [${value}]`,
+  ),
   OPENSEARCH_INDEX: define('COURIER_ERR_OPENSEARCH_INDEX', 500, (index: string, detail: string) => `OpenSearch index ${index}: ${detail}`),
   SOCKET_IN_USE: define('COURIER_ERR_SOCKET_IN_USE', 500, (path: string) => `Unix socket ${path} is in use by a running process; stop it or choose another --socket`),
   DATA_DIR_IN_USE: define(

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { COMMAND_STATUSES, TARGET_TYPES } from '../domain/command.js';
+import { COMMAND_STATUSES, INITIAL_STATUS, TARGET_TYPES } from '../domain/command.js';
 
 /** Request and response schemas shared by the APIs (agents API, admin socket, management API). */
 
@@ -35,7 +35,7 @@ export const CommandSpecSchema = Type.Object(
     document_id: Type.Optional(Id),
     request_id: Type.Optional(Id),
     order_id: Type.Optional(Id),
-    status: Type.Optional(Type.Literal('pending')),
+    status: Type.Optional(Type.Literal(INITIAL_STATUS)),
   },
   { additionalProperties: false },
 );

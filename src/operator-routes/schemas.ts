@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { COMMAND_STATUSES, TARGET_TYPES, type CommandStatus } from '../domain/command.js';
+import { COMMAND_STATUSES, isCommandStatus, TARGET_TYPES } from '../domain/command.js';
 import { errors } from '../errors.js';
 import { CommandResultSchema, CommandView } from '../http/schemas.js';
 import type { AuditFilter, CommandFilter, Page } from '../store/operator-store.js';
@@ -53,7 +53,7 @@ export function toPage(query: { limit?: string | undefined; cursor?: string | un
 
 export function toCommandFilter(query: Static<typeof CommandListQuery> | Static<typeof EventStreamQuery>): CommandFilter {
   return {
-    status: query.status ? (query.status.split(',') as CommandStatus[]) : undefined,
+    status: query.status ? query.status.split(',').filter(isCommandStatus) : undefined,
     targetType: query.target_type,
     targetId: query.target_id,
     action: query.action,

@@ -1,6 +1,6 @@
 import type { CommandDocument, CommandResult, CommandState, CommandStatus, TargetType } from '../../domain/command.js';
 import { ACTION_ARGS_LIMITS, jsonLimitProblem, RESULT_DATA_LIMITS } from '../../domain/json-limits.js';
-import { agentRoute, COMMAND_STATUSES, serverRoute, TARGET_TYPES } from '../../domain/command.js';
+import { agentRoute, INITIAL_STATUS, isCommandStatus, serverRoute, TARGET_TYPES } from '../../domain/command.js';
 import type { StatusChange } from '../store.js';
 import type { TransitionRecord } from '../records.js';
 import { isDateMillis, readDate } from './dates.js';
@@ -50,7 +50,7 @@ export function newCommandSource(doc: CommandDocument, now: number): CommandSour
     '@timestamp': doc['@timestamp'],
     delivery_timestamp: doc.delivery_timestamp,
     agent: { id: doc.agent.id, groups: doc.agent.groups },
-    command: { ...doc.command, status: 'pending', result: null },
+    command: { ...doc.command, status: INITIAL_STATUS, result: null },
     courier: {
       route: doc.route,
       seq: doc.seq,
@@ -111,7 +111,7 @@ export function normalizeStatus(raw: unknown): CommandStatus | null {
   if (typeof value !== 'string') return null;
   const word = value.trim().toLowerCase();
   if (word === 'failed') return 'failure';
-  return (COMMAND_STATUSES as readonly string[]).includes(word) ? (word as CommandStatus) : null;
+  return isCommandStatus(word) ? word : null;
 }
 
 /** Has courier ever written this document? (Documents from others have no `courier` object.) */

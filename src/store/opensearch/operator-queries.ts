@@ -1,8 +1,8 @@
 import type { Client } from '@opensearch-project/opensearch';
 import type { Scope } from '../../domain/scope.js';
 import { isUnrestricted } from '../../domain/scope.js';
-import type { CommandState, CommandStatus } from '../../domain/command.js';
-import { COMMAND_STATUSES } from '../../domain/command.js';
+import type { CommandState } from '../../domain/command.js';
+import { zeroCountsByStatus } from '../../domain/command.js';
 import { errors } from '../../errors.js';
 import type {
   ApiKeyRecord,
@@ -16,6 +16,7 @@ import type {
   RequestSummary,
 } from '../operator-store.js';
 import type { AgentRecord } from '../records.js';
+import { storedFromStatus, storedStatus } from '../stored-status.js';
 import { toRecord, type AgentSource } from './agent-directory.js';
 import { indexCheckpoint } from './checkpoint.js';
 import { normalizeStatus, stateFromSource, type AuditSource, type CommandSource } from './command-source.js';
@@ -141,7 +142,14 @@ function auditEntry(hit: Hit<AuditSource>): AuditEntry {
   const common = { id: String(hit._seq_no + 1), at: s.at, node: s.node, actor: s.actor };
   return s.kind === 'refusal'
     ? { kind: 'refusal', cause: 'refused', document_id: s.document_id, detail: s.detail ?? '', ...common }
-    : { kind: 'transition', document_id: s.document_id!, from: s.from ?? null, to: s.to!, cause: s.cause, ...common };
+    : {
+        kind: 'transition',
+        document_id: s.document_id!,
+        from: storedFromStatus(s.from, `audit record ${common.id}`),
+        to: storedStatus(s.to, `audit record ${common.id}`),
+        cause: s.cause,
+        ...common,
+      };
 }
 
 function keyRecord(s: ApiKeySource): ApiKeyRecord {
@@ -174,7 +182,7 @@ export class OpenSearchOperatorQueries implements OperatorStore {
 
   async requestSummary(requestId: string, page: Page, scope?: Scope): Promise<RequestSummary | null> {
     const request = commandClauses(IN_COMMANDS, { requestId, scope });
-    const counts = Object.fromEntries(COMMAND_STATUSES.map((s) => [s, 0])) as Record<CommandStatus, number>;
+    const counts = zeroCountsByStatus();
     let total = 0;
     try {
       await this.client.indices.refresh({ index: this.names.commands });
