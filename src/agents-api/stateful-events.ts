@@ -18,7 +18,7 @@ export function parseStatefulEvents(body: unknown): ResultReport[] {
     try {
       return JSON.parse(line) as unknown;
     } catch (error) {
-      throw errors.MALFORMED_JSON(`line ${i + 1}: ${(error as Error).message}`);
+      throw errors.MALFORMED_JSON.causedBy(error, `line ${i + 1}: ${(error as Error).message}`);
     }
   });
   const [meta, ...events] = parsed;

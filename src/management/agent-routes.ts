@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { allowsAgent, type Scope } from '../domain/scope.js';
-import { errors } from '../errors.js';
+import { errors, type CourierError } from '../errors.js';
 import type { CommandSpec } from '../domain/command.js';
 import type { CommandPolicy } from '../operator-routes/command-routes.js';
 import type { HttpApp } from '../http/app.js';
@@ -98,7 +98,7 @@ export function registerManagementAgentRoutes(app: HttpApp, deps: ManagementAgen
   const sendToAgents = async (request: FastifyRequest, ids: string[], action: string, args: Record<string, unknown>, message: string) => {
     const known = await store.agentGroups(ids);
     await assertAgentsInScope(request, ids, known);
-    const failed = ids.filter((id) => !known.has(id)).map((id) => ({ id, error: { code: 'COURIER_ERR_AGENT_NOT_FOUND', message: `Agent [${id}] not found` } }));
+    const failed = ids.filter((id) => !known.has(id)).map((id) => ({ id, error: toErrorItem(errors.AGENT_NOT_FOUND(id)) }));
     const targets = ids.filter((id) => known.has(id));
     let commands: { document_id: string; agent: { id: string | null }; request_id: string }[] = [];
     if (targets.length > 0) {
@@ -142,6 +142,11 @@ export function registerManagementAgentRoutes(app: HttpApp, deps: ManagementAgen
   app.put('/api/v1/agents/group', shortcut('Wazuh-style: send a set-group command to the listed agents', { querystring: SetGroupQuery }), async (request) =>
     sendToAgents(request, splitList(request.query.agents_list), 'set-group', { groups: [request.query.group_id] }, `Set-group command sent to the agents`),
   );
+}
+
+/** A failed item of a Wazuh-style answer: its code is always the catalogue's string, never a wire number. */
+function toErrorItem(error: CourierError): { code: string; message: string } {
+  return { code: error.code, message: error.message };
 }
 
 function splitList(list: string | undefined): string[] {

@@ -120,20 +120,23 @@ function encodeCursor(sort: unknown[] | undefined): string {
   return Buffer.from(JSON.stringify(sort ?? [])).toString('base64url');
 }
 
+const NOT_A_CURSOR = 'Invalid [querystring.cursor]: not a cursor this server issued';
+
 function decodeCursor(cursor: string | null | undefined, shape: ('number' | 'string')[]): unknown[] | undefined {
   if (cursor === null || cursor === undefined) return undefined;
+  let values: unknown;
   try {
-    const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(values) && values.length === shape.length && values.every((v, i) => typeof v === shape[i])) return values;
-  } catch {
-    // not ours
+    values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch (error) {
+    throw errors.VALIDATION.causedBy(error, NOT_A_CURSOR);
   }
-  throw errors.VALIDATION('Invalid [querystring.cursor]: not a cursor this server issued');
+  if (Array.isArray(values) && values.length === shape.length && values.every((v, i) => typeof v === shape[i])) return values;
+  throw errors.VALIDATION(NOT_A_CURSOR);
 }
 
 function numericCursor(cursor: string | null | undefined): number | null {
   if (cursor === null || cursor === undefined) return null;
-  if (!/^[0-9]{1,19}$/.test(cursor)) throw errors.VALIDATION('Invalid [querystring.cursor]: not a cursor this server issued');
+  if (!/^[0-9]{1,19}$/.test(cursor)) throw errors.VALIDATION(NOT_A_CURSOR);
   return Number(cursor);
 }
 

@@ -49,7 +49,7 @@ export class SqliteStore implements CommandStore {
       for (const suffix of ['-wal', '-shm']) tightenIfPresent(options.file + suffix);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') throw errors.STORE_READ_ONLY(options.file, (error as Error).message);
+      if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') throw errors.STORE_READ_ONLY.causedBy(error, options.file, (error as Error).message);
       throw error;
     }
     this.db = new Database(options.file);
@@ -121,7 +121,7 @@ export class SqliteStore implements CommandStore {
       this.db.pragma(`user_version = ${this.db.pragma('user_version', { simple: true }) as number}`);
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
-      if (/^SQLITE_(READONLY|CANTOPEN|PERM|IOERR)/.test(code)) throw errors.STORE_READ_ONLY(file, (error as Error).message);
+      if (/^SQLITE_(READONLY|CANTOPEN|PERM|IOERR)/.test(code)) throw errors.STORE_READ_ONLY.causedBy(error, file, (error as Error).message);
       throw error;
     }
   }
@@ -150,7 +150,7 @@ export class SqliteStore implements CommandStore {
       throw toStoreFailure(error);
     }
     if (this.counts) {
-      for (const created of outcome.created) if (created) this.counts.pending++;
+      for (const created of outcome.created) if (created) this.counts[INITIAL_STATUS]++;
       for (const change of batch.changes) {
         if (change.audit.from) this.counts[change.audit.from]--;
         this.counts[change.status]++;
