@@ -14,7 +14,8 @@ import type { AuthenticationGuard } from '../http/authentication-guard.js';
 import { holdLongPoll } from '../http/long-poll.js';
 import { parseStatefulEvents } from './stateful-events.js';
 import { Type } from 'typebox';
-import { AuthenticationBody, CommandsBody, ErrorBody, errorResponses, NoQuery, ResultOutcomesBody, ResultsBody } from '../http/schemas.js';
+import { CommandsBody, ErrorBody, errorResponses, NoQuery, ResultOutcomesBody, ResultsBody } from '../http/schemas.js';
+import { AuthenticationBody } from './schemas.js';
 
 export interface AgentRoutesDeps {
   supervisor: Supervisor;
