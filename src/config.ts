@@ -295,7 +295,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     try {
       fromFile = JSON.parse(readFileSync(resolve(cwd, filePath), 'utf8')) as Record<string, unknown>;
     } catch (error) {
-      throw errors.CONFIG(`cannot read config file ${filePath}: ${(error as Error).message}`);
+      throw errors.CONFIG.causedBy(error, `cannot read config file ${filePath}: ${(error as Error).message}`);
     }
     if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
       throw errors.CONFIG(`${filePath} must hold a JSON object of options`);
@@ -319,7 +319,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     try {
       values[key] = convert(key, raw);
     } catch (error) {
-      throw errors.CONFIG(`${origin}: ${(error as Error).message}`);
+      throw errors.CONFIG.causedBy(error, `${origin}: ${(error as Error).message}`);
     }
   }
 

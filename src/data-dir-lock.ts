@@ -30,7 +30,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
     db.exec('BEGIN EXCLUSIVE; COMMIT;');
   } catch (error) {
     db.close();
-    if (String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY')) throw errors.DATA_DIR_IN_USE(dir, holderOf(pidFile));
+    if (String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY')) throw errors.DATA_DIR_IN_USE.causedBy(error, dir, holderOf(pidFile));
     throw error;
   }
   // Written whole or not at all (a reader must never see half a number).

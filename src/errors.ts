@@ -2,6 +2,7 @@
  * Every error courier reports, as a coded class: `code` is stable and machine-readable,
  * `statusCode` is the HTTP status, `message` says what was wrong in words.
  * HTTP bodies carry exactly `{"message","code"}` (see `toErrorBody`).
+ * The codes are the catalogue below, and only it (test/errors.test.ts holds every source file to it).
  */
 export class CourierError extends Error {
   readonly code: string;
@@ -11,21 +12,49 @@ export class CourierError extends Error {
   /** Seconds the client should wait before trying again (`Retry-After`), for a 429. */
   readonly retryAfterS: number | undefined;
 
-  constructor(code: string, statusCode: number, message: string, wireCode?: number, retryAfterS?: number) {
-    super(message);
+  constructor(code: string, statusCode: number, message: string, options: CourierErrorOptions = {}) {
+    // The standard `cause`: an error caught and reported as this one stays reachable (logs print it).
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CourierError';
     this.code = code;
     this.statusCode = statusCode;
-    this.wireCode = wireCode;
-    this.retryAfterS = retryAfterS;
+    this.wireCode = options.wireCode;
+    this.retryAfterS = options.retryAfterS;
   }
 }
 
-type Factory<A extends unknown[]> = ((...args: A) => CourierError) & { code: string; statusCode: number };
+export interface CourierErrorOptions {
+  wireCode?: number | undefined;
+  retryAfterS?: number | undefined;
+  cause?: unknown;
+}
 
-function define<A extends unknown[]>(code: string, statusCode: number, message: (...args: A) => string): Factory<A> {
-  const make = (...args: A) => new CourierError(code, statusCode, message(...args));
-  return Object.assign(make, { code, statusCode });
+/** One entry of the catalogue: makes its error. `code` and `statusCode` say what it answers. */
+export type ErrorFactory<A extends unknown[]> = ((...args: A) => CourierError) & {
+  readonly code: string;
+  readonly statusCode: number;
+  /** The same error, reporting `cause` (an error caught and answered as this one). */
+  causedBy(cause: unknown, ...args: A): CourierError;
+};
+
+/** What an entry answers besides its code; `statusCode` only where the status depends on the arguments. */
+interface Answer {
+  message: string;
+  statusCode?: number;
+  wireCode?: number;
+  retryAfterS?: number;
+}
+
+function entry<A extends unknown[]>(code: string, statusCode: number, answer: (...args: A) => Answer): ErrorFactory<A> {
+  const make = (cause: unknown, args: A) => {
+    const { message, statusCode: status = statusCode, wireCode, retryAfterS } = answer(...args);
+    return new CourierError(code, status, message, { wireCode, retryAfterS, cause });
+  };
+  return Object.assign((...args: A) => make(undefined, args), { code, statusCode, causedBy: (cause: unknown, ...args: A) => make(cause, args) });
+}
+
+function define<A extends unknown[]>(code: string, statusCode: number, message: (...args: A) => string): ErrorFactory<A> {
+  return entry(code, statusCode, (...args: A) => ({ message: message(...args) }));
 }
 
 export const errors = {
@@ -39,6 +68,8 @@ export const errors = {
     (type: string, accepted: string = 'application/json') => `Unsupported content type: ${type} (this route accepts ${accepted})`,
   ),
   UPGRADE_REQUIRED: define('COURIER_ERR_UPGRADE_REQUIRED', 426, () => 'This route speaks WebSocket: send an Upgrade request'),
+  /** Any other client error the HTTP framework (or a plugin of it) found, with the status it gave. */
+  HTTP_CLIENT_ERROR: entry('COURIER_ERR_HTTP_CLIENT_ERROR', 400, (statusCode: number, detail: string) => ({ message: detail, statusCode })),
   // Connections (answered on the bare socket: Node raised them before a request existed, or at accept)
   BAD_REQUEST: define('COURIER_ERR_BAD_REQUEST', 400, () => 'Malformed HTTP request'),
   HEADERS_TOO_LARGE: define('COURIER_ERR_HEADERS_TOO_LARGE', 431, () => 'Request headers (or the URL) are too large'),
@@ -69,6 +100,8 @@ export const errors = {
   /** A command time (creation, a deadline) that is not a finite number of ms: it could never come due. */
   INVALID_COMMAND_TIME: define('COURIER_ERR_INVALID_COMMAND_TIME', 500, (id: string, what: string, value: unknown) => `Command [${id}]: ${what} is not a time (${String(value)})`),
   COMMAND_NOT_CANCELLABLE: define('COURIER_ERR_COMMAND_NOT_CANCELLABLE', 409, (id: string, status: string) => `Command [${id}] is ${status}: only a pending command can be cancelled`),
+  /** The Wazuh long-poll timeout: its body code is the number 408, as Wazuh agents expect. */
+  LONG_POLL_TIMEOUT: entry('COURIER_ERR_LONG_POLL_TIMEOUT', 408, () => ({ message: 'Request exceeded the processing time limit', wireCode: 408 })),
   // Agents
   AGENT_NOT_FOUND: define('COURIER_ERR_AGENT_NOT_FOUND', 404, (id: string) => `Agent [${id}] not found`),
   AGENT_EXISTS: define('COURIER_ERR_AGENT_EXISTS', 409, (id: string) => `Agent [${id}] already exists`),
@@ -80,11 +113,10 @@ export const errors = {
   INVALID_TOKEN: define('COURIER_ERR_INVALID_TOKEN', 403, () => 'Invalid token'),
   EXPIRED_TOKEN: define('COURIER_ERR_EXPIRED_TOKEN', 401, () => 'Token expired: authenticate again'),
   /** Too many failed authentications from this address, or for this agent id (see AuthenticationGuard). */
-  TOO_MANY_ATTEMPTS: Object.assign(
-    (retryAfterS: number) =>
-      new CourierError('COURIER_ERR_TOO_MANY_ATTEMPTS', 429, `Too many failed authentications: try again in ${retryAfterS} s`, undefined, retryAfterS),
-    { code: 'COURIER_ERR_TOO_MANY_ATTEMPTS', statusCode: 429 },
-  ),
+  TOO_MANY_ATTEMPTS: entry('COURIER_ERR_TOO_MANY_ATTEMPTS', 429, (retryAfterS: number) => ({
+    message: `Too many failed authentications: try again in ${retryAfterS} s`,
+    retryAfterS,
+  })),
   CLIENT_CERTIFICATE_REQUIRED: define('COURIER_ERR_CLIENT_CERTIFICATE_REQUIRED', 403, () => "A client certificate signed by courier's client CA is required (mutual TLS)"),
   CLIENT_CERTIFICATE_MISMATCH: define('COURIER_ERR_CLIENT_CERTIFICATE_MISMATCH', 403, (id: string) => `The client certificate does not name agent [${id}]`),
   // Agent enrollment: one answer for every refused token. `why` is said only to whoever presented the
@@ -118,6 +150,12 @@ export const errors = {
   /** Disk full (SQLite) or the cluster's disk flood stage: nothing can be written until space is freed. */
   STORE_FULL: define('COURIER_ERR_STORE_FULL', 507, (detail: string) => `The store is full: ${detail}`),
   STORE_REJECTED: define('COURIER_ERR_STORE_REJECTED', 500, (detail: string) => `The store refused a write: ${detail}`),
+  /** A status read back from the store that courier never writes: the data is not (or no longer) courier's. */
+  UNKNOWN_STORED_STATUS: define(
+    'COURIER_ERR_UNKNOWN_STORED_STATUS',
+    500,
+    (value: string, where: string) => `${where} holds a status courier does not know: [${value}]`,
+  ),
   OPENSEARCH_INDEX: define('COURIER_ERR_OPENSEARCH_INDEX', 500, (index: string, detail: string) => `OpenSearch index ${index}: ${detail}`),
   SOCKET_IN_USE: define('COURIER_ERR_SOCKET_IN_USE', 500, (path: string) => `Unix socket ${path} is in use by a running process; stop it or choose another --socket`),
   DATA_DIR_IN_USE: define(
@@ -140,11 +178,6 @@ export const errors = {
   CONFIG: define('COURIER_ERR_CONFIG', 500, (detail: string) => `Invalid configuration: ${detail}`),
   INTERNAL: define('COURIER_ERR_INTERNAL', 500, () => 'Internal server error'),
 } as const;
-
-/** The Wazuh long-poll timeout: its body code is the number 408, as Wazuh agents expect. */
-export function longPollTimeout(): CourierError {
-  return new CourierError('COURIER_ERR_LONG_POLL_TIMEOUT', 408, 'Request exceeded the processing time limit', 408);
-}
 
 export interface ErrorBody {
   message: string;

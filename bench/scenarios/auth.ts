@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { wazuhKeyHash } from '../../src/auth/wazuh-key-hash.js';
 import { requestJson } from '../../src/http-client.js';
-import { AgentRegistry } from '../../src/runtime/agent-registry.js';
+import { AgentRegistry } from '../../src/auth/agent-registry.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { round } from '../stats.js';
 import { agentIds, freshCourier, type BenchContext } from './context.js';

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tightenIfPresent } from '../data-dir.js';
 import { join } from 'node:path';
 import { errors as joseErrors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
-import { errors } from '../errors.js';
+import { CourierError, errors } from '../errors.js';
 
 /**
  * Agent tokens, as the Wazuh Communications API issues them: JWT, RS256, issuer `wazuh`,
@@ -37,7 +37,7 @@ function parseSigningKey(file: string, text: string): JWK {
   try {
     jwk = JSON.parse(text);
   } catch (error) {
-    throw errors.CORRUPT_FILE(file, `not JSON: ${(error as Error).message}`, SIGNING_KEY_REMEDY);
+    throw errors.CORRUPT_FILE.causedBy(error, file, `not JSON: ${(error as Error).message}`, SIGNING_KEY_REMEDY);
   }
   if (typeof jwk !== 'object' || jwk === null || (jwk as JWK).kty !== 'RSA' || typeof (jwk as JWK).d !== 'string') {
     throw errors.CORRUPT_FILE(file, 'not an RSA private key in JWK form', SIGNING_KEY_REMEDY);
@@ -72,7 +72,7 @@ export class AgentTokens {
     try {
       return new AgentTokens(await importJWK(jwk, ALG), await importJWK(publicJwk, ALG), now, lifetimeS);
     } catch (error) {
-      throw errors.CORRUPT_FILE(file, `not an RSA private key: ${(error as Error).message}`, SIGNING_KEY_REMEDY);
+      throw errors.CORRUPT_FILE.causedBy(error, file, `not an RSA private key: ${(error as Error).message}`, SIGNING_KEY_REMEDY);
     }
   }
 
@@ -103,8 +103,9 @@ export class AgentTokens {
       if (typeof payload.exp !== 'number') throw errors.INVALID_TOKEN();
       return { agentId: payload.uuid, registration: typeof reg === 'string' ? reg : null, expiresAt: payload.exp * 1000 };
     } catch (error) {
-      if (error instanceof joseErrors.JWTExpired) throw errors.EXPIRED_TOKEN();
-      throw errors.INVALID_TOKEN();
+      if (error instanceof joseErrors.JWTExpired) throw errors.EXPIRED_TOKEN.causedBy(error);
+      if (error instanceof CourierError) throw error;
+      throw errors.INVALID_TOKEN.causedBy(error);
     }
   }
 

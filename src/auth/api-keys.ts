@@ -3,7 +3,7 @@ import { errors } from '../errors.js';
 import type { ApiKeyRecord, OperatorStore } from '../store/operator-store.js';
 import { hashSecret, verifySecret } from './secret-hash.js';
 import { isRole, type Role } from './roles.js';
-import { formatScope, parseScope, type Scope } from './scope.js';
+import { formatScope, parseScope, type Scope } from '../domain/scope.js';
 
 /** Who is calling the management API, as its key says. */
 export interface Principal {

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseDuration } from '../config.js';
 import { CourierError, errors } from '../errors.js';
-import { newRegistration } from '../runtime/agent-registry.js';
+import { newRegistration } from './agent-registry.js';
 import { unusableBecause, type EnrollmentTokenRecord, type EnrollmentTokenStore } from '../store/enrollment-token-store.js';
 import { hashSecret, verifySecret } from './secret-hash.js';
 
@@ -58,7 +58,7 @@ export function tokenLifetime(expiresIn: string | undefined): number | null {
   try {
     ms = parseDuration(expiresIn);
   } catch (error) {
-    throw errors.VALIDATION(`Invalid [body.expires_in]: ${(error as Error).message}, or "never"`);
+    throw errors.VALIDATION.causedBy(error, `Invalid [body.expires_in]: ${(error as Error).message}, or "never"`);
   }
   if (ms < MIN_TOKEN_LIFETIME_MS || ms > MAX_TOKEN_LIFETIME_MS) {
     throw errors.VALIDATION('Invalid [body.expires_in]: must be between 1s and 8760h (a year), or "never"');

@@ -5,6 +5,7 @@ import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js
 import { printJson } from './format.js';
 import { commandsTable, type CommandView } from './views.js';
 import { printSummary, type RequestSummary } from './requests-command.js';
+import { FINAL_STATUSES, type CommandStatus } from '../domain/command.js';
 
 const HELP = `Usage: courier send (--agent <id> | --group <name> | --server <module>) --action <name> [options]
 Options:
@@ -25,7 +26,7 @@ interface CreatedCommands {
 }
 
 /** Delivered or ended: what the progress bar counts. */
-const PROGRESSED = ['delivered', 'success', 'failure', 'timed_out', 'cancelled'] as const;
+const PROGRESSED: readonly CommandStatus[] = ['delivered', ...FINAL_STATUSES];
 
 export async function runSend(args: string[]): Promise<number> {
   const { values } = parseArgs({

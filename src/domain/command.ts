@@ -2,9 +2,30 @@
  * The command document, in the field layout of Wazuh's `wazuh-commands` index,
  * plus the few fields courier adds under `courier`.
  */
+
+/**
+ * Every status of a command, in lifecycle order: the one list the API schemas, both stores (the SQLite
+ * schema, the OpenSearch queries) and the CLI read. The command machine's states are exactly these
+ * (test/domain/command.test.ts holds the two together).
+ */
 export const COMMAND_STATUSES = ['pending', 'sent', 'delivered', 'success', 'failure', 'timed_out', 'cancelled'] as const;
 export type CommandStatus = (typeof COMMAND_STATUSES)[number];
-export const FINAL_STATUSES: ReadonlySet<CommandStatus> = new Set(['success', 'failure', 'timed_out', 'cancelled']);
+/** Where every command starts. */
+export const INITIAL_STATUS = 'pending' satisfies CommandStatus;
+/** Where a command's lifecycle ends: nothing changes it any more. */
+export const FINAL_STATUSES: ReadonlySet<CommandStatus> = new Set(['success', 'failure', 'timed_out', 'cancelled'] as const);
+/** Every other status: the commands the runtime keeps live (and recovers on start). */
+export const UNFINISHED_STATUSES: readonly CommandStatus[] = COMMAND_STATUSES.filter((status) => !FINAL_STATUSES.has(status));
+
+/** Whether a string (read from storage, a query, a document written by others) is a status. */
+export function isCommandStatus(value: unknown): value is CommandStatus {
+  return typeof value === 'string' && (COMMAND_STATUSES as readonly string[]).includes(value);
+}
+
+/** A count per status, every one at 0. */
+export function zeroCountsByStatus(): Record<CommandStatus, number> {
+  return Object.fromEntries(COMMAND_STATUSES.map((status) => [status, 0])) as Record<CommandStatus, number>;
+}
 
 export const TARGET_TYPES = ['agent', 'group', 'server'] as const;
 export type TargetType = (typeof TARGET_TYPES)[number];

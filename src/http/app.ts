@@ -84,7 +84,7 @@ export async function createHttpApp({ logger, bodyLimit, requestTimeoutMs, opena
   app.setErrorHandler((error, request, reply) => {
     const mapped =
       (error as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-        ? errors.UNSUPPORTED_MEDIA_TYPE(request.headers['content-type'] ?? 'none', (request.routeOptions.config as RouteAccepts).accepts)
+        ? errors.UNSUPPORTED_MEDIA_TYPE.causedBy(error, request.headers['content-type'] ?? 'none', (request.routeOptions.config as RouteAccepts).accepts)
         : toCourierError(error, bodyLimit);
     if (mapped.statusCode >= 500) request.log.error({ err: error }, 'request failed');
     return sendError(reply, mapped);
@@ -129,7 +129,7 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
   );
 }
 
-/** Maps fastify's own errors (validation, parsing, limits) onto courier's coded errors. */
+/** Maps fastify's own errors (validation, parsing, limits) onto courier's coded errors, each caused by fastify's. */
 export function toCourierError(error: unknown, bodyLimit: number): CourierError {
   if (error instanceof CourierError) return error;
   const e = error as FastifyError;
@@ -143,25 +143,25 @@ export function toCourierError(error: unknown, bodyLimit: number): CourierError 
       : extra
         ? `Unknown field [${where}.${extra}]`
         : `Invalid [${where}]: ${first!.message}`;
-    return errors.VALIDATION(detail);
+    return errors.VALIDATION.causedBy(error, detail);
   }
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return errors.MALFORMED_JSON(e.message);
+      return errors.MALFORMED_JSON.causedBy(error, e.message);
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return errors.BODY_TOO_LARGE(bodyLimit);
+      return errors.BODY_TOO_LARGE.causedBy(error, bodyLimit);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return errors.UNSUPPORTED_MEDIA_TYPE('unknown');
+      return errors.UNSUPPORTED_MEDIA_TYPE.causedBy(error, 'unknown');
     case 'FST_ERR_BAD_URL':
-      return errors.VALIDATION(`Malformed URL: ${e.message}`);
+      return errors.VALIDATION.causedBy(error, `Malformed URL: ${e.message}`);
     case 'FST_ERR_MAX_PARAM_LENGTH':
-      return errors.VALIDATION('A path parameter is too long');
+      return errors.VALIDATION.causedBy(error, 'A path parameter is too long');
   }
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-    return new CourierError(`COURIER_ERR_HTTP_${e.statusCode}`, e.statusCode, e.message);
+    return errors.HTTP_CLIENT_ERROR.causedBy(error, e.statusCode, e.message);
   }
-  return errors.INTERNAL();
+  return errors.INTERNAL.causedBy(error);
 }
 
 export function sendError(reply: FastifyReply, error: CourierError): FastifyReply {

@@ -4,6 +4,8 @@ import { AuthThrottle } from '../auth/auth-throttle.js';
 import { CourierError, errors } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 
+// In the HTTP kernel: agents (agents-api/) and operators' keys (management/) are both throttled.
+
 const WINDOW_MS = 60_000;
 const MAX_BLOCK_MS = 15 * 60_000;
 /** Keys tracked per kind (addresses; agent ids or API key ids): ~150 bytes each. */

@@ -1,6 +1,8 @@
 import type { FastifyReply } from 'fastify';
-import { errors, longPollTimeout, toErrorBody } from '../errors.js';
+import { errors, toErrorBody } from '../errors.js';
 import type { Supervisor } from '../runtime/supervisor.js';
+
+// In the HTTP kernel: agents (agents-api/) and server components (admin-api/) both long-poll.
 
 /** Up to 10% (at most 30 s) earlier than the configured timeout, so that a fleet does not re-poll in step. */
 export function jitteredTimeout(timeoutMs: number, random = Math.random): number {
@@ -35,7 +37,7 @@ export function holdLongPoll(
         });
         void reply.code(200).send({ commands });
       },
-      timedOut: () => void reply.code(408).send(toErrorBody(longPollTimeout())),
+      timedOut: () => void reply.code(errors.LONG_POLL_TIMEOUT.statusCode).send(toErrorBody(errors.LONG_POLL_TIMEOUT())),
       drain: () => void reply.code(503).send(toErrorBody(errors.SHUTTING_DOWN())),
       revoked: () => void reply.code(errors.INVALID_TOKEN.statusCode).send(toErrorBody(errors.INVALID_TOKEN())),
     },

@@ -1,7 +1,7 @@
-import { Type, type Static } from 'typebox';
+import { Type } from 'typebox';
 import { COMMAND_STATUSES, TARGET_TYPES } from '../domain/command.js';
 
-/** Request and response schemas shared by the admin socket and the agents API. */
+/** Request and response schemas shared by the APIs (agents API, admin socket, management API). */
 
 export const StatusSchema = Type.Enum(COMMAND_STATUSES);
 
@@ -11,45 +11,12 @@ export const MAX_RESULT_MESSAGE_LENGTH = 65_536;
 export const MAX_ID_LENGTH = 256;
 
 /** A secret of only spaces is no secret (and an easy one to send by mistake). */
-const NOT_ONLY_WHITESPACE = '\\S';
-const ID_RULES = { minLength: 1, maxLength: MAX_ID_LENGTH, pattern: '^[A-Za-z0-9._:@-]+$' };
-const Id = Type.String(ID_RULES);
-const Name = Type.String({ minLength: 1, maxLength: 256 });
-
-export const CommandSpecSchema = Type.Object(
-  {
-    source: Name,
-    user: Type.Optional(Type.String({ maxLength: 256 })),
-    target: Type.Object({ type: Type.Enum(TARGET_TYPES), id: Id }, { additionalProperties: false }),
-    action: Type.Object(
-      {
-        name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }),
-        args: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-        version: Type.Optional(Type.String({ maxLength: 64 })),
-      },
-      { additionalProperties: false },
-    ),
-    /** Seconds within which the command must be delivered (at most 30 days). */
-    timeout: Type.Integer({ minimum: 1, maximum: 2_592_000 }),
-    // Set when an external poller pushes commands it already holds (adopted, not duplicated).
-    document_id: Type.Optional(Id),
-    request_id: Type.Optional(Id),
-    order_id: Type.Optional(Id),
-    status: Type.Optional(Type.Literal('pending')),
-  },
-  { additionalProperties: false },
-);
-export type CommandSpecBody = Static<typeof CommandSpecSchema>;
-
-export const SubmitCommandsBody = Type.Object(
-  { commands: Type.Array(CommandSpecSchema, { maxItems: 10_000 }) },
-  { additionalProperties: false },
-);
+export const NOT_ONLY_WHITESPACE = '\\S';
+export const ID_RULES = { minLength: 1, maxLength: MAX_ID_LENGTH, pattern: '^[A-Za-z0-9._:@-]+$' };
+export const Id = Type.String(ID_RULES);
 
 /** Routes that take no query parameters refuse unknown ones (400) instead of ignoring them. */
 export const NoQuery = Type.Object({}, { additionalProperties: false });
-
-export const DocumentIdParams = Type.Object({ document_id: Id });
 
 /**
  * A result code is a signed 64-bit integer (the widest exit or status code an agent reports);
@@ -74,7 +41,7 @@ export const ResultsBody = Type.Object(
 );
 
 /** A name shown beside an agent's id (e.g. its host name): printable, no control characters. */
-const AgentName = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\x00-\\x1F\\x7F]+$' });
+export const AgentName = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\x00-\\x1F\\x7F]+$' });
 export const AgentGroups = Type.Array(Id, { maxItems: 128, uniqueItems: true });
 
 export const RegisterAgentBody = Type.Object(
@@ -91,36 +58,13 @@ export const RegisterAgentBody = Type.Object(
 );
 export const AgentIdParams = Type.Object({ id: Id });
 
-export const AuthenticationBody = Type.Object(
-  { uuid: Id, key: Type.String({ minLength: 1, maxLength: 1024, pattern: NOT_ONLY_WHITESPACE }) },
-  { additionalProperties: false },
-);
-
-export const EnrollBody = Type.Object(
-  {
-    token: Type.String({ minLength: 1, maxLength: 1024, pattern: NOT_ONLY_WHITESPACE, description: 'An enrollment token (courier-enroll_…)' }),
-    id: Type.Optional(Type.String({ ...ID_RULES, description: 'The agent id to register (default: a new UUID); an id that exists is refused (409)' })),
-    name: Type.Optional(AgentName),
-    csr: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: 16_384,
-        description: 'A PKCS#10 certificate signing request (PEM): with mutual TLS, courier answers with a client certificate for its key, naming the agent',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-
-
 // ---- responses --------------------------------------------------------------------------
 
 /** Every error: a stable `code` (the Wazuh 408 keeps its numeric code) and a message. */
 export const ErrorBody = Type.Object({ message: Type.String(), code: Type.Union([Type.String(), Type.Integer()]) });
 export const errorResponses = { '4xx': ErrorBody, '5xx': ErrorBody } as const;
 
-const IsoTime = Type.String({ format: 'date-time' });
+export const IsoTime = Type.String({ format: 'date-time' });
 export const CommandResultSchema = Type.Object({ code: Type.Integer(), message: Type.String(), data: Type.Optional(Type.Unknown()) });
 
 /** A command as producers, operators and agents see it (the Wazuh fields plus its status). */
@@ -141,38 +85,6 @@ export const CommandView = Type.Object({
 });
 export const CommandsBody = Type.Object({ commands: Type.Array(CommandView) });
 
-/** A created command as a large answer lists it: enough to follow it, and to retry idempotently. */
-export const CommandRef = Type.Object({
-  document_id: Type.String(),
-  agent_id: Type.Union([Type.String(), Type.Null()]),
-  request_id: Type.String(),
-  status: StatusSchema,
-});
-/** What a create answers: every command it made (or found, on a retry), in the order asked. */
-export const CreatedCommandsBody = Type.Object({
-  commands: Type.Union([Type.Array(CommandView), Type.Array(CommandRef)]),
-  total: Type.Integer({ description: 'How many commands the request made (or found)' }),
-  abridged: Type.Boolean({ description: 'true: `commands` lists references (id, agent, request, status), not whole documents' }),
-});
-
-/** RFC draft "The Idempotency-Key HTTP Header Field": an opaque key the producer makes per request. */
-export const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$' })),
-});
-
-export const HistoryBody = Type.Object({
-  events: Type.Array(
-    Type.Object({
-      from: Type.Union([StatusSchema, Type.Null()]),
-      to: StatusSchema,
-      cause: Type.String(),
-      at: IsoTime,
-      node: Type.String(),
-      actor: Type.String(),
-    }),
-  ),
-});
-
 export const ResultOutcomesBody = Type.Object({
   results: Type.Array(
     Type.Object({
@@ -190,12 +102,5 @@ export const RegisteredAgent = Type.Object({
   ...AgentView.properties,
   key: Type.Optional(Type.String()),
   replaced: Type.Optional(Type.Boolean({ description: 'With `replace`: whether an earlier registration was replaced' })),
-});
-/** An enrolled agent: its id and its key (shown here once), then `POST /api/v1/authentication` as usual. */
-export const EnrolledAgent = Type.Object({
-  id: Type.String(),
-  key: Type.String(),
-  groups: Type.Array(Type.String()),
-  certificate: Type.Optional(Type.String({ description: 'With a `csr`: the client certificate (PEM, then its CA), for mutual TLS' })),
 });
 export const RemovedAgent = Type.Object({ id: Type.String(), removed: Type.Boolean() });

@@ -5,6 +5,8 @@ import { errors } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { closeWithError } from './raw-error.js';
 
+// In the HTTP kernel: both TCP listeners (agents-api/, management/) cap them.
+
 /** A refusal is logged at most once per this interval (ms); the metric counts every one. */
 const LOG_INTERVAL_MS = 60_000;
 

@@ -3,12 +3,12 @@ import type { Socket } from 'node:net';
 import type { ApiKeys, Principal } from '../auth/api-keys.js';
 import type { Permission } from '../auth/roles.js';
 import { roleAllows } from '../auth/roles.js';
-import { isUnrestricted } from '../auth/scope.js';
+import { isUnrestricted } from '../domain/scope.js';
 import type { AuthenticationGuard } from '../http/authentication-guard.js';
 import { CourierError, errors } from '../errors.js';
 import type { OperatorStore } from '../store/operator-store.js';
 import type { Logger } from 'pino';
-import { RefusalThrottle, type RefusalSummary } from './refusal-throttle.js';
+import { RefusalThrottle, type RefusalSummary } from '../http/refusal-throttle.js';
 
 /** Route config of the management API: the permission a route needs, or `public` for none. */
 export interface AccessConfig {

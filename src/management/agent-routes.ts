@@ -1,16 +1,18 @@
 import type { FastifyRequest } from 'fastify';
-import { allowsAgent, type Scope } from '../auth/scope.js';
-import { errors } from '../errors.js';
-import { agentRoute, type CommandSpec } from '../domain/command.js';
-import type { CommandPolicy } from '../http/command-routes.js';
+import { allowsAgent, type Scope } from '../domain/scope.js';
+import { errors, type CourierError } from '../errors.js';
+import type { CommandSpec } from '../domain/command.js';
+import type { CommandPolicy } from '../operator-routes/command-routes.js';
 import type { HttpApp } from '../http/app.js';
 import { AgentIdParams, errorResponses, NoQuery, RegisterAgentBody, RegisteredAgent, RemovedAgent } from '../http/schemas.js';
-import type { AgentRegistry } from '../runtime/agent-registry.js';
+import type { AgentRegistry } from '../auth/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
-import type { OperatorStore, Page } from '../store/operator-store.js';
+import type { OperatorStore } from '../store/operator-store.js';
 import type { CommandStore } from '../store/store.js';
 import type { Access } from './access.js';
-import { AgentPage, AgentsListQuery, PageQuery, SetGroupQuery, ShortcutBody, toPage } from './schemas.js';
+import { listAgentsWithConnection } from '../operator-routes/agent-list.js';
+import { AgentPage, PageQuery, toPage } from '../operator-routes/schemas.js';
+import { AgentsListQuery, SetGroupQuery, ShortcutBody } from './shortcut-schemas.js';
 
 const tags = ['agents'];
 const security = [{ bearer: [] }];
@@ -22,29 +24,6 @@ export interface ManagementAgentDeps {
   agents: AgentRegistry;
   access: Access;
   policy: CommandPolicy;
-}
-
-/** A page of agents, each with how it is connected right now and when it was last seen. */
-export async function listAgentsWithConnection(
-  deps: Pick<ManagementAgentDeps, 'operators' | 'agents' | 'supervisor'>,
-  page: Page,
-  scope: Scope,
-) {
-  const found = await deps.operators.listAgents(page, scope);
-  return {
-    items: found.items.map((a) => {
-      const lastSeen = deps.agents.lastSeen(a.id);
-      return {
-        id: a.id,
-        name: a.name ?? null,
-        groups: a.groups,
-        created_at: new Date(a.createdAt).toISOString(),
-        connection: deps.supervisor.connectionOf(agentRoute(a.id)),
-        last_seen: lastSeen === null ? null : new Date(lastSeen).toISOString(),
-      };
-    }),
-    next: found.next,
-  };
 }
 
 /** Commands sent through the Wazuh-style shortcuts, as the Wazuh helpers send them. */
@@ -119,7 +98,7 @@ export function registerManagementAgentRoutes(app: HttpApp, deps: ManagementAgen
   const sendToAgents = async (request: FastifyRequest, ids: string[], action: string, args: Record<string, unknown>, message: string) => {
     const known = await store.agentGroups(ids);
     await assertAgentsInScope(request, ids, known);
-    const failed = ids.filter((id) => !known.has(id)).map((id) => ({ id, error: { code: 'COURIER_ERR_AGENT_NOT_FOUND', message: `Agent [${id}] not found` } }));
+    const failed = ids.filter((id) => !known.has(id)).map((id) => ({ id, error: toErrorItem(errors.AGENT_NOT_FOUND(id)) }));
     const targets = ids.filter((id) => known.has(id));
     let commands: { document_id: string; agent: { id: string | null }; request_id: string }[] = [];
     if (targets.length > 0) {
@@ -163,6 +142,11 @@ export function registerManagementAgentRoutes(app: HttpApp, deps: ManagementAgen
   app.put('/api/v1/agents/group', shortcut('Wazuh-style: send a set-group command to the listed agents', { querystring: SetGroupQuery }), async (request) =>
     sendToAgents(request, splitList(request.query.agents_list), 'set-group', { groups: [request.query.group_id] }, `Set-group command sent to the agents`),
   );
+}
+
+/** A failed item of a Wazuh-style answer: its code is always the catalogue's string, never a wire number. */
+function toErrorItem(error: CourierError): { code: string; message: string } {
+  return { code: error.code, message: error.message };
 }
 
 function splitList(list: string | undefined): string[] {

@@ -1,7 +1,7 @@
-import { allowsAction, allowsCommand, allowsTarget, isUnrestricted, type Scope } from '../auth/scope.js';
+import { allowsAction, allowsCommand, allowsTarget, isUnrestricted, type Scope } from '../domain/scope.js';
 import type { CommandSpec } from '../domain/command.js';
 import { errors } from '../errors.js';
-import type { CommandPolicy } from '../http/command-routes.js';
+import type { CommandPolicy } from '../operator-routes/command-routes.js';
 import type { CommandStore } from '../store/store.js';
 import { actorOf, type Access } from './access.js';
 import type { Principal } from '../auth/api-keys.js';

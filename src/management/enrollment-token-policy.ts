@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
-import { allowsTarget, type Scope } from '../auth/scope.js';
+import { allowsTarget, type Scope } from '../domain/scope.js';
 import { errors } from '../errors.js';
-import type { EnrollmentTokenPolicy } from '../http/enrollment-token-routes.js';
+import type { EnrollmentTokenPolicy } from '../operator-routes/enrollment-token-routes.js';
 import type { EnrollmentTokenRecord } from '../store/enrollment-token-store.js';
 import { actorOf, type Access } from './access.js';
 

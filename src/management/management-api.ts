@@ -3,13 +3,13 @@ import type { Logger } from 'pino';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { ApiKeys } from '../auth/api-keys.js';
 import type { EnrollmentTokens } from '../auth/enrollment-tokens.js';
-import { registerEnrollmentTokenRoutes } from '../http/enrollment-token-routes.js';
+import { registerEnrollmentTokenRoutes } from '../operator-routes/enrollment-token-routes.js';
 import { createHttpApp } from '../http/app.js';
 import type { TlsServerOptions } from '../tls/server-tls.js';
-import { registerCommandRoutes } from '../http/command-routes.js';
+import { registerCommandRoutes } from '../operator-routes/command-routes.js';
 import { registerOperationalRoutes, type Health } from '../http/operational-routes.js';
 import type { Metrics } from '../metrics.js';
-import type { AgentRegistry } from '../runtime/agent-registry.js';
+import type { AgentRegistry } from '../auth/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { OperatorStore } from '../store/operator-store.js';
 import type { CommandStore } from '../store/store.js';
@@ -21,8 +21,8 @@ import { Access } from './access.js';
 import { registerManagementAgentRoutes } from './agent-routes.js';
 import { scopedCommandPolicy } from './command-policy.js';
 import { scopedTokenPolicy } from './enrollment-token-policy.js';
-import { registerEventStream } from './event-stream.js';
-import { registerQueryRoutes } from './query-routes.js';
+import { registerEventStream } from '../operator-routes/event-stream.js';
+import { registerQueryRoutes } from '../operator-routes/query-routes.js';
 
 export interface ManagementApiDeps {
   logger: Logger;

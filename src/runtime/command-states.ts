@@ -1,5 +1,5 @@
 import { commandMachine, type CommandMachineEvent } from '../../machines/command.machine.js';
-import { COMMAND_STATUSES, type CommandStatus } from '../domain/command.js';
+import type { CommandStatus } from '../domain/command.js';
 
 /**
  * Questions about a command's status, answered by the machine's definition rather than by
@@ -30,12 +30,3 @@ export function acceptsEvent(status: CommandStatus, type: CommandMachineEvent['t
   return node(status).on[type] !== undefined;
 }
 
-/** The status a new command starts in: the machine's initial state. */
-export const INITIAL_STATUS: CommandStatus = initialStatus();
-
-function initialStatus(): CommandStatus {
-  const key = commandMachine.root.initial.target[0]?.key;
-  const status = COMMAND_STATUSES.find((s) => s === key);
-  if (!status) throw new Error(`the command machine starts in ${String(key)}, which is not a command status`);
-  return status;
-}

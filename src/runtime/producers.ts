@@ -1,12 +1,12 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { CommandDocument, CommandSpec, CommandState, CommandView } from '../domain/command.js';
-import { commandView } from '../domain/command.js';
+import { commandView, INITIAL_STATUS } from '../domain/command.js';
 import { CourierError, errors } from '../errors.js';
+import type { TransitionRecord } from '../store/records.js';
 import type { CommandStore } from '../store/store.js';
 import type { Clock } from './clock.js';
 import { SYSTEM } from './command-effects.js';
 import { commandDocument, planCommands, type CommandPlan } from './command-factory.js';
-import { INITIAL_STATUS } from './command-states.js';
 import type { CommandTable } from './command-table.js';
 import { CreatesPartlyFailed, type WriteBatcher } from './write-batcher.js';
 
@@ -123,7 +123,7 @@ export class Producers {
         if (!this.options.running()) throw partlyStored(errors.SHUTTING_DOWN(), stored, planned.length);
       }
       const docs = planned.slice(from, from + CREATE_SLICE).map((c) => commandDocument(plan, c, now, this.options.nextSeq()));
-      const creates = docs.map((doc, i) => ({
+      const creates = docs.map((doc, i): { doc: CommandDocument; audit: TransitionRecord } => ({
         doc,
         audit: { document_id: doc.document_id, from: null, to: INITIAL_STATUS, cause: 'created', at: now, node, actor: actorOf(plan.specs[planned[from + i]!.specIndex]!) },
       }));
@@ -176,5 +176,7 @@ function createdState(doc: CommandDocument): CommandState {
 function partlyStored(error: unknown, stored: string[], total: number): unknown {
   const named = stored.length > 20 ? `${stored.slice(0, 20).join(', ')}, …` : stored.join(', ');
   const which = `${stored.length} of the ${total} commands were stored and will run: ${named}`;
-  return error instanceof CourierError ? new CourierError(error.code, error.statusCode, `${error.message} (${which})`) : error;
+  return error instanceof CourierError
+    ? new CourierError(error.code, error.statusCode, `${error.message} (${which})`, { wireCode: error.wireCode, retryAfterS: error.retryAfterS, cause: error })
+    : error;
 }

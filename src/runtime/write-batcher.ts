@@ -1,4 +1,5 @@
-import { isStoreFailure, type CommandStore, type StatusChange, type TransitionRecord, type WriteBatch, type WriteOutcome } from '../store/store.js';
+import { isStoreFailure, type CommandStore, type StatusChange, type WriteBatch, type WriteOutcome } from '../store/store.js';
+import type { TransitionRecord } from '../store/records.js';
 import { errors } from '../errors.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { CommandDocument } from '../domain/command.js';
@@ -237,7 +238,7 @@ export class WriteBatcher {
 
   /** The store will not take this one write (a create unit or a change): its caller is told, it is not retried. */
   private refuse(batch: Pending, error: unknown): void {
-    const refusal = errors.STORE_REJECTED(error instanceof Error ? error.message : String(error));
+    const refusal = errors.STORE_REJECTED.causedBy(error, error instanceof Error ? error.message : String(error));
     this.options.onRefused?.(
       error,
       [...batch.creates.flatMap((c) => c.items.map((i) => i.doc.document_id)), ...batch.changes.map((c) => c.item.document_id)],

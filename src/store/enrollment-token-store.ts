@@ -1,4 +1,4 @@
-import type { AgentRecord } from './store.js';
+import type { AgentRecord } from './records.js';
 
 /** An agent enrollment token as stored: the secret only as its salted hash. */
 export interface EnrollmentTokenRecord {

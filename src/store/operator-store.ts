@@ -1,6 +1,6 @@
-import type { Scope } from '../auth/scope.js';
+import type { Scope } from '../domain/scope.js';
 import type { CommandResult, CommandState, CommandStatus, TargetType } from '../domain/command.js';
-import type { AgentRecord, TransitionRecord } from './store.js';
+import type { AgentRecord, TransitionRecord } from './records.js';
 
 /**
  * What the operators' side (management API, audit, keys) needs from a store, beside the

@@ -2,24 +2,12 @@ import type { EnrollmentTokenStore } from './enrollment-token-store.js';
 import type { OperatorStore } from './operator-store.js';
 import { CourierError, errors } from '../errors.js';
 import type { CommandClaim, CommandDocument, CommandResult, CommandState, CommandStatus } from '../domain/command.js';
+import type { AgentRecord, TransitionRecord } from './records.js';
 
 /**
  * The store port: what the runtime needs from a durable store. Two adapters implement it:
  * the embedded SQLite store (default) and the OpenSearch store.
  */
-
-/** One audit record: a single transition of one command. */
-export interface TransitionRecord {
-  document_id: string;
-  from: CommandStatus | null;
-  to: CommandStatus;
-  cause: string;
-  /** ms since epoch */
-  at: number;
-  node: string;
-  /** Who caused it: `agent:<id>`, `user:<name>`, `source:<name>`, `courier` (deadlines, recovery). */
-  actor: string;
-}
 
 /** An audit record as stored, with its position in the trail. */
 export interface AuditEvent extends TransitionRecord {
@@ -71,15 +59,6 @@ export interface WriteOutcome {
    * entries in `created` / `changes` mean nothing. Such a store throws only when it wrote nothing.
    */
   failed?: { creates: Map<number, unknown>; changes: Map<number, unknown> };
-}
-
-export interface AgentRecord {
-  id: string;
-  keyHash: string;
-  groups: string[];
-  createdAt: number;
-  /** A name to show beside the id (e.g. the host name an enrolling agent gave); absent when none. */
-  name?: string;
 }
 
 export interface CommandStore {

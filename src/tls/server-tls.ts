@@ -240,7 +240,7 @@ function readPem(file: string, kind: 'CERTIFICATE' | 'PRIVATE KEY'): string {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw errors.CONFIG(`cannot read ${file}: ${(error as Error).message}`);
+    throw errors.CONFIG.causedBy(error, `cannot read ${file}: ${(error as Error).message}`);
   }
   if (!text.includes(`-----BEGIN ${kind}`) && !(kind === 'PRIVATE KEY' && /-----BEGIN (RSA |EC )?PRIVATE KEY/.test(text))) {
     throw errors.CONFIG(`${file} holds no PEM ${kind.toLowerCase()}`);

@@ -1,7 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CommandDocument } from '../../src/domain/command.js';
-import type { CommandStore, StatusChange, TransitionRecord, WriteBatch, WriteOutcome } from '../../src/store/store.js';
+import type { CommandStore, StatusChange, WriteBatch, WriteOutcome } from '../../src/store/store.js';
+import type { TransitionRecord } from '../../src/store/records.js';
 import { CreatesPartlyFailed, WriteBatcher, type WriteBatcherOptions } from '../../src/runtime/write-batcher.js';
 import { CourierError, errors } from '../../src/errors.js';
 

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandDocument, CommandStatus } from '../../src/domain/command.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import type { StatusChange, TransitionRecord } from '../../src/store/store.js';
+import type { StatusChange } from '../../src/store/store.js';
+import type { TransitionRecord } from '../../src/store/records.js';
 
 function doc(id: string, seq: number): CommandDocument {
   return {

@@ -1,5 +1,6 @@
 import type { CommandState, CommandStatus } from '../../src/domain/command.js';
-import type { AgentRecord, AuditEvent, CommandStore, WriteBatch, WriteOutcome } from '../../src/store/store.js';
+import type { AuditEvent, CommandStore, WriteBatch, WriteOutcome } from '../../src/store/store.js';
+import type { AgentRecord } from '../../src/store/records.js';
 
 /**
  * The parts of a store that unit tests of the supervisor do not exercise: no agents, no history,

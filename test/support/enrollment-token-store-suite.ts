@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EnrollmentTokenRecord } from '../../src/store/enrollment-token-store.js';
-import type { AgentRecord, CommandStore } from '../../src/store/store.js';
+import type { CommandStore } from '../../src/store/store.js';
+import type { AgentRecord } from '../../src/store/records.js';
 
 const T0 = 1_800_000_000_000;
 let n = 0;

@@ -1,5 +1,5 @@
 import type { Client } from '@opensearch-project/opensearch';
-import type { AgentRecord } from '../store.js';
+import type { AgentRecord } from '../records.js';
 import { isStatus, isUnavailable, toCourierError } from './failures.js';
 import { searchAll } from './search.js';
 

@@ -1,9 +1,11 @@
 import type { CommandDocument, CommandResult, CommandState, CommandStatus, TargetType } from '../../domain/command.js';
 import { ACTION_ARGS_LIMITS, jsonLimitProblem, RESULT_DATA_LIMITS } from '../../domain/json-limits.js';
-import { agentRoute, COMMAND_STATUSES, serverRoute, TARGET_TYPES } from '../../domain/command.js';
-import type { StatusChange, TransitionRecord } from '../store.js';
+import { agentRoute, INITIAL_STATUS, isCommandStatus, serverRoute, TARGET_TYPES } from '../../domain/command.js';
+import type { StatusChange } from '../store.js';
+import type { TransitionRecord } from '../records.js';
 import { isDateMillis, readDate } from './dates.js';
 import { formatVersion, type BookEntry, type DocVersion } from './version-book.js';
+import { auditCommandFields, type AuditCommandFields } from './audit-command-fields.js';
 
 /**
  * A `wazuh-commands` document as stored. Documents written by courier have every field; those
@@ -48,7 +50,7 @@ export function newCommandSource(doc: CommandDocument, now: number): CommandSour
     '@timestamp': doc['@timestamp'],
     delivery_timestamp: doc.delivery_timestamp,
     agent: { id: doc.agent.id, groups: doc.agent.groups },
-    command: { ...doc.command, status: 'pending', result: null },
+    command: { ...doc.command, status: INITIAL_STATUS, result: null },
     courier: {
       route: doc.route,
       seq: doc.seq,
@@ -84,29 +86,6 @@ function resultSource(result: CommandResult, dataAsText: boolean) {
   return { code: result.code, message: result.message, data };
 }
 
-/** The fields of a command that its audit records carry, for filtering the trail. */
-export interface AuditCommandFields {
-  route: string;
-  target_type: string;
-  target_id: string;
-  action: string;
-  request_id: string;
-  agent_id: string | null;
-  agent_groups: string[];
-}
-
-export function auditCommandFields(doc: CommandDocument): AuditCommandFields {
-  return {
-    route: doc.route,
-    target_type: doc.command.target.type,
-    target_id: doc.command.target.id,
-    action: doc.command.action.name,
-    request_id: doc.command.request_id,
-    agent_id: doc.agent.id,
-    agent_groups: doc.agent.groups,
-  };
-}
-
 /** A document of the audit index: a transition of a command, or a refused operator request. */
 export interface AuditSource {
   kind: 'transition' | 'refusal';
@@ -132,7 +111,7 @@ export function normalizeStatus(raw: unknown): CommandStatus | null {
   if (typeof value !== 'string') return null;
   const word = value.trim().toLowerCase();
   if (word === 'failed') return 'failure';
-  return (COMMAND_STATUSES as readonly string[]).includes(word) ? (word as CommandStatus) : null;
+  return isCommandStatus(word) ? word : null;
 }
 
 /** Has courier ever written this document? (Documents from others have no `courier` object.) */

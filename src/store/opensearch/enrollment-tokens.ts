@@ -3,7 +3,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import type { Logger } from 'pino';
 import { errors } from '../../errors.js';
 import { unusableBecause, type EnrollmentTokenRecord, type EnrollmentTokenStore, type RedeemOutcome } from '../enrollment-token-store.js';
-import type { AgentRecord } from '../store.js';
+import type { AgentRecord } from '../records.js';
 import type { AgentDirectory } from './agent-directory.js';
 import { isStatus, toCourierError } from './failures.js';
 import { searchAll, type Hit } from './search.js';

@@ -30,7 +30,7 @@ export function describe(error: unknown): string {
 /** Errors that reach producers: an unreachable cluster is a 503 with the reason, not a 500. */
 export function toCourierError(error: unknown): unknown {
   if (error instanceof CourierError) return error;
-  return isUnavailable(error) ? errors.STORE_UNAVAILABLE(describe(error)) : error;
+  return isUnavailable(error) ? errors.STORE_UNAVAILABLE.causedBy(error, describe(error)) : error;
 }
 
 /** A search answered, but not from every shard or not in time: its hits cannot be trusted to be complete. */

@@ -1,25 +1,19 @@
 import type { Client } from '@opensearch-project/opensearch';
 import type { Logger } from 'pino';
 import type { CommandState, CommandStatus } from '../../domain/command.js';
-import { COMMAND_STATUSES, FINAL_STATUSES } from '../../domain/command.js';
+import { FINAL_STATUSES, UNFINISHED_STATUSES, zeroCountsByStatus } from '../../domain/command.js';
 import type { IndexerSource, TailCursor, TailPage } from '../../poller/indexer-source.js';
 import type { OperatorStore } from '../operator-store.js';
-import type { AgentRecord, AuditEvent, CommandStore, TransitionRecord, WriteBatch, WriteOutcome } from '../store.js';
+import type { AuditEvent, CommandStore, WriteBatch, WriteOutcome } from '../store.js';
+import type { AgentRecord, TransitionRecord } from '../records.js';
 import type { EnrollmentTokenStore } from '../enrollment-token-store.js';
+import { storedFromStatus, storedStatus } from '../stored-status.js';
 import { AgentDirectory } from './agent-directory.js';
 import { OpenSearchEnrollmentTokens } from './enrollment-tokens.js';
 import { BulkWriter } from './bulk-writer.js';
 import { indexCheckpoint, type IndexCheckpoint } from './checkpoint.js';
-import {
-  auditCommandFields,
-  auditSource,
-  entryOf,
-  isForeign,
-  normalizeStatus,
-  readSource,
-  type AuditSource,
-  type CommandSource,
-} from './command-source.js';
+import { auditSource, entryOf, isForeign, normalizeStatus, readSource, type AuditSource, type CommandSource } from './command-source.js';
+import { auditCommandFields } from './audit-command-fields.js';
 import { describe, isStatus, toCourierError } from './failures.js';
 import { ensureIndices, type IndexNames } from './indices.js';
 import { OpenSearchOperatorQueries } from './operator-queries.js';
@@ -37,7 +31,6 @@ export interface OpenSearchStoreOptions {
   now?: () => number;
 }
 
-const UNFINISHED: CommandStatus[] = ['pending', 'sent', 'delivered'];
 /** Past this many, the memory of skipped documents starts over (they are logged again, once). */
 const MAX_SKIPPED_REMEMBERED = 10_000;
 
@@ -210,7 +203,8 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
       for await (const hits of pages) {
         for (const hit of hits) {
           const { document_id, from, to, cause, at, node, actor } = hit._source;
-          events.push({ id: auditId(hit._seq_no), document_id: document_id!, from: from ?? null, to: to!, cause, at, node, actor });
+          const where = `audit record ${auditId(hit._seq_no)}`;
+          events.push({ id: auditId(hit._seq_no), document_id: document_id!, from: storedFromStatus(from, where), to: storedStatus(to, where), cause, at, node, actor });
         }
       }
     } catch (error) {
@@ -222,7 +216,7 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
   async loadUnfinished(): Promise<CommandState[]> {
     const latest = new Map<string, CommandState>();
     await this.client.indices.refresh({ index: this.names.commands });
-    const pages = searchAll<CommandSource>(this.client, this.names.commands, { terms: { 'command.status': UNFINISHED } }, this.options.pageSize);
+    const pages = searchAll<CommandSource>(this.client, this.names.commands, { terms: { 'command.status': UNFINISHED_STATUSES } }, this.options.pageSize);
     for await (const hits of pages) {
       // A document changed while paging shows up again later with a higher _seq_no: the later one wins.
       for (const state of this.statesOf(hits)) latest.set(state.doc.document_id, state);
@@ -239,7 +233,7 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
   }
 
   async countByStatus(): Promise<Record<CommandStatus, number>> {
-    const counts = Object.fromEntries(COMMAND_STATUSES.map((s) => [s, 0])) as Record<CommandStatus, number>;
+    const counts = zeroCountsByStatus();
     const res = await searchComplete(this.client, this.names.commands, {
       size: 0,
       aggs: { status: { terms: { field: 'command.status', size: 100 } } },

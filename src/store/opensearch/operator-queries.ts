@@ -1,8 +1,8 @@
 import type { Client } from '@opensearch-project/opensearch';
-import type { Scope } from '../../auth/scope.js';
-import { isUnrestricted } from '../../auth/scope.js';
-import type { CommandState, CommandStatus } from '../../domain/command.js';
-import { COMMAND_STATUSES } from '../../domain/command.js';
+import type { Scope } from '../../domain/scope.js';
+import { isUnrestricted } from '../../domain/scope.js';
+import type { CommandState } from '../../domain/command.js';
+import { zeroCountsByStatus } from '../../domain/command.js';
 import { errors } from '../../errors.js';
 import type {
   ApiKeyRecord,
@@ -15,10 +15,12 @@ import type {
   RefusalRecord,
   RequestSummary,
 } from '../operator-store.js';
-import type { AgentRecord } from '../store.js';
+import type { AgentRecord } from '../records.js';
+import { storedFromStatus, storedStatus } from '../stored-status.js';
 import { toRecord, type AgentSource } from './agent-directory.js';
 import { indexCheckpoint } from './checkpoint.js';
-import { auditCommandFields, normalizeStatus, stateFromSource, type AuditSource, type CommandSource } from './command-source.js';
+import { normalizeStatus, stateFromSource, type AuditSource, type CommandSource } from './command-source.js';
+import { auditCommandFields } from './audit-command-fields.js';
 import { isStatus, toCourierError } from './failures.js';
 import type { IndexNames } from './indices.js';
 import { searchAll, searchComplete, type Hit } from './search.js';
@@ -118,20 +120,23 @@ function encodeCursor(sort: unknown[] | undefined): string {
   return Buffer.from(JSON.stringify(sort ?? [])).toString('base64url');
 }
 
+const NOT_A_CURSOR = 'Invalid [querystring.cursor]: not a cursor this server issued';
+
 function decodeCursor(cursor: string | null | undefined, shape: ('number' | 'string')[]): unknown[] | undefined {
   if (cursor === null || cursor === undefined) return undefined;
+  let values: unknown;
   try {
-    const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(values) && values.length === shape.length && values.every((v, i) => typeof v === shape[i])) return values as unknown[];
-  } catch {
-    // not ours
+    values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch (error) {
+    throw errors.VALIDATION.causedBy(error, NOT_A_CURSOR);
   }
-  throw errors.VALIDATION('Invalid [querystring.cursor]: not a cursor this server issued');
+  if (Array.isArray(values) && values.length === shape.length && values.every((v, i) => typeof v === shape[i])) return values as unknown[];
+  throw errors.VALIDATION(NOT_A_CURSOR);
 }
 
 function numericCursor(cursor: string | null | undefined): number | null {
   if (cursor === null || cursor === undefined) return null;
-  if (!/^[0-9]{1,19}$/.test(cursor)) throw errors.VALIDATION('Invalid [querystring.cursor]: not a cursor this server issued');
+  if (!/^[0-9]{1,19}$/.test(cursor)) throw errors.VALIDATION(NOT_A_CURSOR);
   return Number(cursor);
 }
 
@@ -140,7 +145,14 @@ function auditEntry(hit: Hit<AuditSource>): AuditEntry {
   const common = { id: String(hit._seq_no + 1), at: s.at, node: s.node, actor: s.actor };
   return s.kind === 'refusal'
     ? { kind: 'refusal', cause: 'refused', document_id: s.document_id, detail: s.detail ?? '', ...common }
-    : { kind: 'transition', document_id: s.document_id!, from: s.from ?? null, to: s.to!, cause: s.cause, ...common };
+    : {
+        kind: 'transition',
+        document_id: s.document_id!,
+        from: storedFromStatus(s.from, `audit record ${common.id}`),
+        to: storedStatus(s.to, `audit record ${common.id}`),
+        cause: s.cause,
+        ...common,
+      };
 }
 
 function keyRecord(s: ApiKeySource): ApiKeyRecord {
@@ -173,7 +185,7 @@ export class OpenSearchOperatorQueries implements OperatorStore {
 
   async requestSummary(requestId: string, page: Page, scope?: Scope): Promise<RequestSummary | null> {
     const request = commandClauses(IN_COMMANDS, { requestId, scope });
-    const counts = Object.fromEntries(COMMAND_STATUSES.map((s) => [s, 0])) as Record<CommandStatus, number>;
+    const counts = zeroCountsByStatus();
     let total = 0;
     try {
       await this.client.indices.refresh({ index: this.names.commands });

@@ -1,4 +1,4 @@
-import type { AuditCommandFields } from './command-source.js';
+import type { AuditCommandFields } from './audit-command-fields.js';
 
 /**
  * The version (`_primary_term`, `_seq_no`) of a command document that this node last wrote, or

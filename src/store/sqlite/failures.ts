@@ -13,10 +13,10 @@ export function toStoreFailure(error: unknown): unknown {
   const code = (error as { code?: unknown }).code;
   if (typeof code !== 'string') {
     // better-sqlite3 throws a TypeError once the connection is closed (shutting down).
-    return error instanceof TypeError && /database connection is not open/.test(error.message) ? errors.STORE_UNAVAILABLE(error.message) : error;
+    return error instanceof TypeError && /database connection is not open/.test(error.message) ? errors.STORE_UNAVAILABLE.causedBy(error, error.message) : error;
   }
   const primary = code.split('_').slice(0, 2).join('_'); // SQLITE_IOERR_WRITE -> SQLITE_IOERR
-  if (primary === 'SQLITE_FULL') return errors.STORE_FULL((error as Error).message);
-  if (UNAVAILABLE.has(primary)) return errors.STORE_UNAVAILABLE(`${(error as Error).message} (${code})`);
+  if (primary === 'SQLITE_FULL') return errors.STORE_FULL.causedBy(error, (error as Error).message);
+  if (UNAVAILABLE.has(primary)) return errors.STORE_UNAVAILABLE.causedBy(error, `${(error as Error).message} (${code})`);
   return error;
 }

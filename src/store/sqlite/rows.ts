@@ -1,4 +1,5 @@
-import type { CommandDocument, CommandResult, CommandState, CommandStatus } from '../../domain/command.js';
+import type { CommandDocument, CommandResult, CommandState } from '../../domain/command.js';
+import { storedStatus } from '../stored-status.js';
 
 /** A `commands` row as the queries select it. */
 export interface CommandRow {
@@ -11,9 +12,10 @@ export interface CommandRow {
 }
 
 export function rowToState(row: CommandRow): CommandState {
+  const doc = JSON.parse(row.doc) as CommandDocument;
   return {
-    doc: JSON.parse(row.doc) as CommandDocument,
-    status: row.status as CommandStatus,
+    doc,
+    status: storedStatus(row.status, `command ${doc.document_id}`),
     result: row.result ? (JSON.parse(row.result) as CommandResult) : null,
     deliveredAt: row.delivered_at,
     executionDeadline: row.execution_deadline,

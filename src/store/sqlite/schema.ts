@@ -1,3 +1,13 @@
+import { UNFINISHED_STATUSES } from '../../domain/command.js';
+
+/**
+ * The condition that selects unfinished commands, from the domain's list: the partial index below and
+ * the recovery query say it in the same words, as SQLite uses a partial index only for a query whose
+ * WHERE implies the index's. A change to the list needs a migration that creates the index again
+ * (a database migrated before keeps the index it was given).
+ */
+export const UNFINISHED_CONDITION = `status IN (${UNFINISHED_STATUSES.map((status) => `'${status}'`).join(', ')})`;
+
 /**
  * The embedded store's schema, one migration per version (PRAGMA user_version).
  * The immutable creation fields of a command are kept as JSON in `doc`;
@@ -22,7 +32,7 @@ export const MIGRATIONS: readonly string[] = [
     updated_at         INTEGER NOT NULL,
     doc                TEXT NOT NULL
   ) STRICT;
-  CREATE INDEX commands_unfinished ON commands(seq) WHERE status IN ('pending', 'sent', 'delivered');
+  CREATE INDEX commands_unfinished ON commands(seq) WHERE ${UNFINISHED_CONDITION};
   CREATE INDEX commands_status ON commands(status);
   CREATE INDEX commands_request ON commands(request_id, seq);
   CREATE INDEX commands_agent ON commands(agent_id, seq);

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { EnrollmentTokenRecord, EnrollmentTokenStore, RedeemOutcome } from '../enrollment-token-store.js';
-import type { AgentRecord } from '../store.js';
+import type { AgentRecord } from '../records.js';
 import { toStoreFailure } from './failures.js';
 
 interface TokenRow {

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
-import { isUnrestricted, type Scope } from '../../auth/scope.js';
-import { COMMAND_STATUSES, type CommandResult, type CommandStatus } from '../../domain/command.js';
+import { isUnrestricted, type Scope } from '../../domain/scope.js';
+import { zeroCountsByStatus, type CommandResult } from '../../domain/command.js';
+import { storedFromStatus, storedStatus } from '../stored-status.js';
 import type {
   ApiKeyRecord,
   AuditEntry,
@@ -12,7 +13,7 @@ import type {
   RefusalRecord,
   RequestSummary,
 } from '../operator-store.js';
-import type { AgentRecord } from '../store.js';
+import type { AgentRecord } from '../records.js';
 import { rowToState, type CommandRow } from './rows.js';
 import { errors } from '../../errors.js';
 
@@ -97,8 +98,8 @@ function rowToEntry(row: AuditRow): AuditEntry {
     : {
         kind: 'transition',
         document_id: row.document_id!,
-        from: row.from_status as CommandStatus | null,
-        to: row.to_status as CommandStatus,
+        from: storedFromStatus(row.from_status, `audit record ${row.id}`),
+        to: storedStatus(row.to_status, `audit record ${row.id}`),
         cause: row.cause,
         ...common,
       };
@@ -135,12 +136,12 @@ export class SqliteOperatorQueries implements OperatorStore {
   async requestSummary(requestId: string, page: Page, scope?: Scope): Promise<RequestSummary | null> {
     const base = new Where();
     commandConditions(base, { requestId, scope });
-    const counts = Object.fromEntries(COMMAND_STATUSES.map((s) => [s, 0])) as Record<CommandStatus, number>;
+    const counts = zeroCountsByStatus();
     let total = 0;
     for (const row of this.db
       .prepare(`SELECT c.status, COUNT(*) AS n FROM commands c ${base} GROUP BY c.status`)
-      .all(base.params) as { status: CommandStatus; n: number }[]) {
-      counts[row.status] = row.n;
+      .all(base.params) as { status: string; n: number }[]) {
+      counts[storedStatus(row.status, `request ${requestId}`)] = row.n;
       total += row.n;
     }
     if (total === 0) return null;
@@ -152,7 +153,7 @@ export class SqliteOperatorQueries implements OperatorStore {
     if (cursor !== null) where.add(`c.seq > ${where.param(cursor)}`);
     const rows = this.db
       .prepare(`SELECT c.seq, c.document_id, c.agent_id, c.status, c.result FROM commands c ${where} ORDER BY c.seq LIMIT ${page.limit}`)
-      .all(where.params) as { seq: number; document_id: string; agent_id: string | null; status: CommandStatus; result: string | null }[];
+      .all(where.params) as { seq: number; document_id: string; agent_id: string | null; status: string; result: string | null }[];
     return {
       request_id: requestId,
       total,
@@ -161,7 +162,7 @@ export class SqliteOperatorQueries implements OperatorStore {
         items: rows.map((r) => ({
           document_id: r.document_id,
           agent_id: r.agent_id,
-          status: r.status,
+          status: storedStatus(r.status, `command ${r.document_id}`),
           result: r.result ? (JSON.parse(r.result) as CommandResult) : null,
         })),
         next: nextCursor(rows, page.limit, (r) => r.seq),

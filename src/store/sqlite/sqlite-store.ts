@@ -1,15 +1,10 @@
 import Database from 'better-sqlite3';
 import type { CommandState, CommandStatus } from '../../domain/command.js';
-import { COMMAND_STATUSES } from '../../domain/command.js';
-import type {
-  AgentRecord,
-  AuditEvent,
-  CommandStore,
-  TransitionRecord,
-  WriteBatch,
-  WriteOutcome,
-} from '../store.js';
-import { MIGRATIONS } from './schema.js';
+import { INITIAL_STATUS, zeroCountsByStatus } from '../../domain/command.js';
+import type { AuditEvent, CommandStore, WriteBatch, WriteOutcome } from '../store.js';
+import type { AgentRecord, TransitionRecord } from '../records.js';
+import { MIGRATIONS, UNFINISHED_CONDITION } from './schema.js';
+import { storedFromStatus, storedStatus } from '../stored-status.js';
 import { toStoreFailure } from './failures.js';
 import { ensurePrivateFile, tightenIfPresent } from '../../data-dir.js';
 import { errors } from '../../errors.js';
@@ -54,7 +49,7 @@ export class SqliteStore implements CommandStore {
       for (const suffix of ['-wal', '-shm']) tightenIfPresent(options.file + suffix);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') throw errors.STORE_READ_ONLY(options.file, (error as Error).message);
+      if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') throw errors.STORE_READ_ONLY.causedBy(error, options.file, (error as Error).message);
       throw error;
     }
     this.db = new Database(options.file);
@@ -76,7 +71,7 @@ export class SqliteStore implements CommandStore {
       insertCommand: db.prepare(
         `INSERT INTO commands (document_id, seq, route, agent_id, request_id, action, status, created_at,
            delivery_deadline, attempts, updated_at, doc)
-         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, 0, ?, ?)
+         VALUES (?, ?, ?, ?, ?, ?, '${INITIAL_STATUS}', ?, ?, 0, ?, ?)
          ON CONFLICT(document_id) DO NOTHING`,
       ),
       // Found by seq, the recent end of an ordered index (document_id is a random UUID); the
@@ -97,7 +92,7 @@ export class SqliteStore implements CommandStore {
       ),
       unfinished: db.prepare(
         `SELECT doc, status, result, delivered_at, execution_deadline, attempts FROM commands
-         WHERE status IN ('pending', 'sent', 'delivered') ORDER BY seq`,
+         WHERE ${UNFINISHED_CONDITION} ORDER BY seq`,
       ),
       maxSeq: db.prepare(`SELECT COALESCE(MAX(seq), 0) AS max FROM commands`),
       countByStatus: db.prepare(`SELECT status, COUNT(*) AS n FROM commands GROUP BY status`),
@@ -126,7 +121,7 @@ export class SqliteStore implements CommandStore {
       this.db.pragma(`user_version = ${this.db.pragma('user_version', { simple: true }) as number}`);
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
-      if (/^SQLITE_(READONLY|CANTOPEN|PERM|IOERR)/.test(code)) throw errors.STORE_READ_ONLY(file, (error as Error).message);
+      if (/^SQLITE_(READONLY|CANTOPEN|PERM|IOERR)/.test(code)) throw errors.STORE_READ_ONLY.causedBy(error, file, (error as Error).message);
       throw error;
     }
   }
@@ -155,7 +150,7 @@ export class SqliteStore implements CommandStore {
       throw toStoreFailure(error);
     }
     if (this.counts) {
-      for (const created of outcome.created) if (created) this.counts.pending++;
+      for (const created of outcome.created) if (created) this.counts[INITIAL_STATUS]++;
       for (const change of batch.changes) {
         if (change.audit.from) this.counts[change.audit.from]--;
         this.counts[change.status]++;
@@ -226,8 +221,8 @@ export class SqliteStore implements CommandStore {
    */
   async countByStatus(): Promise<Record<CommandStatus, number>> {
     if (!this.counts) {
-      const counts = Object.fromEntries(COMMAND_STATUSES.map((s) => [s, 0])) as Record<CommandStatus, number>;
-      for (const row of this.stmt.countByStatus.all() as { status: CommandStatus; n: number }[]) counts[row.status] = row.n;
+      const counts = zeroCountsByStatus();
+      for (const row of this.stmt.countByStatus.all() as { status: string; n: number }[]) counts[storedStatus(row.status, 'the commands table')] = row.n;
       this.counts = counts;
     }
     return { ...this.counts };
@@ -290,8 +285,8 @@ function rowToAudit(row: AuditRow): AuditEvent {
   return {
     id: String(row.id),
     document_id: row.document_id,
-    from: row.from_status as CommandStatus | null,
-    to: row.to_status as CommandStatus,
+    from: storedFromStatus(row.from_status, `audit record ${row.id}`),
+    to: storedStatus(row.to_status, `audit record ${row.id}`),
     cause: row.cause,
     at: row.at,
     node: row.node,

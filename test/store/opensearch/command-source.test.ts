@@ -3,17 +3,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CommandDocument, CommandState } from '../../../src/domain/command.js';
-import {
-  auditCommandFields,
-  changeSource,
-  entryOf,
-  isForeign,
-  newCommandSource,
-  normalizeStatus,
-  readSource,
-  stateFromSource,
-  type CommandSource,
-} from '../../../src/store/opensearch/command-source.js';
+import { changeSource, entryOf, isForeign, newCommandSource, normalizeStatus, readSource, stateFromSource, type CommandSource } from '../../../src/store/opensearch/command-source.js';
+import { auditCommandFields } from '../../../src/store/opensearch/audit-command-fields.js';
 import { compareVersions, parseVersion, VersionBook } from '../../../src/store/opensearch/version-book.js';
 
 const version = { primaryTerm: 1, seqNo: 7 };

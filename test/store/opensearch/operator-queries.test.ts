@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { parseScope, UNRESTRICTED } from '../../../src/auth/scope.js';
+import { parseScope, UNRESTRICTED } from '../../../src/domain/scope.js';
 import type { CommandDocument } from '../../../src/domain/command.js';
 import { createOpenSearchClient } from '../../../src/store/opensearch/client.js';
 import { indexNames } from '../../../src/store/opensearch/indices.js';

@@ -6,10 +6,7 @@ import type { HttpApp } from '../http/app.js';
 import type { AuditEntry, AuditFilter, OperatorStore } from '../store/operator-store.js';
 import type { FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
-import type { Scope } from '../auth/scope.js';
-
-/** The scope of what the caller may read: a key's scope, or everything on the admin socket. */
-export type ScopeOf = (request: FastifyRequest) => Scope;
+import type { Scope } from '../domain/scope.js';
 import { errorResponses } from '../http/schemas.js';
 import {
   AuditPage,
@@ -23,6 +20,12 @@ import {
   toCommandFilter,
   toPage,
 } from './schemas.js';
+
+// Mounted on the admin socket (admin-api/) and on the management API (management/): it lives in
+// operator-routes/, which both of them import and which imports neither.
+
+/** The scope of what the caller may read: a key's scope, or everything on the admin socket. */
+export type ScopeOf = (request: FastifyRequest) => Scope;
 
 const KEYED = [{ bearer: [] }];
 

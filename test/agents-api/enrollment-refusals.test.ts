@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { FastifyRequest } from 'fastify';
 import pino from 'pino';
 import { errors } from '../../src/errors.js';
-import { EnrollmentRefusals } from '../../src/http/enrollment-refusals.js';
+import { EnrollmentRefusals } from '../../src/agents-api/enrollment-refusals.js';
 import type { OperatorStore, RefusalRecord } from '../../src/store/operator-store.js';
 
 /** The audit of refused enrollments: the first of each kind now, the rest as one summary when the window ends. */

@@ -1,26 +1,26 @@
 import type { Logger } from 'pino';
 import type { ApiKeys } from '../auth/api-keys.js';
 import type { EnrollmentTokens } from '../auth/enrollment-tokens.js';
-import { UNRESTRICTED } from '../auth/scope.js';
-import { registerEventStream } from '../management/event-stream.js';
-import { listCommands, registerQueryRoutes } from '../management/query-routes.js';
-import { AgentPage, CommandListQuery, CommandPage, PageQuery, toPage } from '../management/schemas.js';
-import { listAgentsWithConnection } from '../management/agent-routes.js';
+import { UNRESTRICTED } from '../domain/scope.js';
+import { registerEventStream } from '../operator-routes/event-stream.js';
+import { listCommands, registerQueryRoutes } from '../operator-routes/query-routes.js';
+import { AgentPage, CommandListQuery, CommandPage, PageQuery, toPage } from '../operator-routes/schemas.js';
+import { listAgentsWithConnection } from '../operator-routes/agent-list.js';
 import { Type } from 'typebox';
 import type { OperatorStore } from '../store/operator-store.js';
 import { serverRoute } from '../domain/command.js';
 import { assertResultsWithinLimits } from '../domain/json-limits.js';
 import type { Metrics } from '../metrics.js';
-import type { AgentRegistry } from '../runtime/agent-registry.js';
+import type { AgentRegistry } from '../auth/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import { registerAgentAdminRoutes } from './agent-admin-routes.js';
-import { createHttpApp } from './app.js';
-import { registerCommandRoutes } from './command-routes.js';
-import { registerEnrollmentTokenRoutes } from './enrollment-token-routes.js';
+import { createHttpApp } from '../http/app.js';
+import { registerCommandRoutes } from '../operator-routes/command-routes.js';
+import { registerEnrollmentTokenRoutes } from '../operator-routes/enrollment-token-routes.js';
 import { registerKeyAdminRoutes } from './key-admin-routes.js';
-import { holdLongPoll } from './long-poll.js';
-import { registerOperationalRoutes, type Health } from './operational-routes.js';
-import { CommandsBody, ErrorBody, errorResponses, NoQuery, ResultOutcomesBody, ResultsBody } from './schemas.js';
+import { holdLongPoll } from '../http/long-poll.js';
+import { registerOperationalRoutes, type Health } from '../http/operational-routes.js';
+import { CommandsBody, ErrorBody, errorResponses, NoQuery, ResultOutcomesBody, ResultsBody } from '../http/schemas.js';
 
 export interface AdminApiDeps {
   logger: Logger;

@@ -10,8 +10,8 @@ import { assertResultsWithinLimits } from '../domain/json-limits.js';
 import { CourierError, errors, toErrorBody } from '../errors.js';
 import type { Subscription } from '../runtime/subscription.js';
 import { authenticatedAgent, type AgentRoutesDeps, type AuthenticatedAgent } from './agent-routes.js';
-import { endWithError } from './raw-error.js';
-import { ResultFields } from './schemas.js';
+import { endWithError } from '../http/raw-error.js';
+import { ResultFields } from '../http/schemas.js';
 import { WebSocketFlow, type WebSocketLimits } from './websocket-flow.js';
 
 export const WEBSOCKET_PATH = '/api/v1/commands/ws';
@@ -96,7 +96,7 @@ export class AgentWebSocket {
     try {
       caller = await authenticatedAgent(this.options, request.headers.authorization, request.socket);
     } catch (error) {
-      const refusal = error instanceof CourierError ? error : errors.INVALID_TOKEN();
+      const refusal = error instanceof CourierError ? error : errors.INVALID_TOKEN.causedBy(error);
       this.options.onRefused?.(refusal);
       return endWithError(socket, refusal);
     }
@@ -133,7 +133,7 @@ export class AgentWebSocket {
         },
       });
     } catch (error) {
-      const e = error instanceof CourierError ? error : errors.INTERNAL();
+      const e = error instanceof CourierError ? error : errors.INTERNAL.causedBy(error);
       flow.send({ type: 'error', ...toErrorBody(e) });
       ws.close(1013, e.message.slice(0, 120));
       return;
@@ -154,7 +154,7 @@ export class AgentWebSocket {
     ws.on('error', (err) => logger.debug({ err, agentId }, 'agent websocket error'));
     ws.on('message', (data: RawData, isBinary: boolean) => {
       void this.onFrame(flow, subscription, agentId, data, isBinary).catch((error: unknown) => {
-        const e = error instanceof CourierError ? error : errors.INTERNAL();
+        const e = error instanceof CourierError ? error : errors.INTERNAL.causedBy(error);
         if (!(error instanceof CourierError)) logger.error({ err: error, agentId }, 'websocket frame failed');
         flow.send({ type: 'error', ...toErrorBody(e) });
       });
@@ -168,7 +168,7 @@ export class AgentWebSocket {
       // A text message, its fragments joined, arrives as one Buffer (binaryType stays 'nodebuffer').
       frame = JSON.parse((data as Buffer).toString());
     } catch (error) {
-      throw errors.MALFORMED_JSON((error as Error).message);
+      throw errors.MALFORMED_JSON.causedBy(error, (error as Error).message);
     }
     if (!ClientFrame.Check(frame)) {
       throw errors.VALIDATION('Expected {"type":"ack","ids":[…]} or {"type":"result","document_id","code","message"}');

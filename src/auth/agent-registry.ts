@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { AgentKeyVerifier } from '../auth/agent-key-verifier.js';
-import { generateSecret, hashSecret } from '../auth/secret-hash.js';
+import { AgentKeyVerifier } from './agent-key-verifier.js';
+import { generateSecret, hashSecret } from './secret-hash.js';
 import { errors } from '../errors.js';
-import type { AgentRecord, CommandStore } from '../store/store.js';
+import type { CommandStore } from '../store/store.js';
+import type { AgentRecord } from '../store/records.js';
 
 export interface AgentView {
   id: string;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import pino from 'pino';
 import { createHttpApp, type HttpApp } from '../../src/http/app.js';
-import { registerEventStream, type EventStreams } from '../../src/management/event-stream.js';
+import { registerEventStream, type EventStreams } from '../../src/operator-routes/event-stream.js';
 import type { Supervisor } from '../../src/runtime/supervisor.js';
 import type { OperatorStore } from '../../src/store/operator-store.js';
 

@@ -6,19 +6,20 @@ import { ACTION_ARGS_LIMITS, assertWithinLimits } from '../domain/json-limits.js
 import { errors } from '../errors.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { AuditEvent } from '../store/store.js';
-import type { HttpApp } from './app.js';
+import type { HttpApp } from '../http/app.js';
 import { ABRIDGE_ABOVE, createdAnswer } from './created-answer.js';
+import { CommandView, errorResponses, NoQuery } from '../http/schemas.js';
 import {
   CreatedCommandsBody,
-  IdempotencyHeaders,
-  CommandView,
   DocumentIdParams,
-  errorResponses,
   HistoryBody,
-  NoQuery,
+  IdempotencyHeaders,
   SubmitCommandsBody,
   type CommandSpecBody,
-} from './schemas.js';
+} from './command-schemas.js';
+
+// Mounted on the admin socket (admin-api/) and on the management API (management/): it lives in
+// operator-routes/, which both of them import and which imports neither.
 
 const tags = ['commands'];
 

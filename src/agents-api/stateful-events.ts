@@ -1,6 +1,6 @@
 import { errors } from '../errors.js';
 import { RESULT_DATA_LIMITS, assertWithinLimits } from '../domain/json-limits.js';
-import { isResultCode, MAX_ID_LENGTH, MAX_RESULT_MESSAGE_LENGTH, MAX_RESULTS_PER_REPORT } from './schemas.js';
+import { isResultCode, MAX_ID_LENGTH, MAX_RESULT_MESSAGE_LENGTH, MAX_RESULTS_PER_REPORT } from '../http/schemas.js';
 import type { ResultReport } from '../runtime/supervisor.js';
 
 /**
@@ -18,7 +18,7 @@ export function parseStatefulEvents(body: unknown): ResultReport[] {
     try {
       return JSON.parse(line) as unknown;
     } catch (error) {
-      throw errors.MALFORMED_JSON(`line ${i + 1}: ${(error as Error).message}`);
+      throw errors.MALFORMED_JSON.causedBy(error, `line ${i + 1}: ${(error as Error).message}`);
     }
   });
   const [meta, ...events] = parsed;

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { CourierError } from '../errors.js';
-import { RefusalThrottle, type RefusalSummary } from '../management/refusal-throttle.js';
+import { RefusalThrottle, type RefusalSummary } from '../http/refusal-throttle.js';
 import type { OperatorStore } from '../store/operator-store.js';
 
 export interface EnrollmentRefusalsOptions {

@@ -1,4 +1,4 @@
-import type { CommandDocument, CommandTarget } from '../domain/command.js';
+import type { CommandDocument, CommandTarget } from './command.js';
 import { errors } from '../errors.js';
 
 /**

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseStatefulEvents } from '../../src/http/stateful-events.js';
+import { parseStatefulEvents } from '../../src/agents-api/stateful-events.js';
 import { CourierError } from '../../src/errors.js';
 
 const META = JSON.stringify({

@@ -2,8 +2,11 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { EnrollmentTokens } from '../auth/enrollment-tokens.js';
 import type { EnrollmentTokenRecord } from '../store/enrollment-token-store.js';
-import type { HttpApp } from './app.js';
-import { AgentGroups, errorResponses, NoQuery } from './schemas.js';
+import type { HttpApp } from '../http/app.js';
+import { AgentGroups, errorResponses, NoQuery } from '../http/schemas.js';
+
+// Mounted on the admin socket (admin-api/) and on the management API (management/): it lives in
+// operator-routes/, which both of them import and which imports neither.
 
 const tags = ['enrollment'];
 

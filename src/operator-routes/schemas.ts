@@ -1,10 +1,12 @@
 import { Type, type Static } from 'typebox';
-import { COMMAND_STATUSES, TARGET_TYPES, type CommandStatus } from '../domain/command.js';
+import { COMMAND_STATUSES, isCommandStatus, TARGET_TYPES } from '../domain/command.js';
 import { errors } from '../errors.js';
 import { CommandResultSchema, CommandView } from '../http/schemas.js';
 import type { AuditFilter, CommandFilter, Page } from '../store/operator-store.js';
 
-// Query strings of the management API's list routes (all strings: nothing is coerced).
+// The operators' read routes: their query strings (all strings: nothing is coerced) and answers.
+// Mounted on the admin socket (admin-api/) and on the management API (management/): they live in
+// operator-routes/, which both of them import and which imports neither.
 
 /** A page size, 1 to 1000 (leading zeros allowed): the document says exactly what `toPage` takes. */
 const Limit = Type.String({ pattern: '^0*([1-9][0-9]{0,2}|1000)$' });
@@ -42,11 +44,6 @@ export const EventStreamQuery = Type.Object(
 );
 export const PageQuery = Type.Object(pageFields, { additionalProperties: false });
 export const RequestParams = Type.Object({ request_id: Id });
-export const AgentsListQuery = Type.Object({ agents_list: Type.Optional(Type.String({ maxLength: 100_000 })) }, { additionalProperties: false });
-export const SetGroupQuery = Type.Object(
-  { agents_list: Type.String({ minLength: 1, maxLength: 100_000 }), group_id: Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9._:@-]+$' }) },
-  { additionalProperties: false },
-);
 
 export function toPage(query: { limit?: string | undefined; cursor?: string | undefined }): Page {
   const limit = query.limit === undefined ? 100 : Number(query.limit);
@@ -56,7 +53,7 @@ export function toPage(query: { limit?: string | undefined; cursor?: string | un
 
 export function toCommandFilter(query: Static<typeof CommandListQuery> | Static<typeof EventStreamQuery>): CommandFilter {
   return {
-    status: query.status ? (query.status.split(',') as CommandStatus[]) : undefined,
+    status: query.status ? query.status.split(',').filter(isCommandStatus) : undefined,
     targetType: query.target_type,
     targetId: query.target_id,
     action: query.action,
@@ -120,17 +117,3 @@ export const AgentWithConnection = Type.Object({
   last_seen: Type.Union([IsoTime, Type.Null()]),
 });
 export const AgentPage = Type.Object({ items: Type.Array(AgentWithConnection), next: Next });
-
-/** The Wazuh API's answer shape for the agent shortcuts. */
-export const ShortcutBody = Type.Object({
-  data: Type.Object({
-    affected_items: Type.Array(Type.Union([Type.String(), Type.Null()])),
-    total_affected_items: Type.Integer(),
-    failed_items: Type.Array(Type.Object({ id: Type.String(), error: Type.Object({ code: Type.String(), message: Type.String() }) })),
-    total_failed_items: Type.Integer(),
-    commands: Type.Array(Type.Object({ agent_id: Type.Union([Type.String(), Type.Null()]), document_id: Type.String() })),
-    request_id: Type.Union([Type.String(), Type.Null()]),
-  }),
-  message: Type.String(),
-  error: Type.Integer(),
-});

@@ -7,14 +7,15 @@ import { agentRoute } from '../domain/command.js';
 import { errors } from '../errors.js';
 import { assertResultsWithinLimits } from '../domain/json-limits.js';
 import type { AgentTokens } from '../auth/agent-tokens.js';
-import type { AgentRegistry } from '../runtime/agent-registry.js';
+import type { AgentRegistry } from '../auth/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
-import type { HttpApp } from './app.js';
-import type { AuthenticationGuard } from './authentication-guard.js';
-import { holdLongPoll } from './long-poll.js';
+import type { HttpApp } from '../http/app.js';
+import type { AuthenticationGuard } from '../http/authentication-guard.js';
+import { holdLongPoll } from '../http/long-poll.js';
 import { parseStatefulEvents } from './stateful-events.js';
 import { Type } from 'typebox';
-import { AuthenticationBody, CommandsBody, ErrorBody, errorResponses, NoQuery, ResultOutcomesBody, ResultsBody } from './schemas.js';
+import { CommandsBody, ErrorBody, errorResponses, NoQuery, ResultOutcomesBody, ResultsBody } from '../http/schemas.js';
+import { AuthenticationBody } from './schemas.js';
 
 export interface AgentRoutesDeps {
   supervisor: Supervisor;

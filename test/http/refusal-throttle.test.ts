@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RefusalThrottle, type RefusalSummary } from '../../src/management/refusal-throttle.js';
+import { RefusalThrottle, type RefusalSummary } from '../../src/http/refusal-throttle.js';
 
 describe('refusal throttle (anonymous refusals in the audit trail)', () => {
   function setup(maxKinds = 100) {

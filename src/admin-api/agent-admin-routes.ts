@@ -1,6 +1,6 @@
-import type { AgentRegistry } from '../runtime/agent-registry.js';
-import type { HttpApp } from './app.js';
-import { AgentIdParams, AgentView, errorResponses, NoQuery, RegisterAgentBody, RegisteredAgent, RemovedAgent } from './schemas.js';
+import type { AgentRegistry } from '../auth/agent-registry.js';
+import type { HttpApp } from '../http/app.js';
+import { AgentIdParams, AgentView, errorResponses, NoQuery, RegisterAgentBody, RegisteredAgent, RemovedAgent } from '../http/schemas.js';
 
 const tags = ['agents'];
 

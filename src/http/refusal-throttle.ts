@@ -1,3 +1,6 @@
+// In the HTTP kernel: refused enrollments (agents-api/) and refused operator requests (management/)
+// are both held back by it.
+
 /** One kind of anonymous refusal: who (address), where (route, not the raw URL), why (error code). */
 export interface RefusalKind {
   address: string;

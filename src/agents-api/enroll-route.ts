@@ -5,9 +5,10 @@ import { errors } from '../errors.js';
 import type { ServerTls } from '../tls/server-tls.js';
 
 type CryptoKey = webcrypto.CryptoKey;
-import type { HttpApp } from './app.js';
+import type { HttpApp } from '../http/app.js';
 import type { EnrollmentRefusals } from './enrollment-refusals.js';
-import { EnrollBody, EnrolledAgent, errorResponses, NoQuery } from './schemas.js';
+import { errorResponses, NoQuery } from '../http/schemas.js';
+import { EnrollBody, EnrolledAgent } from './schemas.js';
 
 export interface EnrollRouteDeps {
   enrollmentTokens: EnrollmentTokens;

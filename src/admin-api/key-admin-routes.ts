@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { ApiKeys } from '../auth/api-keys.js';
-import type { HttpApp } from './app.js';
-import { errorResponses, NoQuery } from './schemas.js';
+import type { HttpApp } from '../http/app.js';
+import { errorResponses, NoQuery } from '../http/schemas.js';
 
 const tags = ['keys'];
 

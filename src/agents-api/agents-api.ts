@@ -9,13 +9,13 @@ import { EnrollmentRefusals } from './enrollment-refusals.js';
 import type { EnrollmentTokens } from '../auth/enrollment-tokens.js';
 import type { OperatorStore } from '../store/operator-store.js';
 import { AgentWebSocket, WEBSOCKET_PATH } from './agent-websocket.js';
-import { createHttpApp } from './app.js';
+import { createHttpApp } from '../http/app.js';
 import type { TlsServerOptions } from '../tls/server-tls.js';
-import { AuthenticationGuard } from './authentication-guard.js';
-import { countRefusals, isRefusal } from './refusal-metrics.js';
-import { registerOperationalRoutes, type Health } from './operational-routes.js';
-import { errorResponses } from './schemas.js';
-import { UnauthenticatedConnections } from './unauthenticated-connections.js';
+import { AuthenticationGuard } from '../http/authentication-guard.js';
+import { countRefusals, isRefusal } from '../http/refusal-metrics.js';
+import { registerOperationalRoutes, type Health } from '../http/operational-routes.js';
+import { errorResponses } from '../http/schemas.js';
+import { UnauthenticatedConnections } from '../http/unauthenticated-connections.js';
 import type { WebSocketLimits } from './websocket-flow.js';
 
 export interface AgentsApiDeps extends Omit<AgentRoutesDeps, 'guard' | 'authenticated'> {

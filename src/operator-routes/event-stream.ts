@@ -9,6 +9,9 @@ import type { AuditFilter, OperatorStore } from '../store/operator-store.js';
 import { auditView, type ScopeOf } from './query-routes.js';
 import { EventStreamQuery, toAuditFilter } from './schemas.js';
 
+// Mounted on the admin socket (admin-api/) and on the management API (management/): it lives in
+// operator-routes/, which both of them import and which imports neither.
+
 const KEEPALIVE_MS = 15_000;
 const PAGE = 500;
 

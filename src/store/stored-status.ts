@@ -1,0 +1,13 @@
+import { isCommandStatus, type CommandStatus } from '../domain/command.js';
+import { errors } from '../errors.js';
+
+/** A command status read back from a store (`where` names the record); refused when it is none. */
+export function storedStatus(value: unknown, where: string): CommandStatus {
+  if (!isCommandStatus(value)) throw errors.UNKNOWN_STORED_STATUS(String(value), where);
+  return value;
+}
+
+/** The `from` of a transition: null (or absent) for a command's first. */
+export function storedFromStatus(value: unknown, where: string): CommandStatus | null {
+  return value === null || value === undefined ? null : storedStatus(value, where);
+}
