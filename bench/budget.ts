@@ -69,5 +69,12 @@ export function resultTable(results: Results): string {
     .map((name) => [name, `${results[name]} ${METRIC_UNITS[name]}`.trim(), budgetText(name), verdict(name, results[name]!)]);
   const header = ['metric', 'value', 'budget', ''];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -19,7 +19,7 @@ export function serveIpc(handlers: Handlers): void {
       .then(() => handler(message.args as never)) // whatever the parent sent: the handler's own shape
       .then(
         (value) => reply({ rid: message.rid, ok: true, value: value ?? null }),
-        (error: unknown) => reply({ rid: message.rid, ok: false, error: error instanceof Error ? error.stack ?? error.message : String(error) }),
+        (error: unknown) => reply({ rid: message.rid, ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
       );
   });
   // The parent going away ends this process too.

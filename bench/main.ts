@@ -97,7 +97,12 @@ function warnOnFileLimit(agents: number): void {
 function printProfile(phase: string, file: string): void {
   const { busyMs, idleMs, top } = topSelfTime(file);
   console.log(`\ncourier CPU profile, ${phase}: busy ${busyMs} ms, idle ${idleMs} ms (${file})`);
-  console.log(`  by area: ${selfTimeByArea(file).slice(0, 9).map((a) => `${a.area} ${(a.share * 100).toFixed(1)}%`).join(', ')}`);
+  console.log(
+    `  by area: ${selfTimeByArea(file)
+      .slice(0, 9)
+      .map((a) => `${a.area} ${(a.share * 100).toFixed(1)}%`)
+      .join(', ')}`,
+  );
   for (const f of top) console.log(`  ${(f.share * 100).toFixed(1).padStart(5)}%  ${String(f.selfMs).padStart(6)} ms  ${f.name}  ${f.where}`);
 }
 

@@ -40,9 +40,7 @@ function refill(): void {
 
 serveIpc({
   listen: () =>
-    new Promise((resolve) =>
-      server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })),
-    ),
+    new Promise((resolve) => server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }))),
   clients: () => clients.length,
   push: async (args: { template: Record<string, unknown>; window: number; durationMs: number }) => {
     template = args.template;

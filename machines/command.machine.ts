@@ -61,9 +61,7 @@ export const commandMachine = setup({
     recordResult: assign({
       result: ({ event }) => {
         if (event.type !== 'RESULT') return null;
-        return event.data === undefined
-          ? { code: event.code, message: event.message }
-          : { code: event.code, message: event.message, data: event.data };
+        return event.data === undefined ? { code: event.code, message: event.message } : { code: event.code, message: event.message, data: event.data };
       },
     }),
     // Effects: declared here by name (and params), implemented by the runtime.
@@ -85,8 +83,7 @@ export const commandMachine = setup({
   guards: {
     resultIsSuccess: ({ event }) => event.type === 'RESULT' && event.code === 0,
     deliveryDeadlinePassed: ({ context, event }) => event.at >= context.deliveryDeadline,
-    executionDeadlinePassed: ({ context, event }) =>
-      context.executionDeadline !== null && event.at >= context.executionDeadline,
+    executionDeadlinePassed: ({ context, event }) => context.executionDeadline !== null && event.at >= context.executionDeadline,
   },
 }).createMachine({
   id: 'command',

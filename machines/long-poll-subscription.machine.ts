@@ -18,11 +18,7 @@ export interface LongPollInput {
   timeoutMs: number;
 }
 
-export type LongPollEvent =
-  | { type: 'HANDED'; ids: string[] }
-  | { type: 'RELEASED'; id: string }
-  | { type: 'CLOSED' }
-  | { type: 'DRAIN' };
+export type LongPollEvent = { type: 'HANDED'; ids: string[] } | { type: 'RELEASED'; id: string } | { type: 'CLOSED' } | { type: 'DRAIN' };
 
 export const longPollSubscriptionMachine = setup({
   types: {

@@ -23,10 +23,7 @@ export type SupervisorRequestType = 'SUBMIT' | 'CANCEL' | 'RESULTS' | 'SUBSCRIBE
 export type SupervisorNoticeType = 'OBSERVED' | 'UNSUBSCRIBED' | 'REVOKE' | 'WAKE' | 'DEADLINES';
 
 /** `request` is the edge's payload, opaque here: its type is the runtime's (src/runtime/supervisor-events.ts). */
-export type SupervisorEvent =
-  | { type: 'STOP' }
-  | { type: SupervisorRequestType; request: unknown; reply: SupervisorReply }
-  | { type: SupervisorNoticeType; request: unknown };
+export type SupervisorEvent = { type: 'STOP' } | { type: SupervisorRequestType; request: unknown; reply: SupervisorReply } | { type: SupervisorNoticeType; request: unknown };
 
 export const supervisorMachine = setup({
   types: {

@@ -10,11 +10,7 @@ export interface WebSocketSubscriptionContext {
   inFlight: ReadonlySet<string>;
 }
 
-export type WebSocketSubscriptionEvent =
-  | { type: 'HANDED'; ids: string[] }
-  | { type: 'RELEASED'; id: string }
-  | { type: 'CLOSED' }
-  | { type: 'DRAIN' };
+export type WebSocketSubscriptionEvent = { type: 'HANDED'; ids: string[] } | { type: 'RELEASED'; id: string } | { type: 'CLOSED' } | { type: 'DRAIN' };
 
 export const webSocketSubscriptionMachine = setup({
   types: {

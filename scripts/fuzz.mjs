@@ -37,7 +37,10 @@ const ci = process.env.CI === 'true';
 
 const seconds = Number(process.env.COURIER_FUZZ_SECONDS ?? '120');
 if (!Number.isInteger(seconds) || seconds < 1) fatal(`COURIER_FUZZ_SECONDS must be a whole number of seconds, got "${process.env.COURIER_FUZZ_SECONDS}"`);
-const apis = (process.env.COURIER_FUZZ_APIS ?? APIS.join(',')).split(',').map((a) => a.trim()).filter(Boolean);
+const apis = (process.env.COURIER_FUZZ_APIS ?? APIS.join(','))
+  .split(',')
+  .map((a) => a.trim())
+  .filter(Boolean);
 for (const api of apis) if (!APIS.includes(api)) fatal(`COURIER_FUZZ_APIS: unknown API "${api}" (one of ${APIS.join(', ')})`);
 const python = process.env.COURIER_FUZZ_PYTHON || 'python3';
 const CHECKS = process.env.COURIER_FUZZ_CHECKS ? process.env.COURIER_FUZZ_CHECKS.split(',') : DEFAULT_CHECKS;
@@ -117,7 +120,9 @@ function prepareVenv() {
   if (major < 3 || (major === 3 && minor < 11)) return { skip: `schemathesis ${SCHEMATHESIS_VERSION} needs Python 3.11 or newer; "${python}" is ${version}` };
 
   // What the venv was made from: a change of any of these makes it again.
-  const want = createHash('sha256').update(`${SCHEMATHESIS_VERSION}\n${version}\n${readFileSync(constraints, 'utf8')}`).digest('hex');
+  const want = createHash('sha256')
+    .update(`${SCHEMATHESIS_VERSION}\n${version}\n${readFileSync(constraints, 'utf8')}`)
+    .digest('hex');
   const stamp = join(venv, '.courier-fuzz-stamp');
   const venvPython = join(venv, 'bin', 'python');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want && reportsVersion()) {
@@ -230,7 +235,10 @@ async function startRelay(socketPath) {
       setTimeout(() => destroy(), 200);
       return upstream;
     };
-    upstream.on('end', finish).on('close', finish).on('error', () => {});
+    upstream
+      .on('end', finish)
+      .on('close', finish)
+      .on('error', () => {});
     client.on('error', () => client.destroy());
     client.on('close', () => {
       upstream.destroy();
@@ -285,7 +293,12 @@ async function createFixtures(node, admin) {
   // The agent and the server component take their commands (long-polls) and report a success and a failure each.
   const delivered = (await call(node.url, 'GET', '/api/v1/commands', { auth: token })).commands;
   const claimed = (await call(admin, 'GET', '/api/v1/commands?target_type=server&target_id=fuzz-module')).commands;
-  const report = (a, b) => ({ results: [{ document_id: a.document_id, code: 0, message: 'done' }, { document_id: b.document_id, code: 3, message: 'failed', data: { stderr: 'x' } }] });
+  const report = (a, b) => ({
+    results: [
+      { document_id: a.document_id, code: 0, message: 'done' },
+      { document_id: b.document_id, code: 3, message: 'failed', data: { stderr: 'x' } },
+    ],
+  });
   await call(node.url, 'POST', '/api/v1/commands/results', { auth: token, body: report(delivered[0], delivered[1]) });
   await call(admin, 'POST', '/api/v1/commands/results', { body: report(claimed[0], claimed[1]) });
   const other = created.find((c) => c.agent.id === 'fuzz-agent-2');
@@ -341,18 +354,30 @@ async function fuzz(api, target, fixtures, node) {
   mkdirSync(dir, { recursive: true });
   const config = configFile(dir, target, fixtures);
   const args = [
-    '--config-file', config,
-    'run', `${target.base}/api/v1/openapi.json`,
-    '--url', target.base,
-    '--checks', CHECKS.join(','),
-    '--max-time', String(seconds),
-    '--seed', String(SEED),
-    '--workers', '1',
-    '--request-timeout', '5',
-    '--report', 'json,junit',
-    '--report-dir', dir,
-    '--report-json-path', join(dir, 'report.json'),
-    '--report-junit-path', join(dir, 'junit.xml'),
+    '--config-file',
+    config,
+    'run',
+    `${target.base}/api/v1/openapi.json`,
+    '--url',
+    target.base,
+    '--checks',
+    CHECKS.join(','),
+    '--max-time',
+    String(seconds),
+    '--seed',
+    String(SEED),
+    '--workers',
+    '1',
+    '--request-timeout',
+    '5',
+    '--report',
+    'json,junit',
+    '--report-dir',
+    dir,
+    '--report-json-path',
+    join(dir, 'report.json'),
+    '--report-junit-path',
+    join(dir, 'junit.xml'),
     '--no-color',
   ];
   console.log(`\n== fuzz: ${target.title} at ${target.base} for ${seconds} s ==`);

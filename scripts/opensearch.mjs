@@ -19,11 +19,22 @@ for (let i = 0; i < argv.length; i++) {
     return argv[++i];
   };
   switch (argv[i]) {
-    case '--port': port = value(); break;
-    case '--data': data = resolve(value()); break;
-    case '--log-level': logLevel = value(); break;
-    case '-h': case '--help': console.log(usage); process.exit(0); break;
-    default: fail(`unknown argument ${argv[i]}\n${usage}`);
+    case '--port':
+      port = value();
+      break;
+    case '--data':
+      data = resolve(value());
+      break;
+    case '--log-level':
+      logLevel = value();
+      break;
+    case '-h':
+    case '--help':
+      console.log(usage);
+      process.exit(0);
+      break;
+    default:
+      fail(`unknown argument ${argv[i]}\n${usage}`);
   }
 }
 if (!/^\d+$/.test(port) || Number(port) > 65535) fail(`--port must be 0..65535\n${usage}`);
@@ -34,11 +45,17 @@ if (build.status !== 0) fail('building the OpenSearch test node failed');
 const target = join(root, 'test', 'opensearch-node', 'target');
 const args = [
   // Same JVM flags as test/support/opensearch-node.ts.
-  '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true',
-  '-cp', [join(target, 'classes'), join(target, 'lib', '*')].join(delimiter),
+  '-Xmx512m',
+  '-XX:+UseSerialGC',
+  '-XX:TieredStopAtLevel=1',
+  '-Djava.awt.headless=true',
+  '-cp',
+  [join(target, 'classes'), join(target, 'lib', '*')].join(delimiter),
   'dev.courier.testnode.OpenSearchTestNode',
-  '--port', port,
-  '--log-level', logLevel,
+  '--port',
+  port,
+  '--log-level',
+  logLevel,
   // stdin is a pipe from this process, so the JVM also goes away if this process is killed.
   '--exit-on-stdin-eof',
   ...(data ? ['--data', data] : []),

@@ -55,13 +55,29 @@ export const OPTIONS = {
   },
   wsMaxInFlight: { flag: 'ws-max-in-flight', kind: 'int', describe: 'Most commands pushed to one WebSocket and not yet acked; past it, they wait' },
   wsMaxBufferedBytes: { flag: 'ws-max-buffered-bytes', kind: 'int', describe: 'Most bytes buffered for one WebSocket; past it, commands wait' },
-  wsStallTimeout: { flag: 'ws-stall-timeout', kind: 'duration', describe: 'How long a WebSocket with bytes waiting, or at its in-flight bound, may go without progress before it is closed' },
-  tlsCert: { flag: 'tls-cert', kind: 'string', describe: "PEM certificate (chain) of both TCP listeners (default: one courier makes, signed by its own CA in <data-dir>/tls)" },
+  wsStallTimeout: {
+    flag: 'ws-stall-timeout',
+    kind: 'duration',
+    describe: 'How long a WebSocket with bytes waiting, or at its in-flight bound, may go without progress before it is closed',
+  },
+  tlsCert: { flag: 'tls-cert', kind: 'string', describe: 'PEM certificate (chain) of both TCP listeners (default: one courier makes, signed by its own CA in <data-dir>/tls)' },
   tlsKey: { flag: 'tls-key', kind: 'string', describe: 'PEM private key of --tls-cert; both are read again on SIGHUP and when they change' },
   tlsClientCa: { flag: 'tls-client-ca', kind: 'string', describe: "PEM CA of agents' client certificates: mutual TLS on the agents API (a certificate must name its agent)" },
-  tlsClientCaKey: { flag: 'tls-client-ca-key', kind: 'string', describe: "Private key of --tls-client-ca: courier then signs the certificate requests agents send when they enroll" },
-  tlsHosts: { flag: 'tls-hosts', kind: 'list', describe: 'More host names and addresses for the certificate courier makes (comma-separated; it always has this host, localhost, 127.0.0.1, ::1)' },
-  insecureHttp: { flag: 'insecure-http', kind: 'boolean', describe: 'Serve plain HTTP on both TCP listeners (keys and tokens in clear text: for a trusted network only; warned on every start)' },
+  tlsClientCaKey: {
+    flag: 'tls-client-ca-key',
+    kind: 'string',
+    describe: 'Private key of --tls-client-ca: courier then signs the certificate requests agents send when they enroll',
+  },
+  tlsHosts: {
+    flag: 'tls-hosts',
+    kind: 'list',
+    describe: 'More host names and addresses for the certificate courier makes (comma-separated; it always has this host, localhost, 127.0.0.1, ::1)',
+  },
+  insecureHttp: {
+    flag: 'insecure-http',
+    kind: 'boolean',
+    describe: 'Serve plain HTTP on both TCP listeners (keys and tokens in clear text: for a trusted network only; warned on every start)',
+  },
   opensearch: {
     flag: 'opensearch',
     env: 'COURIER_OPENSEARCH_URL',
@@ -71,7 +87,7 @@ export const OPTIONS = {
   opensearchUsername: { flag: 'opensearch-username', kind: 'string', describe: 'OpenSearch basic-auth user' },
   opensearchPassword: { flag: 'opensearch-password', kind: 'string', describe: 'OpenSearch basic-auth password' },
   opensearchCa: { flag: 'opensearch-ca', kind: 'string', describe: "PEM file of the CA that signed the cluster's certificate" },
-  opensearchSkipTlsVerify: { flag: 'opensearch-skip-tls-verify', kind: 'boolean', describe: "Accept any TLS certificate from the cluster (testing only)" },
+  opensearchSkipTlsVerify: { flag: 'opensearch-skip-tls-verify', kind: 'boolean', describe: 'Accept any TLS certificate from the cluster (testing only)' },
   opensearchIndexPrefix: { flag: 'opensearch-index-prefix', kind: 'string', describe: 'Prefix of every index courier uses (default: none)' },
   pollInterval: { flag: 'poll-interval', kind: 'duration', min: 10, describe: 'How often the indexer poller tails wazuh-commands' },
   pollPageSize: { flag: 'poll-page-size', kind: 'int', max: 10_000, describe: 'Documents per page when the poller reads the index' },
@@ -245,7 +261,10 @@ function convertKind(kind: Kind, raw: unknown): unknown {
       if (!LOG_LEVELS.has(text)) throw new Error(`"${text}" is not one of ${[...LOG_LEVELS].join(', ')}`);
       return text;
     case 'list': {
-      const items = text.split(',').map((item) => item.trim()).filter((item) => item !== '');
+      const items = text
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
       if (items.length === 0) throw new Error('is an empty list');
       return items;
     }

@@ -133,8 +133,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     const state = supervisor.state;
     const indexer = poller?.health();
     const writes = supervisor.storeWriteProblem;
-    const reason =
-      state !== 'running' ? `supervisor is ${state}` : writes ? `store writes failing: ${writes.message}` : indexer && !indexer.ok ? indexer.reason : null;
+    const reason = state !== 'running' ? `supervisor is ${state}` : writes ? `store writes failing: ${writes.message}` : indexer && !indexer.ok ? indexer.reason : null;
     return {
       ready: reason === null,
       state,
@@ -155,7 +154,11 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   const admin = await createAdminApi({ ...common, keys, operators, longPollTimeoutMs: config.longPollTimeout });
   undo.push(() => admin.close());
   // Agents API (TCP): long-poll, results, WebSocket.
-  const { app: comms, webSocket, stopAccepting: stopAgentRequests } = await createAgentsApi({
+  const {
+    app: comms,
+    webSocket,
+    stopAccepting: stopAgentRequests,
+  } = await createAgentsApi({
     ...common,
     tokens,
     operators,
@@ -170,7 +173,10 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     mutualTls: tls?.mutual ?? false,
     clientCertificates: tls?.clientCertificates(),
   });
-  undo.push(() => comms.close(), () => webSocket.close());
+  undo.push(
+    () => comms.close(),
+    () => webSocket.close(),
+  );
   // Management API (TCP, API keys): operators anywhere.
   const management = await createManagementApi({
     ...common,

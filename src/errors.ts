@@ -99,7 +99,11 @@ export const errors = {
   COMMAND_NOT_FOUND: define('COURIER_ERR_COMMAND_NOT_FOUND', 404, (id: string) => `Command [${id}] not found`),
   /** A command time (creation, a deadline) that is not a finite number of ms: it could never come due. */
   INVALID_COMMAND_TIME: define('COURIER_ERR_INVALID_COMMAND_TIME', 500, (id: string, what: string, value: unknown) => `Command [${id}]: ${what} is not a time (${String(value)})`),
-  COMMAND_NOT_CANCELLABLE: define('COURIER_ERR_COMMAND_NOT_CANCELLABLE', 409, (id: string, status: string) => `Command [${id}] is ${status}: only a pending command can be cancelled`),
+  COMMAND_NOT_CANCELLABLE: define(
+    'COURIER_ERR_COMMAND_NOT_CANCELLABLE',
+    409,
+    (id: string, status: string) => `Command [${id}] is ${status}: only a pending command can be cancelled`,
+  ),
   /** The Wazuh long-poll timeout: its body code is the number 408, as Wazuh agents expect. */
   LONG_POLL_TIMEOUT: entry('COURIER_ERR_LONG_POLL_TIMEOUT', 408, () => ({ message: 'Request exceeded the processing time limit', wireCode: 408 })),
   // Agents
@@ -121,11 +125,7 @@ export const errors = {
   CLIENT_CERTIFICATE_MISMATCH: define('COURIER_ERR_CLIENT_CERTIFICATE_MISMATCH', 403, (id: string) => `The client certificate does not name agent [${id}]`),
   // Agent enrollment: one answer for every refused token. `why` is said only to whoever presented the
   // token's secret (expired, used up, revoked): an unknown id and a wrong secret read the same.
-  INVALID_ENROLLMENT_TOKEN: define(
-    'COURIER_ERR_INVALID_ENROLLMENT_TOKEN',
-    401,
-    (why?: string) => `Invalid enrollment token${why ? `: ${why}` : ''}`,
-  ),
+  INVALID_ENROLLMENT_TOKEN: define('COURIER_ERR_INVALID_ENROLLMENT_TOKEN', 401, (why?: string) => `Invalid enrollment token${why ? `: ${why}` : ''}`),
   INVALID_CSR: define('COURIER_ERR_INVALID_CSR', 400, () => 'The csr is not a PKCS#10 certificate request (PEM) signed by the key it names'),
   CSR_NOT_SIGNED: define(
     'COURIER_ERR_CSR_NOT_SIGNED',
@@ -139,11 +139,7 @@ export const errors = {
   OUT_OF_SCOPE: define('COURIER_ERR_OUT_OF_SCOPE', 403, (what: string) => `Outside the key's scope: ${what}`),
   REQUEST_NOT_FOUND: define('COURIER_ERR_REQUEST_NOT_FOUND', 404, (id: string) => `Request [${id}] not found (or none of its commands is in the key's scope)`),
   API_KEY_NOT_FOUND: define('COURIER_ERR_API_KEY_NOT_FOUND', 404, (id: string) => `API key [${id}] not found or already revoked`),
-  ENROLLMENT_TOKEN_NOT_FOUND: define(
-    'COURIER_ERR_ENROLLMENT_TOKEN_NOT_FOUND',
-    404,
-    (id: string) => `Enrollment token [${id}] not found or already revoked`,
-  ),
+  ENROLLMENT_TOKEN_NOT_FOUND: define('COURIER_ERR_ENROLLMENT_TOKEN_NOT_FOUND', 404, (id: string) => `Enrollment token [${id}] not found or already revoked`),
   // Runtime
   SHUTTING_DOWN: define('COURIER_ERR_SHUTTING_DOWN', 503, () => 'Courier is shutting down'),
   STORE_UNAVAILABLE: define('COURIER_ERR_STORE_UNAVAILABLE', 503, (detail: string) => `Store unavailable: ${detail}`),
@@ -151,11 +147,7 @@ export const errors = {
   STORE_FULL: define('COURIER_ERR_STORE_FULL', 507, (detail: string) => `The store is full: ${detail}`),
   STORE_REJECTED: define('COURIER_ERR_STORE_REJECTED', 500, (detail: string) => `The store refused a write: ${detail}`),
   /** A status read back from the store that courier never writes: the data is not (or no longer) courier's. */
-  UNKNOWN_STORED_STATUS: define(
-    'COURIER_ERR_UNKNOWN_STORED_STATUS',
-    500,
-    (value: string, where: string) => `${where} holds a status courier does not know: [${value}]`,
-  ),
+  UNKNOWN_STORED_STATUS: define('COURIER_ERR_UNKNOWN_STORED_STATUS', 500, (value: string, where: string) => `${where} holds a status courier does not know: [${value}]`),
   OPENSEARCH_INDEX: define('COURIER_ERR_OPENSEARCH_INDEX', 500, (index: string, detail: string) => `OpenSearch index ${index}: ${detail}`),
   SOCKET_IN_USE: define('COURIER_ERR_SOCKET_IN_USE', 500, (path: string) => `Unix socket ${path} is in use by a running process; stop it or choose another --socket`),
   DATA_DIR_IN_USE: define(
@@ -163,11 +155,7 @@ export const errors = {
     500,
     (dir: string, pid: number) => `Data directory ${dir} is in use by a running courier${pid ? ` (pid ${pid})` : ''}; stop it or choose another --data-dir`,
   ),
-  SHUTDOWN_TIMEOUT: define(
-    'COURIER_ERR_SHUTDOWN_TIMEOUT',
-    500,
-    (ms: number, detail: string) => `Shutdown did not finish within ${ms} ms: ${detail}`,
-  ),
+  SHUTDOWN_TIMEOUT: define('COURIER_ERR_SHUTDOWN_TIMEOUT', 500, (ms: number, detail: string) => `Shutdown did not finish within ${ms} ms: ${detail}`),
   DATA_DIR_UNSAFE: define('COURIER_ERR_DATA_DIR_UNSAFE', 500, (dir: string, why: string) => `Refusing the data directory ${dir}: ${why}`),
   STORE_READ_ONLY: define(
     'COURIER_ERR_STORE_READ_ONLY',

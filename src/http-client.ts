@@ -32,8 +32,7 @@ export interface JsonRequest {
  */
 export function requestJson(options: JsonRequest): Promise<JsonResponse> {
   return new Promise((resolve, reject) => {
-    const payload =
-      options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    const payload = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
     const headers: Record<string, string | number> = { ...options.headers };
     if (payload !== undefined) {
       headers['content-type'] ??= 'application/json';
@@ -44,9 +43,7 @@ export function requestJson(options: JsonRequest): Promise<JsonResponse> {
     const request = secure ? httpsRequest : httpRequest;
     const req = request(
       {
-        ...(target
-          ? { hostname: target.hostname, port: target.port, path: target.pathname + target.search }
-          : { socketPath: options.socketPath, path: options.path }),
+        ...(target ? { hostname: target.hostname, port: target.port, path: target.pathname + target.search } : { socketPath: options.socketPath, path: options.path }),
         method: options.method,
         headers,
         ...(options.signal ? { signal: options.signal } : {}),

@@ -22,12 +22,20 @@ describe('OpenSearch options', () => {
     assert.equal(envName('opensearch'), 'COURIER_OPENSEARCH_URL');
     assert.equal(load({ env: { COURIER_OPENSEARCH_URL: 'https://indexer:9200' } }).opensearch, 'https://indexer:9200');
     assert.equal(load({ flags: { opensearch: 'http://127.0.0.1:9200' }, env: { COURIER_OPENSEARCH_URL: 'https://x:9200' } }).opensearch, 'http://127.0.0.1:9200');
-    assert.throws(() => load({ flags: { opensearch: 'indexer:9200' } }), (e: unknown) => e instanceof CourierError && /--opensearch: "indexer:9200" is not an http\(s\) URL/.test(e.message));
+    assert.throws(
+      () => load({ flags: { opensearch: 'indexer:9200' } }),
+      (e: unknown) => e instanceof CourierError && /--opensearch: "indexer:9200" is not an http\(s\) URL/.test(e.message),
+    );
   });
 
   test('credentials and TLS: user, password (never logged), CA file (resolved), skip-verify', () => {
     const config = load({
-      env: { COURIER_OPENSEARCH_USERNAME: 'courier', COURIER_OPENSEARCH_PASSWORD: 's3cret', COURIER_OPENSEARCH_CA: 'certs/root-ca.pem', COURIER_OPENSEARCH_SKIP_TLS_VERIFY: 'true' },
+      env: {
+        COURIER_OPENSEARCH_USERNAME: 'courier',
+        COURIER_OPENSEARCH_PASSWORD: 's3cret',
+        COURIER_OPENSEARCH_CA: 'certs/root-ca.pem',
+        COURIER_OPENSEARCH_SKIP_TLS_VERIFY: 'true',
+      },
     });
     assert.equal(config.opensearchUsername, 'courier');
     assert.equal(config.opensearchPassword, 's3cret');

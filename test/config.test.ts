@@ -193,7 +193,11 @@ describe('invalid values: COURIER_ERR_CONFIG naming the source', () => {
     { name: 'port in the file a boolean', sources: () => ({ file: configFile('port-bool.json', { port: true }) }), mentions: [/port-bool\.json:port/] },
     { name: '--long-poll-timeout not a duration', sources: () => ({ flags: { longPollTimeout: 'soon' } }), mentions: ['--long-poll-timeout', 'soon'] },
     { name: 'COURIER_LONG_POLL_TIMEOUT not a duration', sources: () => ({ env: { COURIER_LONG_POLL_TIMEOUT: '5 minutes' } }), mentions: ['COURIER_LONG_POLL_TIMEOUT'] },
-    { name: 'longPollTimeout in the file not a duration', sources: () => ({ file: configFile('lpt.json', { longPollTimeout: 'forever' }) }), mentions: [/lpt\.json:longPollTimeout/] },
+    {
+      name: 'longPollTimeout in the file not a duration',
+      sources: () => ({ file: configFile('lpt.json', { longPollTimeout: 'forever' }) }),
+      mentions: [/lpt\.json:longPollTimeout/],
+    },
     { name: '--data-dir empty', sources: () => ({ flags: { dataDir: '' } }), mentions: ['--data-dir'] },
     { name: 'COURIER_DATA_DIR empty', sources: () => ({ env: { COURIER_DATA_DIR: '' } }), mentions: ['COURIER_DATA_DIR'] },
     { name: 'dataDir in the file a number', sources: () => ({ file: configFile('dd.json', { dataDir: 5 }) }), mentions: [/dd\.json:dataDir/] },

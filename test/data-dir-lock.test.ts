@@ -46,22 +46,33 @@ describe('data directory lock', () => {
 
   test('the kernel holds the lock for the process: another process is refused while it lives, and takes it once it is killed', async () => {
     const dir = tempDir();
-    const holder = spawn(process.execPath, ['--input-type=module', '-e', `
+    const holder = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
       const { lockDataDir } = await import(${JSON.stringify(pathToFileURL(join(DIST_SRC, 'data-dir-lock.js')).href)});
       lockDataDir(${JSON.stringify(dir)});
       console.log('locked');
       setInterval(() => {}, 1000);
-    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    `,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     try {
       await new Promise<void>((resolve, reject) => {
         holder.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('locked') && resolve());
         holder.once('exit', (code) => reject(new Error(`the holder exited (${code})`)));
       });
-      assert.throws(() => lockDataDir(dir), (error: Error & { code?: string }) => {
-        assert.equal(error.code, 'COURIER_ERR_DATA_DIR_IN_USE');
-        assert.match(error.message, new RegExp(`\\(pid ${holder.pid}\\)`));
-        return true;
-      });
+      assert.throws(
+        () => lockDataDir(dir),
+        (error: Error & { code?: string }) => {
+          assert.equal(error.code, 'COURIER_ERR_DATA_DIR_IN_USE');
+          assert.match(error.message, new RegExp(`\\(pid ${holder.pid}\\)`));
+          return true;
+        },
+      );
     } finally {
       holder.kill('SIGKILL');
       await once(holder, 'close');

@@ -96,7 +96,10 @@ describe('files courier cannot use are named at start, with what to do', () => {
     await assert.rejects(startHarness({}, dir), (error: unknown) => {
       assert.ok(error instanceof CourierError, String(error));
       assert.equal(error.code, 'COURIER_ERR_CORRUPT_FILE');
-      assert.match(error.message, new RegExp(`^${join(dir, 'jwt-signing-key.json')} cannot be read \\(not JSON: .*\\): restore it from a backup, or delete it to have a new key made`));
+      assert.match(
+        error.message,
+        new RegExp(`^${join(dir, 'jwt-signing-key.json')} cannot be read \\(not JSON: .*\\): restore it from a backup, or delete it to have a new key made`),
+      );
       return true;
     });
     writeFileSync(join(dir, 'jwt-signing-key.json'), '{"kty":"EC"}');

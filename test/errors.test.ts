@@ -55,7 +55,10 @@ describe('the error catalogue', () => {
   test('no two entries share a code', () => {
     const byCode = new Map<string, string[]>();
     for (const [name, entry] of entries) byCode.set(entry.code, [...(byCode.get(entry.code) ?? []), name]);
-    assert.deepEqual([...byCode].filter(([, names]) => names.length > 1), []);
+    assert.deepEqual(
+      [...byCode].filter(([, names]) => names.length > 1),
+      [],
+    );
   });
 
   test('every entry makes errors of its own code and status, with an HTTP error status', () => {
@@ -99,7 +102,7 @@ describe('no code outside the catalogue', () => {
       "const a = 'COURIER_ERR_QUOTED';",
       'const b = `COURIER_ERR_HTTP_${status}`;',
       'const c = `x ${`COURIER_ERR_NESTED`}`;',
-      "const d = 'http://example.com'; const e = \"COURIER_ERR_AFTER_A_URL\";",
+      'const d = \'http://example.com\'; const e = "COURIER_ERR_AFTER_A_URL";',
     ].join('\n');
     assert.deepEqual(
       mintedCodes('fixture.ts', text).map((f) => f.replace(/^fixture\.ts:/, '')),

@@ -65,9 +65,7 @@ function findCycle(graph: Map<string, Iterable<string>>): string[] | null {
 }
 
 function crossings(from: (unit: string) => boolean, to: (unit: string) => boolean): string[] {
-  return [...edges].flatMap(([file, targets]) =>
-    targets.filter((t) => unitOf(t) !== unitOf(file) && from(unitOf(file)) && to(unitOf(t))).map((t) => `${file} -> ${t}`),
-  );
+  return [...edges].flatMap(([file, targets]) => targets.filter((t) => unitOf(t) !== unitOf(file) && from(unitOf(file)) && to(unitOf(t))).map((t) => `${file} -> ${t}`));
 }
 
 const LISTENERS = ['src/agents-api', 'src/admin-api', 'src/management'];
@@ -77,7 +75,16 @@ describe('the import graph', () => {
   test('the parser finds the imports (a sanity check of this test)', () => {
     assert.ok(files.length > 100, `${files.length} files`);
     assert.ok(edges.get('src/courier.ts')!.includes('src/errors.ts'), JSON.stringify(edges.get('src/courier.ts')));
-    assert.deepEqual(findCycle(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']]])), ['a', 'b', 'c', 'a']);
+    assert.deepEqual(
+      findCycle(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', ['a']],
+        ]),
+      ),
+      ['a', 'b', 'c', 'a'],
+    );
   });
 
   test('every import names a module that exists', () => {
@@ -100,28 +107,62 @@ describe('the import graph', () => {
 
   test('the listeners import neither one another nor anything that imports them', () => {
     for (const listener of LISTENERS) {
-      assert.deepEqual(crossings((u) => u !== listener && u !== 'src/courier.ts', (u) => u === listener), [], `imports of ${listener}`);
+      assert.deepEqual(
+        crossings(
+          (u) => u !== listener && u !== 'src/courier.ts',
+          (u) => u === listener,
+        ),
+        [],
+        `imports of ${listener}`,
+      );
     }
   });
 
   test('the routes shared by the admin socket and the management API import no listener', () => {
-    assert.deepEqual(crossings((u) => u === 'src/operator-routes', (u) => LISTENERS.includes(u)), []);
+    assert.deepEqual(
+      crossings(
+        (u) => u === 'src/operator-routes',
+        (u) => LISTENERS.includes(u),
+      ),
+      [],
+    );
   });
 
   test('the HTTP kernel imports no folder above it', () => {
-    assert.deepEqual(crossings((u) => u === 'src/http', (u) => HTTP_FOLDERS.includes(u)), []);
+    assert.deepEqual(
+      crossings(
+        (u) => u === 'src/http',
+        (u) => HTTP_FOLDERS.includes(u),
+      ),
+      [],
+    );
   });
 
   test('nothing below the HTTP folders imports them (only courier.ts wires them up)', () => {
     const below = (u: string) => !HTTP_FOLDERS.includes(u) && u !== 'src/courier.ts';
-    assert.deepEqual(crossings(below, (u) => HTTP_FOLDERS.includes(u)), []);
+    assert.deepEqual(
+      crossings(below, (u) => HTTP_FOLDERS.includes(u)),
+      [],
+    );
   });
 
   test('the store does not import auth/ (credentials build on the store, not the other way)', () => {
-    assert.deepEqual(crossings((u) => u === 'src/store', (u) => u === 'src/auth'), []);
+    assert.deepEqual(
+      crossings(
+        (u) => u === 'src/store',
+        (u) => u === 'src/auth',
+      ),
+      [],
+    );
   });
 
   test('the domain imports only itself and the error catalogue', () => {
-    assert.deepEqual(crossings((u) => u === 'src/domain', (u) => u !== 'src/errors.ts'), []);
+    assert.deepEqual(
+      crossings(
+        (u) => u === 'src/domain',
+        (u) => u !== 'src/errors.ts',
+      ),
+      [],
+    );
   });
 });

@@ -25,7 +25,12 @@ export async function runLongPoll(ctx: BenchContext): Promise<void> {
 
     const histogramBefore = await courier.dispatchHistogram();
     const latencies = await profiled(ctx, courier, 'longpoll-dispatch', () =>
-      dispatchLatency(ctx, courier, agents.map((a) => a.id), 'longpoll-dispatch'),
+      dispatchLatency(
+        ctx,
+        courier,
+        agents.map((a) => a.id),
+        'longpoll-dispatch',
+      ),
     );
     const histogramAfter = await courier.dispatchHistogram();
     results.longpoll_dispatch_p50_ms = round(percentile(latencies, 50));

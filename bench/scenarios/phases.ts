@@ -147,7 +147,10 @@ export async function sustain(ctx: BenchContext, courier: CourierNode, ids: stri
       posting++;
       void courier
         .submit(commands)
-        .then((views) => (sample ??= views[0] ?? null), (error: unknown) => (failure = error instanceof Error ? error : new Error(String(error))))
+        .then(
+          (views) => (sample ??= views[0] ?? null),
+          (error: unknown) => (failure = error instanceof Error ? error : new Error(String(error))),
+        )
         .finally(() => {
           posting--;
           wake();

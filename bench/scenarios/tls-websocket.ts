@@ -27,7 +27,14 @@ export async function runTlsWebSocket(ctx: BenchContext): Promise<void> {
       `tls-websocket: ${agents.length} agents connected over TLS in ${Math.round(rampMs)} ms; RSS ${mb(before.rss)} -> ${mb(after.rss)} MB ` +
         `= ${round(per.rssKb)} KB/agent (V8 heap ${round(per.heapKb)} KB, external ${round(per.externalKb)} KB)`,
     );
-    const latencies = await profiled(ctx, courier, 'tls-ws-dispatch', () => dispatchLatency(ctx, courier, agents.map((a) => a.id), 'tls-ws-dispatch'));
+    const latencies = await profiled(ctx, courier, 'tls-ws-dispatch', () =>
+      dispatchLatency(
+        ctx,
+        courier,
+        agents.map((a) => a.id),
+        'tls-ws-dispatch',
+      ),
+    );
     results.tls_ws_dispatch_p50_ms = round(percentile(latencies, 50));
     results.tls_ws_dispatch_p99_ms = round(percentile(latencies, 99));
     if (results.ws_dispatch_p99_ms !== undefined) results.tls_ws_dispatch_p99_overhead_ms = round(results.tls_ws_dispatch_p99_ms - results.ws_dispatch_p99_ms);

@@ -35,7 +35,14 @@ export async function runWebSocket(ctx: BenchContext): Promise<WebSocketOutcome>
         `= ${round(per.rssKb)} KB/agent (V8 heap ${round(per.heapKb)} KB, external ${round(per.externalKb)} KB)`,
     );
 
-    const latencies = await profiled(ctx, courier, 'ws-dispatch', () => dispatchLatency(ctx, courier, agents.map((a) => a.id), 'ws-dispatch'));
+    const latencies = await profiled(ctx, courier, 'ws-dispatch', () =>
+      dispatchLatency(
+        ctx,
+        courier,
+        agents.map((a) => a.id),
+        'ws-dispatch',
+      ),
+    );
     results.ws_dispatch_p50_ms = round(percentile(latencies, 50));
     results.ws_dispatch_p99_ms = round(percentile(latencies, 99));
     note(
@@ -52,7 +59,13 @@ export async function runWebSocket(ctx: BenchContext): Promise<WebSocketOutcome>
 
     const cpuBefore = await courier.cpuSeconds();
     const completedBefore = (await ctx.fleet.counters()).completed;
-    const rates = await profiled(ctx, courier, 'throughput', () => sustain(ctx, courier, agents.map((a) => a.id)));
+    const rates = await profiled(ctx, courier, 'throughput', () =>
+      sustain(
+        ctx,
+        courier,
+        agents.map((a) => a.id),
+      ),
+    );
     const cpuPerCommandUs = (((await courier.cpuSeconds()) - cpuBefore) * 1e6) / ((await ctx.fleet.counters()).completed - completedBefore);
     results.throughput_cmds_per_s = Math.round(rates.completedPerS);
     note(
@@ -61,10 +74,7 @@ export async function runWebSocket(ctx: BenchContext): Promise<WebSocketOutcome>
         `courier CPU ${Math.round(cpuPerCommandUs)} µs per command`,
     );
     const afterLoad = await courier.memory();
-    note(
-      `websocket: after the throughput phase, courier retains ${mb(afterLoad.heapUsed)} MB of V8 heap ` +
-        `(${mb(after.heapUsed)} MB before it); RSS ${mb(afterLoad.rss)} MB`,
-    );
+    note(`websocket: after the throughput phase, courier retains ${mb(afterLoad.heapUsed)} MB of V8 heap ` + `(${mb(after.heapUsed)} MB before it); RSS ${mb(afterLoad.rss)} MB`);
 
     await disconnectAll(ctx, courier, 'websocket');
     return { agents, sample: rates.sample, deliveredPerS: rates.receivedPerS };

@@ -85,7 +85,15 @@ export async function createAdminApi(deps: AdminApiDeps) {
   );
   app.post(
     '/api/v1/commands/results',
-    { schema: { tags: ['components'], summary: 'Report results (code 0 = success)', body: ResultsBody, querystring: NoQuery, response: { 200: ResultOutcomesBody, ...errorResponses } } },
+    {
+      schema: {
+        tags: ['components'],
+        summary: 'Report results (code 0 = success)',
+        body: ResultsBody,
+        querystring: NoQuery,
+        response: { 200: ResultOutcomesBody, ...errorResponses },
+      },
+    },
     async (request) => {
       assertResultsWithinLimits(request.body.results, (i) => `body.results.${i}`);
       return { results: await supervisor.reportResults(request.body.results, null, 'admin-socket') };

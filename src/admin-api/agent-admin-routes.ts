@@ -18,8 +18,8 @@ export function registerAgentAdminRoutes(app: HttpApp, agents: AgentRegistry): v
       },
     },
     async (request, reply) => {
-    const { id, key, groups, name, replace } = request.body;
-    return reply.code(201).send(await agents.register(id, groups ?? [], { key, name, replace }));
+      const { id, key, groups, name, replace } = request.body;
+      return reply.code(201).send(await agents.register(id, groups ?? [], { key, name, replace }));
     },
   );
 
@@ -33,8 +33,8 @@ export function registerAgentAdminRoutes(app: HttpApp, agents: AgentRegistry): v
     '/api/v1/agents/:id',
     { schema: { tags, summary: 'Remove an agent', params: AgentIdParams, querystring: NoQuery, response: { 200: RemovedAgent, ...errorResponses } } },
     async (request) => {
-    await agents.remove(request.params.id);
-    return { id: request.params.id, removed: true };
+      await agents.remove(request.params.id);
+      return { id: request.params.id, removed: true };
     },
   );
 }

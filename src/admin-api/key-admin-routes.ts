@@ -26,14 +26,39 @@ const CreatedKey = Type.Object({ ...KeyView.properties, key: Type.String({ descr
 
 /** Operator API keys are made, listed and revoked on the admin socket only (the key is shown once). */
 export function registerKeyAdminRoutes(app: HttpApp, keys: ApiKeys): void {
-  app.post('/api/v1/keys', { schema: { tags, summary: 'Create an operator API key (shown once)', body: CreateKeyBody, querystring: NoQuery, response: { 201: CreatedKey, ...errorResponses } } }, async (request, reply) =>
-    reply.code(201).send(await keys.create(request.body.role, request.body.scopes ?? [], request.body.name)),
+  app.post(
+    '/api/v1/keys',
+    { schema: { tags, summary: 'Create an operator API key (shown once)', body: CreateKeyBody, querystring: NoQuery, response: { 201: CreatedKey, ...errorResponses } } },
+    async (request, reply) => reply.code(201).send(await keys.create(request.body.role, request.body.scopes ?? [], request.body.name)),
   );
-  app.get('/api/v1/keys', { schema: { tags, summary: 'List operator API keys (never their secrets)', querystring: NoQuery, response: { 200: Type.Object({ items: Type.Array(KeyView) }), ...errorResponses } } }, async () => ({
-    items: await keys.list(),
-  }));
-  app.delete('/api/v1/keys/:id', { schema: { tags, summary: 'Revoke an operator API key', params: KeyIdParams, querystring: NoQuery, response: { 200: Type.Object({ id: Type.String(), revoked: Type.Boolean() }), ...errorResponses } } }, async (request) => {
-    await keys.revoke(request.params.id);
-    return { id: request.params.id, revoked: true };
-  });
+  app.get(
+    '/api/v1/keys',
+    {
+      schema: {
+        tags,
+        summary: 'List operator API keys (never their secrets)',
+        querystring: NoQuery,
+        response: { 200: Type.Object({ items: Type.Array(KeyView) }), ...errorResponses },
+      },
+    },
+    async () => ({
+      items: await keys.list(),
+    }),
+  );
+  app.delete(
+    '/api/v1/keys/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Revoke an operator API key',
+        params: KeyIdParams,
+        querystring: NoQuery,
+        response: { 200: Type.Object({ id: Type.String(), revoked: Type.Boolean() }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      await keys.revoke(request.params.id);
+      return { id: request.params.id, revoked: true };
+    },
+  );
 }

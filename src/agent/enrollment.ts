@@ -49,7 +49,14 @@ export async function enroll(options: EnrollOptions): Promise<AgentCredentials> 
   for (let attempt = 0; ; attempt++) {
     let problem: string;
     try {
-      const res = await requestJson({ baseUrl: options.url, tls: options.tls, method: 'POST', path: '/api/v1/enroll', body, ...(options.signal ? { signal: options.signal } : {}) });
+      const res = await requestJson({
+        baseUrl: options.url,
+        tls: options.tls,
+        method: 'POST',
+        path: '/api/v1/enroll',
+        body,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
       if (res.status === 201) {
         const { id, key, certificate } = res.body as { id: string; key: string; certificate?: string };
         return { id, key, ...(request && certificate ? { certificate, certificateKey: request.key } : {}) };

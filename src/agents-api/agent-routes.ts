@@ -87,11 +87,11 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
       },
     },
     async (request) => {
-    const { uuid, key } = request.body;
-    assertCertificateNames(deps, request.raw.socket, uuid);
-    const registration = await deps.guard.attempt(request.ip, uuid, () => agents.authenticate(uuid, key));
-    deps.authenticated?.(request.raw.socket);
-    return { token: await tokens.issue(uuid, registration) };
+      const { uuid, key } = request.body;
+      assertCertificateNames(deps, request.raw.socket, uuid);
+      const registration = await deps.guard.attempt(request.ip, uuid, () => agents.authenticate(uuid, key));
+      deps.authenticated?.(request.raw.socket);
+      return { token: await tokens.issue(uuid, registration) };
     },
   );
 
@@ -118,8 +118,8 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
         },
       },
       async (request, reply) => {
-      const { agentId, expiresAt } = callers.get(request)!;
-      return holdLongPoll(supervisor, reply, agentRoute(agentId), `agent:${agentId}`, deps.longPollTimeoutMs, tokens.remainingMs({ expiresAt }));
+        const { agentId, expiresAt } = callers.get(request)!;
+        return holdLongPoll(supervisor, reply, agentRoute(agentId), `agent:${agentId}`, deps.longPollTimeoutMs, tokens.remainingMs({ expiresAt }));
       },
     );
 
@@ -136,10 +136,10 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
         },
       },
       async (request) => {
-      const agentId = agentOf(request);
-      assertResultsWithinLimits(request.body.results, (i) => `body.results.${i}`);
-      const results = await supervisor.reportResults(request.body.results, agentRoute(agentId), `agent:${agentId}`);
-      return { results };
+        const agentId = agentOf(request);
+        assertResultsWithinLimits(request.body.results, (i) => `body.results.${i}`);
+        const results = await supervisor.reportResults(request.body.results, agentRoute(agentId), `agent:${agentId}`);
+        return { results };
       },
     );
 
@@ -162,18 +162,18 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
           config: { accepts: 'application/x-ndjson' },
         },
         async (request) => {
-        const agentId = agentOf(request);
-        const reports = parseStatefulEvents(request.body);
-        const outcomes = await supervisor.reportResults(reports, agentRoute(agentId), `agent:${agentId}`);
-        return {
-          // Wazuh's shape; `noop` says the result was ignored (the command already had one, or had ended).
-          results: outcomes.map((o) => ({
-            index: 'wazuh-commands',
-            id: o.document_id,
-            result: o.outcome === 'recorded' ? 'updated' : 'noop',
-            status: 200,
-          })),
-        };
+          const agentId = agentOf(request);
+          const reports = parseStatefulEvents(request.body);
+          const outcomes = await supervisor.reportResults(reports, agentRoute(agentId), `agent:${agentId}`);
+          return {
+            // Wazuh's shape; `noop` says the result was ignored (the command already had one, or had ended).
+            results: outcomes.map((o) => ({
+              index: 'wazuh-commands',
+              id: o.document_id,
+              result: o.outcome === 'recorded' ? 'updated' : 'noop',
+              status: 200,
+            })),
+          };
         },
       );
     });

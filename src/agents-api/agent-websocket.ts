@@ -141,11 +141,14 @@ export class AgentWebSocket {
     const subscription = sub;
     // A socket must not outlive the token it was opened with: at its expiry it ends, with a close
     // code of its own, and what it held unacked goes back to pending for the agent's next connection.
-    const expiry = setTimeout(() => {
-      supervisor.unsubscribe(subscription);
-      flow.send({ type: 'error', ...toErrorBody(errors.EXPIRED_TOKEN()) });
-      ws.close(CLOSE_TOKEN_EXPIRED, 'token expired');
-    }, Math.max(0, tokens.remainingMs({ expiresAt })));
+    const expiry = setTimeout(
+      () => {
+        supervisor.unsubscribe(subscription);
+        flow.send({ type: 'error', ...toErrorBody(errors.EXPIRED_TOKEN()) });
+        ws.close(CLOSE_TOKEN_EXPIRED, 'token expired');
+      },
+      Math.max(0, tokens.remainingMs({ expiresAt })),
+    );
     ws.on('close', () => {
       clearTimeout(expiry);
       flow.stop();

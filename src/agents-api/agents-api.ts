@@ -48,8 +48,7 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
     tls: deps.tls,
     openapi: {
       title: 'courier agents API',
-      description:
-        'Wazuh Communications API compatible: authentication, commands by long-poll or WebSocket (see docs/agents-api.md for the frames), results.',
+      description: 'Wazuh Communications API compatible: authentication, commands by long-poll or WebSocket (see docs/agents-api.md for the frames), results.',
     },
   });
   // From the start of a shutdown, requests on connections still open are refused (503, retry elsewhere/later).

@@ -3,10 +3,7 @@ import { AgentName, ID_RULES, Id, NOT_ONLY_WHITESPACE } from '../http/schemas.js
 
 // The agents' own requests and answers: authentication and enrollment.
 
-export const AuthenticationBody = Type.Object(
-  { uuid: Id, key: Type.String({ minLength: 1, maxLength: 1024, pattern: NOT_ONLY_WHITESPACE }) },
-  { additionalProperties: false },
-);
+export const AuthenticationBody = Type.Object({ uuid: Id, key: Type.String({ minLength: 1, maxLength: 1024, pattern: NOT_ONLY_WHITESPACE }) }, { additionalProperties: false });
 
 export const EnrollBody = Type.Object(
   {

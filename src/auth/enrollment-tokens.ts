@@ -75,8 +75,7 @@ export interface NewEnrollmentToken {
 
 /** What presenting a token came to. `tokenId` is set once the token's secret matched. */
 export type Redemption =
-  | { enrolled: true; agent: { id: string; key: string; groups: string[] }; tokenId: string }
-  | { enrolled: false; error: CourierError; tokenId: string | null };
+  { enrolled: true; agent: { id: string; key: string; groups: string[] }; tokenId: string } | { enrolled: false; error: CourierError; tokenId: string | null };
 
 /**
  * Agent enrollment tokens: `courier-enroll_<id>_<secret>`, made by an admin for some groups, with a

@@ -64,8 +64,7 @@ main(process.argv.slice(2)).then(
     if (code !== 0) process.exitCode = code;
   },
   (error: unknown) => {
-    const message =
-      error instanceof CourierError ? `${error.message} (${error.code})` : error instanceof Error ? error.message : String(error);
+    const message = error instanceof CourierError ? `${error.message} (${error.code})` : error instanceof Error ? error.message : String(error);
     console.error(`courier: ${message}`);
     process.exitCode = 1;
   },

@@ -15,9 +15,7 @@ environment (shown) or in a JSON file given with --config (COURIER_CONFIG).
 Precedence: flag > environment > file > default.
 
 Options:
-${(Object.keys(OPTIONS) as ConfigKey[])
-  .map((key) => `  ${`--${OPTIONS[key].flag}`.padEnd(FLAG_WIDTH)}${OPTIONS[key].describe} [${envName(key)}]`)
-  .join('\n')}
+${(Object.keys(OPTIONS) as ConfigKey[]).map((key) => `  ${`--${OPTIONS[key].flag}`.padEnd(FLAG_WIDTH)}${OPTIONS[key].describe} [${envName(key)}]`).join('\n')}
   ${'--config <file>'.padEnd(FLAG_WIDTH)}JSON config file [COURIER_CONFIG]
   ${'-h, --help'.padEnd(FLAG_WIDTH)}this help`;
 

@@ -6,10 +6,7 @@ import { errors } from '../errors.js';
  * action names may send every action. Patterns, as written on the command line:
  *   agent:<id>   agent:<prefix>*   group:<name>   server:<module>   action:<name>
  */
-export type TargetPattern =
-  | { type: 'agent'; id: string; prefix: boolean }
-  | { type: 'group'; id: string }
-  | { type: 'server'; id: string };
+export type TargetPattern = { type: 'agent'; id: string; prefix: boolean } | { type: 'group'; id: string } | { type: 'server'; id: string };
 
 export interface Scope {
   targets: TargetPattern[];
@@ -38,10 +35,7 @@ export function parseScope(patterns: string[]): Scope {
 }
 
 export function formatScope(scope: Scope): string[] {
-  return [
-    ...scope.targets.map((t) => (t.type === 'agent' && t.prefix ? `agent:${t.id}*` : `${t.type}:${t.id}`)),
-    ...scope.actions.map((a) => `action:${a}`),
-  ];
+  return [...scope.targets.map((t) => (t.type === 'agent' && t.prefix ? `agent:${t.id}*` : `${t.type}:${t.id}`)), ...scope.actions.map((a) => `action:${a}`)];
 }
 
 export function allowsAction(scope: Scope, action: string): boolean {
@@ -51,11 +45,7 @@ export function allowsAction(scope: Scope, action: string): boolean {
 /** Whether an agent (with its groups) is inside the scope's targets. */
 export function allowsAgent(scope: Scope, agentId: string, groups: readonly string[]): boolean {
   if (scope.targets.length === 0) return true;
-  return scope.targets.some(
-    (t) =>
-      (t.type === 'agent' && (t.prefix ? agentId.startsWith(t.id) : agentId === t.id)) ||
-      (t.type === 'group' && groups.includes(t.id)),
-  );
+  return scope.targets.some((t) => (t.type === 'agent' && (t.prefix ? agentId.startsWith(t.id) : agentId === t.id)) || (t.type === 'group' && groups.includes(t.id)));
 }
 
 /**

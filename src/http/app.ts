@@ -121,11 +121,7 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
   if (answering?.headersSent) return closeWithError(socket, null);
   closeWithError(
     socket,
-    error.code === 'HPE_HEADER_OVERFLOW'
-      ? errors.HEADERS_TOO_LARGE()
-      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? errors.REQUEST_TIMEOUT()
-        : errors.BAD_REQUEST(),
+    error.code === 'HPE_HEADER_OVERFLOW' ? errors.HEADERS_TOO_LARGE() : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? errors.REQUEST_TIMEOUT() : errors.BAD_REQUEST(),
   );
 }
 
@@ -138,11 +134,7 @@ export function toCourierError(error: unknown, bodyLimit: number): CourierError 
     const where = `${e.validationContext ?? 'body'}${(first!.instancePath ?? '').replaceAll('/', '.')}`;
     const missing = (first!.params as { missingProperty?: string }).missingProperty;
     const extra = (first!.params as { additionalProperty?: string }).additionalProperty;
-    const detail = missing
-      ? `Missing arguments: [${where}.${missing}]`
-      : extra
-        ? `Unknown field [${where}.${extra}]`
-        : `Invalid [${where}]: ${first!.message}`;
+    const detail = missing ? `Missing arguments: [${where}.${missing}]` : extra ? `Unknown field [${where}.${extra}]` : `Invalid [${where}]: ${first!.message}`;
     return errors.VALIDATION.causedBy(error, detail);
   }
   switch (e.code) {

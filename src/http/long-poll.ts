@@ -16,14 +16,7 @@ export function jitteredTimeout(timeoutMs: number, random = Math.random): number
  * The commands count as delivered only when the answer has been fully handed to the socket;
  * if the client goes away first, they go back to pending.
  */
-export function holdLongPoll(
-  supervisor: Supervisor,
-  reply: FastifyReply,
-  route: string,
-  who: string,
-  timeoutMs: number,
-  expiresInMs = Infinity,
-): FastifyReply {
+export function holdLongPoll(supervisor: Supervisor, reply: FastifyReply, route: string, who: string, timeoutMs: number, expiresInMs = Infinity): FastifyReply {
   const raw = reply.raw;
   const sub = supervisor.subscribe(
     route,
@@ -33,7 +26,11 @@ export function holdLongPoll(
       push: (commands) => {
         raw.once('finish', () => {
           // Shutting down: not confirmed; the drain (or the restart's recovery) hands them out again.
-          if (supervisor.running) supervisor.confirm(sub, commands.map((c) => c.document_id));
+          if (supervisor.running)
+            supervisor.confirm(
+              sub,
+              commands.map((c) => c.document_id),
+            );
         });
         void reply.code(200).send({ commands });
       },
@@ -45,11 +42,14 @@ export function holdLongPoll(
   );
   // Only while nothing was answered: a poll answered meanwhile (its commands on their way) is left be.
   const expiry = Number.isFinite(expiresInMs)
-    ? setTimeout(() => {
-        if (reply.sent || sub.closed) return;
-        supervisor.unsubscribe(sub);
-        void reply.code(errors.EXPIRED_TOKEN.statusCode).send(toErrorBody(errors.EXPIRED_TOKEN()));
-      }, Math.max(0, expiresInMs))
+    ? setTimeout(
+        () => {
+          if (reply.sent || sub.closed) return;
+          supervisor.unsubscribe(sub);
+          void reply.code(errors.EXPIRED_TOKEN.statusCode).send(toErrorBody(errors.EXPIRED_TOKEN()));
+        },
+        Math.max(0, expiresInMs),
+      )
     : undefined;
   raw.once('close', () => {
     clearTimeout(expiry);

@@ -35,10 +35,7 @@ export const ResultFields = {
   data: Type.Optional(Type.Unknown()),
 };
 export const ResultSchema = Type.Object(ResultFields, { additionalProperties: false });
-export const ResultsBody = Type.Object(
-  { results: Type.Array(ResultSchema, { minItems: 1, maxItems: MAX_RESULTS_PER_REPORT }) },
-  { additionalProperties: false },
-);
+export const ResultsBody = Type.Object({ results: Type.Array(ResultSchema, { minItems: 1, maxItems: MAX_RESULTS_PER_REPORT }) }, { additionalProperties: false });
 
 /** A name shown beside an agent's id (e.g. its host name): printable, no control characters. */
 export const AgentName = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\x00-\\x1F\\x7F]+$' });
@@ -50,9 +47,7 @@ export const RegisterAgentBody = Type.Object(
     key: Type.Optional(Type.String({ minLength: 16, maxLength: 1024, pattern: NOT_ONLY_WHITESPACE })),
     groups: Type.Optional(AgentGroups),
     name: Type.Optional(AgentName),
-    replace: Type.Optional(
-      Type.Boolean({ description: 'Register it again if the id exists: its old key and tokens stop working, its connections are closed' }),
-    ),
+    replace: Type.Optional(Type.Boolean({ description: 'Register it again if the id exists: its old key and tokens stop working, its connections are closed' })),
   },
   { additionalProperties: false },
 );

@@ -81,9 +81,7 @@ export class StatelyFormat {
     let definition = this.definitions.get(config);
     if (definition === undefined) {
       // Machine definitions are literal and hold no data; functions are shown by name, as the inspector expects.
-      definition = JSON.stringify(config, (_key, value: unknown) =>
-        typeof value === 'function' ? { type: (value as { name?: string }).name ?? 'anonymous' } : value,
-      );
+      definition = JSON.stringify(config, (_key, value: unknown) => (typeof value === 'function' ? { type: (value as { name?: string }).name ?? 'anonymous' } : value));
       this.definitions.set(config, definition);
     }
     return { name, definition };
@@ -107,9 +105,7 @@ export function snapshotJson(snapshot: unknown): unknown {
   if (s.error !== undefined) json.error = redact(s.error);
   if (s.tags instanceof Set && s.tags.size > 0) json.tags = [...(s.tags as Set<string>)].sort();
   if (typeof s.children === 'object' && s.children !== null) {
-    json.children = Object.fromEntries(
-      Object.entries(s.children as Record<string, { id?: string } | undefined>).map(([key, child]) => [key, { id: child?.id ?? key }]),
-    );
+    json.children = Object.fromEntries(Object.entries(s.children as Record<string, { id?: string } | undefined>).map(([key, child]) => [key, { id: child?.id ?? key }]));
   }
   return json;
 }

@@ -86,7 +86,8 @@ export class Access {
     // A route without a declared permission is an admin's.
     const permission = config.permission ?? 'agents:write';
     if (!roleAllows(principal.role, permission)) await this.refuse(request, errors.FORBIDDEN(principal.role, permission));
-    if (config.fleetWide && !isUnrestricted(principal.scope)) await this.refuse(request, errors.OUT_OF_SCOPE(`${request.method} ${request.routeOptions.url} spans the whole fleet`));
+    if (config.fleetWide && !isUnrestricted(principal.scope))
+      await this.refuse(request, errors.OUT_OF_SCOPE(`${request.method} ${request.routeOptions.url} spans the whole fleet`));
   };
 
   principal(request: FastifyRequest): Principal {

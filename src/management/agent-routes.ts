@@ -43,7 +43,13 @@ export function registerManagementAgentRoutes(app: HttpApp, deps: ManagementAgen
   app.get(
     '/api/v1/agents',
     {
-      schema: { tags, summary: 'Agents with their connection state (long-poll, websocket, offline) and last seen', security, querystring: PageQuery, response: { 200: AgentPage, ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'Agents with their connection state (long-poll, websocket, offline) and last seen',
+        security,
+        querystring: PageQuery,
+        response: { 200: AgentPage, ...errorResponses },
+      },
       config: { permission: 'agents:read' },
     },
     async (request) => listAgentsWithConnection(deps, toPage(request.query), access.principal(request).scope),
@@ -102,7 +108,10 @@ export function registerManagementAgentRoutes(app: HttpApp, deps: ManagementAgen
     const targets = ids.filter((id) => known.has(id));
     let commands: { document_id: string; agent: { id: string | null }; request_id: string }[] = [];
     if (targets.length > 0) {
-      const { specs, who, owner } = await policy.submit(request, targets.map((id) => shortcutSpec(id, action, args)));
+      const { specs, who, owner } = await policy.submit(
+        request,
+        targets.map((id) => shortcutSpec(id, action, args)),
+      );
       commands = await supervisor.submit(specs, who, { owner });
     }
     return {
@@ -132,10 +141,10 @@ export function registerManagementAgentRoutes(app: HttpApp, deps: ManagementAgen
     '/api/v1/agents/restart',
     shortcut('Wazuh-style: restart the listed agents (empty list: every agent the key may reach)', { querystring: AgentsListQuery }),
     async (request) => {
-    const listed = splitList(request.query.agents_list);
-    // An empty list means every agent the key may reach (a scoped key never reaches further).
-    const ids = listed.length > 0 ? listed : await allAgentIds(operators, access.principal(request).scope);
-    return sendToAgents(request, ids, 'restart', {}, 'Restart command sent to the agents');
+      const listed = splitList(request.query.agents_list);
+      // An empty list means every agent the key may reach (a scoped key never reaches further).
+      const ids = listed.length > 0 ? listed : await allAgentIds(operators, access.principal(request).scope);
+      return sendToAgents(request, ids, 'restart', {}, 'Restart command sent to the agents');
     },
   );
 
@@ -150,7 +159,14 @@ function toErrorItem(error: CourierError): { code: string; message: string } {
 }
 
 function splitList(list: string | undefined): string[] {
-  return [...new Set((list ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+  return [
+    ...new Set(
+      (list ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    ),
+  ];
 }
 
 async function allAgentIds(store: OperatorStore, scope: Scope): Promise<string[]> {

@@ -33,10 +33,7 @@ export const CommandSpecSchema = Type.Object(
 );
 export type CommandSpecBody = Static<typeof CommandSpecSchema>;
 
-export const SubmitCommandsBody = Type.Object(
-  { commands: Type.Array(CommandSpecSchema, { maxItems: 10_000 }) },
-  { additionalProperties: false },
-);
+export const SubmitCommandsBody = Type.Object({ commands: Type.Array(CommandSpecSchema, { maxItems: 10_000 }) }, { additionalProperties: false });
 
 export const DocumentIdParams = Type.Object({ document_id: Id });
 

@@ -96,7 +96,13 @@ export function registerEnrollmentTokenRoutes(
   app.get(
     '/api/v1/enrollment-tokens',
     {
-      schema: { tags, summary: 'List enrollment tokens, with their uses and status (never their secrets)', security, querystring: NoQuery, response: { 200: Type.Object({ tokens: Type.Array(TokenView) }), ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'List enrollment tokens, with their uses and status (never their secrets)',
+        security,
+        querystring: NoQuery,
+        response: { 200: Type.Object({ tokens: Type.Array(TokenView) }), ...errorResponses },
+      },
       config,
     },
     async (request) => ({ tokens: await tokens.list((token) => policy.sees(request, token)) }),

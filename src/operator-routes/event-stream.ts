@@ -70,89 +70,93 @@ export function registerEventStream(app: HttpApp, supervisor: Supervisor, store:
       config: { permission: 'audit:read' },
     },
     async (request, reply) => {
-    const raw = reply.raw;
-    // Everything this stream holds is let go of here, whenever the client leaves: the 'close'
-    // handler is in place before the first await, and a client gone before it was (during
-    // authentication) is seen by `destroyed` below.
-    let closed = false;
-    let unsubscribe = (): void => {};
-    let keepalive: NodeJS.Timeout | undefined;
-    const release = (): void => {
-      closed = true;
-      unsubscribe();
-      clearInterval(keepalive);
-      streams.delete(raw);
-    };
-    const keyId = keyOf?.(request) ?? null;
-    streams.set(raw, keyId);
-    raw.once('close', release);
-    const gone = () => closed || raw.destroyed || request.raw.destroyed;
+      const raw = reply.raw;
+      // Everything this stream holds is let go of here, whenever the client leaves: the 'close'
+      // handler is in place before the first await, and a client gone before it was (during
+      // authentication) is seen by `destroyed` below.
+      let closed = false;
+      let unsubscribe = (): void => {};
+      let keepalive: NodeJS.Timeout | undefined;
+      const release = (): void => {
+        closed = true;
+        unsubscribe();
+        clearInterval(keepalive);
+        streams.delete(raw);
+      };
+      const keyId = keyOf?.(request) ?? null;
+      streams.set(raw, keyId);
+      raw.once('close', release);
+      const gone = () => closed || raw.destroyed || request.raw.destroyed;
 
-    const filter: AuditFilter = { ...toAuditFilter(request.query), scope: scopeOf(request) };
-    const resumeFrom = headerOrQuery(request.headers['last-event-id'], request.query.last_event_id);
-    let cursor: string;
-    try {
-      cursor = resumeFrom ?? (await store.latestAuditId());
-    } catch (error) {
-      release();
-      throw error;
-    }
+      const filter: AuditFilter = { ...toAuditFilter(request.query), scope: scopeOf(request) };
+      const resumeFrom = headerOrQuery(request.headers['last-event-id'], request.query.last_event_id);
+      let cursor: string;
+      try {
+        cursor = resumeFrom ?? (await store.latestAuditId());
+      } catch (error) {
+        release();
+        throw error;
+      }
 
-    reply.hijack();
-    if (gone()) {
-      release();
-      raw.destroy();
-      return;
-    }
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    raw.write(': courier audit stream\n\n');
-
-    let pumping = false;
-    let again = false;
-    // Sends everything after `cursor`; a wake-up during a pump makes it go round once more.
-    const pump = async (): Promise<void> => {
-      if (pumping) {
-        again = true;
+      reply.hijack();
+      if (gone()) {
+        release();
+        raw.destroy();
         return;
       }
-      pumping = true;
-      try {
-        do {
-          again = false;
-          let next: string | null = cursor;
-          while (next !== null && !closed) {
-            const page = await store.queryAudit(filter, { limit: PAGE, cursor });
-            for (const entry of page.items) {
-              if (closed) break;
-              cursor = entry.id;
-              if (!write(raw, `id: ${entry.id}\nevent: ${entry.kind}\ndata: ${JSON.stringify(auditView(entry))}\n\n`)) {
-                await drained(raw);
-              }
-            }
-            next = page.next;
-          }
-        } while (again && !closed);
-      } catch (err) {
-        request.log.error({ err }, 'event stream failed');
-        raw.destroy();
-      } finally {
-        pumping = false;
-      }
-    };
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      raw.write(': courier audit stream\n\n');
 
-    unsubscribe = supervisor.onCommitted(() => void pump());
-    keepalive = setInterval(() => {
-      write(raw, ': keepalive\n\n');
-      void pump(); // refusals are written outside the transition batches
-      // A revocation made by another node is not heard of here: the key is read again.
-      if (keyId !== null && keys) void keys.isRevoked(keyId).then((revoked) => revoked && raw.destroy(), () => undefined);
-    }, KEEPALIVE_MS);
-    await pump();
+      let pumping = false;
+      let again = false;
+      // Sends everything after `cursor`; a wake-up during a pump makes it go round once more.
+      const pump = async (): Promise<void> => {
+        if (pumping) {
+          again = true;
+          return;
+        }
+        pumping = true;
+        try {
+          do {
+            again = false;
+            let next: string | null = cursor;
+            while (next !== null && !closed) {
+              const page = await store.queryAudit(filter, { limit: PAGE, cursor });
+              for (const entry of page.items) {
+                if (closed) break;
+                cursor = entry.id;
+                if (!write(raw, `id: ${entry.id}\nevent: ${entry.kind}\ndata: ${JSON.stringify(auditView(entry))}\n\n`)) {
+                  await drained(raw);
+                }
+              }
+              next = page.next;
+            }
+          } while (again && !closed);
+        } catch (err) {
+          request.log.error({ err }, 'event stream failed');
+          raw.destroy();
+        } finally {
+          pumping = false;
+        }
+      };
+
+      unsubscribe = supervisor.onCommitted(() => void pump());
+      keepalive = setInterval(() => {
+        write(raw, ': keepalive\n\n');
+        void pump(); // refusals are written outside the transition batches
+        // A revocation made by another node is not heard of here: the key is read again.
+        if (keyId !== null && keys)
+          void keys.isRevoked(keyId).then(
+            (revoked) => revoked && raw.destroy(),
+            () => undefined,
+          );
+      }, KEEPALIVE_MS);
+      await pump();
     },
   );
   return { openStreams: () => streams.size };

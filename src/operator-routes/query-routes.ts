@@ -8,18 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
 import type { Scope } from '../domain/scope.js';
 import { errorResponses } from '../http/schemas.js';
-import {
-  AuditPage,
-  AuditQuery,
-  CommandListQuery,
-  CommandPage,
-  PageQuery,
-  RequestParams,
-  RequestSummaryBody,
-  toAuditFilter,
-  toCommandFilter,
-  toPage,
-} from './schemas.js';
+import { AuditPage, AuditQuery, CommandListQuery, CommandPage, PageQuery, RequestParams, RequestSummaryBody, toAuditFilter, toCommandFilter, toPage } from './schemas.js';
 
 // Mounted on the admin socket (admin-api/) and on the management API (management/): it lives in
 // operator-routes/, which both of them import and which imports neither.
@@ -57,20 +46,21 @@ export async function listCommands(store: OperatorStore, query: Static<typeof Co
 export function registerQueryRoutes(app: HttpApp, store: OperatorStore, scopeOf: ScopeOf, { listRoute = true, keyed = true } = {}): void {
   // Described with the API key the management API asks for; the admin socket asks for none.
   const security = keyed ? KEYED : [];
-  if (listRoute) app.get(
-    '/api/v1/commands',
-    {
-      schema: {
-        tags: ['commands'],
-        summary: 'List commands, newest first (filters; cursor pagination)',
-        security,
-        querystring: CommandListQuery,
-        response: { 200: CommandPage, ...errorResponses },
+  if (listRoute)
+    app.get(
+      '/api/v1/commands',
+      {
+        schema: {
+          tags: ['commands'],
+          summary: 'List commands, newest first (filters; cursor pagination)',
+          security,
+          querystring: CommandListQuery,
+          response: { 200: CommandPage, ...errorResponses },
+        },
+        config: { permission: 'commands:read' },
       },
-      config: { permission: 'commands:read' },
-    },
-    async (request) => listCommands(store, request.query, scopeOf(request)),
-  );
+      async (request) => listCommands(store, request.query, scopeOf(request)),
+    );
 
   app.get(
     '/api/v1/requests/:request_id',
@@ -111,17 +101,17 @@ export function registerQueryRoutes(app: HttpApp, store: OperatorStore, scopeOf:
       config: { permission: 'audit:read' },
     },
     async (request, reply) => {
-    const filter = { ...toAuditFilter(request.query), scope: scopeOf(request) };
-    if (request.headers.accept?.includes('application/x-ndjson')) {
-      // The whole matching trail, streamed: one JSON line per entry, paged from the store as the client reads.
-      const lines = async function* () {
-        for await (const entry of auditEntries(store, filter)) yield `${JSON.stringify(auditView(entry))}\n`;
-      };
-      // A stream is piped as is (not serialized by the JSON response schema, which it does not match).
-      return reply.type('application/x-ndjson').send(Readable.from(lines()) as never);
-    }
-    const page = await store.queryAudit(filter, toPage(request.query));
-    return { items: page.items.map(auditView), next: page.next };
+      const filter = { ...toAuditFilter(request.query), scope: scopeOf(request) };
+      if (request.headers.accept?.includes('application/x-ndjson')) {
+        // The whole matching trail, streamed: one JSON line per entry, paged from the store as the client reads.
+        const lines = async function* () {
+          for await (const entry of auditEntries(store, filter)) yield `${JSON.stringify(auditView(entry))}\n`;
+        };
+        // A stream is piped as is (not serialized by the JSON response schema, which it does not match).
+        return reply.type('application/x-ndjson').send(Readable.from(lines()) as never);
+      }
+      const page = await store.queryAudit(filter, toPage(request.query));
+      return { items: page.items.map(auditView), next: page.next };
     },
   );
 }

@@ -39,7 +39,13 @@ export const AuditQuery = Type.Object(
   { additionalProperties: false },
 );
 export const EventStreamQuery = Type.Object(
-  { ...commandFilterFields, actor: Type.Optional(Text), node: Type.Optional(Text), kind: AuditQuery.properties.kind, last_event_id: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}$' })) },
+  {
+    ...commandFilterFields,
+    actor: Type.Optional(Text),
+    node: Type.Optional(Text),
+    kind: AuditQuery.properties.kind,
+    last_event_id: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}$' })),
+  },
   { additionalProperties: false },
 );
 export const PageQuery = Type.Object(pageFields, { additionalProperties: false });

@@ -29,4 +29,3 @@ export function isFinalStatus(status: CommandStatus): boolean {
 export function acceptsEvent(status: CommandStatus, type: CommandMachineEvent['type']): boolean {
   return node(status).on[type] !== undefined;
 }
-

@@ -47,8 +47,7 @@ export class Subscriptions {
   open(route: string, mode: SubscriptionMode, who: string, transport: SubscriberTransport, longPollTimeoutMs: number): Subscription {
     const sub = new Subscription(route, mode, who, this.clock.now(), transport);
     const inspection = this.inspect ? { inspect: this.inspect, id: `${who} ${sub.id}` } : {};
-    sub.actor =
-      mode === 'long-poll' ? createActor(this.longPoll, { input: { timeoutMs: longPollTimeoutMs }, ...inspection }) : createActor(this.webSocket, inspection);
+    sub.actor = mode === 'long-poll' ? createActor(this.longPoll, { input: { timeoutMs: longPollTimeoutMs }, ...inspection }) : createActor(this.webSocket, inspection);
     const actor: AnyActorRef = sub.actor;
     this.byActor.set(actor, sub);
     actor.subscribe({ error: this.onError });

@@ -86,19 +86,26 @@ export class Supervisor {
     });
     // The effects are filled in once the parts they act on exist (they need each other).
     const lifecycle: CommandLifecycle = { effects: null!, executionTimeoutMs: options.executionTimeoutMs, onError: this.onActorError, inspect };
-    this.table = new CommandTable(
-      { store, clock, logger, node, running: this.isRunning, onDeadlines: (ids) => this.mailbox.tell('DEADLINES', ids) },
-      lifecycle,
-      {
-        queue: (live) => this.dispatcher.enqueue(live),
-        forgotten: (live) => this.dispatcher.release(live.doc.document_id),
-        inFlight: (id) => this.dispatcher.isInFlight(id),
-      },
-    );
+    this.table = new CommandTable({ store, clock, logger, node, running: this.isRunning, onDeadlines: (ids) => this.mailbox.tell('DEADLINES', ids) }, lifecycle, {
+      queue: (live) => this.dispatcher.enqueue(live),
+      forgotten: (live) => this.dispatcher.release(live.doc.document_id),
+      inFlight: (id) => this.dispatcher.isInFlight(id),
+    });
     this.dispatcher = new Dispatcher({ clock, logger, maxCommandsPerDelivery: options.maxCommandsPerDelivery }, this.table);
-    lifecycle.effects = commandEffects({ table: this.table, dispatcher: this.dispatcher, writes: this.writes, node, claimLeaseMs: options.claimLeaseMs, onDelivered: options.onDelivered });
+    lifecycle.effects = commandEffects({
+      table: this.table,
+      dispatcher: this.dispatcher,
+      writes: this.writes,
+      node,
+      claimLeaseMs: options.claimLeaseMs,
+      onDelivered: options.onDelivered,
+    });
     this.subscriptions = new Subscriptions(this.dispatcher, this.table, clock, this.onActorError, inspect);
-    this.producers = new Producers({ store, clock, node, maxCommandsPerRequest: options.maxCommandsPerRequest, running: this.isRunning, nextSeq: () => ++this.seq }, this.table, this.writes);
+    this.producers = new Producers(
+      { store, clock, node, maxCommandsPerRequest: options.maxCommandsPerRequest, running: this.isRunning, nextSeq: () => ++this.seq },
+      this.table,
+      this.writes,
+    );
     this.results = new Results(store, clock, this.table, this.isRunning);
     this.actor = createActor(this.provided(), inspect ? { inspect } : undefined);
     this.actor.subscribe({ error: this.onActorError });
@@ -266,7 +273,8 @@ export class Supervisor {
         submit: ({ event }) => answer(event, (r: SupervisorRequests['SUBMIT']['request']) => this.producers.submit(r.specs, r.who, r.options)),
         cancel: ({ event }) => answer(event, (r: SupervisorRequests['CANCEL']['request']) => this.producers.cancel(r.documentId, r.who)),
         recordResults: ({ event }) => answer(event, (r: SupervisorRequests['RESULTS']['request']) => this.results.report(r.reports, r.route, r.who)),
-        subscribe: ({ event }) => answerNow(event, (r: SupervisorRequests['SUBSCRIBE']['request']) => this.subscriptions.open(r.route, r.mode, r.who, r.transport, r.longPollTimeoutMs)),
+        subscribe: ({ event }) =>
+          answerNow(event, (r: SupervisorRequests['SUBSCRIBE']['request']) => this.subscriptions.open(r.route, r.mode, r.who, r.transport, r.longPollTimeoutMs)),
         confirm: ({ event }) => answerNow(event, (r: SupervisorRequests['CONFIRMED']['request']) => this.subscriptions.confirm(r.subscription, r.documentIds)),
         unsubscribe: ({ event }) => this.subscriptions.close(notice<'UNSUBSCRIBED'>(event)),
         revoke: ({ event }) => this.subscriptions.revoke(notice<'REVOKE'>(event)),
@@ -282,9 +290,10 @@ export class Supervisor {
           const at = this.options.clock.now();
           for (const id of notice<'DEADLINES'>(event)) void this.table.send(id, { type: 'DEADLINE', at });
         },
-        refuse: ({ event }) => answerNow(event, () => {
-          throw errors.SHUTTING_DOWN();
-        }),
+        refuse: ({ event }) =>
+          answerNow(event, () => {
+            throw errors.SHUTTING_DOWN();
+          }),
       },
     });
   }

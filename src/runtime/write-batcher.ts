@@ -239,10 +239,7 @@ export class WriteBatcher {
   /** The store will not take this one write (a create unit or a change): its caller is told, it is not retried. */
   private refuse(batch: Pending, error: unknown): void {
     const refusal = errors.STORE_REJECTED.causedBy(error, error instanceof Error ? error.message : String(error));
-    this.options.onRefused?.(
-      error,
-      [...batch.creates.flatMap((c) => c.items.map((i) => i.doc.document_id)), ...batch.changes.map((c) => c.item.document_id)],
-    );
+    this.options.onRefused?.(error, [...batch.creates.flatMap((c) => c.items.map((i) => i.doc.document_id)), ...batch.changes.map((c) => c.item.document_id)]);
     for (const c of batch.creates) c.settle.reject(refusal);
     for (const c of batch.changes) c.settle.reject(refusal);
   }

@@ -50,9 +50,7 @@ export interface RefusalRecord {
 }
 
 /** One line of the audit trail, in the order it was written (`id` grows). */
-export type AuditEntry =
-  | ({ kind: 'transition'; id: string } & TransitionRecord)
-  | ({ kind: 'refusal'; id: string; cause: 'refused' } & RefusalRecord);
+export type AuditEntry = ({ kind: 'transition'; id: string } & TransitionRecord) | ({ kind: 'refusal'; id: string; cause: 'refused' } & RefusalRecord);
 
 export interface RequestSummary {
   request_id: string;

@@ -80,7 +80,13 @@ function declare(node: Node, ids: Ids, lines: string[], indent: string): void {
 
 function noteOf(node: Node): string[] {
   const note: string[] = [];
-  if (node.description) note.push(...node.description.split('\n').map((line) => line.trim()).filter(Boolean));
+  if (node.description)
+    note.push(
+      ...node.description
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean),
+    );
   const entry = listOf(node.config.entry);
   const exit = listOf(node.config.exit);
   if (entry.length > 0) note.push(`entry / ${entry.map(nameOf).join(', ')}`);
@@ -93,10 +99,7 @@ function noteOf(node: Node): string[] {
 function transitions(node: Node, ids: Ids): string[] {
   const delays = new Map(node.after.map((after) => [after.eventType, after.delay]));
   const invoked = new Map(node.invoke.map((invoke) => [invoke.id, nameOf(invoke.src)]));
-  const groups: [string, readonly Transition[]][] = [...node.transitions.entries()].map(([eventType, list]) => [
-    triggerOf(eventType, delays, invoked),
-    list,
-  ]);
+  const groups: [string, readonly Transition[]][] = [...node.transitions.entries()].map(([eventType, list]) => [triggerOf(eventType, delays, invoked), list]);
   if (node.always && node.always.length > 0) groups.push(['always', node.always]);
   const edges: string[] = [];
   for (const [trigger, list] of groups) {

@@ -19,7 +19,8 @@ describe('admin Unix socket', () => {
 
   test('its OpenAPI document asks for no token on any route (the read routes it shares with the management API included)', async () => {
     type Doc = { paths: Record<string, Record<string, { security?: unknown[] }>> };
-    const ops = (doc: Doc) => Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, op })));
+    const ops = (doc: Doc) =>
+      Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, op })));
     const admin = (await h.admin('GET', '/api/v1/openapi.json')).body as Doc;
     for (const { name, op } of ops(admin)) assert.ok((op.security ?? []).length === 0, `${name} is described as needing ${JSON.stringify(op.security)}`);
     // The same routes on the management API do take a key.
@@ -53,13 +54,16 @@ describe('admin Unix socket', () => {
     const [created] = await h.send([command({ type: 'server', id: 'rbac' }, 'refresh', { action: { name: 'refresh', args: { index: ['rbac'] } } })]);
     const res = await poll;
     assert.equal(res.status, 200);
-    assert.deepEqual((res.body as { commands: { document_id: string }[] }).commands.map((c) => c.document_id), [created!.document_id]);
+    assert.deepEqual(
+      (res.body as { commands: { document_id: string }[] }).commands.map((c) => c.document_id),
+      [created!.document_id],
+    );
     const report = await h.admin('POST', '/api/v1/commands/results', { results: [{ document_id: created!.document_id, code: 0, message: 'cache refreshed' }] });
     assert.equal(report.status, 200);
     assert.equal(((await h.admin('GET', `/api/v1/commands/${created!.document_id}`)).body as { status: string }).status, 'success');
   });
 
-  test('a submission of several producers\' commands records each one\'s own producer in its trail', async () => {
+  test("a submission of several producers' commands records each one's own producer in its trail", async () => {
     const res = await h.admin('POST', '/api/v1/commands', {
       commands: [command({ type: 'server', id: 'rbac' }, 'refresh', { user: 'alice' }), command({ type: 'server', id: 'rbac' }, 'refresh', { user: 'bob' })],
     });

@@ -24,7 +24,10 @@ describe('agent long-poll (GET /api/v1/commands)', () => {
     const res = await waiting;
     assert.equal(res.status, 200);
     const body = res.body as Commands;
-    assert.deepEqual(body.commands.map((c) => c.document_id), [created!.document_id]);
+    assert.deepEqual(
+      body.commands.map((c) => c.document_id),
+      [created!.document_id],
+    );
     assert.equal(body.commands[0]!.status, 'sent');
     assert.equal(await eventually(async () => ((await status(created!.document_id)) === 'delivered' ? 'delivered' : undefined), 'delivered'), 'delivered');
   });
@@ -34,7 +37,10 @@ describe('agent long-poll (GET /api/v1/commands)', () => {
     const [created] = await h.send([command({ type: 'agent', id: 'lp-2' })]);
     const res = await poll(token);
     assert.equal(res.status, 200);
-    assert.deepEqual((res.body as Commands).commands.map((c) => c.document_id), [created!.document_id]);
+    assert.deepEqual(
+      (res.body as Commands).commands.map((c) => c.document_id),
+      [created!.document_id],
+    );
   });
 
   test('with nothing to do, the poll ends with the Wazuh 408 body after the timeout', async () => {
@@ -50,7 +56,10 @@ describe('agent long-poll (GET /api/v1/commands)', () => {
     const actions = ['restart', 'fetch-config', 'update', 'refresh', 'restart'];
     const created = await h.send(actions.map((a) => command({ type: 'agent', id: 'lp-4' }, a)));
     const res = await poll(token);
-    assert.deepEqual((res.body as Commands).commands.map((c) => c.document_id), created.map((c) => c.document_id));
+    assert.deepEqual(
+      (res.body as Commands).commands.map((c) => c.document_id),
+      created.map((c) => c.document_id),
+    );
   });
 
   test('two concurrent polls of one agent: each command reaches exactly one of them', async () => {
@@ -97,7 +106,10 @@ describe('agent long-poll (GET /api/v1/commands)', () => {
     assert.equal(report.status, 200);
     assert.deepEqual(
       (report.body as { results: { outcome: string; status: string }[] }).results.map((r) => [r.outcome, r.status]),
-      [['recorded', 'success'], ['recorded', 'failure']],
+      [
+        ['recorded', 'success'],
+        ['recorded', 'failure'],
+      ],
     );
     const failed = (await h.admin('GET', `/api/v1/commands/${bad!.document_id}`)).body as { status: string; result: unknown };
     assert.equal(failed.status, 'failure');
@@ -171,7 +183,10 @@ describe('agent long-poll (GET /api/v1/commands)', () => {
     assert.equal(cancelled.status, 200);
     assert.equal((cancelled.body as { status: string }).status, 'cancelled');
     const res = await poll(token);
-    assert.deepEqual((res.body as Commands).commands.map((c) => c.document_id), [kept!.document_id]);
+    assert.deepEqual(
+      (res.body as Commands).commands.map((c) => c.document_id),
+      [kept!.document_id],
+    );
     await eventually(async () => ((await status(kept!.document_id)) === 'delivered' ? true : undefined), 'delivered');
     const refused = await h.admin('POST', `/api/v1/commands/${kept!.document_id}/cancel`);
     assert.equal(refused.status, 409);
@@ -193,14 +208,16 @@ describe('agent long-poll (GET /api/v1/commands)', () => {
     const { port } = new URL(h.url);
     // The request and the close arrive together: 'close' is emitted while the token is verified.
     await Promise.all(
-      Array.from({ length: 50 }, () =>
-        new Promise<void>((resolve) => {
-          const socket = connect(Number(port), '127.0.0.1', () => {
-            socket.end(`GET /api/v1/commands HTTP/1.1\r\nHost: courier\r\nAuthorization: Bearer ${token}\r\n\r\n`);
-            socket.destroy();
-          });
-          socket.once('close', () => resolve());
-        }),
+      Array.from(
+        { length: 50 },
+        () =>
+          new Promise<void>((resolve) => {
+            const socket = connect(Number(port), '127.0.0.1', () => {
+              socket.end(`GET /api/v1/commands HTTP/1.1\r\nHost: courier\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+              socket.destroy();
+            });
+            socket.once('close', () => resolve());
+          }),
       ),
     );
     await eventually(() => (h.courier.supervisor.stats().longPollSubscriptions === 0 ? true : undefined), 'the abandoned polls to be gone');
@@ -211,6 +228,9 @@ describe('agent long-poll (GET /api/v1/commands)', () => {
     const [created] = await h.send([command({ type: 'agent', id: 'lp-gone' })]);
     const res = await poll;
     assert.equal(res.status, 200);
-    assert.deepEqual((res.body as { commands: { document_id: string }[] }).commands.map((c) => c.document_id), [created!.document_id]);
+    assert.deepEqual(
+      (res.body as { commands: { document_id: string }[] }).commands.map((c) => c.document_id),
+      [created!.document_id],
+    );
   });
 });

@@ -66,7 +66,12 @@ describe('agent tokens are bound to the registration', () => {
   }
 
   const ACCEPTED = { poll: 'held', results: '404 COURIER_ERR_COMMAND_NOT_FOUND', stateful: '404 COURIER_ERR_COMMAND_NOT_FOUND', upgrade: '101' };
-  const REFUSED = { poll: '403 COURIER_ERR_INVALID_TOKEN', results: '403 COURIER_ERR_INVALID_TOKEN', stateful: '403 COURIER_ERR_INVALID_TOKEN', upgrade: '403 COURIER_ERR_INVALID_TOKEN' };
+  const REFUSED = {
+    poll: '403 COURIER_ERR_INVALID_TOKEN',
+    results: '403 COURIER_ERR_INVALID_TOKEN',
+    stateful: '403 COURIER_ERR_INVALID_TOKEN',
+    upgrade: '403 COURIER_ERR_INVALID_TOKEN',
+  };
 
   test('removed, then registered again with the same id and key: the old token is refused everywhere, a new one works', async () => {
     await register('reg-1');

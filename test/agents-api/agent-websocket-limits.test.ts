@@ -57,7 +57,7 @@ describe('WebSocket bounds: in flight (--ws-max-in-flight)', () => {
   });
   after(() => h.stop());
 
-  test('a socket that never reads holds at most the bound; the rest wait, and go to the agent\'s healthy socket', async () => {
+  test("a socket that never reads holds at most the bound; the rest wait, and go to the agent's healthy socket", async () => {
     const token = await h.agentToken('lim-1');
     const stuck = await stuckSocket(h, token);
     const created = (await h.send(commandsFor('lim-1', 20))).map((c) => c.document_id);
@@ -110,7 +110,7 @@ describe('WebSocket bounds: buffered bytes (--ws-max-buffered-bytes)', () => {
   });
   after(() => h.stop());
 
-  test('once a socket that never reads has a backlog past the bound, commands wait for the agent\'s other socket', async () => {
+  test("once a socket that never reads has a backlog past the bound, commands wait for the agent's other socket", async () => {
     const token = await h.agentToken('lim-3');
     const stuck = await stuckSocket(h, token);
     // Far more than the kernel buffers of a loopback connection take in (12 MB, in commands whose
@@ -139,7 +139,7 @@ describe('WebSocket stall (--ws-stall-timeout)', () => {
   });
   after(() => h.stop());
 
-  test('a socket at its in-flight bound that acks nothing is closed, and what it held goes to the agent\'s other socket', async () => {
+  test("a socket at its in-flight bound that acks nothing is closed, and what it held goes to the agent's other socket", async () => {
     const token = await h.agentToken('stall-1');
     await stuckSocket(h, token);
     const created = (await h.send(commandsFor('stall-1', 8))).map((c) => c.document_id);
@@ -150,7 +150,6 @@ describe('WebSocket stall (--ws-stall-timeout)', () => {
     assert.equal(await handedBack(h, created), IN_FLIGHT);
     await healthy.socket.close();
   });
-
 });
 
 describe('WebSocket stall (--ws-stall-timeout) on bytes that do not drain', () => {
@@ -161,7 +160,7 @@ describe('WebSocket stall (--ws-stall-timeout) on bytes that do not drain', () =
   });
   after(() => h.stop());
 
-  test('a socket whose buffered bytes do not go down is closed, and what it held goes to the agent\'s other socket', async () => {
+  test("a socket whose buffered bytes do not go down is closed, and what it held goes to the agent's other socket", async () => {
     const token = await h.agentToken('stall-2');
     await stuckSocket(h, token);
     // Fewer than the in-flight bound, but more bytes (12 MB) than the kernel buffers of a loopback connection take in.

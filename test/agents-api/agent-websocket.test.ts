@@ -12,8 +12,7 @@ describe('agent WebSocket (GET /api/v1/commands/ws)', () => {
   after(() => h.stop());
 
   const status = async (id: string) => ((await h.admin('GET', `/api/v1/commands/${id}`)).body as { status: string }).status;
-  const statusBecomes = (id: string, wanted: string) =>
-    eventually(async () => ((await status(id)) === wanted ? wanted : undefined), `${id} to become ${wanted}`);
+  const statusBecomes = (id: string, wanted: string) => eventually(async () => ((await status(id)) === wanted ? wanted : undefined), `${id} to become ${wanted}`);
 
   test('pushes a command, the ack makes it delivered, the result frame closes it', async () => {
     const token = await h.agentToken('ws-1');
@@ -21,7 +20,10 @@ describe('agent WebSocket (GET /api/v1/commands/ws)', () => {
     const [created] = await h.send([command({ type: 'agent', id: 'ws-1' })]);
     const frame = await socket.next();
     assert.equal(frame.type, 'commands');
-    assert.deepEqual(frame.commands!.map((c) => c.document_id), [created!.document_id]);
+    assert.deepEqual(
+      frame.commands!.map((c) => c.document_id),
+      [created!.document_id],
+    );
     assert.equal(await status(created!.document_id), 'sent');
 
     socket.send({ type: 'ack', ids: [created!.document_id] });
@@ -48,11 +50,17 @@ describe('agent WebSocket (GET /api/v1/commands/ws)', () => {
 
     const second = await new AgentSocket(h.url, token).open();
     const frame = await second.next();
-    assert.deepEqual(frame.commands!.map((c) => c.document_id), [created!.document_id]);
+    assert.deepEqual(
+      frame.commands!.map((c) => c.document_id),
+      [created!.document_id],
+    );
     second.send({ type: 'ack', ids: [created!.document_id] });
     await statusBecomes(created!.document_id, 'delivered');
     const history = (await h.admin('GET', `/api/v1/commands/${created!.document_id}/history`)).body as { events: { cause: string }[] };
-    assert.deepEqual(history.events.map((e) => e.cause), ['created', 'claimed', 'transport_failed', 'claimed', 'delivered']);
+    assert.deepEqual(
+      history.events.map((e) => e.cause),
+      ['created', 'claimed', 'transport_failed', 'claimed', 'delivered'],
+    );
     await second.close();
   });
 
@@ -87,7 +95,11 @@ describe('agent WebSocket (GET /api/v1/commands/ws)', () => {
     assert.equal((await own.next()).type, 'commands');
     assert.equal((await other.next()).type, 'commands');
 
-    for (const ids of [[mine!.document_id, theirs!.document_id], [mine!.document_id, 'no-such-command'], ['no-such-command', mine!.document_id]]) {
+    for (const ids of [
+      [mine!.document_id, theirs!.document_id],
+      [mine!.document_id, 'no-such-command'],
+      ['no-such-command', mine!.document_id],
+    ]) {
       own.send({ type: 'ack', ids });
       const error = await own.next();
       assert.deepEqual([error.type, error.code], ['error', 'COURIER_ERR_VALIDATION'], JSON.stringify(ids));

@@ -87,7 +87,10 @@ describe('agent enrollment', () => {
     const [sent] = await h.send([command({ type: 'group', id: 'web' })]);
     const poll = await h.http('GET', '/api/v1/commands', { token: bearer });
     assert.equal(poll.status, 200, JSON.stringify(poll.body));
-    assert.deepEqual((poll.body as { commands: { document_id: string }[] }).commands.map((c) => c.document_id), [sent!.document_id]);
+    assert.deepEqual(
+      (poll.body as { commands: { document_id: string }[] }).commands.map((c) => c.document_id),
+      [sent!.document_id],
+    );
     const report = await h.http('POST', '/api/v1/commands/results', { token: bearer, body: { results: [{ document_id: sent!.document_id, code: 0, message: 'done' }] } });
     assert.equal(report.status, 200, JSON.stringify(report.body));
     assert.equal(((await h.admin('GET', `/api/v1/commands/${sent!.document_id}`)).body as { status: string }).status, 'success');
@@ -198,7 +201,11 @@ describe('agent enrollment', () => {
     assert.equal(wasThere, true);
     assert.notEqual(key, first.key);
     assert.equal((await login('replaced-1', first.key)).status, 401, 'the old key no longer authenticates');
-    assert.equal((await h.http('POST', '/api/v1/commands/results', { token: oldBearer, body: { results: [{ document_id: 'x', code: 0, message: '' }] } })).status, 403, 'nor a token of the old registration');
+    assert.equal(
+      (await h.http('POST', '/api/v1/commands/results', { token: oldBearer, body: { results: [{ document_id: 'x', code: 0, message: '' }] } })).status,
+      403,
+      'nor a token of the old registration',
+    );
     assert.equal((await login('replaced-1', key)).status, 200);
 
     const fresh = await h.admin('POST', '/api/v1/agents', { id: 'replaced-new', replace: true });
@@ -311,7 +318,10 @@ describe('enrollment tokens on the management API', () => {
     }
     const seen = ((await h.mgmt('GET', '/api/v1/enrollment-tokens', { key: keys.linuxAdmin })).body as { tokens: TokenView[] }).tokens;
     assert.ok(seen.some((t) => t.id === linux.id));
-    assert.ok(seen.every((t) => t.groups.length > 0 && t.groups.every((g) => g === 'linux')), JSON.stringify(seen));
+    assert.ok(
+      seen.every((t) => t.groups.length > 0 && t.groups.every((g) => g === 'linux')),
+      JSON.stringify(seen),
+    );
     for (const id of [windows.id, 'ffffffffffffffff']) {
       const res = await h.mgmt('DELETE', `/api/v1/enrollment-tokens/${id}`, { key: keys.linuxAdmin });
       assert.deepEqual([res.status, (res.body as { code: string }).code], [403, 'COURIER_ERR_OUT_OF_SCOPE'], id);

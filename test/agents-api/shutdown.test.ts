@@ -89,10 +89,15 @@ function isShuttingDown(error: unknown): boolean {
 /** `refused` if no connection could be made, else the status and code of the answer. */
 async function tryRequest(url: string, token: string): Promise<string> {
   try {
-    const res = await requestJson({ baseUrl: url, method: 'POST', path: '/api/v1/commands/results', headers: { authorization: `Bearer ${token}` }, body: { results: [{ document_id: 'x', code: 0, message: 'x' }] } });
+    const res = await requestJson({
+      baseUrl: url,
+      method: 'POST',
+      path: '/api/v1/commands/results',
+      headers: { authorization: `Bearer ${token}` },
+      body: { results: [{ document_id: 'x', code: 0, message: 'x' }] },
+    });
     return `${res.status} ${(res.body as { code?: string } | null)?.code ?? ''}`.trim();
   } catch {
     return 'refused';
   }
 }
-

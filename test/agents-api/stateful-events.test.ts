@@ -26,9 +26,7 @@ function throwsCoded(body: unknown, code: string, status: number, message?: RegE
 
 describe('parseStatefulEvents: the Wazuh agent NDJSON', () => {
   test('one result', () => {
-    assert.deepEqual(parseStatefulEvents(ndjson(META, header('cmd-1'), ok(0, 'Command executed'))), [
-      { document_id: 'cmd-1', code: 0, message: 'Command executed' },
-    ]);
+    assert.deepEqual(parseStatefulEvents(ndjson(META, header('cmd-1'), ok(0, 'Command executed'))), [{ document_id: 'cmd-1', code: 0, message: 'Command executed' }]);
   });
 
   test('several results, in order, with data when given', () => {

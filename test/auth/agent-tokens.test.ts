@@ -102,7 +102,7 @@ describe('agent tokens', () => {
     assert.equal((await tokens.verify(await reloaded.issue('agent-4', 'reg-agent-4'))).agentId, 'agent-4');
   });
 
-  test("another data dir has another key: its tokens are refused", async () => {
+  test('another data dir has another key: its tokens are refused', async () => {
     const other = await AgentTokens.load(tempDir(), time.now);
     await rejectsWith(tokens.verify(await other.issue('agent-1', 'reg-agent-1')), 'COURIER_ERR_INVALID_TOKEN');
     await rejectsWith(other.verify(await tokens.issue('agent-1', 'reg-agent-1')), 'COURIER_ERR_INVALID_TOKEN');
@@ -112,7 +112,13 @@ describe('agent tokens', () => {
     const key = await importJWK(JSON.parse(readFileSync(join(dir, 'jwt-signing-key.json'), 'utf8')) as JWK, 'RS256');
     const iat = Math.floor(time.t / 1000);
     const make = (claims: Record<string, unknown>, iss = TOKEN_ISSUER, aud = TOKEN_AUDIENCE) =>
-      new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).setIssuer(iss).setAudience(aud).setIssuedAt(iat).setExpirationTime(iat + 900).sign(key);
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'RS256' })
+        .setIssuer(iss)
+        .setAudience(aud)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 900)
+        .sign(key);
     const expiresAt = (iat + 900) * 1000;
     assert.deepEqual(await tokens.verify(await make({ uuid: 'agent-5', reg: 'r' })), { agentId: 'agent-5', registration: 'r', expiresAt }, 'control: right claims pass');
     // Without `reg` the token is valid as such; the agents API refuses it (no registration matches null).

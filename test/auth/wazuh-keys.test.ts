@@ -19,7 +19,12 @@ describe("Wazuh's agent key hash", () => {
   }
 
   test("courier's own format and anything else are not taken for Wazuh's", async () => {
-    for (const other of [hashSecret('some-key-0123456789'), '', 'D09r1+n/YMg/2l0wOpkvQS7F0BwjhynPxnr18cGkjOZkNTbZHWYOxRqJttp81JD', 'D09r1+n/YMg/2l0wOpkvQS7F0BwjhynPxnr18cGkjOZkNTbZHWYOxRqJttp81JDq=']) {
+    for (const other of [
+      hashSecret('some-key-0123456789'),
+      '',
+      'D09r1+n/YMg/2l0wOpkvQS7F0BwjhynPxnr18cGkjOZkNTbZHWYOxRqJttp81JD',
+      'D09r1+n/YMg/2l0wOpkvQS7F0BwjhynPxnr18cGkjOZkNTbZHWYOxRqJttp81JDq=',
+    ]) {
       assert.equal(isWazuhKeyHash(other), false, other);
       assert.equal(await verifyWazuhKey('some-key-0123456789', other), false);
     }

@@ -100,7 +100,10 @@ describe('courier CLI: enrollment', () => {
     running.push(again);
     const [second] = await h.send([command({ type: 'agent', id: 'cli-enrolled' })]);
     await eventually(() => (again.stdout.some((l) => l.includes(second!.document_id)) ? true : undefined), `the second command (stderr: ${again.stderr.join('\n')})`);
-    assert.ok(again.stderr.some((l) => l.includes('already enrolled as cli-enrolled')), again.stderr.join('\n'));
+    assert.ok(
+      again.stderr.some((l) => l.includes('already enrolled as cli-enrolled')),
+      again.stderr.join('\n'),
+    );
     assert.equal(await uses(made.id), 1, 'not enrolled again');
     assert.deepEqual(JSON.parse(readFileSync(keyFile, 'utf8')), stored, 'the key file is unchanged');
     again.child.kill('SIGTERM');

@@ -48,7 +48,11 @@ describe('courier CLI (operators)', () => {
     };
     assert.equal(summary.total, 3);
     assert.equal(summary.counts.pending! + summary.counts.sent!, 0);
-    const text = await viaSocket(['requests', 'show', (JSON.parse(await viaSocket(['commands', 'list', '--agent', 'cli-w1', '--json'])) as { items: { request_id: string }[] }).items[0]!.request_id]);
+    const text = await viaSocket([
+      'requests',
+      'show',
+      (JSON.parse(await viaSocket(['commands', 'list', '--agent', 'cli-w1', '--json'])) as { items: { request_id: string }[] }).items[0]!.request_id,
+    ]);
     assert.match(text, /3 commands/);
   });
 

@@ -2,8 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { actionArgsProblem } from '../../src/domain/action-args.js';
 
-const problem = (name: string, args: Record<string, unknown> | undefined, where = 'commands.0') =>
-  actionArgsProblem({ name, args: args as Record<string, unknown> }, where);
+const problem = (name: string, args: Record<string, unknown> | undefined, where = 'commands.0') => actionArgsProblem({ name, args: args as Record<string, unknown> }, where);
 
 describe('actionArgsProblem: set-group', () => {
   test('a list of group names is accepted', () => {
@@ -29,11 +28,7 @@ describe('actionArgsProblem: set-group', () => {
       [{ g1: true }, 'START_OBJECT'],
     ];
     for (const [value, type] of cases) {
-      assert.equal(
-        problem('set-group', { groups: value }),
-        `Expected [commands.0.action.args.groups] to be an array, got [${type}]`,
-        JSON.stringify(value),
-      );
+      assert.equal(problem('set-group', { groups: value }), `Expected [commands.0.action.args.groups] to be an array, got [${type}]`, JSON.stringify(value));
     }
   });
 

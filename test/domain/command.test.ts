@@ -1,14 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { commandMachine } from '../../machines/command.machine.js';
-import {
-  COMMAND_STATUSES,
-  FINAL_STATUSES,
-  INITIAL_STATUS,
-  isCommandStatus,
-  UNFINISHED_STATUSES,
-  zeroCountsByStatus,
-} from '../../src/domain/command.js';
+import { COMMAND_STATUSES, FINAL_STATUSES, INITIAL_STATUS, isCommandStatus, UNFINISHED_STATUSES, zeroCountsByStatus } from '../../src/domain/command.js';
 
 /** What is in `a` and not in `b`, sorted. */
 function missingFrom(a: Iterable<string>, b: Iterable<string>): string[] {

@@ -26,8 +26,7 @@ test('a courier killed with SIGKILL while commands are in flight loses none of t
     await server.exited;
     rmSync(dataDir, { recursive: true, force: true });
   });
-  const admin = (method: string, path: string, body?: unknown) =>
-    requestJson({ socketPath: server.socket, method, path, ...(body !== undefined ? { body } : {}) });
+  const admin = (method: string, path: string, body?: unknown) => requestJson({ socketPath: server.socket, method, path, ...(body !== undefined ? { body } : {}) });
 
   const agentCount = 12;
   const received = new Map<string, number>();
@@ -86,6 +85,10 @@ test('a courier killed with SIGKILL while commands are in flight loses none of t
   for (const id of acknowledged) {
     const trail = ((await admin('GET', `/api/v1/commands/${id}/history`)).body as { events: { to: string; cause: string }[] }).events;
     assert.equal(trail.filter((e) => e.cause === 'created').length, 1, `${id} created once`);
-    assert.deepEqual(trail.filter((e) => e.to === 'success' || e.to === 'failure').map((e) => e.to), ['success'], `${id} has one result`);
+    assert.deepEqual(
+      trail.filter((e) => e.to === 'success' || e.to === 'failure').map((e) => e.to),
+      ['success'],
+      `${id} has one result`,
+    );
   }
 });

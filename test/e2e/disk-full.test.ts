@@ -62,7 +62,13 @@ describe('disk full', { skip: smallFilesystemSkip() }, () => {
 
     disk.fill();
     // The agent's result cannot be written: its request waits while the change is retried.
-    const report = requestJson({ baseUrl: server.url, method: 'POST', path: '/api/v1/commands/results', headers: auth, body: { results: [{ document_id: id, code: 0, message: 'done' }] } });
+    const report = requestJson({
+      baseUrl: server.url,
+      method: 'POST',
+      path: '/api/v1/commands/results',
+      headers: auth,
+      body: { results: [{ document_id: id, code: 0, message: 'done' }] },
+    });
     await eventually(async () => ((await admin('GET', '/healthz')).status === 503 ? true : undefined), '/healthz to report the failing writes');
 
     server.child.kill('SIGTERM');
@@ -79,7 +85,13 @@ describe('disk full', { skip: smallFilesystemSkip() }, () => {
     server = await spawnCourier(args);
     const stored = await admin('GET', `/api/v1/commands/${id}`);
     assert.equal((stored.body as { status: string }).status, 'delivered', 'the unwritten result must not appear as written');
-    const again = await requestJson({ baseUrl: server.url, method: 'POST', path: '/api/v1/commands/results', headers: auth, body: { results: [{ document_id: id, code: 0, message: 'done' }] } });
+    const again = await requestJson({
+      baseUrl: server.url,
+      method: 'POST',
+      path: '/api/v1/commands/results',
+      headers: auth,
+      body: { results: [{ document_id: id, code: 0, message: 'done' }] },
+    });
     assert.equal(again.status, 200);
     assert.equal((again.body as { results: { outcome: string; status: string }[] }).results[0]!.status, 'success');
   });

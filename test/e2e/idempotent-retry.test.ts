@@ -15,7 +15,11 @@ import { seedAgents } from '../support/seed-agents.js';
 test('a fan-out cut by kill -9 is completed by its retry under the same Idempotency-Key, each member once', async (t) => {
   const members = 20_000;
   const dataDir = tempDir();
-  await seedAgents(dataDir, Array.from({ length: members }, (_, i) => `fan-${i}`), ['fleet']);
+  await seedAgents(
+    dataDir,
+    Array.from({ length: members }, (_, i) => `fan-${i}`),
+    ['fleet'],
+  );
   const args = ['--data-dir', dataDir, '--port', String(await freePort()), '--management-port', '0'];
   let server = await spawnCourier(args);
   t.after(async () => {
@@ -25,7 +29,13 @@ test('a fan-out cut by kill -9 is completed by its retry under the same Idempote
   });
   const socket = () => server.socket;
   const create = () =>
-    requestJson({ socketPath: socket(), method: 'POST', path: '/api/v1/commands', headers: { 'idempotency-key': 'nightly-restart-42' }, body: { commands: [command({ type: 'group', id: 'fleet' })] } });
+    requestJson({
+      socketPath: socket(),
+      method: 'POST',
+      path: '/api/v1/commands',
+      headers: { 'idempotency-key': 'nightly-restart-42' },
+      body: { commands: [command({ type: 'group', id: 'fleet' })] },
+    });
   /** The request's commands stored so far (the socket answers between two slices of the fan-out). */
   const storedSoFar = async (): Promise<{ requestId: string; total: number } | undefined> => {
     const newest = await requestJson({ socketPath: socket(), method: 'GET', path: '/api/v1/commands?limit=1' });
@@ -36,10 +46,14 @@ test('a fan-out cut by kill -9 is completed by its retry under the same Idempote
   };
 
   void create().catch(() => {}); // its answer never comes
-  const partial = await eventually(async () => {
-    const so = await storedSoFar();
-    return so && so.total > 0 ? so : undefined;
-  }, 'the first slices of the fan-out', 60_000);
+  const partial = await eventually(
+    async () => {
+      const so = await storedSoFar();
+      return so && so.total > 0 ? so : undefined;
+    },
+    'the first slices of the fan-out',
+    60_000,
+  );
   server.child.kill('SIGKILL');
   await server.exited;
 
@@ -57,7 +71,10 @@ test('a fan-out cut by kill -9 is completed by its retry under the same Idempote
   assert.equal(answer.commands[0]!.request_id, before.requestId);
   assert.equal(new Set(answer.commands.map((c) => c.agent_id)).size, members, 'each member exactly once');
   const answered = new Set(answer.commands.map((c) => c.document_id));
-  assert.ok(storedBefore.every((id) => answered.has(id)), 'a command stored before the kill was made again');
+  assert.ok(
+    storedBefore.every((id) => answered.has(id)),
+    'a command stored before the kill was made again',
+  );
   const after = (await storedSoFar())!;
   assert.equal(after.total, members, 'the store holds each member once, no more');
 });

@@ -26,7 +26,7 @@ describe('courier on OpenSearch: delivery', { skip: tier.skip }, () => {
 
   const stored = async (id: string) => (await cluster(url, 'GET', `/${names.commands}/_doc/${id}`)).body._source;
 
-  test('a document indexed in the Wazuh plugin\'s format reaches a long-polling agent; pending → sent → delivered → success, audited', async () => {
+  test("a document indexed in the Wazuh plugin's format reaches a long-polling agent; pending → sent → delivered → success, audited", async () => {
     const token = await h.agentToken('wz-agent-1');
     const waiting = h.http('GET', '/api/v1/commands', { token });
     await eventually(() => (h.courier.supervisor.stats().longPollSubscriptions === 1 ? true : undefined), 'the poll to be held');
@@ -40,7 +40,10 @@ describe('courier on OpenSearch: delivery', { skip: tier.skip }, () => {
     const res = await waiting;
     assert.equal(res.status, 200);
     const body = res.body as Commands;
-    assert.deepEqual(body.commands.map((c) => [c.document_id, c.action.name]), [[id, 'fetch-config']]);
+    assert.deepEqual(
+      body.commands.map((c) => [c.document_id, c.action.name]),
+      [[id, 'fetch-config']],
+    );
 
     // The claim and the delivery are written back to the document.
     const delivered = await eventually(async () => {
@@ -78,7 +81,10 @@ describe('courier on OpenSearch: delivery', { skip: tier.skip }, () => {
     assert.ok(trail.slice(1).every((e: { node: string; actor: string }) => e.node === 'node-d' && e.actor === 'agent:wz-agent-1'));
     // The same trail through courier's own API.
     const history = await h.admin('GET', `/api/v1/commands/${id}/history`);
-    assert.deepEqual((history.body as { events: { to: string }[] }).events.map((e) => e.to), ['pending', 'sent', 'delivered', 'success']);
+    assert.deepEqual(
+      (history.body as { events: { to: string }[] }).events.map((e) => e.to),
+      ['pending', 'sent', 'delivered', 'success'],
+    );
   });
 
   test('a command created through courier is a Wazuh-shaped document in the index', async () => {
@@ -104,10 +110,13 @@ describe('courier on OpenSearch: delivery', { skip: tier.skip }, () => {
       }, `${id} to time out`);
       assert.equal(source.courier.attempts, 0);
       const history = await h.admin('GET', `/api/v1/commands/${id}/history`);
-      assert.deepEqual((history.body as { events: { to: string; cause: string }[] }).events.map((e) => [e.to, e.cause]), [
-        ['pending', 'indexed'],
-        ['timed_out', 'deadline'],
-      ]);
+      assert.deepEqual(
+        (history.body as { events: { to: string; cause: string }[] }).events.map((e) => [e.to, e.cause]),
+        [
+          ['pending', 'indexed'],
+          ['timed_out', 'deadline'],
+        ],
+      );
     }
   });
 
@@ -131,10 +140,13 @@ describe('courier on OpenSearch: delivery', { skip: tier.skip }, () => {
     for (const id of [forNobody!, isoForNobody!]) {
       await eventually(async () => ((await stored(id)).command.status === 'timed_out' ? true : undefined), `${id} to time out`);
       const history = await h.admin('GET', `/api/v1/commands/${id}/history`);
-      assert.deepEqual((history.body as { events: { to: string; cause: string }[] }).events.map((e) => [e.to, e.cause]), [
-        ['pending', 'indexed'],
-        ['timed_out', 'deadline'],
-      ]);
+      assert.deepEqual(
+        (history.body as { events: { to: string; cause: string }[] }).events.map((e) => [e.to, e.cause]),
+        [
+          ['pending', 'indexed'],
+          ['timed_out', 'deadline'],
+        ],
+      );
     }
   });
 
@@ -144,7 +156,11 @@ describe('courier on OpenSearch: delivery', { skip: tier.skip }, () => {
     const keys = new Map<string, string>();
     await inBatches(agents, 50, async (id) => void keys.set(id, await h.addAgent(id)));
 
-    const ids = await indexCommands(url, names.commands, agents.map((id) => wazuhCommand(id)));
+    const ids = await indexCommands(
+      url,
+      names.commands,
+      agents.map((id) => wazuhCommand(id)),
+    );
     const idOf = new Map(agents.map((agent, i) => [agent, ids[i]!]));
     // All of them become live commands on the node (Wazuh took 10 per 10 s).
     await eventually(() => (h.courier.supervisor.stats().liveCommands >= count ? true : undefined), `${count} commands picked up`, 60_000);
@@ -155,19 +171,26 @@ describe('courier on OpenSearch: delivery', { skip: tier.skip }, () => {
       const token = (auth.body as { token: string }).token;
       const res = await h.http('GET', '/api/v1/commands', { token });
       assert.equal(res.status, 200, `${agent}: ${JSON.stringify(res.body)}`);
-      assert.deepEqual((res.body as Commands).commands.map((c) => c.document_id), [idOf.get(agent)]);
+      assert.deepEqual(
+        (res.body as Commands).commands.map((c) => c.document_id),
+        [idOf.get(agent)],
+      );
       const report = await h.http('POST', '/api/v1/commands/results', { token, body: { results: [{ document_id: idOf.get(agent), code: 0, message: 'ok' }] } });
       assert.equal(report.status, 200);
     });
 
-    const successes = await eventually(async () => {
-      await cluster(url, 'POST', `/${names.commands}/_refresh`);
-      const res = await cluster(url, 'POST', `/${names.commands}/_count`, { query: { terms: { _id: ids } } });
-      const ok = await cluster(url, 'POST', `/${names.commands}/_count`, {
-        query: { bool: { filter: [{ terms: { _id: ids } }, { term: { 'command.status': 'success' } }] } },
-      });
-      return res.body.count === count && ok.body.count === count ? ok.body.count : undefined;
-    }, 'every command to succeed in the index', 60_000);
+    const successes = await eventually(
+      async () => {
+        await cluster(url, 'POST', `/${names.commands}/_refresh`);
+        const res = await cluster(url, 'POST', `/${names.commands}/_count`, { query: { terms: { _id: ids } } });
+        const ok = await cluster(url, 'POST', `/${names.commands}/_count`, {
+          query: { bool: { filter: [{ terms: { _id: ids } }, { term: { 'command.status': 'success' } }] } },
+        });
+        return res.body.count === count && ok.body.count === count ? ok.body.count : undefined;
+      },
+      'every command to succeed in the index',
+      60_000,
+    );
     assert.equal(successes, count);
   });
 });

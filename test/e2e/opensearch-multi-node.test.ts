@@ -91,7 +91,13 @@ describe('courier on OpenSearch: several nodes', { skip: tier.skip }, () => {
     for (let round = 0; round < 6; round++) {
       const targets = Array.from({ length: 50 }, (_, k) => agentIds[(round * 50 + k) % agentIds.length]!);
       if (round % 2 === 0) {
-        ids.push(...(await indexCommands(url, names.commands, targets.map((id) => wazuhCommand(id)))));
+        ids.push(
+          ...(await indexCommands(
+            url,
+            names.commands,
+            targets.map((id) => wazuhCommand(id)),
+          )),
+        );
       } else {
         const via = round % 4 === 1 ? a : b;
         ids.push(...(await via.send(targets.map((id) => command({ type: 'agent', id })))).map((c) => c.document_id));
@@ -99,10 +105,14 @@ describe('courier on OpenSearch: several nodes', { skip: tier.skip }, () => {
     }
     assert.equal(ids.length, 300);
 
-    await eventually(async () => {
-      const statuses = await statusesOf(ids);
-      return ids.every((id) => statuses.get(id) === 'success') ? true : undefined;
-    }, 'all 300 commands to succeed', 120_000);
+    await eventually(
+      async () => {
+        const statuses = await statusesOf(ids);
+        return ids.every((id) => statuses.get(id) === 'success') ? true : undefined;
+      },
+      'all 300 commands to succeed',
+      120_000,
+    );
 
     // Delivered once: exactly one connection, on one node, received each command.
     const twice = ids.filter((id) => (received.get(id)?.length ?? 0) !== 1);
@@ -137,18 +147,36 @@ describe('courier on OpenSearch: several nodes', { skip: tier.skip }, () => {
     await eventually(() => (later.every((id) => got.includes(id)) ? true : undefined), 'the three commands on node b');
     assert.deepEqual(got, later, 'in creation order');
     const claims = (await auditOf(later)).filter((e) => e.to === 'sent');
-    assert.deepEqual(claims.map((e) => e.node), ['node-b', 'node-b', 'node-b']);
+    assert.deepEqual(
+      claims.map((e) => e.node),
+      ['node-b', 'node-b', 'node-b'],
+    );
   });
 
   test('a node killed after claiming, before delivery: its claims lapse and another node delivers', { timeout: 120_000 }, async () => {
     const dataDir = tempDir();
-    const killed = await spawnCourier(
-      [
-        '--data-dir', dataDir, '--port', '0', '--management-port', '0', '--node', 'node-k', '--log-level', 'info',
-        '--opensearch', url, '--opensearch-index-prefix', prefix,
-        '--poll-interval', '200ms', '--rescan-interval', '500ms', '--claim-lease', '2s',
-      ],
-    );
+    const killed = await spawnCourier([
+      '--data-dir',
+      dataDir,
+      '--port',
+      '0',
+      '--management-port',
+      '0',
+      '--node',
+      'node-k',
+      '--log-level',
+      'info',
+      '--opensearch',
+      url,
+      '--opensearch-index-prefix',
+      prefix,
+      '--poll-interval',
+      '200ms',
+      '--rescan-interval',
+      '500ms',
+      '--claim-lease',
+      '2s',
+    ]);
     try {
       const key = await b.addAgent('orphan');
       const auth = await requestJson({ baseUrl: killed.url, method: 'POST', path: '/api/v1/authentication', body: { uuid: 'orphan', key } });
@@ -162,7 +190,11 @@ describe('courier on OpenSearch: several nodes', { skip: tier.skip }, () => {
       });
       await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
 
-      const ids = await indexCommands(url, names.commands, [0, 1, 2, 3].map(() => wazuhCommand('orphan')));
+      const ids = await indexCommands(
+        url,
+        names.commands,
+        [0, 1, 2, 3].map(() => wazuhCommand('orphan')),
+      );
       await eventually(() => (ids.every((id) => pushed.includes(id)) ? true : undefined), 'node k to push them');
       const claimed = await cluster(url, 'GET', `/${names.commands}/_doc/${ids[0]}`);
       assert.equal(claimed.body._source.command.status, 'sent');
@@ -176,10 +208,14 @@ describe('courier on OpenSearch: several nodes', { skip: tier.skip }, () => {
       const onB = new ReferenceAgent({ url: b.url, id: 'orphan', key, transport: 'long-poll', onCommand: (c) => got.push(c.document_id) });
       agents.push(onB);
       onB.start();
-      await eventually(async () => {
-        const statuses = await statusesOf(ids);
-        return ids.every((id) => statuses.get(id) === 'success') ? true : undefined;
-      }, 'the orphaned commands to be delivered by another node', 60_000);
+      await eventually(
+        async () => {
+          const statuses = await statusesOf(ids);
+          return ids.every((id) => statuses.get(id) === 'success') ? true : undefined;
+        },
+        'the orphaned commands to be delivered by another node',
+        60_000,
+      );
       assert.deepEqual([...got].sort(), [...ids].sort());
       const trail = await auditOf(ids);
       for (const id of ids) {

@@ -36,10 +36,14 @@ describe('courier on OpenSearch: the cluster goes away and comes back', { skip: 
     return new Map<string, string>(res.body.docs.map((d: { _id: string; _source: { command: { status: string } } }) => [d._id, d._source.command.status]));
   };
   const allSucceed = (ids: string[], what: string) =>
-    eventually(async () => {
-      const status = await statuses(ids);
-      return ids.every((id) => status.get(id) === 'success') ? true : undefined;
-    }, what, 60_000);
+    eventually(
+      async () => {
+        const status = await statuses(ids);
+        return ids.every((id) => status.get(id) === 'success') ? true : undefined;
+      },
+      what,
+      60_000,
+    );
 
   test('nothing is lost and the backlog is delivered after the cluster returns', async () => {
     const keys = new Map<string, string>();
@@ -88,7 +92,11 @@ describe('courier on OpenSearch: the cluster goes away and comes back', { skip: 
 
     node = await startOpenSearchNode({ port, dataDir });
     // The backlog: written into the index the moment it is back.
-    const backlog = await indexCommands(node.url, names.commands, Array.from({ length: 20 }, (_, i) => wazuhCommand(`out-${i % 6}`)));
+    const backlog = await indexCommands(
+      node.url,
+      names.commands,
+      Array.from({ length: 20 }, (_, i) => wazuhCommand(`out-${i % 6}`)),
+    );
 
     await allSucceed([...waiting, ...backlog], 'the waiting commands and the backlog to succeed');
     await allSucceed(before, 'the first commands to still be successful');

@@ -55,7 +55,10 @@ describe('courier on OpenSearch: agents registered by Wazuh', { skip: tier.skip 
     const [created] = await h.send([command({ type: 'agent', id: AGENT }, 'restart')]);
     const res = await poll;
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.deepEqual((res.body as { commands: { document_id: string }[] }).commands.map((c) => c.document_id), [created!.document_id]);
+    assert.deepEqual(
+      (res.body as { commands: { document_id: string }[] }).commands.map((c) => c.document_id),
+      [created!.document_id],
+    );
 
     // A re-authentication (every 15 minutes in a fleet) is answered the same.
     const again = await login(AGENT, vector.key);
@@ -82,13 +85,19 @@ describe('courier on OpenSearch: agents registered by Wazuh', { skip: tier.skip 
     assert.equal((await login(id, other.key)).status, 200);
   });
 
-  test('an agents index an older courier made (strict mapping) takes Wazuh\'s documents once courier has started on it', async (t) => {
+  test("an agents index an older courier made (strict mapping) takes Wazuh's documents once courier has started on it", async (t) => {
     const prefix = indexPrefix('old-agents');
     const old = indexNames(prefix);
-    const strict = { dynamic: 'strict', properties: { agent: { properties: { id: { type: 'keyword' }, key: { type: 'keyword', index: false }, groups: { type: 'keyword' } } }, courier: { properties: { created_at: { type: 'date' } } } } };
+    const strict = {
+      dynamic: 'strict',
+      properties: {
+        agent: { properties: { id: { type: 'keyword' }, key: { type: 'keyword', index: false }, groups: { type: 'keyword' } } },
+        courier: { properties: { created_at: { type: 'date' } } },
+      },
+    };
     assert.equal((await cluster(url, 'PUT', `/${old.agents}`, { mappings: strict })).status, 200);
     const refused = await cluster(url, 'PUT', `/${old.agents}/_doc/a-1?refresh=true`, wazuhAgentDocument('a-1', vector.stored, null));
-    assert.equal(refused.status, 400, 'control: the old mapping refuses Wazuh\'s fields');
+    assert.equal(refused.status, 400, "control: the old mapping refuses Wazuh's fields");
     const node = await startHarness({ opensearch: url, opensearchIndexPrefix: prefix, node: 'node-old' });
     t.after(() => node.stop());
     const written = await cluster(url, 'PUT', `/${old.agents}/_doc/a-1?refresh=true`, wazuhAgentDocument('a-1', vector.stored, null));

@@ -101,12 +101,22 @@ describe('TLS by default', () => {
     const key = ((await admin('POST', '/api/v1/agents', { id: 'tls-agent' })).body as { key: string }).key;
     const received: string[] = [];
     for (const transport of ['long-poll', 'websocket'] as const) {
-      const agent = new ReferenceAgent({ url, id: 'tls-agent', key, transport, tls: await clientTls(url, { caFingerprint: tls.caFingerprint }), onCommand: (c) => received.push(c.document_id) });
+      const agent = new ReferenceAgent({
+        url,
+        id: 'tls-agent',
+        key,
+        transport,
+        tls: await clientTls(url, { caFingerprint: tls.caFingerprint }),
+        onCommand: (c) => received.push(c.document_id),
+      });
       agent.start();
       try {
         const created = await admin('POST', '/api/v1/commands', { commands: [command({ type: 'agent', id: 'tls-agent' })] });
         const id = (created.body as { commands: { document_id: string }[] }).commands[0]!.document_id;
-        await eventually(async () => (((await admin('GET', `/api/v1/commands/${id}`)).body as { status: string }).status === 'success' ? true : undefined), `${transport}: the command done over TLS`);
+        await eventually(
+          async () => (((await admin('GET', `/api/v1/commands/${id}`)).body as { status: string }).status === 'success' ? true : undefined),
+          `${transport}: the command done over TLS`,
+        );
         assert.ok(received.includes(id));
       } finally {
         await agent.stop();
@@ -119,14 +129,18 @@ describe('TLS by default', () => {
     const onSocket = ['--socket', server.socket, '--json'];
     const made = JSON.parse((await run(process.execPath, [CLI, 'enrollment-tokens', 'create', '--group', 'linux', '--max-uses', '10', ...onSocket])).stdout) as { token: string };
     const keyFile = join(dataDir, 'agent-walk.json');
-    const agent = spawn(process.execPath, [CLI, 'agent', '--url', url, '--ca', tls.caFile, '--enroll', made.token, '--id', 'walk-1', '--key-file', keyFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const agent = spawn(process.execPath, [CLI, 'agent', '--url', url, '--ca', tls.caFile, '--enroll', made.token, '--id', 'walk-1', '--key-file', keyFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     t.after(() => agent.kill('SIGKILL'));
     let printed = '';
     agent.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
     let problems = '';
     agent.stderr.on('data', (chunk: Buffer) => (problems += chunk.toString()));
     await eventually(() => (problems.includes('enrolled as walk-1') ? true : undefined), 'the agent enrolled over TLS');
-    const sent = JSON.parse((await run(process.execPath, [CLI, 'send', '--agent', 'walk-1', '--action', 'restart', ...onSocket])).stdout) as { commands: { document_id: string }[] };
+    const sent = JSON.parse((await run(process.execPath, [CLI, 'send', '--agent', 'walk-1', '--action', 'restart', ...onSocket])).stdout) as {
+      commands: { document_id: string }[];
+    };
     await eventually(() => (printed.includes(sent.commands[0]!.document_id) ? true : undefined), `the command printed by the agent (stderr: ${problems})`);
   });
 
@@ -135,18 +149,29 @@ describe('TLS by default', () => {
     const other = await createCa('someone else');
     await assert.rejects(clientTls(url, { caFingerprint: fingerprint256(other.cert) }), /did not present a CA with the SHA-256 fingerprint .*refusing to talk to it/);
     await assert.rejects(
-      requestJson({ baseUrl: url, method: 'POST', path: '/api/v1/authentication', body: { uuid: 'tls-agent', key: 'x'.repeat(20) }, tls: { ca: other.cert, rejectUnauthorized: true } }),
+      requestJson({
+        baseUrl: url,
+        method: 'POST',
+        path: '/api/v1/authentication',
+        body: { uuid: 'tls-agent', key: 'x'.repeat(20) },
+        tls: { ca: other.cert, rejectUnauthorized: true },
+      }),
       /self[- ]signed|unable to verify|unable to get local issuer/i,
     );
     // Nor does the system's trust store know courier's private CA.
-    await assert.rejects(requestJson({ baseUrl: url, method: 'GET', path: '/healthz', tls: { rejectUnauthorized: true } }), /self[- ]signed|unable to verify|unable to get local issuer/i);
+    await assert.rejects(
+      requestJson({ baseUrl: url, method: 'GET', path: '/healthz', tls: { rejectUnauthorized: true } }),
+      /self[- ]signed|unable to verify|unable to get local issuer/i,
+    );
   });
 
   test('the operator CLI reaches the management API over TLS with --ca or --ca-fingerprint, and refuses a wrong pin', async () => {
     const { managementUrl, tls } = running();
     const key = ((await requestJson({ socketPath: server.socket, method: 'POST', path: '/api/v1/keys', body: { role: 'admin' } })).body as { key: string }).key;
     const cli = (args: string[]) =>
-      run(process.execPath, [CLI, ...args, '--url', managementUrl, '--key', key, '--json'], { env: { ...process.env, COURIER_URL: '', COURIER_API_KEY: '', COURIER_CA: '', COURIER_CA_FINGERPRINT: '' } });
+      run(process.execPath, [CLI, ...args, '--url', managementUrl, '--key', key, '--json'], {
+        env: { ...process.env, COURIER_URL: '', COURIER_API_KEY: '', COURIER_CA: '', COURIER_CA_FINGERPRINT: '' },
+      });
     const byFile = JSON.parse((await cli(['audit', '--ca', tls.caFile])).stdout) as { items: unknown[] };
     assert.ok(Array.isArray(byFile.items));
     const byPin = JSON.parse((await cli(['commands', 'list', '--ca-fingerprint', tls.caFingerprint])).stdout) as { items: unknown[] };
@@ -158,8 +183,16 @@ describe('TLS by default', () => {
 
   test('a certificate request is refused where courier signs none', async () => {
     const { url } = running();
-    const made = JSON.parse((await run(process.execPath, [CLI, 'enrollment-tokens', 'create', '--group', 'linux', '--socket', server.socket, '--json'])).stdout) as { token: string };
-    const res = await requestJson({ baseUrl: url, method: 'POST', path: '/api/v1/enroll', body: { token: made.token, csr: (await createCsr('x')).csr }, tls: { ca: caPem, rejectUnauthorized: true } });
+    const made = JSON.parse((await run(process.execPath, [CLI, 'enrollment-tokens', 'create', '--group', 'linux', '--socket', server.socket, '--json'])).stdout) as {
+      token: string;
+    };
+    const res = await requestJson({
+      baseUrl: url,
+      method: 'POST',
+      path: '/api/v1/enroll',
+      body: { token: made.token, csr: (await createCsr('x')).csr },
+      tls: { ca: caPem, rejectUnauthorized: true },
+    });
     assert.equal(res.status, 400);
     assert.equal((res.body as { code: string }).code, 'COURIER_ERR_CSR_NOT_SIGNED');
   });
@@ -180,7 +213,10 @@ describe('--insecure-http', () => {
     try {
       const entry = server.logs.find((l) => l.msg === 'courier is running') as { url: string };
       assert.match(entry.url, /^http:\/\//);
-      assert.ok(server.logs.some((l) => l.level === 40 && String(l.msg).includes('--insecure-http')), 'no warning logged');
+      assert.ok(
+        server.logs.some((l) => l.level === 40 && String(l.msg).includes('--insecure-http')),
+        'no warning logged',
+      );
       assert.equal((await requestJson({ baseUrl: entry.url, method: 'GET', path: '/healthz' })).status, 200);
     } finally {
       server.child.kill('SIGKILL');
@@ -209,8 +245,7 @@ describe('mutual TLS on the agents API', () => {
     rejectUnauthorized: true,
     ...(id ? { cert: certs.get(id)!.cert, key: certs.get(id)!.key } : {}),
   });
-  const authenticate = (uuid: string, tls: ClientTls) =>
-    requestJson({ baseUrl: h.url, method: 'POST', path: '/api/v1/authentication', body: { uuid, key: keys.get(uuid)! }, tls });
+  const authenticate = (uuid: string, tls: ClientTls) => requestJson({ baseUrl: h.url, method: 'POST', path: '/api/v1/authentication', body: { uuid, key: keys.get(uuid)! }, tls });
 
   test('an agent authenticates with its own certificate, and uses its token only over a connection with it', async () => {
     const ok = await authenticate('mtls-a', as('mtls-a'));
@@ -227,7 +262,7 @@ describe('mutual TLS on the agents API', () => {
     const stolenToken = await requestJson({ baseUrl: h.url, method: 'GET', path: '/api/v1/commands', headers: { authorization: `Bearer ${token}` }, tls: as('mtls-b') });
     assert.equal(stolenToken.status, 403);
     const ws = new WebSocket(h.url.replace(/^https/, 'wss') + '/api/v1/commands/ws', { headers: { authorization: `Bearer ${token}` }, ...as('mtls-b') });
-    const [, response] = (await once(ws, "unexpected-response")) as [unknown, { statusCode: number }];
+    const [, response] = (await once(ws, 'unexpected-response')) as [unknown, { statusCode: number }];
     assert.equal(response.statusCode, 403);
 
     // No certificate at all.
@@ -332,7 +367,13 @@ describe('certificate reload', () => {
   test('a new certificate is served to new connections while an open WebSocket keeps working, on reload and on a file change', async () => {
     assert.equal((await presented(h.url, bothCas)).fingerprint256, leafOf(first));
     const key = await h.addAgent('reload-1');
-    const auth = await requestJson({ baseUrl: h.url, method: 'POST', path: '/api/v1/authentication', body: { uuid: 'reload-1', key }, tls: { ca: bothCas, rejectUnauthorized: true } });
+    const auth = await requestJson({
+      baseUrl: h.url,
+      method: 'POST',
+      path: '/api/v1/authentication',
+      body: { uuid: 'reload-1', key },
+      tls: { ca: bothCas, rejectUnauthorized: true },
+    });
     const { token } = auth.body as { token: string };
     const ws = new WebSocket(h.url.replace(/^https/, 'wss') + '/api/v1/commands/ws', { headers: { authorization: `Bearer ${token}` }, ca: bothCas });
     await once(ws, 'open');
@@ -344,7 +385,10 @@ describe('certificate reload', () => {
     await h.courier.reloadTls();
     assert.equal((await presented(h.url, bothCas)).fingerprint256, leafOf(second));
     const [created] = await h.send([command({ type: 'agent', id: 'reload-1' })]);
-    await eventually(() => (frames.some((f) => f.commands?.some((c) => c.document_id === created!.document_id)) ? true : undefined), 'a command on the socket opened before the reload');
+    await eventually(
+      () => (frames.some((f) => f.commands?.some((c) => c.document_id === created!.document_id)) ? true : undefined),
+      'a command on the socket opened before the reload',
+    );
     assert.equal(ws.readyState, WebSocket.OPEN);
 
     // The files change again (a renewal): noticed without a reload.

@@ -65,7 +65,13 @@ describe('throttled failed authentications', () => {
   const login = (from: string, uuid: string, key: string) => send(from, h.url, 'POST', '/api/v1/authentication', { body: { uuid, key } });
   const metric = async (name: string) => {
     const text = String((await h.mgmt('GET', '/metrics', { key: admin })).body);
-    return Number(text.split('\n').find((l) => l.startsWith(name))?.split(' ').at(-1) ?? 0);
+    return Number(
+      text
+        .split('\n')
+        .find((l) => l.startsWith(name))
+        ?.split(' ')
+        .at(-1) ?? 0,
+    );
   };
 
   function assertThrottled(res: Answer, what: string): void {

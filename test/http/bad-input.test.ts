@@ -96,13 +96,7 @@ async function pollOnce(token: string): Promise<string[]> {
 }
 
 async function sign(claims: Record<string, unknown>, key: Parameters<SignJWT['sign']>[0], times: { iat: number; exp: number }, audience = AUDIENCE) {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
-    .setIssuer(ISSUER)
-    .setAudience(audience)
-    .setIssuedAt(times.iat)
-    .setExpirationTime(times.exp)
-    .sign(key);
+  return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).setIssuer(ISSUER).setAudience(audience).setIssuedAt(times.iat).setExpirationTime(times.exp).sign(key);
 }
 
 before(async () => {
@@ -206,9 +200,7 @@ interface CallOptions {
 function call(plane: Plane, method: string, path: string, options: CallOptions = {}): Promise<JsonResponse> {
   const headers = { ...(options.token !== undefined ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers };
   const body = options.body !== undefined ? { body: options.body } : {};
-  return plane === 'admin'
-    ? requestJson({ socketPath: h.courier.socket, method, path, headers, ...body })
-    : requestJson({ baseUrl: h.url, method, path, headers, ...body });
+  return plane === 'admin' ? requestJson({ socketPath: h.courier.socket, method, path, headers, ...body }) : requestJson({ baseUrl: h.url, method, path, headers, ...body });
 }
 
 /** Exactly `{"message","code"}`, the expected code, a message that is not empty (and names the problem). */
@@ -316,7 +308,13 @@ function commandsCases(): BadCase[] {
     post('action a string', () => withCmd({ action: 'restart' }), 400, V, /action/),
     post('action.name with a slash', () => withCmd({ action: { name: '../restart', args: {} } }), 400, V, /action.*name/),
     post('action.args an array', () => withCmd({ action: { name: 'restart', args: [] } }), 400, V, /args/),
-    post('action.args nested 33 levels deep', () => withCmd({ action: { name: 'restart', args: { a: JSON.parse('['.repeat(32) + ']'.repeat(32)) } } }), 400, V, /args\] is nested deeper than 32/),
+    post(
+      'action.args nested 33 levels deep',
+      () => withCmd({ action: { name: 'restart', args: { a: JSON.parse('['.repeat(32) + ']'.repeat(32)) } } }),
+      400,
+      V,
+      /args\] is nested deeper than 32/,
+    ),
     post('source missing', () => ({ commands: [{ target: { type: 'agent', id: 'agent-a' }, action: { name: 'restart' }, timeout: 100 }] }), 400, V, /source/),
     post('user a number', () => withCmd({ user: 42 }), 400, V, /user/),
     post('status other than pending', () => withCmd({ status: 'sent' }), 400, V, /status/),
@@ -328,7 +326,13 @@ function commandsCases(): BadCase[] {
     post('unknown agent target', () => ({ commands: [agentCmd('ghost')] }), 400, 'COURIER_ERR_UNKNOWN_AGENT', /ghost/),
     post('valid command then an unknown agent', () => ({ commands: [agentCmd('agent-a'), agentCmd('ghost')] }), 400, 'COURIER_ERR_UNKNOWN_AGENT', /ghost/),
     post('group with no members', () => ({ commands: [command({ type: 'group', id: 'nobody' })] }), 400, 'COURIER_ERR_EMPTY_GROUP', /nobody/),
-    post('valid group then an empty group', () => ({ commands: [command({ type: 'group', id: 'g1' }), command({ type: 'group', id: 'nobody' })] }), 400, 'COURIER_ERR_EMPTY_GROUP', /nobody/),
+    post(
+      'valid group then an empty group',
+      () => ({ commands: [command({ type: 'group', id: 'g1' }), command({ type: 'group', id: 'nobody' })] }),
+      400,
+      'COURIER_ERR_EMPTY_GROUP',
+      /nobody/,
+    ),
     post('second command invalid', () => ({ commands: [agentCmd(), { ...agentCmd(), timeout: 0 }] }), 400, V, /commands.1.*timeout|timeout/),
     post(
       'document_id of an existing command with another target',
@@ -346,7 +350,12 @@ function commandsCases(): BadCase[] {
     ),
     post(
       'the same new document_id twice in one request, for two targets',
-      () => ({ commands: [{ ...agentCmd('agent-a'), document_id: 'twice-in-one-request' }, { ...agentCmd('agent-b'), document_id: 'twice-in-one-request' }] }),
+      () => ({
+        commands: [
+          { ...agentCmd('agent-a'), document_id: 'twice-in-one-request' },
+          { ...agentCmd('agent-b'), document_id: 'twice-in-one-request' },
+        ],
+      }),
       409,
       'COURIER_ERR_DOCUMENT_ID_CONFLICT',
       /twice-in-one-request/,
@@ -455,11 +464,28 @@ function componentCases(): BadCase[] {
     poll('target_id with bad characters', '?target_type=server&target_id=a%20b', /target_id/),
     poll('unknown parameter', '?target_type=server&target_id=mod1&wait=5', /wait/),
     results('unknown id', { results: [{ document_id: 'no-such-command', code: 0, message: 'ok' }] }, 404, 'COURIER_ERR_COMMAND_NOT_FOUND', /no-such-command/),
-    results('known then unknown id', (f) => ({ results: [{ document_id: f.server, code: 0, message: 'ok' }, { document_id: 'no-such-command', code: 0, message: 'ok' }] }), 404, 'COURIER_ERR_COMMAND_NOT_FOUND', /no-such-command/),
+    results(
+      'known then unknown id',
+      (f) => ({
+        results: [
+          { document_id: f.server, code: 0, message: 'ok' },
+          { document_id: 'no-such-command', code: 0, message: 'ok' },
+        ],
+      }),
+      404,
+      'COURIER_ERR_COMMAND_NOT_FOUND',
+      /no-such-command/,
+    ),
     results('code as a string', (f) => ({ results: [{ document_id: f.server, code: '0', message: 'ok' }] }), 400, V, /code/),
     results('code past the 64-bit range', (f) => `{"results":[{"document_id":"${f.server}","code":1e19,"message":"ok"}]}`, 400, V, /code/),
     results('code below the 64-bit range', (f) => `{"results":[{"document_id":"${f.server}","code":-1e19,"message":"ok"}]}`, 400, V, /code/),
-    results('data nested 33 levels deep', (f) => `{"results":[{"document_id":"${f.server}","code":0,"message":"ok","data":${'['.repeat(33)}${']'.repeat(33)}}]}`, 400, V, /nested deeper than 32/),
+    results(
+      'data nested 33 levels deep',
+      (f) => `{"results":[{"document_id":"${f.server}","code":0,"message":"ok","data":${'['.repeat(33)}${']'.repeat(33)}}]}`,
+      400,
+      V,
+      /nested deeper than 32/,
+    ),
     results('empty results list', { results: [] }, 400, V, /results/),
     results('malformed JSON', '{"results":[{', 400, 'COURIER_ERR_MALFORMED_JSON'),
     results('body over the limit', (f) => ({ results: [{ document_id: f.server, code: 0, message: over }] }), 413, 'COURIER_ERR_BODY_TOO_LARGE'),
@@ -580,7 +606,9 @@ function authenticationCases(): BadCase[] {
     auth('key of only whitespace', { uuid: 'agent-a', key: ' \t ' }, 400, V, /key/),
     auth('unknown field', (f) => ({ uuid: 'agent-a', key: f.keyA, name: 'a' }), 400, V, /name/),
     auth('array instead of object', (f) => [{ uuid: 'agent-a', key: f.keyA }], 400, V, /body/),
-    auth('content-type text/plain', (f) => JSON.stringify({ uuid: 'agent-a', key: f.keyA }), 415, 'COURIER_ERR_UNSUPPORTED_MEDIA_TYPE', /text\/plain/, { 'content-type': 'text/plain' }),
+    auth('content-type text/plain', (f) => JSON.stringify({ uuid: 'agent-a', key: f.keyA }), 415, 'COURIER_ERR_UNSUPPORTED_MEDIA_TYPE', /text\/plain/, {
+      'content-type': 'text/plain',
+    }),
     auth('body over the limit', { uuid: 'agent-a', key: over }, 413, 'COURIER_ERR_BODY_TOO_LARGE'),
   ];
 }
@@ -667,13 +695,23 @@ function agentResultsCases(): BadCase[] {
     results('unknown id', { results: [{ document_id: 'no-such-command', code: 0, message: 'done' }] }, 404, 'COURIER_ERR_COMMAND_NOT_FOUND', /no-such-command/),
     results(
       'own command, then a foreign one',
-      (f) => ({ results: [{ document_id: f.pendingA, code: 0, message: 'done' }, { document_id: f.pendingB, code: 0, message: 'done' }] }),
+      (f) => ({
+        results: [
+          { document_id: f.pendingA, code: 0, message: 'done' },
+          { document_id: f.pendingB, code: 0, message: 'done' },
+        ],
+      }),
       404,
       'COURIER_ERR_COMMAND_NOT_FOUND',
     ),
     results(
       'own command, then an unknown one',
-      (f) => ({ results: [{ document_id: f.pendingA, code: 0, message: 'done' }, { document_id: 'no-such-command', code: 0, message: 'done' }] }),
+      (f) => ({
+        results: [
+          { document_id: f.pendingA, code: 0, message: 'done' },
+          { document_id: 'no-such-command', code: 0, message: 'done' },
+        ],
+      }),
       404,
       'COURIER_ERR_COMMAND_NOT_FOUND',
       /no-such-command/,
@@ -741,7 +779,15 @@ function statefulCases(): BadCase[] {
 
 function webSocketRouteCases(): BadCase[] {
   return [
-    { name: 'GET /api/v1/commands/ws without upgrade', on: 'agents', method: 'GET', path: '/api/v1/commands/ws', status: 426, code: 'COURIER_ERR_UPGRADE_REQUIRED', message: /WebSocket/ },
+    {
+      name: 'GET /api/v1/commands/ws without upgrade',
+      on: 'agents',
+      method: 'GET',
+      path: '/api/v1/commands/ws',
+      status: 426,
+      code: 'COURIER_ERR_UPGRADE_REQUIRED',
+      message: /WebSocket/,
+    },
     {
       name: 'GET /api/v1/commands/ws without upgrade, with a token',
       on: 'agents',
@@ -794,7 +840,15 @@ function enrollmentTokenAdminCases(): BadCase[] {
       code: 'COURIER_ERR_ENROLLMENT_TOKEN_NOT_FOUND',
       message: /ffffffffffffffff/,
     },
-    { name: 'DELETE /api/v1/enrollment-tokens/:id: not a token id', on: 'admin', method: 'DELETE', path: '/api/v1/enrollment-tokens/not-an-id', status: 400, code: V, message: /id/ },
+    {
+      name: 'DELETE /api/v1/enrollment-tokens/:id: not a token id',
+      on: 'admin',
+      method: 'DELETE',
+      path: '/api/v1/enrollment-tokens/not-an-id',
+      status: 400,
+      code: V,
+      message: /id/,
+    },
   ];
 }
 
@@ -816,7 +870,13 @@ function enrollCases(): BadCase[] {
   return [
     enroll('unknown token', { token: 'courier-enroll_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', id: 'ghost' }, 401, T, /^Invalid enrollment token$/),
     enroll('not a token', { token: 'let-me-in', id: 'ghost' }, 401, T, /^Invalid enrollment token$/),
-    enroll('a token with a wrong secret', (f) => ({ token: `${f.enrollToken.slice(0, -1)}${f.enrollToken.endsWith('A') ? 'B' : 'A'}`, id: 'ghost' }), 401, T, /^Invalid enrollment token$/),
+    enroll(
+      'a token with a wrong secret',
+      (f) => ({ token: `${f.enrollToken.slice(0, -1)}${f.enrollToken.endsWith('A') ? 'B' : 'A'}`, id: 'ghost' }),
+      401,
+      T,
+      /^Invalid enrollment token$/,
+    ),
     enroll('an agent key instead of a token', (f) => ({ token: f.keyA, id: 'ghost' }), 401, T, /^Invalid enrollment token$/),
     enroll('a revoked token', (f) => ({ token: f.revokedToken, id: 'ghost' }), 401, T, /revoked/),
     enroll('an exhausted token', (f) => ({ token: f.exhaustedToken, id: 'ghost' }), 401, T, /exhausted/),
@@ -835,7 +895,9 @@ function enrollCases(): BadCase[] {
     enroll('array instead of object', (f) => [{ token: f.enrollToken, id: 'ghost' }], 400, V, /body/),
     enroll('truncated JSON', '{"token":"courier-enroll_', 400, 'COURIER_ERR_MALFORMED_JSON'),
     enroll('empty body', '', 400, 'COURIER_ERR_MALFORMED_JSON'),
-    enroll('content-type text/plain', (f) => JSON.stringify({ token: f.enrollToken, id: 'ghost' }), 415, 'COURIER_ERR_UNSUPPORTED_MEDIA_TYPE', /text\/plain/, { 'content-type': 'text/plain' }),
+    enroll('content-type text/plain', (f) => JSON.stringify({ token: f.enrollToken, id: 'ghost' }), 415, 'COURIER_ERR_UNSUPPORTED_MEDIA_TYPE', /text\/plain/, {
+      'content-type': 'text/plain',
+    }),
     enroll('body over the limit', { token: 'x', id: 'ghost', name: over }, 413, 'COURIER_ERR_BODY_TOO_LARGE'),
     { ...enroll('a query parameter', (f) => ({ token: f.enrollToken, id: 'ghost' }), 400, V, /force/), path: '/api/v1/enroll?force=1' },
   ];
@@ -891,7 +953,10 @@ describe('a repeated result', () => {
 
     const first = await h.http('POST', '/api/v1/commands/results', { token, body: { results: [{ document_id: id, code: 0, message: 'done' }] } });
     assert.equal(first.status, 200, JSON.stringify(first.body));
-    assert.deepEqual((first.body as { results: { outcome: string; status: string }[] }).results.map((r) => [r.outcome, r.status]), [['recorded', 'success']]);
+    assert.deepEqual(
+      (first.body as { results: { outcome: string; status: string }[] }).results.map((r) => [r.outcome, r.status]),
+      [['recorded', 'success']],
+    );
     const recorded = await h.admin('GET', `/api/v1/commands/${id}`);
     const trail = await historyOf(id);
 
@@ -904,7 +969,10 @@ describe('a repeated result', () => {
 
     const stateful = await h.http('POST', '/api/v1/events/stateful', { token, headers: ndjson, body: lines(META, header(id), data(3, 'third try')) });
     assert.equal(stateful.status, 200, JSON.stringify(stateful.body));
-    assert.deepEqual((stateful.body as { results: { id: string; result: string }[] }).results.map((r) => [r.id, r.result]), [[id, 'noop']]);
+    assert.deepEqual(
+      (stateful.body as { results: { id: string; result: string }[] }).results.map((r) => [r.id, r.result]),
+      [[id, 'noop']],
+    );
 
     const admin = await h.admin('POST', '/api/v1/commands/results', { results: [{ document_id: id, code: 9, message: 'operator override' }] });
     assert.equal(admin.status, 200, JSON.stringify(admin.body));
@@ -923,10 +991,18 @@ describe('a repeated result', () => {
     await eventually(async () => ((await statusOf(id)) === 'delivered' ? true : undefined), 'delivered');
     const res = await h.http('POST', '/api/v1/commands/results', {
       token,
-      body: { results: [{ document_id: id, code: 2, message: 'failed' }, { document_id: id, code: 0, message: 'worked after all' }] },
+      body: {
+        results: [
+          { document_id: id, code: 2, message: 'failed' },
+          { document_id: id, code: 0, message: 'worked after all' },
+        ],
+      },
     });
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.deepEqual((res.body as { results: { outcome: string }[] }).results.map((r) => r.outcome), ['recorded', 'ignored']);
+    assert.deepEqual(
+      (res.body as { results: { outcome: string }[] }).results.map((r) => r.outcome),
+      ['recorded', 'ignored'],
+    );
     const view = (await h.admin('GET', `/api/v1/commands/${id}`)).body as { status: string; result: unknown };
     assert.equal(view.status, 'failure');
     assert.deepEqual(view.result, { code: 2, message: 'failed' });
@@ -1066,9 +1142,24 @@ describe('WebSocket', () => {
         { name: 'truncated JSON frame', send: () => reader.ws.send('{"type":"ack","ids":['), code: 'COURIER_ERR_MALFORMED_JSON' },
         { name: 'unknown type', send: () => reader.ws.send(JSON.stringify({ type: 'hello', ids: ['x'] })), code: 'COURIER_ERR_VALIDATION', message: /ack|result/ },
         { name: 'JSON array', send: () => reader.ws.send('[]'), code: 'COURIER_ERR_VALIDATION' },
-        { name: 'binary frame', send: () => reader.ws.send(Buffer.from(JSON.stringify({ type: 'ack', ids: ['x'] })), { binary: true }), code: 'COURIER_ERR_VALIDATION', message: /[Bb]inary/ },
-        { name: 'ack for an unknown id', send: () => reader.ws.send(JSON.stringify({ type: 'ack', ids: ['no-such-command'] })), code: 'COURIER_ERR_VALIDATION', message: /no-such-command/ },
-        { name: "ack for another agent's pending command", send: () => reader.ws.send(JSON.stringify({ type: 'ack', ids: [fx.pendingB] })), code: 'COURIER_ERR_VALIDATION', message: new RegExp(fx.pendingB) },
+        {
+          name: 'binary frame',
+          send: () => reader.ws.send(Buffer.from(JSON.stringify({ type: 'ack', ids: ['x'] })), { binary: true }),
+          code: 'COURIER_ERR_VALIDATION',
+          message: /[Bb]inary/,
+        },
+        {
+          name: 'ack for an unknown id',
+          send: () => reader.ws.send(JSON.stringify({ type: 'ack', ids: ['no-such-command'] })),
+          code: 'COURIER_ERR_VALIDATION',
+          message: /no-such-command/,
+        },
+        {
+          name: "ack for another agent's pending command",
+          send: () => reader.ws.send(JSON.stringify({ type: 'ack', ids: [fx.pendingB] })),
+          code: 'COURIER_ERR_VALIDATION',
+          message: new RegExp(fx.pendingB),
+        },
         { name: 'ack with no ids', send: () => reader.ws.send(JSON.stringify({ type: 'ack', ids: [] })), code: 'COURIER_ERR_VALIDATION' },
         {
           name: "result for another agent's command",
@@ -1100,7 +1191,10 @@ describe('WebSocket', () => {
       const id = await sendOne(command({ type: 'agent', id: 'agent-ws' }));
       const pushed = (await reader.next('pushed command')) as { type: string; commands: { document_id: string }[] };
       assert.equal(pushed.type, 'commands');
-      assert.deepEqual(pushed.commands.map((c) => c.document_id), [id]);
+      assert.deepEqual(
+        pushed.commands.map((c) => c.document_id),
+        [id],
+      );
       assert.equal(await statusOf(id), 'sent');
 
       // A sent (not yet acked) command cannot be cancelled.
@@ -1109,7 +1203,10 @@ describe('WebSocket', () => {
       assert.equal(cancel.status, 409, JSON.stringify(cancel.body));
       assertErrorBody(cancel.body, 'COURIER_ERR_COMMAND_NOT_CANCELLABLE', /sent/);
       assert.equal(await statusOf(id), 'sent');
-      assert.deepEqual((await historyOf(id)).map((e) => e.to), ['pending', 'sent']);
+      assert.deepEqual(
+        (await historyOf(id)).map((e) => e.to),
+        ['pending', 'sent'],
+      );
       assert.deepEqual((await snapshot()).metrics, beforeCancel.metrics);
 
       reader.ws.send(JSON.stringify({ type: 'ack', ids: [id] }));
@@ -1136,14 +1233,20 @@ describe('WebSocket', () => {
     const reader = await FrameReader.open(token);
     const id = await sendOne(command({ type: 'agent', id: 'agent-ws-big' }));
     const pushed = (await reader.next('pushed command')) as { commands: { document_id: string }[] };
-    assert.deepEqual(pushed.commands.map((c) => c.document_id), [id]);
+    assert.deepEqual(
+      pushed.commands.map((c) => c.document_id),
+      [id],
+    );
     const beforeCase = await snapshot();
     reader.ws.send(JSON.stringify({ type: 'result', document_id: id, code: 0, message: over }));
     const closed = await reader.whenClosed();
     assert.equal(closed.code, 1009);
     // The unacked command goes back to pending, not lost; its result was not recorded.
     await eventually(async () => ((await statusOf(id)) === 'pending' ? true : undefined), 'back to pending');
-    assert.deepEqual((await historyOf(id)).map((e) => e.to), ['pending', 'sent', 'pending']);
+    assert.deepEqual(
+      (await historyOf(id)).map((e) => e.to),
+      ['pending', 'sent', 'pending'],
+    );
     assert.equal(((await h.admin('GET', `/api/v1/commands/${id}`)).body as { result?: unknown }).result, undefined);
     const afterCase = await snapshot();
     assert.deepEqual(afterCase.commands, beforeCase.commands);
@@ -1189,10 +1292,13 @@ describe('ids up to the accepted 256 characters', () => {
 /** A HEAD request: a response to it never carries a body. */
 function head(target: { url: string } | { socketPath: string }, path: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolvePromise, reject) => {
-    const where = 'url' in target ? (() => {
-      const u = new URL(target.url);
-      return { hostname: u.hostname, port: u.port };
-    })() : { socketPath: target.socketPath };
+    const where =
+      'url' in target
+        ? (() => {
+            const u = new URL(target.url);
+            return { hostname: u.hostname, port: u.port };
+          })()
+        : { socketPath: target.socketPath };
     const req = httpRequest({ ...where, path, method: 'HEAD', headers }, (res) => {
       res.resume();
       res.on('end', () => resolvePromise(res.statusCode ?? 0));
@@ -1203,21 +1309,27 @@ function head(target: { url: string } | { socketPath: string }, path: string, he
 }
 
 describe('HEAD on a long-poll route', () => {
-  test('agents API: a HEAD request does not take the agent\'s commands (they would be marked delivered with no body sent)', async () => {
+  test("agents API: a HEAD request does not take the agent's commands (they would be marked delivered with no body sent)", async () => {
     const token = await h.agentToken('agent-head');
     const id = await sendOne(command({ type: 'agent', id: 'agent-head' }));
     const status = await head({ url: h.url }, '/api/v1/commands', { authorization: `Bearer ${token}` });
     assert.ok(status >= 400 && status < 500, `HEAD /api/v1/commands answered ${status}`);
     assert.equal(await statusOf(id), 'pending');
-    assert.deepEqual((await historyOf(id)).map((e) => e.to), ['pending']);
+    assert.deepEqual(
+      (await historyOf(id)).map((e) => e.to),
+      ['pending'],
+    );
   });
 
-  test('admin socket: a HEAD component poll does not take the component\'s commands', async () => {
+  test("admin socket: a HEAD component poll does not take the component's commands", async () => {
     const id = await sendOne(command({ type: 'server', id: 'mod-head' }));
     const status = await head({ socketPath: h.courier.socket }, '/api/v1/commands?target_type=server&target_id=mod-head');
     assert.ok(status >= 400 && status < 500, `HEAD /api/v1/commands answered ${status}`);
     assert.equal(await statusOf(id), 'pending');
-    assert.deepEqual((await historyOf(id)).map((e) => e.to), ['pending']);
+    assert.deepEqual(
+      (await historyOf(id)).map((e) => e.to),
+      ['pending'],
+    );
   });
 });
 
@@ -1247,11 +1359,18 @@ describe('a client that vanishes mid-request', () => {
     assert.equal(created?.status, 'pending');
     const id = created.document_id;
     assert.equal(await statusOf(id), 'pending');
-    assert.deepEqual((await historyOf(id)).map((e) => [e.from, e.to]), [[null, 'pending']], 'never handed to the vanished client');
+    assert.deepEqual(
+      (await historyOf(id)).map((e) => [e.from, e.to]),
+      [[null, 'pending']],
+      'never handed to the vanished client',
+    );
 
     assert.deepEqual(await pollOnce(token), [id]);
     await eventually(async () => ((await statusOf(id)) === 'delivered' ? true : undefined), 'delivered to the normal poll');
-    assert.deepEqual((await historyOf(id)).map((e) => e.to), ['pending', 'sent', 'delivered']);
+    assert.deepEqual(
+      (await historyOf(id)).map((e) => e.to),
+      ['pending', 'sent', 'delivered'],
+    );
   });
 
   test('a result request whose client vanishes after sending half its body records nothing', async () => {

@@ -59,7 +59,10 @@ describe('request timeout (--request-timeout)', () => {
     const [forWs] = await h.send([command({ type: 'agent', id: 'rt-ws' })]);
     const answer = await poll;
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
-    assert.deepEqual((answer.body as { commands: { document_id: string }[] }).commands.map((c) => c.document_id), [forPoll!.document_id]);
+    assert.deepEqual(
+      (answer.body as { commands: { document_id: string }[] }).commands.map((c) => c.document_id),
+      [forPoll!.document_id],
+    );
     const [data] = (await frame) as [Buffer];
     const pushed = JSON.parse(data.toString()) as { type: string; commands: { document_id: string }[] };
     assert.deepEqual([pushed.type, pushed.commands.map((c) => c.document_id)], ['commands', [forWs!.document_id]]);
@@ -126,9 +129,15 @@ describe('unauthenticated connections per address (--max-unauthenticated-per-add
     const frame = once(ws, 'message');
     const [forPoll, forWs] = await h.send([command({ type: 'agent', id: 'cap-1' }), command({ type: 'agent', id: 'cap-ws' })]);
     const answer = await poll;
-    assert.deepEqual((answer.body as { commands: { document_id: string }[] }).commands.map((c) => c.document_id), [forPoll!.document_id]);
+    assert.deepEqual(
+      (answer.body as { commands: { document_id: string }[] }).commands.map((c) => c.document_id),
+      [forPoll!.document_id],
+    );
     const [data] = (await frame) as [Buffer];
-    assert.deepEqual((JSON.parse(data.toString()) as { commands: { document_id: string }[] }).commands.map((c) => c.document_id), [forWs!.document_id]);
+    assert.deepEqual(
+      (JSON.parse(data.toString()) as { commands: { document_id: string }[] }).commands.map((c) => c.document_id),
+      [forWs!.document_id],
+    );
     ws.terminate();
 
     // An authentication on one of the idle connections takes it out of the count: room for one more.

@@ -52,7 +52,13 @@ describe('deeply nested JSON from a client', () => {
   /** Courier still writes: another agent's result and a new create are answered, each within a second. */
   async function assertStillWriting(): Promise<void> {
     const [created] = await h.send([command({ type: 'agent', id: 'bystander' })]);
-    const delivered = await requestJson({ baseUrl: h.url, method: 'GET', path: '/api/v1/commands', headers: { authorization: `Bearer ${otherToken}` }, signal: AbortSignal.timeout(1000) });
+    const delivered = await requestJson({
+      baseUrl: h.url,
+      method: 'GET',
+      path: '/api/v1/commands',
+      headers: { authorization: `Bearer ${otherToken}` },
+      signal: AbortSignal.timeout(1000),
+    });
     assert.equal(delivered.status, 200);
     const reported = await requestJson({
       baseUrl: h.url,
@@ -64,7 +70,13 @@ describe('deeply nested JSON from a client', () => {
     });
     assert.equal(reported.status, 200, JSON.stringify(reported.body));
     assert.equal((reported.body as { results: { outcome: string }[] }).results[0]!.outcome, 'recorded');
-    const create = await requestJson({ socketPath: h.courier.socket, method: 'POST', path: '/api/v1/commands', body: { commands: [command({ type: 'agent', id: 'bystander' })] }, signal: AbortSignal.timeout(1000) });
+    const create = await requestJson({
+      socketPath: h.courier.socket,
+      method: 'POST',
+      path: '/api/v1/commands',
+      body: { commands: [command({ type: 'agent', id: 'bystander' })] },
+      signal: AbortSignal.timeout(1000),
+    });
     assert.equal(create.status, 201);
     const health = await requestJson({ baseUrl: h.url, method: 'GET', path: '/healthz', signal: AbortSignal.timeout(1000) });
     assert.equal(health.status, 200, JSON.stringify(health.body));
@@ -106,7 +118,9 @@ describe('deeply nested JSON from a client', () => {
   });
 
   test('action args over 64 KiB and result data over 256 KiB of JSON are refused too', async () => {
-    const big = await h.admin('POST', '/api/v1/commands', { commands: [{ ...command({ type: 'agent', id: 'deep' }), action: { name: 'restart', args: { a: 'x'.repeat(70_000) } } }] });
+    const big = await h.admin('POST', '/api/v1/commands', {
+      commands: [{ ...command({ type: 'agent', id: 'deep' }), action: { name: 'restart', args: { a: 'x'.repeat(70_000) } } }],
+    });
     assert.equal(big.status, 400);
     assert.match((big.body as { message: string }).message, /body\.commands\.0\.action\.args\] is larger than 65536 bytes/);
     const data = { rows: Array.from({ length: 300 }, () => 'y'.repeat(1000)) };
@@ -118,13 +132,23 @@ describe('deeply nested JSON from a client', () => {
   test('the management API refuses deep action args', async () => {
     const key = await h.createKey('operator');
     const args = `{"commands":[{"source":"s","target":{"type":"agent","id":"deep"},"action":{"name":"restart","args":{"a":${DEEP}}},"timeout":10}]}`;
-    const res = await fetch(h.courier.managementUrl + '/api/v1/commands', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: args });
+    const res = await fetch(h.courier.managementUrl + '/api/v1/commands', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: args,
+    });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as { code: string }).code, 'COURIER_ERR_VALIDATION');
   });
 
   test('the command itself is untouched and still takes a proper result', async () => {
-    const res = await postRaw(h.url, '/api/v1/commands/results', token, JSON.stringify({ results: [{ document_id: commandId, code: 0, message: 'ok', data: { depth: [[['fine']]] } }] }), 'application/json');
+    const res = await postRaw(
+      h.url,
+      '/api/v1/commands/results',
+      token,
+      JSON.stringify({ results: [{ document_id: commandId, code: 0, message: 'ok', data: { depth: [[['fine']]] } }] }),
+      'application/json',
+    );
     assert.equal(res.status, 200);
     const stored = await h.admin('GET', `/api/v1/commands/${commandId}`);
     assert.deepEqual((stored.body as { result: unknown }).result, { code: 0, message: 'ok', data: { depth: [[['fine']]] } });

@@ -67,7 +67,13 @@ describe('refusal throttle (anonymous refusals in the audit trail)', () => {
     for (let i = 0; i < 2; i++) throttle.admit(kind('b'));
     throttle.admit(kind('c'));
     throttle.flush();
-    assert.deepEqual(summaries.map((s) => [s.address, s.count]), [['a', 2], ['b', 1]]);
+    assert.deepEqual(
+      summaries.map((s) => [s.address, s.count]),
+      [
+        ['a', 2],
+        ['b', 1],
+      ],
+    );
     assert.equal(throttle.size, 0);
   });
 });

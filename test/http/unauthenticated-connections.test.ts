@@ -30,7 +30,10 @@ test('a flood of refused connections is counted one by one and logged once', asy
       await refused.closedWithin();
     }
     const counted = (await metrics.registry.getSingleMetric('courier_connections_refused_total')!.get()).values;
-    assert.deepEqual(counted.map((v) => [v.labels.api, v.value]), [['agents', 5]]);
+    assert.deepEqual(
+      counted.map((v) => [v.labels.api, v.value]),
+      [['agents', 5]],
+    );
     const logged = records.filter((r) => /connections refused/.test(r.msg));
     assert.equal(logged.length, 1, JSON.stringify(records));
     assert.equal(logged[0]!.address, '127.0.0.1');

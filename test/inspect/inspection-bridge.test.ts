@@ -148,11 +148,6 @@ describe('ring buffer', () => {
     const ring = new RingBuffer<number>(3);
     const drops = [1, 2, 3, 4, 5].map((n) => ring.push(n, n * 10));
     assert.deepEqual(drops, [false, false, false, true, true]);
-    assert.deepEqual([ring.shift(), ring.shift(), ring.shift(), ring.shift()], [
-      { item: 3, at: 30 },
-      { item: 4, at: 40 },
-      { item: 5, at: 50 },
-      undefined,
-    ]);
+    assert.deepEqual([ring.shift(), ring.shift(), ring.shift(), ring.shift()], [{ item: 3, at: 30 }, { item: 4, at: 40 }, { item: 5, at: 50 }, undefined]);
   });
 });

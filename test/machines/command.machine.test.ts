@@ -9,12 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createActor, transition, type SnapshotFrom } from 'xstate';
 import { createTestModel, getAdjacencyMap, getShortestPaths, getSimplePaths, type StatePath } from 'xstate/graph';
-import {
-  commandMachine,
-  type CommandMachineContext,
-  type CommandMachineEvent,
-  type CommandMachineInput,
-} from '../../machines/command.machine.js';
+import { commandMachine, type CommandMachineContext, type CommandMachineEvent, type CommandMachineInput } from '../../machines/command.machine.js';
 
 type Snapshot = SnapshotFrom<typeof commandMachine>;
 type Path = StatePath<Snapshot, CommandMachineEvent>;
@@ -120,8 +115,7 @@ const MAX_ATTEMPTS_EXPLORED = 2;
 const traversal = {
   input: INPUT,
   events: EVENT_LIST,
-  filterEvents: (snapshot: Snapshot, event: CommandMachineEvent) =>
-    !(event.type === 'CLAIM' && snapshot.context.attempts >= MAX_ATTEMPTS_EXPLORED),
+  filterEvents: (snapshot: Snapshot, event: CommandMachineEvent) => !(event.type === 'CLAIM' && snapshot.context.attempts >= MAX_ATTEMPTS_EXPLORED),
   // The inputs (deliveryDeadline, executionTimeoutMs) are constant; the rest of the context is state.
   serializeState: (snapshot: Snapshot) =>
     JSON.stringify({
@@ -186,9 +180,7 @@ describe('command machine: transition table', () => {
         // Taken from the adjacency map when explored; the one filtered edge (CLAIM at the
         // exploration cap) is computed with the same pure `transition`.
         const explored = adjacency[traversal.serializeState(node) as keyof typeof adjacency]?.transitions;
-        const next =
-          Object.values(explored ?? {}).find((t) => nameOf(t.event) === name)?.state ??
-          transition(commandMachine, node, EVENTS[name])[0];
+        const next = Object.values(explored ?? {}).find((t) => nameOf(t.event) === name)?.state ?? transition(commandMachine, node, EVENTS[name])[0];
         const expected = TRANSITIONS[from][name];
         if (valueOf(next) !== expected) {
           mismatches.push(`${from} (attempts ${node.context.attempts}) --${name}--> ${valueOf(next)}, expected ${expected}`);
@@ -277,9 +269,7 @@ describe('command machine: every simple path keeps the rules', () => {
         if (before === 'pending' && name === 'CLAIM') claims++;
         if (before === 'sent' && name === 'TRANSPORT_CONFIRMED') deliveredAt = event.at;
         if (event.type === 'RESULT' && (before === 'pending' || before === 'sent' || before === 'delivered')) {
-          lastResult = event.data === undefined
-            ? { code: event.code, message: event.message }
-            : { code: event.code, message: event.message, data: event.data };
+          lastResult = event.data === undefined ? { code: event.code, message: event.message } : { code: event.code, message: event.message, data: event.data };
         }
 
         const ctx = after.context;
@@ -287,11 +277,7 @@ describe('command machine: every simple path keeps the rules', () => {
         assert.equal(ctx.executionTimeoutMs, INPUT.executionTimeoutMs, at);
         assert.equal(ctx.attempts, claims, `${at}: attempts counts accepted CLAIMs`);
         assert.equal(ctx.deliveredAt, deliveredAt, `${at}: deliveredAt`);
-        assert.equal(
-          ctx.executionDeadline,
-          deliveredAt === null ? null : deliveredAt + INPUT.executionTimeoutMs,
-          `${at}: executionDeadline = delivery time + executionTimeoutMs`,
-        );
+        assert.equal(ctx.executionDeadline, deliveredAt === null ? null : deliveredAt + INPUT.executionTimeoutMs, `${at}: executionDeadline = delivery time + executionTimeoutMs`);
         const value = valueOf(after);
         if (value === 'success' || value === 'failure') {
           assert.deepEqual(ctx.result, lastResult, `${at}: result recorded`);

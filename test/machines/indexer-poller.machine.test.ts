@@ -45,7 +45,10 @@ describe('indexer poller: polling', () => {
   test('tails at once, waits one poll interval after a successful tail, then tails again', async () => {
     const p = controlled();
     assert.equal(p.poll(), 'tailing');
-    assert.deepEqual(p.reads.map((r) => r.kind), ['tail']);
+    assert.deepEqual(
+      p.reads.map((r) => r.kind),
+      ['tail'],
+    );
     p.last().done.resolve();
     await settle();
     assert.equal(p.poll(), 'waiting');
@@ -53,7 +56,10 @@ describe('indexer poller: polling', () => {
     assert.equal(p.poll(), 'waiting');
     p.clock.increment(1);
     assert.equal(p.poll(), 'tailing');
-    assert.deepEqual(p.reads.map((r) => r.kind), ['tail', 'tail']);
+    assert.deepEqual(
+      p.reads.map((r) => r.kind),
+      ['tail', 'tail'],
+    );
     p.actor.stop();
   });
 
@@ -66,7 +72,10 @@ describe('indexer poller: polling', () => {
       p.clock.increment(1000);
     }
     // 4 s: no re-scan yet.
-    assert.deepEqual(p.reads.map((r) => r.kind), ['tail', 'tail', 'tail', 'tail', 'tail']);
+    assert.deepEqual(
+      p.reads.map((r) => r.kind),
+      ['tail', 'tail', 'tail', 'tail', 'tail'],
+    );
     p.clock.increment(1000); // 5 s: due, but the tail in progress finishes first
     assert.equal(p.context().rescanDue, true);
     p.last().done.resolve();

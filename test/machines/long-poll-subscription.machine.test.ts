@@ -34,7 +34,10 @@ function describePath(path: StatePath<Snapshot, LongPollEvent>): string {
 function start(timeoutMs = TIMEOUT_MS) {
   const clock = new SimulatedClock();
   const calls: string[] = [];
-  const record = (name: string) => ({ context }: { context: { inFlight: ReadonlySet<string> } }) => void calls.push(`${name}(${[...context.inFlight].join(',')})`);
+  const record =
+    (name: string) =>
+    ({ context }: { context: { inFlight: ReadonlySet<string> } }) =>
+      void calls.push(`${name}(${[...context.inFlight].join(',')})`);
   const machine = longPollSubscriptionMachine.provide({
     actions: { detach: record('detach'), handBack: record('handBack'), answerTimeout: record('answerTimeout'), answerDrain: record('answerDrain') },
   });
@@ -87,7 +90,7 @@ describe('long-poll subscription: graph', () => {
 
 describe('long-poll subscription: its effects, in order, replayed on a real actor with a simulated clock', () => {
   const EFFECTS: Record<string, string[]> = {
-    'waiting': [],
+    waiting: [],
     'CLOSED → client_gone': ['detach()'],
     'DRAIN → drained': ['answerDrain()', 'detach()', 'handBack()'],
     'TIMEOUT → timed_out': ['detach()', 'answerTimeout()'],

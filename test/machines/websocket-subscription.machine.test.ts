@@ -11,12 +11,14 @@ import { webSocketSubscriptionMachine, type WebSocketSubscriptionEvent } from '.
 type Snapshot = SnapshotFrom<typeof webSocketSubscriptionMachine>;
 const EVENTS: WebSocketSubscriptionEvent[] = [{ type: 'HANDED', ids: ['c1', 'c2'] }, { type: 'RELEASED', id: 'c1' }, { type: 'CLOSED' }, { type: 'DRAIN' }];
 const serializeState = (s: Snapshot) => JSON.stringify({ value: s.value, inFlight: [...s.context.inFlight] });
-const describe_ = (p: { steps: { event: WebSocketSubscriptionEvent }[]; state: Snapshot }) =>
-  [...p.steps.slice(1).map((s) => s.event.type), String(p.state.value)].join(' → ');
+const describe_ = (p: { steps: { event: WebSocketSubscriptionEvent }[]; state: Snapshot }) => [...p.steps.slice(1).map((s) => s.event.type), String(p.state.value)].join(' → ');
 
 function start() {
   const calls: string[] = [];
-  const record = (name: string) => ({ context }: { context: { inFlight: ReadonlySet<string> } }) => void calls.push(`${name}(${[...context.inFlight].join(',')})`);
+  const record =
+    (name: string) =>
+    ({ context }: { context: { inFlight: ReadonlySet<string> } }) =>
+      void calls.push(`${name}(${[...context.inFlight].join(',')})`);
   const machine = webSocketSubscriptionMachine.provide({ actions: { detach: record('detach'), handBack: record('handBack'), answerDrain: record('answerDrain') } });
   return { actor: createActor(machine).start(), calls };
 }
@@ -49,7 +51,7 @@ describe('websocket subscription: graph', () => {
 
 describe('websocket subscription: its effects, in order, on every simple path', () => {
   const EFFECTS: Record<string, string[]> = {
-    'open': [],
+    open: [],
     'CLOSED → closed': ['detach()', 'handBack()'],
     'DRAIN → closed': ['answerDrain()', 'detach()', 'handBack()'],
     'HANDED → open': [],

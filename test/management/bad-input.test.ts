@@ -61,9 +61,33 @@ function cases(): Case[] {
     { name: 'timeout as a string', method: 'POST', path: '/api/v1/commands', body: commandWith({ timeout: '100' }), status: 400, code: V, mentions: ['timeout'] },
     { name: 'timeout 0', method: 'POST', path: '/api/v1/commands', body: commandWith({ timeout: 0 }), status: 400, code: V, mentions: ['timeout'] },
     { name: 'timeout fractional', method: 'POST', path: '/api/v1/commands', body: commandWith({ timeout: 1.5 }), status: 400, code: V, mentions: ['timeout'] },
-    { name: 'unknown target type', method: 'POST', path: '/api/v1/commands', body: commandWith({ target: { type: 'planet', id: 'bi-1' } }), status: 400, code: V, mentions: ['target'] },
-    { name: 'target id with a space', method: 'POST', path: '/api/v1/commands', body: commandWith({ target: { type: 'agent', id: 'bi 1' } }), status: 400, code: V, mentions: ['target'] },
-    { name: 'over-long target id', method: 'POST', path: '/api/v1/commands', body: commandWith({ target: { type: 'agent', id: long(257) } }), status: 400, code: V, mentions: ['target'] },
+    {
+      name: 'unknown target type',
+      method: 'POST',
+      path: '/api/v1/commands',
+      body: commandWith({ target: { type: 'planet', id: 'bi-1' } }),
+      status: 400,
+      code: V,
+      mentions: ['target'],
+    },
+    {
+      name: 'target id with a space',
+      method: 'POST',
+      path: '/api/v1/commands',
+      body: commandWith({ target: { type: 'agent', id: 'bi 1' } }),
+      status: 400,
+      code: V,
+      mentions: ['target'],
+    },
+    {
+      name: 'over-long target id',
+      method: 'POST',
+      path: '/api/v1/commands',
+      body: commandWith({ target: { type: 'agent', id: long(257) } }),
+      status: 400,
+      code: V,
+      mentions: ['target'],
+    },
     { name: 'action not an object', method: 'POST', path: '/api/v1/commands', body: commandWith({ action: 'restart' }), status: 400, code: V, mentions: ['action'] },
     {
       name: 'set-group without groups',
@@ -75,8 +99,24 @@ function cases(): Case[] {
       mentions: ['groups'],
     },
     { name: 'unknown field in a command', method: 'POST', path: '/api/v1/commands', body: commandWith({ priority: 1 }), status: 400, code: V, mentions: ['priority'] },
-    { name: 'unknown agent', method: 'POST', path: '/api/v1/commands', body: commandWith({ target: { type: 'agent', id: 'ghost' } }), status: 400, code: 'COURIER_ERR_UNKNOWN_AGENT', mentions: ['ghost'] },
-    { name: 'empty group', method: 'POST', path: '/api/v1/commands', body: commandWith({ target: { type: 'group', id: 'nobody' } }), status: 400, code: 'COURIER_ERR_EMPTY_GROUP', mentions: ['nobody'] },
+    {
+      name: 'unknown agent',
+      method: 'POST',
+      path: '/api/v1/commands',
+      body: commandWith({ target: { type: 'agent', id: 'ghost' } }),
+      status: 400,
+      code: 'COURIER_ERR_UNKNOWN_AGENT',
+      mentions: ['ghost'],
+    },
+    {
+      name: 'empty group',
+      method: 'POST',
+      path: '/api/v1/commands',
+      body: commandWith({ target: { type: 'group', id: 'nobody' } }),
+      status: 400,
+      code: 'COURIER_ERR_EMPTY_GROUP',
+      mentions: ['nobody'],
+    },
     {
       name: 'one good and one unknown agent: nothing is created',
       method: 'POST',
@@ -122,7 +162,15 @@ function cases(): Case[] {
     { name: 'register: invalid group name', method: 'POST', path: '/api/v1/agents', body: { id: 'bi-new', groups: ['bad group'] }, status: 400, code: V, mentions: ['groups'] },
     { name: 'register: short key', method: 'POST', path: '/api/v1/agents', body: { id: 'bi-new', key: 'short' }, status: 400, code: V, mentions: ['key'] },
     { name: 'register: unknown field', method: 'POST', path: '/api/v1/agents', body: { id: 'bi-new', os: 'linux' }, status: 400, code: V, mentions: ['os'] },
-    { name: 'register: an existing agent', method: 'POST', path: '/api/v1/agents', body: { id: 'bi-1', groups: ['other'] }, status: 409, code: 'COURIER_ERR_AGENT_EXISTS', mentions: ['bi-1'] },
+    {
+      name: 'register: an existing agent',
+      method: 'POST',
+      path: '/api/v1/agents',
+      body: { id: 'bi-1', groups: ['other'] },
+      status: 409,
+      code: 'COURIER_ERR_AGENT_EXISTS',
+      mentions: ['bi-1'],
+    },
     { name: 'register: replace not a boolean', method: 'POST', path: '/api/v1/agents', body: { id: 'bi-1', replace: 1 }, status: 400, code: V, mentions: ['replace'] },
     { name: 'register: name of control characters', method: 'POST', path: '/api/v1/agents', body: { id: 'bi-new', name: '\u001b[31m' }, status: 400, code: V, mentions: ['name'] },
 
@@ -130,11 +178,34 @@ function cases(): Case[] {
     { name: 'token: malformed JSON', method: 'POST', path: '/api/v1/enrollment-tokens', body: '{"groups":', status: 400, code: 'COURIER_ERR_MALFORMED_JSON' },
     { name: 'token: unknown field', method: 'POST', path: '/api/v1/enrollment-tokens', body: { groups: ['linux'], uses: 3 }, status: 400, code: V, mentions: ['uses'] },
     { name: 'token: max_uses 0', method: 'POST', path: '/api/v1/enrollment-tokens', body: { groups: ['linux'], max_uses: 0 }, status: 400, code: V, mentions: ['max_uses'] },
-    { name: 'token: expires_in not a duration', method: 'POST', path: '/api/v1/enrollment-tokens', body: { groups: ['linux'], expires_in: 'later' }, status: 400, code: V, mentions: ['expires_in'] },
-    { name: 'token: expires_in over a year', method: 'POST', path: '/api/v1/enrollment-tokens', body: { groups: ['linux'], expires_in: '9000h' }, status: 400, code: V, mentions: ['expires_in'] },
+    {
+      name: 'token: expires_in not a duration',
+      method: 'POST',
+      path: '/api/v1/enrollment-tokens',
+      body: { groups: ['linux'], expires_in: 'later' },
+      status: 400,
+      code: V,
+      mentions: ['expires_in'],
+    },
+    {
+      name: 'token: expires_in over a year',
+      method: 'POST',
+      path: '/api/v1/enrollment-tokens',
+      body: { groups: ['linux'], expires_in: '9000h' },
+      status: 400,
+      code: V,
+      mentions: ['expires_in'],
+    },
     { name: 'token: invalid group name', method: 'POST', path: '/api/v1/enrollment-tokens', body: { groups: ['a b'] }, status: 400, code: V, mentions: ['groups'] },
     { name: 'tokens: unknown query parameter', method: 'GET', path: '/api/v1/enrollment-tokens?status=active', status: 400, code: V, mentions: ['status'] },
-    { name: 'revoke an unknown token', method: 'DELETE', path: '/api/v1/enrollment-tokens/ffffffffffffffff', status: 404, code: 'COURIER_ERR_ENROLLMENT_TOKEN_NOT_FOUND', mentions: ['ffffffffffffffff'] },
+    {
+      name: 'revoke an unknown token',
+      method: 'DELETE',
+      path: '/api/v1/enrollment-tokens/ffffffffffffffff',
+      status: 404,
+      code: 'COURIER_ERR_ENROLLMENT_TOKEN_NOT_FOUND',
+      mentions: ['ffffffffffffffff'],
+    },
     { name: 'revoke: not a token id', method: 'DELETE', path: '/api/v1/enrollment-tokens/linux', status: 400, code: V, mentions: ['id'] },
 
     // ---- DELETE /api/v1/agents/:id
@@ -231,7 +302,10 @@ describe('management API: bad input', () => {
     const [done] = await h.send([command({ type: 'agent', id: 'bi-3' }, 'restart', LONG)]);
     await h.http('GET', '/api/v1/commands', { token: token.token });
     await h.http('POST', '/api/v1/commands/results', { token: token.token, body: { results: [{ document_id: done!.document_id, code: 0, message: 'ok' }] } });
-    await eventually(async () => (((await h.admin('GET', `/api/v1/commands/${done!.document_id}`)).body as { status: string }).status === 'success' ? true : undefined), 'the result');
+    await eventually(
+      async () => (((await h.admin('GET', `/api/v1/commands/${done!.document_id}`)).body as { status: string }).status === 'success' ? true : undefined),
+      'the result',
+    );
     const [cancelled] = await h.send([command({ type: 'agent', id: 'bi-2' }, 'update', LONG)]);
     assert.equal((await h.admin('POST', `/api/v1/commands/${cancelled!.document_id}/cancel`)).status, 200);
   });
@@ -297,9 +371,7 @@ describe('management API: bad input', () => {
     const commands = (await all<{ document_id: string; status: string }>('/api/v1/commands')).map((c) => `${c.document_id}:${c.status}`).sort();
     const audit = (await all<{ id: string }>('/api/v1/audit')).map((a) => JSON.stringify(a));
     const agents = (await all<{ id: string; groups: string[] }>('/api/v1/agents')).map((a) => `${a.id}:${a.groups.join('|')}`);
-    const keys = ((await h.admin('GET', '/api/v1/keys')).body as { items: { id: string; revoked_at: string | null }[] }).items.map(
-      (k) => `${k.id}:${k.revoked_at}`,
-    );
+    const keys = ((await h.admin('GET', '/api/v1/keys')).body as { items: { id: string; revoked_at: string | null }[] }).items.map((k) => `${k.id}:${k.revoked_at}`);
     const tokens = ((await h.admin('GET', '/api/v1/enrollment-tokens')).body as { tokens: unknown[] }).tokens.map((t) => JSON.stringify(t));
     return { commands, audit, agents, keys, tokens };
   }
@@ -359,10 +431,16 @@ describe('management API: bad input', () => {
       const before = await snapshot();
       const res = await h.mgmt('PUT', path, { key });
       assert.equal(res.status, 200, `${path}: ${JSON.stringify(res.body)}`);
-      const body = res.body as { data: { affected_items: string[]; failed_items: { id: string; error: { code: string; message: string } }[]; total_failed_items: number; request_id: string | null }; error: number };
+      const body = res.body as {
+        data: { affected_items: string[]; failed_items: { id: string; error: { code: string; message: string } }[]; total_failed_items: number; request_id: string | null };
+        error: number;
+      };
       const expected = path.includes('ghost-1/restart') ? ['ghost-1'] : ghosts;
       assert.deepEqual(body.data.affected_items, []);
-      assert.deepEqual(body.data.failed_items.map((i) => i.id), expected);
+      assert.deepEqual(
+        body.data.failed_items.map((i) => i.id),
+        expected,
+      );
       assert.equal(body.data.total_failed_items, expected.length);
       for (const item of body.data.failed_items) {
         assert.equal(item.error.code, 'COURIER_ERR_AGENT_NOT_FOUND');
@@ -382,7 +460,10 @@ describe('management API: bad input', () => {
     const res = await call({ method: 'PUT', path: `/api/v1/agents/restart?agents_list=${list}` }).catch((error: unknown) => ({ status: 0, body: String(error) }));
     assert.equal(res.status, 200, `${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
     const body = res.body as { data: { failed_items: { id: string }[]; affected_items: string[] } };
-    assert.deepEqual(body.data.failed_items.map((i) => i.id), ids);
+    assert.deepEqual(
+      body.data.failed_items.map((i) => i.id),
+      ids,
+    );
     assert.deepEqual(body.data.affected_items, []);
     assert.deepEqual(await snapshot(), before);
   });
@@ -393,7 +474,10 @@ describe('management API: bad input', () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const body = res.body as { data: { affected_items: string[]; failed_items: { id: string }[]; commands: { agent_id: string; document_id: string }[] } };
     assert.deepEqual(body.data.affected_items, ['bi-1']);
-    assert.deepEqual(body.data.failed_items.map((i) => i.id), ['ghost-1', 'ghost-2']);
+    assert.deepEqual(
+      body.data.failed_items.map((i) => i.id),
+      ['ghost-1', 'ghost-2'],
+    );
     const afterList = await all<{ document_id: string }>('/api/v1/commands?agent=bi-1');
     assert.equal(afterList.length, before.length + 1);
     assert.equal(afterList[0]!.document_id, body.data.commands[0]!.document_id);

@@ -109,7 +109,10 @@ describe('management API: roles', () => {
     for (const route of ROUTES) {
       const prefix = `${route.method} ${route.path(f).split('?')[0]}:`;
       for (const code of ['COURIER_ERR_MISSING_API_KEY', 'COURIER_ERR_INVALID_API_KEY']) {
-        assert.ok(details.some((d) => d.startsWith(prefix) && d.includes(code)), `${prefix} ${code} not audited`);
+        assert.ok(
+          details.some((d) => d.startsWith(prefix) && d.includes(code)),
+          `${prefix} ${code} not audited`,
+        );
       }
     }
   });

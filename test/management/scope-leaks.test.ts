@@ -36,7 +36,9 @@ describe('management API: scope leaks', () => {
   const commandsOf = async (agent: string) => ((await h.mgmt('GET', `/api/v1/commands?agent=${agent}&limit=1000`, { key: admin })).body as { items: unknown[] }).items.length;
 
   test('a set-group command may set only groups inside the scope, on every route', async () => {
-    const setGroup = (groups: string[]) => ({ commands: [{ ...command({ type: 'agent', id: 'lx-1' }, 'set-group', LONG), action: { name: 'set-group', args: { groups }, version: '5.0.0' } }] });
+    const setGroup = (groups: string[]) => ({
+      commands: [{ ...command({ type: 'agent', id: 'lx-1' }, 'set-group', LONG), action: { name: 'set-group', args: { groups }, version: '5.0.0' } }],
+    });
     const before = await commandsOf('lx-1');
     for (const groups of [['windows'], ['linux', 'windows']]) {
       const res = await h.mgmt('POST', '/api/v1/commands', { key: linux, body: setGroup(groups) });
@@ -69,8 +71,19 @@ describe('management API: scope leaks', () => {
     assert.equal(conflict.status, 409);
     assert.equal((conflict.body as { code: string }).code, 'COURIER_ERR_DOCUMENT_ID_CONFLICT');
     // An action scope is a scope too: another action's command is outside it.
-    const byAction = await h.mgmt('POST', '/api/v1/commands', { key: restartOnly, body: { commands: [command({ type: 'agent', id: 'lx-1' }, 'restart', { ...LONG, document_id: outside!.document_id })] } });
-    assert.deepEqual(byAction.body, (await h.mgmt('POST', '/api/v1/commands', { key: restartOnly, body: { commands: [command({ type: 'agent', id: 'lx-1' }, 'restart', { ...LONG, document_id: 'another-free-id' })] } })).body);
+    const byAction = await h.mgmt('POST', '/api/v1/commands', {
+      key: restartOnly,
+      body: { commands: [command({ type: 'agent', id: 'lx-1' }, 'restart', { ...LONG, document_id: outside!.document_id })] },
+    });
+    assert.deepEqual(
+      byAction.body,
+      (
+        await h.mgmt('POST', '/api/v1/commands', {
+          key: restartOnly,
+          body: { commands: [command({ type: 'agent', id: 'lx-1' }, 'restart', { ...LONG, document_id: 'another-free-id' })] },
+        })
+      ).body,
+    );
   });
 
   test('the fleet-wide /metrics is refused to a scoped key (403), audited; an unscoped key reads it', async () => {

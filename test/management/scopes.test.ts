@@ -205,13 +205,7 @@ describe('management API: key scopes', () => {
    * given, e.g. the one an unknown id gets) in the `{"message","code"}` shape, exactly one new
    * refusal by this key naming the route, and nothing else changed.
    */
-  async function assertRefused(
-    c: ScopeCase,
-    method: string,
-    path: string,
-    body?: unknown,
-    expected: { status: number; body?: unknown } = { status: 403 },
-  ): Promise<void> {
+  async function assertRefused(c: ScopeCase, method: string, path: string, body?: unknown, expected: { status: number; body?: unknown } = { status: 403 }): Promise<void> {
     const before = await snapshot();
     const res = await h.mgmt(method, path, { key: keys[c.name]!, ...(body !== undefined ? { body } : {}) });
     const what = `${c.name} ${method} ${path}`;
@@ -228,7 +222,10 @@ describe('management API: key scopes', () => {
     assert.ok(added[0]!.detail!.startsWith(`${method} ${path.split('?')[0]}`), `${what}: refusal detail ${added[0]!.detail}`);
     // ...and the refusal is found by the audit filter an operator would use.
     const byKind = await allItems<AuditItem>(`/api/v1/audit?kind=refusal&actor=key:${c.name}`, adminKey);
-    assert.ok(byKind.some((r) => r.id === added[0]!.id), `${what}: refusal not listed by ?kind=refusal`);
+    assert.ok(
+      byKind.some((r) => r.id === added[0]!.id),
+      `${what}: refusal not listed by ?kind=refusal`,
+    );
   }
 
   const specOf = (s: { target: Target; action: string }) => command(s.target, s.action, LONG);
@@ -302,14 +299,29 @@ describe('management API: key scopes', () => {
 
       test('GET /commands lists only in-scope commands (all of them), with every filter', async () => {
         const listed = await allItems<CommandItem>(`/api/v1/commands?request_id=${fixtureRequest}`, keys[c.name]!);
-        assert.deepEqual(listed.map((l) => l.document_id).sort(), inScope(c).map((f) => f.document_id).sort());
+        assert.deepEqual(
+          listed.map((l) => l.document_id).sort(),
+          inScope(c)
+            .map((f) => f.document_id)
+            .sort(),
+        );
         const everything = await allItems<CommandItem>('/api/v1/commands', keys[c.name]!);
         const all = await allCommands();
-        assert.deepEqual(everything.map((l) => l.document_id).sort(), all.filter((x) => c.sees(x)).map((x) => x.document_id).sort());
+        assert.deepEqual(
+          everything.map((l) => l.document_id).sort(),
+          all
+            .filter((x) => c.sees(x))
+            .map((x) => x.document_id)
+            .sort(),
+        );
         // Asking for an out-of-scope agent by name shows nothing.
         for (const agent of AGENT_IDS.filter((a) => !c.agents.includes(a))) {
           const byAgent = await allItems<CommandItem>(`/api/v1/commands?agent=${agent}`, keys[c.name]!);
-          assert.deepEqual(byAgent.filter((x) => !c.sees(x)), [], `agent=${agent}`);
+          assert.deepEqual(
+            byAgent.filter((x) => !c.sees(x)),
+            [],
+            `agent=${agent}`,
+          );
         }
       });
 

@@ -72,10 +72,14 @@ describe('management API: audit export', () => {
         const ids = (polled.body as { commands: { document_id: string }[] }).commands.map((c) => c.document_id);
         assert.equal(ids.length, PER_AGENT, `${agentId(i)} got ${ids.length}`);
         // Results once the deliveries are recorded, so that every command has its four transitions.
-        await eventually(async () => {
-          const res = await h.mgmt('GET', `/api/v1/commands?agent=${agentId(i)}&status=delivered&limit=1000`, { key });
-          return (res.body as { items: unknown[] }).items.length === PER_AGENT ? true : undefined;
-        }, `${agentId(i)}: deliveries`, 30_000);
+        await eventually(
+          async () => {
+            const res = await h.mgmt('GET', `/api/v1/commands?agent=${agentId(i)}&status=delivered&limit=1000`, { key });
+            return (res.body as { items: unknown[] }).items.length === PER_AGENT ? true : undefined;
+          },
+          `${agentId(i)}: deliveries`,
+          30_000,
+        );
         const report = await h.http('POST', '/api/v1/commands/results', {
           token,
           body: { results: ids.map((document_id) => ({ document_id, code: 0, message: 'ok' })) },
@@ -98,19 +102,16 @@ describe('management API: audit export', () => {
   function exportAudit(query = '', accept = 'application/x-ndjson'): Promise<Export> {
     const url = new URL(`/api/v1/audit${query}`, h.courier.managementUrl);
     return new Promise((resolve, reject) => {
-      const req = request(
-        { hostname: url.hostname, port: url.port, path: url.pathname + url.search, headers: { accept, authorization: `Bearer ${key}` } },
-        (res) => {
-          let chunks = 0;
-          const parts: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => {
-            chunks++;
-            parts.push(chunk);
-          });
-          res.on('error', reject);
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, chunks, text: Buffer.concat(parts).toString('utf8') }));
-        },
-      );
+      const req = request({ hostname: url.hostname, port: url.port, path: url.pathname + url.search, headers: { accept, authorization: `Bearer ${key}` } }, (res) => {
+        let chunks = 0;
+        const parts: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => {
+          chunks++;
+          parts.push(chunk);
+        });
+        res.on('error', reject);
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, chunks, text: Buffer.concat(parts).toString('utf8') }));
+      });
       req.on('error', reject);
       req.end();
     });
@@ -193,7 +194,10 @@ describe('management API: audit export', () => {
     const one = agentId(3);
     const byAgent = lines((await exportAudit(`?agent=${one}`)).text);
     assert.equal(byAgent.length, PER_AGENT * 4);
-    assert.ok(byAgent.every((i) => docsOf.get(one)!.has(i.document_id!)), 'a record of another agent');
+    assert.ok(
+      byAgent.every((i) => docsOf.get(one)!.has(i.document_id!)),
+      'a record of another agent',
+    );
 
     const byActor = lines((await exportAudit(`?actor=agent:${one}`)).text);
     assert.equal(byActor.length, PER_AGENT * 3);

@@ -33,7 +33,7 @@ describe('management API: the event stream of a revoked key', () => {
       req.end();
     });
 
-  test('revoking the key (DELETE /api/v1/keys/{id}) ends its open stream; another key\'s stream goes on', async () => {
+  test("revoking the key (DELETE /api/v1/keys/{id}) ends its open stream; another key's stream goes on", async () => {
     const doomed = await h.createKey('auditor', [], 'rv-doomed');
     const other = await h.createKey('auditor', [], 'rv-other');
     const stream = await openStream(doomed);

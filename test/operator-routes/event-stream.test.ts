@@ -45,9 +45,8 @@ class SseClient {
   static open(baseUrl: string, path: string, headers: Record<string, string> = {}): Promise<SseClient> {
     const url = new URL(path, baseUrl);
     return new Promise((resolve, reject) => {
-      const req = request(
-        { hostname: url.hostname, port: url.port, path: url.pathname + url.search, method: 'GET', headers: { accept: 'text/event-stream', ...headers } },
-        (res) => resolve(new SseClient(req, res)),
+      const req = request({ hostname: url.hostname, port: url.port, path: url.pathname + url.search, method: 'GET', headers: { accept: 'text/event-stream', ...headers } }, (res) =>
+        resolve(new SseClient(req, res)),
       );
       req.on('error', reject);
       req.end();
@@ -183,8 +182,7 @@ describe('management API: the event stream (SSE)', () => {
     await report(token, id);
     return id;
   }
-  const transitionsOf = (client: SseClient, documentId: string) =>
-    client.audit.filter((a) => a.document_id === documentId).map((a) => [a.from, a.to, a.cause]);
+  const transitionsOf = (client: SseClient, documentId: string) => client.audit.filter((a) => a.document_id === documentId).map((a) => [a.from, a.to, a.cause]);
   const assertIncreasing = (ids: string[]) => {
     for (let i = 1; i < ids.length; i++) assert.ok(BigInt(ids[i]!) > BigInt(ids[i - 1]!), `ids not increasing: ${ids[i - 1]} then ${ids[i]}`);
   };
@@ -220,7 +218,10 @@ describe('management API: the event stream (SSE)', () => {
       assert.ok(!Number.isNaN(Date.parse(data.at)), data.at);
     }
     assertIncreasing(stream.ids);
-    assert.deepEqual(stream.audit.map((a) => a.actor), ['key:stream-operator', 'agent:es-live', 'agent:es-live', 'agent:es-live']);
+    assert.deepEqual(
+      stream.audit.map((a) => a.actor),
+      ['key:stream-operator', 'agent:es-live', 'agent:es-live', 'agent:es-live'],
+    );
   });
 
   test('a stream opened without Last-Event-ID starts now: no old event is replayed', async (t) => {
@@ -233,7 +234,10 @@ describe('management API: the event stream (SSE)', () => {
     await eventually(() => (transitionsOf(stream, fresh).length === 4 ? true : undefined), 'the new command');
     assert.equal(transitionsOf(stream, old).length, 0);
     for (const id of stream.ids) assert.ok(BigInt(id) > BigInt(latest), `old event ${id} replayed (latest was ${latest})`);
-    assert.deepEqual(stream.ids, (await auditAfter(latest)).map((a) => a.id));
+    assert.deepEqual(
+      stream.ids,
+      (await auditAfter(latest)).map((a) => a.id),
+    );
   });
 
   test('filters: ?agent= and ?status= show exactly the matching records', async (t) => {
@@ -254,7 +258,10 @@ describe('management API: the event stream (SSE)', () => {
     const expectDelivered = await auditAfter(start, 'status=delivered');
     const expectFailures = await auditAfter(start, 'status=failure&agent=es-fb');
     assert.equal(expectAgent.length, 4);
-    assert.deepEqual(expectDelivered.map((a) => a.document_id), [a1, b1, b2]);
+    assert.deepEqual(
+      expectDelivered.map((a) => a.document_id),
+      [a1, b1, b2],
+    );
     assert.equal(expectFailures.length, 1);
     await eventually(() => (byAgent.events.length >= expectAgent.length ? true : undefined), '?agent= events');
     await eventually(() => (delivered.events.length >= expectDelivered.length ? true : undefined), '?status= events');
@@ -263,11 +270,20 @@ describe('management API: the event stream (SSE)', () => {
     const unfiltered = await opened(await open(t, '/api/v1/events/stream?agent=es-fb'));
     const b3 = await send('es-fb');
     await eventually(() => (transitionsOf(unfiltered, b3).length === 1 ? true : undefined), 'the sentinel');
-    assert.deepEqual(byAgent.ids, expectAgent.map((a) => a.id));
+    assert.deepEqual(
+      byAgent.ids,
+      expectAgent.map((a) => a.id),
+    );
     assert.ok(byAgent.audit.every((a) => a.document_id === a1));
-    assert.deepEqual(delivered.ids, expectDelivered.map((a) => a.id));
+    assert.deepEqual(
+      delivered.ids,
+      expectDelivered.map((a) => a.id),
+    );
     assert.ok(delivered.audit.every((a) => a.to === 'delivered'));
-    assert.deepEqual(failures.ids, expectFailures.map((a) => a.id));
+    assert.deepEqual(
+      failures.ids,
+      expectFailures.map((a) => a.id),
+    );
     assert.equal(failures.audit[0]!.document_id, b2);
     assert.equal(failures.audit[0]!.to, 'failure');
     assert.equal((await h.mgmt('POST', `/api/v1/commands/${b3}/cancel`, { key: operatorKey })).status, 200);
@@ -289,11 +305,7 @@ describe('management API: the event stream (SSE)', () => {
     assert.equal((await h.mgmt('POST', `/api/v1/commands/${cancelled}/cancel`, { key: operatorKey })).status, 200);
     const pending = await send('es-resume', 'fetch-config');
     const missed = await auditAfter(lastSeen);
-    assert.deepEqual(
-      [...new Set(missed.map((a) => a.document_id))],
-      [missed1, missed2, cancelled, pending],
-      'the audit trail of the missed range',
-    );
+    assert.deepEqual([...new Set(missed.map((a) => a.document_id))], [missed1, missed2, cancelled, pending], 'the audit trail of the missed range');
     assert.equal(missed.length, 4 + 4 + 2 + 1);
 
     const resumed = await opened(await open(t, '/api/v1/events/stream', { 'last-event-id': lastSeen }));
@@ -302,19 +314,31 @@ describe('management API: the event stream (SSE)', () => {
     const live = await send('es-resume', 'update');
     await eventually(() => (transitionsOf(resumed, live).length === 1 ? true : undefined), 'the next live event');
     const expected = [...missed, ...(await auditAfter(missed[missed.length - 1]!.id))];
-    assert.deepEqual(resumed.ids, expected.map((a) => a.id));
+    assert.deepEqual(
+      resumed.ids,
+      expected.map((a) => a.id),
+    );
     assert.deepEqual(resumed.audit, expected);
-    assert.ok(resumed.ids.every((id) => BigInt(id) > BigInt(lastSeen)), 'an event seen before was repeated');
+    assert.ok(
+      resumed.ids.every((id) => BigInt(id) > BigInt(lastSeen)),
+      'an event seen before was repeated',
+    );
     assertIncreasing(resumed.ids);
 
     // ?last_event_id= resumes the same way.
     const byQuery = await opened(await open(t, `/api/v1/events/stream?last_event_id=${lastSeen}`));
     await eventually(() => (byQuery.events.length >= expected.length ? true : undefined), 'the missed events by query');
-    assert.deepEqual(byQuery.ids, expected.map((a) => a.id));
+    assert.deepEqual(
+      byQuery.ids,
+      expected.map((a) => a.id),
+    );
     // A filtered resume gets the missed records that match, only.
     const filtered = await opened(await open(t, `/api/v1/events/stream?status=success&last_event_id=${lastSeen}`));
     await eventually(() => (filtered.events.length >= 2 ? true : undefined), 'the missed successes');
-    assert.deepEqual(filtered.audit.map((a) => a.document_id), [missed1, missed2]);
+    assert.deepEqual(
+      filtered.audit.map((a) => a.document_id),
+      [missed1, missed2],
+    );
     for (const id of [pending, live]) assert.equal((await h.mgmt('POST', `/api/v1/commands/${id}/cancel`, { key: operatorKey })).status, 200);
   });
 
@@ -323,7 +347,10 @@ describe('management API: the event stream (SSE)', () => {
     const stream = await opened(await open(t, '/api/v1/events/stream', { 'last-event-id': latest }));
     const id = await send('es-resume');
     await eventually(() => (stream.events.length >= 1 ? true : undefined), 'the live event');
-    assert.deepEqual(stream.audit.map((a) => a.document_id), [id]);
+    assert.deepEqual(
+      stream.audit.map((a) => a.document_id),
+      [id],
+    );
     assert.equal((await h.mgmt('POST', `/api/v1/commands/${id}/cancel`, { key: operatorKey })).status, 200);
   });
 
@@ -344,8 +371,14 @@ describe('management API: the event stream (SSE)', () => {
     const inside = await lifecycle('es-in', tokenIn);
     await eventually(() => (transitionsOf(stream, inside).length === 4 ? true : undefined), 'the in-scope lifecycle');
     assert.equal(transitionsOf(stream, out).length, 0);
-    assert.ok(stream.audit.every((a) => a.document_id === inside), JSON.stringify(stream.audit));
-    assert.deepEqual(stream.ids, (await auditAfter(start, 'agent=es-in')).map((a) => a.id));
+    assert.ok(
+      stream.audit.every((a) => a.document_id === inside),
+      JSON.stringify(stream.audit),
+    );
+    assert.deepEqual(
+      stream.ids,
+      (await auditAfter(start, 'agent=es-in')).map((a) => a.id),
+    );
   });
 
   test('roles: an auditor or operator may open it; no key or a bad key is 401, audited (once per reason)', async (t) => {
@@ -364,6 +397,9 @@ describe('management API: the event stream (SSE)', () => {
     const added = after.filter((a) => !before.some((b) => b.id === a.id)) as (AuditData & { detail: string })[];
     // The two bad keys are one reason from one address on one route: the second is counted, not recorded.
     assert.equal(added.length, 2, JSON.stringify(added));
-    assert.ok(added.every((a) => a.detail.startsWith('GET /api/v1/events/stream')), JSON.stringify(added));
+    assert.ok(
+      added.every((a) => a.detail.startsWith('GET /api/v1/events/stream')),
+      JSON.stringify(added),
+    );
   });
 });

@@ -21,7 +21,11 @@ describe('large create requests', () => {
   let h: Harness;
   before(async () => {
     const dir = tempDir();
-    await seedAgents(dir, Array.from({ length: MEMBERS }, (_, i) => `m-${String(i).padStart(4, '0')}`), ['big']);
+    await seedAgents(
+      dir,
+      Array.from({ length: MEMBERS }, (_, i) => `m-${String(i).padStart(4, '0')}`),
+      ['big'],
+    );
     await seedAgents(dir, ['solo-1', 'solo-2'], ['small']);
     h = await startHarness({ maxCommandsPerRequest: String(MAX) }, dir);
   });
@@ -57,7 +61,10 @@ describe('large create requests', () => {
     assert.equal(body.total, MEMBERS);
     assert.equal(body.commands.length, MEMBERS);
     assert.deepEqual(Object.keys(body.commands[0]!).sort(), ['agent_id', 'document_id', 'request_id', 'status']);
-    assert.deepEqual(body.commands.map((c) => c.agent_id), Array.from({ length: MEMBERS }, (_, i) => `m-${String(i).padStart(4, '0')}`));
+    assert.deepEqual(
+      body.commands.map((c) => c.agent_id),
+      Array.from({ length: MEMBERS }, (_, i) => `m-${String(i).padStart(4, '0')}`),
+    );
     assert.equal(new Set(body.commands.map((c) => c.document_id)).size, MEMBERS);
     const summary = await h.admin('GET', `/api/v1/requests/${body.commands[0]!.request_id}`);
     assert.equal((summary.body as { total: number }).total, MEMBERS);
@@ -89,7 +96,7 @@ describe('Idempotency-Key and request ownership', () => {
   const requestWithHeaders = (body: unknown, headers: Record<string, string>) =>
     requestJson({ socketPath: h.courier.socket, method: 'POST', path: '/api/v1/commands', headers, body });
 
-  test('a retry is answered with the first attempt\'s commands, as they stand, and creates nothing', async () => {
+  test("a retry is answered with the first attempt's commands, as they stand, and creates nothing", async () => {
     const body = { commands: [command({ type: 'group', id: 'idem' }), command({ type: 'agent', id: 'idem-1' }, 'fetch-config')] };
     const first = await requestWithHeaders(body, { 'idempotency-key': 'retry-me-1' });
     assert.equal(first.status, 201);
@@ -102,8 +109,14 @@ describe('Idempotency-Key and request ownership', () => {
     const retry = await requestWithHeaders(body, { 'idempotency-key': 'retry-me-1' });
     assert.equal(retry.status, 201);
     const again = retry.body as Created;
-    assert.deepEqual(again.commands.map((c) => c.document_id), ids);
-    assert.deepEqual(again.commands.map((c) => c.status), ['cancelled', 'pending', 'pending']);
+    assert.deepEqual(
+      again.commands.map((c) => c.document_id),
+      ids,
+    );
+    assert.deepEqual(
+      again.commands.map((c) => c.status),
+      ['cancelled', 'pending', 'pending'],
+    );
     assert.equal(await listed(), 3, 'the retry created commands');
   });
 

@@ -93,7 +93,11 @@ describe('indexer poller', { skip: tier.skip }, () => {
   test('tails new documents page by page (page size 5, 23 documents), each once, oldest first', async () => {
     const r = await rig(indexPrefix('tail'));
     try {
-      const written = await indexCommands(url, r.names.commands, Array.from({ length: 23 }, (_, i) => wazuhCommand(`agent-${i % 4}`)));
+      const written = await indexCommands(
+        url,
+        r.names.commands,
+        Array.from({ length: 23 }, (_, i) => wazuhCommand(`agent-${i % 4}`)),
+      );
       await allSeen(r, written);
       assert.deepEqual(ids(r.seen), written);
       assert.ok(r.seen.every((s) => s.status === 'pending' && s.doc.route.startsWith('agent:agent-')));
@@ -112,10 +116,18 @@ describe('indexer poller', { skip: tier.skip }, () => {
   test('the cursor is durable: after a restart the poller reads only what is new', async () => {
     const prefix = indexPrefix('durable');
     const first = await rig(prefix);
-    const old = await indexCommands(url, indexNames(prefix).commands, Array.from({ length: 7 }, () => wazuhCommand('agent-d')));
+    const old = await indexCommands(
+      url,
+      indexNames(prefix).commands,
+      Array.from({ length: 7 }, () => wazuhCommand('agent-d')),
+    );
     await allSeen(first, old);
     await first.stop();
-    const fresh = await indexCommands(url, indexNames(prefix).commands, Array.from({ length: 3 }, () => wazuhCommand('agent-d')));
+    const fresh = await indexCommands(
+      url,
+      indexNames(prefix).commands,
+      Array.from({ length: 3 }, () => wazuhCommand('agent-d')),
+    );
     const second = await rig(prefix);
     try {
       await allSeen(second, fresh);
@@ -132,7 +144,11 @@ describe('indexer poller', { skip: tier.skip }, () => {
     proxy.decide = (request) => (isTailSearch(request, names) && ++tailSearches === 2 ? 'unavailable' : 'pass');
     const r = await rig(prefix);
     try {
-      const written = await indexCommands(url, names.commands, Array.from({ length: 12 }, () => wazuhCommand('agent-f')));
+      const written = await indexCommands(
+        url,
+        names.commands,
+        Array.from({ length: 12 }, () => wazuhCommand('agent-f')),
+      );
       await allSeen(r, written);
       assert.ok(tailSearches > 3, `the tail was retried (${tailSearches} tail searches)`);
       // Page one (5) was handed over before the failure; after it, the tail resumed after page one.
@@ -168,7 +184,11 @@ describe('indexer poller', { skip: tier.skip }, () => {
       };
       const r = await rig(prefix);
       try {
-        const written = await indexCommands(url, names.commands, Array.from({ length: 9 }, () => wazuhCommand('agent-p')));
+        const written = await indexCommands(
+          url,
+          names.commands,
+          Array.from({ length: 9 }, () => wazuhCommand('agent-p')),
+        );
         await allSeen(r, written);
         assert.equal(damaged, 1);
         assert.deepEqual([...new Set(ids(r.seen))].sort(), [...written].sort());
@@ -206,10 +226,18 @@ describe('indexer poller', { skip: tier.skip }, () => {
     const setup = new OpenSearchStore({ client: createOpenSearchClient({ url }), names, node: 'setup', logger: pino({ level: 'silent' }), pageSize: 5 });
     await setup.open();
     await setup.close();
-    const pending = await indexCommands(url, names.commands, Array.from({ length: 6 }, () => wazuhCommand('agent-r')));
+    const pending = await indexCommands(
+      url,
+      names.commands,
+      Array.from({ length: 6 }, () => wazuhCommand('agent-r')),
+    );
     const lapsed = wazuhCommand('agent-r');
     const [claimed] = await indexCommands(url, names.commands, [
-      { ...lapsed, command: { ...lapsed.command, status: 'sent' }, courier: { route: 'agent:agent-r', seq: 0, attempts: 1, claim: { node: 'dead-node', until: Date.now() - 1000 } } },
+      {
+        ...lapsed,
+        command: { ...lapsed.command, status: 'sent' },
+        courier: { route: 'agent:agent-r', seq: 0, attempts: 1, claim: { node: 'dead-node', until: Date.now() - 1000 } },
+      },
     ]);
     const done = wazuhCommand('agent-r');
     await indexCommands(url, names.commands, [{ ...done, command: { ...done.command, status: 'success' } }]);
@@ -229,10 +257,18 @@ describe('indexer poller', { skip: tier.skip }, () => {
     const prefix = indexPrefix('recreate');
     const r = await rig(prefix);
     try {
-      const first = await indexCommands(url, r.names.commands, Array.from({ length: 8 }, () => wazuhCommand('agent-x')));
+      const first = await indexCommands(
+        url,
+        r.names.commands,
+        Array.from({ length: 8 }, () => wazuhCommand('agent-x')),
+      );
       await allSeen(r, first);
       await cluster(url, 'DELETE', `/${r.names.commands}`);
-      const again = await indexCommands(url, r.names.commands, Array.from({ length: 2 }, () => wazuhCommand('agent-x')));
+      const again = await indexCommands(
+        url,
+        r.names.commands,
+        Array.from({ length: 2 }, () => wazuhCommand('agent-x')),
+      );
       await allSeen(r, again);
       assert.ok(r.lines.some((l) => l.msg.includes('recreated')));
     } finally {

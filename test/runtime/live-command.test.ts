@@ -107,11 +107,15 @@ describe('the runtime runs the effects the command machine names', () => {
     const seen = new Set<string>();
     for (const path of paths) {
       const calls: string[] = [];
-      const live = new LiveCommand(doc, { status: 'pending', result: null, deliveredAt: null, executionDeadline: null, attempts: 0 }, {
-        effects: recordingEffects(calls),
-        executionTimeoutMs: EXECUTION_TIMEOUT,
-        onError: (error) => assert.fail(String(error)),
-      });
+      const live = new LiveCommand(
+        doc,
+        { status: 'pending', result: null, deliveredAt: null, executionDeadline: null, attempts: 0 },
+        {
+          effects: recordingEffects(calls),
+          executionTimeoutMs: EXECUTION_TIMEOUT,
+          onError: (error) => assert.fail(String(error)),
+        },
+      );
       // Every event of the alphabet is tried at each step; the path's own event is sent last.
       for (const step of path.steps.slice(1)) {
         const name = nameOf.get(JSON.stringify(step.event))!;
@@ -126,7 +130,10 @@ describe('the runtime runs the effects the command machine names', () => {
       }
     }
     // Every transition of the design was exercised by some path.
-    assert.deepEqual([...Object.keys(EFFECTS)].filter((key) => !seen.has(key)), []);
+    assert.deepEqual(
+      [...Object.keys(EFFECTS)].filter((key) => !seen.has(key)),
+      [],
+    );
   });
 
   test('an event a state does not take runs nothing', () => {
@@ -134,11 +141,21 @@ describe('the runtime runs the effects the command machine names', () => {
       for (const [name, event] of Object.entries(EVENTS)) {
         if (EFFECTS[`${status} ${name as EventName}`]) continue;
         const calls: string[] = [];
-        const live = new LiveCommand(doc, { status, result: null, deliveredAt: status === 'delivered' ? CONFIRMED_AT : null, executionDeadline: status === 'delivered' ? CONFIRMED_AT + EXECUTION_TIMEOUT : null, attempts: 1 }, {
-          effects: recordingEffects(calls),
-          executionTimeoutMs: EXECUTION_TIMEOUT,
-          onError: (error) => assert.fail(String(error)),
-        });
+        const live = new LiveCommand(
+          doc,
+          {
+            status,
+            result: null,
+            deliveredAt: status === 'delivered' ? CONFIRMED_AT : null,
+            executionDeadline: status === 'delivered' ? CONFIRMED_AT + EXECUTION_TIMEOUT : null,
+            attempts: 1,
+          },
+          {
+            effects: recordingEffects(calls),
+            executionTimeoutMs: EXECUTION_TIMEOUT,
+            onError: (error) => assert.fail(String(error)),
+          },
+        );
         assert.equal(live.send(event), null, `${status} ${name}`);
         assert.deepEqual(calls, [], `${status} ${name}`);
         assert.equal(live.status, status);

@@ -7,7 +7,14 @@ const all = () => true;
 describe('RouteQueue', () => {
   test('ids come out ordered by seq, whatever the push order', () => {
     const q = new RouteQueue(all);
-    for (const [seq, id] of [[5, 'e'], [1, 'a'], [3, 'c'], [2, 'b'], [4, 'd']] as const) q.push(0, seq, id);
+    for (const [seq, id] of [
+      [5, 'e'],
+      [1, 'a'],
+      [3, 'c'],
+      [2, 'b'],
+      [4, 'd'],
+    ] as const)
+      q.push(0, seq, id);
     assert.equal(q.size, 5);
     assert.deepEqual(q.take(10), ['a', 'b', 'c', 'd', 'e']);
     assert.equal(q.size, 0);
@@ -74,7 +81,10 @@ describe('RouteQueue', () => {
       largest = Math.max(largest, q.size);
     }
     assert.ok(largest <= 128, `queue grew to ${largest} entries for at most 10 pending commands`);
-    assert.deepEqual(q.take(100), [...pending].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))));
+    assert.deepEqual(
+      q.take(100),
+      [...pending].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))),
+    );
   });
 
   test('prune() drops every entry no longer pending and returns what is left', () => {

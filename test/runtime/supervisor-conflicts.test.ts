@@ -16,13 +16,22 @@ function setup() {
   /** A long-poll of an agent: resolves with what it is pushed. */
   const poll = (agent: string) =>
     new Promise<CommandView[]>((resolve) => {
-      const sub = supervisor.subscribe(`agent:${agent}`, 'long-poll', `agent:${agent}`, {
-        push: (commands) => {
-          resolve(commands);
-          supervisor.confirm(sub, commands.map((c) => c.document_id));
+      const sub = supervisor.subscribe(
+        `agent:${agent}`,
+        'long-poll',
+        `agent:${agent}`,
+        {
+          push: (commands) => {
+            resolve(commands);
+            supervisor.confirm(
+              sub,
+              commands.map((c) => c.document_id),
+            );
+          },
+          drain: () => resolve([]),
         },
-        drain: () => resolve([]),
-      }, 60_000);
+        60_000,
+      );
     });
   return { store, clock, supervisor, send, poll };
 }
@@ -57,7 +66,10 @@ describe('supervisor on a store shared with other writers', () => {
     const { store, supervisor, send, poll } = setup();
     await supervisor.start();
     const id = await send('a3');
-    assert.deepEqual((await poll('a3')).map((c) => c.document_id), [id]);
+    assert.deepEqual(
+      (await poll('a3')).map((c) => c.document_id),
+      [id],
+    );
     await eventually(() => (store.statusOf(id) === 'delivered' ? true : undefined), 'delivered');
     let release!: () => void;
     store.hold = new Promise<void>((resolve) => (release = resolve));
@@ -85,7 +97,10 @@ describe('supervisor on a store shared with other writers', () => {
     clock.t += 2001;
     const next = poll('a4');
     supervisor.observe([(await store.getCommand(id))!]);
-    assert.deepEqual((await next).map((c) => c.document_id), [id]);
+    assert.deepEqual(
+      (await next).map((c) => c.document_id),
+      [id],
+    );
     await eventually(() => (store.statusOf(id) === 'delivered' ? true : undefined), 'delivered here');
     assert.equal(store.stored.get(id)!.state.attempts, 2);
     await supervisor.stop();

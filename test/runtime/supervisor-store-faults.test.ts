@@ -107,16 +107,19 @@ describe('supervisor: commands whose times are not times', () => {
     for (const state of store.unfinished) store.stored.set(state.doc.document_id, state);
     await supervisor.start();
     try {
-      await eventually(
-        () => (store.changes.some((c) => c.document_id === 'good-1' && c.status === 'timed_out') ? true : undefined),
-        'the good command to time out',
-        5_000,
+      await eventually(() => (store.changes.some((c) => c.document_id === 'good-1' && c.status === 'timed_out') ? true : undefined), 'the good command to time out', 5_000);
+      assert.deepEqual(
+        store.changes.map((c) => c.document_id),
+        ['good-1'],
+        'only the good command was changed',
       );
-      assert.deepEqual(store.changes.map((c) => c.document_id), ['good-1'], 'only the good command was changed');
       assert.equal(supervisor.stats().liveCommands, 0, 'a command with unusable times was made live');
       const logged = records.filter((r) => r.msg === 'command not run: its times are unusable');
       assert.deepEqual(logged.map((r) => r.document_id).sort(), ['bad-1', 'bad-2']);
-      assert.ok(logged.every((r) => r.err.code === 'COURIER_ERR_INVALID_COMMAND_TIME'), JSON.stringify(logged));
+      assert.ok(
+        logged.every((r) => r.err.code === 'COURIER_ERR_INVALID_COMMAND_TIME'),
+        JSON.stringify(logged),
+      );
     } finally {
       await supervisor.stop();
     }
@@ -139,20 +142,35 @@ describe('supervisor: a batch the store wrote only in part', () => {
         assert.match(error.message, /1 of the 2 commands were stored and will run: stored-1/);
         return true;
       });
-      assert.deepEqual((await other).map((v) => v.document_id), ['other-1']);
+      assert.deepEqual(
+        (await other).map((v) => v.document_id),
+        ['other-1'],
+      );
       // The stored one is live: it is delivered like any other.
       assert.equal((await supervisor.get('stored-1'))?.status, 'pending');
       assert.equal(await supervisor.get('refused-1'), null);
       const delivered = await new Promise<CommandView[]>((resolve) => {
-        const sub = supervisor.subscribe('agent:agent-1', 'long-poll', 'agent:agent-1', {
-          push: (commands) => {
-            resolve(commands);
-            supervisor.confirm(sub, commands.map((c) => c.document_id));
+        const sub = supervisor.subscribe(
+          'agent:agent-1',
+          'long-poll',
+          'agent:agent-1',
+          {
+            push: (commands) => {
+              resolve(commands);
+              supervisor.confirm(
+                sub,
+                commands.map((c) => c.document_id),
+              );
+            },
+            drain: () => resolve([]),
           },
-          drain: () => resolve([]),
-        }, 5_000);
+          5_000,
+        );
       });
-      assert.deepEqual(delivered.map((c) => c.document_id), ['stored-1']);
+      assert.deepEqual(
+        delivered.map((c) => c.document_id),
+        ['stored-1'],
+      );
     } finally {
       await supervisor.stop();
     }

@@ -118,7 +118,10 @@ describe('WriteBatcher', () => {
     store.gate = null;
     gate.open();
     await Promise.all([first, ...later]);
-    assert.deepEqual(store.commits.map((c) => c.changes), [['x'], ['y', 'z']]);
+    assert.deepEqual(
+      store.commits.map((c) => c.changes),
+      [['x'], ['y', 'z']],
+    );
   });
 
   test('the creates of one call are never split across commits, even above maxBatch', async () => {
@@ -135,7 +138,10 @@ describe('WriteBatcher', () => {
       assert.deepEqual(creates.slice(at, at + unit.length), unit);
     }
     // Order is kept, and a commit exceeds maxBatch only when it is a single unit.
-    assert.deepEqual(store.commits.flatMap((c) => c.creates), units.flat());
+    assert.deepEqual(
+      store.commits.flatMap((c) => c.creates),
+      units.flat(),
+    );
     for (const c of store.commits) {
       if (c.creates.length > 2) assert.ok(units.some((u) => u.length === c.creates.length && u.every((id) => c.creates.includes(id))));
     }
@@ -145,7 +151,10 @@ describe('WriteBatcher', () => {
     const store = new FakeStore();
     const w = batcher(store, { maxBatch: 3 });
     await Promise.all([w.create([item('a'), item('b')]), w.change(change('x')), w.change(change('y')), w.change(change('z'))]);
-    assert.deepEqual(store.commits.flatMap((c) => c.changes), ['x', 'y', 'z']);
+    assert.deepEqual(
+      store.commits.flatMap((c) => c.changes),
+      ['x', 'y', 'z'],
+    );
     assert.ok(store.commits.every((c) => c.creates.length + c.changes.length <= 3));
     assert.deepEqual(store.commits[0], { creates: ['a', 'b'], changes: ['x'] });
   });
@@ -171,7 +180,10 @@ describe('WriteBatcher', () => {
       store.commits.slice(1).flatMap((c) => c.changes),
       ['x', 'y', 'z'],
     );
-    assert.ok(store.commits.slice(1).every((c) => !c.creates.includes('a')), 'a rejected create was written anyway');
+    assert.ok(
+      store.commits.slice(1).every((c) => !c.creates.includes('a')),
+      'a rejected create was written anyway',
+    );
   });
 
   test('a commit written in part settles each write for itself: only what failed is retried or rejected', async () => {
@@ -212,7 +224,10 @@ describe('WriteBatcher', () => {
     const w = batcher(store, { retryDelayMs: (attempt) => (attempts.push(attempt), 0) });
     assert.equal(await w.change(change('x')), 'ok');
     assert.equal(store.commits.length, 4);
-    assert.deepEqual(store.commits.map((c) => c.changes), [['x'], ['x'], ['x'], ['x']]);
+    assert.deepEqual(
+      store.commits.map((c) => c.changes),
+      [['x'], ['x'], ['x'], ['x']],
+    );
     assert.deepEqual(attempts, [1, 2, 3]);
   });
 
@@ -230,8 +245,14 @@ describe('WriteBatcher', () => {
     assert.deepEqual(await Promise.all([...before, ...after]), [[true], 'ok', [true, true], 'ok', 'ok']);
     await w.barrier();
     // Every other write was committed exactly once, in order; the refused one never.
-    assert.deepEqual(store.written.flatMap((c) => c.creates), ['a', 'b', 'c']);
-    assert.deepEqual(store.written.flatMap((c) => c.changes), ['x', 'y', 'z']);
+    assert.deepEqual(
+      store.written.flatMap((c) => c.creates),
+      ['a', 'b', 'c'],
+    );
+    assert.deepEqual(
+      store.written.flatMap((c) => c.changes),
+      ['x', 'y', 'z'],
+    );
     // Found by halving the batch (6 writes: at most 3 halvings), then never tried again.
     const tries = store.commits.filter((c) => c.changes.includes('deep-result')).length;
     assert.ok(tries <= 4, `the refused write was tried ${tries} times`);
@@ -250,7 +271,10 @@ describe('WriteBatcher', () => {
     const w = batcher(store);
     const results = await Promise.allSettled([w.create([item('p1'), item('p2')]), w.create([item('q')]), w.change(change('x'))]);
     assert.equal(results[0].status, 'rejected');
-    assert.deepEqual(results.slice(1).map((r) => (r.status === 'fulfilled' ? r.value : 'rejected')), [[true], 'ok']);
+    assert.deepEqual(
+      results.slice(1).map((r) => (r.status === 'fulfilled' ? r.value : 'rejected')),
+      [[true], 'ok'],
+    );
     assert.ok(!store.existing.has('p1'), 'a unit is all or nothing: p1 must not be written without p2');
   });
 

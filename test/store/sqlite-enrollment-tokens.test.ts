@@ -42,7 +42,10 @@ test('a store made at schema version 2 keeps its agents, and gets enrollment tok
       const token = tokenRecord({ maxUses: 1 });
       await store.enrollmentTokens.addEnrollmentToken(token);
       assert.equal(await store.enrollmentTokens.redeemEnrollmentToken(token.id, { id: 'new-1', keyHash: 'k', groups: ['linux'], createdAt: 6, name: 'n' }, 6), 'enrolled');
-      assert.deepEqual((await store.agentsInGroup('linux')).map((a) => a.id), ['new-1', 'old-1']);
+      assert.deepEqual(
+        (await store.agentsInGroup('linux')).map((a) => a.id),
+        ['new-1', 'old-1'],
+      );
     } finally {
       await store.close();
     }

@@ -46,7 +46,16 @@ test('a new document_id with a seq already taken fails the whole commit instead 
     await store.commit({ creates: [{ doc: doc('c1', 1), audit: created('c1') }], changes: [] });
     // Before: INSERT OR IGNORE swallowed the seq collision and reported c2 as "already there",
     // though no such command exists.
-    await assert.rejects(store.commit({ creates: [{ doc: doc('c3', 3), audit: created('c3') }, { doc: doc('c2', 1), audit: created('c2') }], changes: [] }), /UNIQUE/);
+    await assert.rejects(
+      store.commit({
+        creates: [
+          { doc: doc('c3', 3), audit: created('c3') },
+          { doc: doc('c2', 1), audit: created('c2') },
+        ],
+        changes: [],
+      }),
+      /UNIQUE/,
+    );
     assert.equal(await store.getCommand('c2'), null);
     assert.equal(await store.getCommand('c3'), null, 'the transaction was rolled back');
   }));
@@ -91,12 +100,24 @@ test('two changes of one command in one batch: the row ends in the last state, e
     assert.equal((await store.getCommand('c2'))!.status, 'delivered');
     assert.deepEqual(
       (await store.history('c1')).map((e) => [e.from, e.to, e.at]),
-      [[null, 'pending', 1], ['pending', 'sent', 2], ['sent', 'delivered', 3], ['delivered', 'success', 5]],
+      [
+        [null, 'pending', 1],
+        ['pending', 'sent', 2],
+        ['sent', 'delivered', 3],
+        ['delivered', 'success', 5],
+      ],
     );
-    assert.deepEqual((await store.history('c2')).map((e) => e.to), ['pending', 'sent', 'delivered']);
+    assert.deepEqual(
+      (await store.history('c2')).map((e) => e.to),
+      ['pending', 'sent', 'delivered'],
+    );
     assert.deepEqual(await store.loadUnfinished().then((s) => s.map((c) => c.doc.document_id)), ['c2'], 'c1 left the unfinished commands');
     const ids = (await store.operators.queryAudit({}, { limit: 100, cursor: null })).items.map((e) => Number(e.id));
-    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'the trail is in commit order');
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+      'the trail is in commit order',
+    );
   }));
 
 test('a batch of many commands writes every audit record, in order, each on its own command trail', () =>
@@ -119,7 +140,10 @@ test('a batch of many commands writes every audit record, in order, each on its 
       [...docs.map((d) => `${d.document_id}:pending`), ...docs.flatMap((d) => [`${d.document_id}:sent`, `${d.document_id}:delivered`])],
     );
     for (const d of [docs[0]!, docs[74]!, docs[149]!]) {
-      assert.deepEqual((await store.history(d.document_id)).map((e) => e.to), ['pending', 'sent', 'delivered']);
+      assert.deepEqual(
+        (await store.history(d.document_id)).map((e) => e.to),
+        ['pending', 'sent', 'delivered'],
+      );
       assert.equal((await store.getCommand(d.document_id))!.status, 'delivered');
     }
     // The management API's filters join the trail to its command by seq.
@@ -165,7 +189,13 @@ test('a request is owned by the owner its first command records; none for an unk
   withStore(async (store) => {
     const owned = { ...doc('o1', 1), owner: 'key:k1' };
     const foreign = { ...doc('o2', 2), command: { ...doc('o2', 2).command, request_id: 'r-foreign' } };
-    await store.commit({ creates: [{ doc: owned, audit: created('o1') }, { doc: foreign, audit: created('o2') }], changes: [] });
+    await store.commit({
+      creates: [
+        { doc: owned, audit: created('o1') },
+        { doc: foreign, audit: created('o2') },
+      ],
+      changes: [],
+    });
     assert.deepEqual(await store.requestOwner('r'), { owner: 'key:k1' });
     assert.deepEqual(await store.requestOwner('r-foreign'), { owner: null });
     assert.equal(await store.requestOwner('r-none'), null);
@@ -174,8 +204,14 @@ test('a request is owned by the owner its first command records; none for an unk
 test('group members come in id order, at most `limit` of them when given', () =>
   withStore(async (store) => {
     for (const id of ['m3', 'm1', 'm2']) await store.addAgent({ id, keyHash: 'h', groups: ['g'], createdAt: 0 });
-    assert.deepEqual((await store.agentsInGroup('g')).map((m) => m.id), ['m1', 'm2', 'm3']);
-    assert.deepEqual((await store.agentsInGroup('g', 2)).map((m) => m.id), ['m1', 'm2']);
+    assert.deepEqual(
+      (await store.agentsInGroup('g')).map((m) => m.id),
+      ['m1', 'm2', 'm3'],
+    );
+    assert.deepEqual(
+      (await store.agentsInGroup('g', 2)).map((m) => m.id),
+      ['m1', 'm2'],
+    );
   }));
 
 test('a store failure is reported as one (disk full, unwritable), a refusal of what is written as it is', async () => {

@@ -46,8 +46,7 @@ export async function startHarness(overrides: Partial<Record<string, string>> = 
     env: {},
   });
   const courier = await startCourier(config, { logger: pino({ level: config.logLevel }), ...deps });
-  const admin = (method: string, path: string, body?: unknown) =>
-    requestJson({ socketPath: courier.socket, method, path, ...(body !== undefined ? { body } : {}) });
+  const admin = (method: string, path: string, body?: unknown) => requestJson({ socketPath: courier.socket, method, path, ...(body !== undefined ? { body } : {}) });
   const http: Harness['http'] = (method, path, options = {}) =>
     requestJson({
       baseUrl: courier.url,

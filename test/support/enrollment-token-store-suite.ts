@@ -55,7 +55,10 @@ export function enrollmentTokenStoreTests(store: () => CommandStore): void {
     assert.equal(await tokens().redeemEnrollmentToken(t.id, { ...agent(`${t.id}-a`, t.groups), name: 'host-a' }, T0), 'enrolled');
     assert.equal((await tokens().getEnrollmentToken(t.id))!.uses, 1);
     assert.deepEqual(await store().getAgent(`${t.id}-a`), { ...agent(`${t.id}-a`, t.groups), name: 'host-a' });
-    assert.deepEqual((await store().agentsInGroup('db')).map((m) => m.id).filter((id) => id.startsWith(t.id)), [`${t.id}-a`]);
+    assert.deepEqual(
+      (await store().agentsInGroup('db')).map((m) => m.id).filter((id) => id.startsWith(t.id)),
+      [`${t.id}-a`],
+    );
   });
 
   test('an expired, revoked, exhausted or unknown token registers nothing and counts nothing', async () => {
@@ -91,11 +94,7 @@ export function enrollmentTokenStoreTests(store: () => CommandStore): void {
     assert.equal(outcomes.filter((o) => o === 'token-unusable').length, 15);
     assert.equal((await tokens().getEnrollmentToken(t.id))!.uses, 5);
     const registered = (await Promise.all(ids.map((id) => store().getAgent(id)))).filter((a) => a !== null);
-    assert.deepEqual(
-      registered.map((a) => a.id).sort(),
-      ids.filter((_, i) => outcomes[i] === 'enrolled').sort(),
-      'exactly the winners are registered',
-    );
+    assert.deepEqual(registered.map((a) => a.id).sort(), ids.filter((_, i) => outcomes[i] === 'enrolled').sort(), 'exactly the winners are registered');
   });
 
   test('two redeeming a max_uses 1 token at once: exactly one wins', async () => {
@@ -110,7 +109,10 @@ export function enrollmentTokenStoreTests(store: () => CommandStore): void {
     const t = tokenRecord();
     await tokens().addEnrollmentToken(t);
     const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => tokens().redeemEnrollmentToken(t.id, agent(`${t.id}-u${i}`), T0)));
-    assert.ok(outcomes.every((o) => o === 'enrolled'), JSON.stringify(outcomes));
+    assert.ok(
+      outcomes.every((o) => o === 'enrolled'),
+      JSON.stringify(outcomes),
+    );
     assert.equal((await tokens().getEnrollmentToken(t.id))!.uses, 10);
   });
 
@@ -122,6 +124,10 @@ export function enrollmentTokenStoreTests(store: () => CommandStore): void {
     assert.equal(await store().replaceAgent(second), true);
     assert.deepEqual(await store().getAgent('replaced-1'), second);
     assert.deepEqual((await store().agentGroups(['replaced-1'])).get('replaced-1'), ['b']);
-    assert.deepEqual((await store().agentsInGroup('a')).filter((m) => m.id === 'replaced-1'), [], 'no longer in its old group');
+    assert.deepEqual(
+      (await store().agentsInGroup('a')).filter((m) => m.id === 'replaced-1'),
+      [],
+      'no longer in its old group',
+    );
   });
 }

@@ -110,7 +110,10 @@ test('OpenSearch test node', { timeout: 10 * 60_000 }, async (t) => {
       const seqNos: number[] = all.body.hits.hits.map((h: { _seq_no: number }) => h._seq_no);
       assert.equal(seqNos.length, 3);
       assert.ok(seqNos.every((n) => Number.isInteger(n)));
-      assert.deepEqual([...seqNos].sort((x, y) => x - y), seqNos);
+      assert.deepEqual(
+        [...seqNos].sort((x, y) => x - y),
+        seqNos,
+      );
       assert.ok(all.body.hits.hits.every((h: { _primary_term?: number }) => typeof h._primary_term === 'number'));
 
       // A tail cursor: only what came after the first hit.

@@ -157,8 +157,7 @@ export async function startOpenSearchNode(opts: StartOptions = {}): Promise<Open
     const timeoutMs = opts.startTimeoutMs ?? 120_000;
     const timer = setTimeout(() => fail(`was not ready within ${timeoutMs} ms`), timeoutMs);
     const onError = (err: Error): void => fail(`could not be spawned (${err.message})`);
-    const onExit = (code: number | null, signal: NodeJS.Signals | null): void =>
-      fail(`exited (${signal ?? code}) before it was ready`);
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => fail(`exited (${signal ?? code}) before it was ready`);
     child.once('error', onError);
     child.once('exit', onExit);
     createInterface({ input: child.stdout }).on('line', (line) => {

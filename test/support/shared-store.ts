@@ -41,7 +41,15 @@ export class SharedStore extends CommandStoreStub {
         this.conflicts++;
         return 'conflict' as const;
       }
-      const state: CommandState = { ...current.state, status: c.status, result: c.result, deliveredAt: c.deliveredAt, executionDeadline: c.executionDeadline, attempts: c.attempts, claim: c.claim };
+      const state: CommandState = {
+        ...current.state,
+        status: c.status,
+        result: c.result,
+        deliveredAt: c.deliveredAt,
+        executionDeadline: c.executionDeadline,
+        attempts: c.attempts,
+        claim: c.claim,
+      };
       this.stored.set(c.document_id, { state, version: current.version + 1 });
       this.basis.set(c.document_id, current.version + 1);
       return 'ok' as const;
@@ -59,11 +67,15 @@ export class SharedStore extends CommandStoreStub {
   }
 }
 
-
 /** A supervisor (node `node-a`) on a SharedStore with a settable clock, and a way to send it a command. */
 export function supervisorOnSharedStore() {
   const store = new SharedStore();
-  const clock = { t: Date.parse('2025-03-01T10:00:00Z'), now() { return this.t; } };
+  const clock = {
+    t: Date.parse('2025-03-01T10:00:00Z'),
+    now() {
+      return this.t;
+    },
+  };
   const supervisor = new Supervisor({
     store,
     clock,
@@ -77,7 +89,10 @@ export function supervisorOnSharedStore() {
   });
   /** Sends a restart to an agent; resolves with its document_id once durable. */
   const send = async (agent: string) => {
-    const [view] = await supervisor.submit([{ source: 'test', target: { type: 'agent', id: agent }, action: { name: 'restart', args: {}, version: '5.0.0' }, timeout: 100 }], 'user:t');
+    const [view] = await supervisor.submit(
+      [{ source: 'test', target: { type: 'agent', id: agent }, action: { name: 'restart', args: {}, version: '5.0.0' }, timeout: 100 }],
+      'user:t',
+    );
     return view!.document_id;
   };
   return { store, clock, supervisor, send };

@@ -33,9 +33,7 @@ function isWritten(result: BulkResult): boolean {
   return result.status >= 200 && result.status < 300;
 }
 
-type Op =
-  | { kind: 'create'; index: number; id: string; item: WriteBatch['creates'][number] }
-  | { kind: 'change'; index: number; id: string; item: StatusChange };
+type Op = { kind: 'create'; index: number; id: string; item: WriteBatch['creates'][number] } | { kind: 'change'; index: number; id: string; item: StatusChange };
 
 interface BulkResult {
   status: number;
@@ -140,9 +138,7 @@ export class BulkWriter {
       // Only changes that went through are audited, including when a later round failed. They
       // are durable already: an audit write that fails is logged, never the batch's failure.
       if (audits.length > 0) {
-        await this.writeAudit(audits).catch((err: unknown) =>
-          this.logger.error({ err, records: audits.map((a) => a.id) }, 'audit records could not be written'),
-        );
+        await this.writeAudit(audits).catch((err: unknown) => this.logger.error({ err, records: audits.map((a) => a.id) }, 'audit records could not be written'));
       }
     }
     return outcome;

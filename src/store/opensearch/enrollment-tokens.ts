@@ -145,10 +145,7 @@ export class OpenSearchEnrollmentTokens implements EnrollmentTokenStore {
    * version read; a write refused because another came first starts over. True when written; false
    * when the token is missing or `change` left it.
    */
-  private async update(
-    id: string,
-    change: (record: EnrollmentTokenRecord) => EnrollmentTokenRecord | null | Promise<EnrollmentTokenRecord | null>,
-  ): Promise<boolean> {
+  private async update(id: string, change: (record: EnrollmentTokenRecord) => EnrollmentTokenRecord | null | Promise<EnrollmentTokenRecord | null>): Promise<boolean> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = await this.read(id);
       if (!current) return false;

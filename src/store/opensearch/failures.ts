@@ -8,11 +8,7 @@ export function isStatus(error: unknown, status: number): boolean {
 
 /** The cluster could not be reached or did not answer in time, or answered that it cannot serve now. */
 export function isUnavailable(error: unknown): boolean {
-  if (
-    error instanceof clientErrors.ConnectionError ||
-    error instanceof clientErrors.TimeoutError ||
-    error instanceof clientErrors.NoLivingConnectionsError
-  ) {
+  if (error instanceof clientErrors.ConnectionError || error instanceof clientErrors.TimeoutError || error instanceof clientErrors.NoLivingConnectionsError) {
     return true;
   }
   return error instanceof clientErrors.ResponseError && (error.statusCode === 429 || error.statusCode >= 500);

@@ -316,11 +316,7 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
     };
     for await (const hits of searchAll<CommandSource>(this.client, this.names.commands, query, size)) {
       // What this node already acted on is skipped, except a claim whose lease ran out since.
-      yield this.statesOf(
-        hits,
-        (state, version) =>
-          this.book.isNewer(state.doc.document_id, version) || (state.status === 'sent' && (state.claim?.until ?? 0) <= now),
-      );
+      yield this.statesOf(hits, (state, version) => this.book.isNewer(state.doc.document_id, version) || (state.status === 'sent' && (state.claim?.until ?? 0) <= now));
     }
   }
 

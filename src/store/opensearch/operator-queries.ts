@@ -4,17 +4,7 @@ import { isUnrestricted } from '../../domain/scope.js';
 import type { CommandState } from '../../domain/command.js';
 import { zeroCountsByStatus } from '../../domain/command.js';
 import { errors } from '../../errors.js';
-import type {
-  ApiKeyRecord,
-  AuditEntry,
-  AuditFilter,
-  CommandFilter,
-  OperatorStore,
-  Page,
-  PageOf,
-  RefusalRecord,
-  RequestSummary,
-} from '../operator-store.js';
+import type { ApiKeyRecord, AuditEntry, AuditFilter, CommandFilter, OperatorStore, Page, PageOf, RefusalRecord, RequestSummary } from '../operator-store.js';
 import type { AgentRecord } from '../records.js';
 import { storedFromStatus, storedStatus } from '../stored-status.js';
 import { toRecord, type AgentSource } from './agent-directory.js';
@@ -36,7 +26,6 @@ interface ApiKeySource {
   created_at: number;
   revoked_at: number | null;
 }
-
 
 /** The field names of the same notions in a command document and in an audit record. */
 interface Fields {
@@ -368,7 +357,10 @@ export class OpenSearchOperatorQueries implements OperatorStore {
 
   /** One page of a list, by `search_after` on `sort` (whose last key is unique); read after a refresh. */
   private async page<T>(index: string, query: Clause, page: Page, sort: object[], refresh = true): Promise<Hit<T>[]> {
-    const after = decodeCursor(page.cursor, sort.map(() => 'number'));
+    const after = decodeCursor(
+      page.cursor,
+      sort.map(() => 'number'),
+    );
     try {
       if (refresh) await this.client.indices.refresh({ index });
       const res = await searchComplete<T>(this.client, index, { query, sort, size: page.limit, ...(after ? { search_after: after } : {}) });

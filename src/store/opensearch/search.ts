@@ -36,13 +36,7 @@ export async function searchComplete<T>(client: Client, index: string, body: Rec
  * Every hit of a query, a page at a time, by `search_after` on `sort` (which must end in a
  * unique key). No cap: it reads until a page comes back short.
  */
-export async function* searchAll<T>(
-  client: Client,
-  index: string,
-  query: object,
-  pageSize: number,
-  sort: object[] = [{ _seq_no: 'asc' }],
-): AsyncGenerator<Hit<T>[]> {
+export async function* searchAll<T>(client: Client, index: string, query: object, pageSize: number, sort: object[] = [{ _seq_no: 'asc' }]): AsyncGenerator<Hit<T>[]> {
   let after: unknown[] | undefined;
   for (;;) {
     const page = await searchComplete<T>(client, index, { query, sort, size: pageSize, ...(after ? { search_after: after } : {}) });

@@ -1,7 +1,18 @@
 import { errors } from '../../errors.js';
 
 /** Result codes (primary, before any `_EXTENDED` suffix) that say the database cannot be written now, whatever is written. */
-const UNAVAILABLE = new Set(['SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_PROTOCOL', 'SQLITE_NOMEM', 'SQLITE_PERM']);
+const UNAVAILABLE = new Set([
+  'SQLITE_IOERR',
+  'SQLITE_READONLY',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_CANTOPEN',
+  'SQLITE_CORRUPT',
+  'SQLITE_NOTADB',
+  'SQLITE_PROTOCOL',
+  'SQLITE_NOMEM',
+  'SQLITE_PERM',
+]);
 
 /**
  * SQLite's failures of the database itself as courier's store failures (see `isStoreFailure`):

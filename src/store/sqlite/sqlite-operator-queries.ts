@@ -2,17 +2,7 @@ import type Database from 'better-sqlite3';
 import { isUnrestricted, type Scope } from '../../domain/scope.js';
 import { zeroCountsByStatus, type CommandResult } from '../../domain/command.js';
 import { storedFromStatus, storedStatus } from '../stored-status.js';
-import type {
-  ApiKeyRecord,
-  AuditEntry,
-  AuditFilter,
-  CommandFilter,
-  OperatorStore,
-  Page,
-  PageOf,
-  RefusalRecord,
-  RequestSummary,
-} from '../operator-store.js';
+import type { ApiKeyRecord, AuditEntry, AuditFilter, CommandFilter, OperatorStore, Page, PageOf, RefusalRecord, RequestSummary } from '../operator-store.js';
 import type { AgentRecord } from '../records.js';
 import { rowToState, type CommandRow } from './rows.js';
 import { errors } from '../../errors.js';
@@ -75,8 +65,7 @@ function numericCursor(cursor: string | null | undefined): number | null {
   return Number(cursor);
 }
 
-const nextCursor = <T>(items: T[], limit: number, key: (item: T) => string | number): string | null =>
-  items.length === limit ? String(key(items[items.length - 1]!)) : null;
+const nextCursor = <T>(items: T[], limit: number, key: (item: T) => string | number): string | null => (items.length === limit ? String(key(items[items.length - 1]!)) : null);
 
 interface AuditRow {
   id: number;
@@ -138,9 +127,7 @@ export class SqliteOperatorQueries implements OperatorStore {
     commandConditions(base, { requestId, scope });
     const counts = zeroCountsByStatus();
     let total = 0;
-    for (const row of this.db
-      .prepare(`SELECT c.status, COUNT(*) AS n FROM commands c ${base} GROUP BY c.status`)
-      .all(base.params) as { status: string; n: number }[]) {
+    for (const row of this.db.prepare(`SELECT c.status, COUNT(*) AS n FROM commands c ${base} GROUP BY c.status`).all(base.params) as { status: string; n: number }[]) {
       counts[storedStatus(row.status, `request ${requestId}`)] = row.n;
       total += row.n;
     }
@@ -151,9 +138,13 @@ export class SqliteOperatorQueries implements OperatorStore {
     where.add(`c.status <> 'success'`);
     const cursor = numericCursor(page.cursor);
     if (cursor !== null) where.add(`c.seq > ${where.param(cursor)}`);
-    const rows = this.db
-      .prepare(`SELECT c.seq, c.document_id, c.agent_id, c.status, c.result FROM commands c ${where} ORDER BY c.seq LIMIT ${page.limit}`)
-      .all(where.params) as { seq: number; document_id: string; agent_id: string | null; status: string; result: string | null }[];
+    const rows = this.db.prepare(`SELECT c.seq, c.document_id, c.agent_id, c.status, c.result FROM commands c ${where} ORDER BY c.seq LIMIT ${page.limit}`).all(where.params) as {
+      seq: number;
+      document_id: string;
+      agent_id: string | null;
+      status: string;
+      result: string | null;
+    }[];
     return {
       request_id: requestId,
       total,
@@ -197,12 +188,10 @@ export class SqliteOperatorQueries implements OperatorStore {
   }
 
   async recordRefusal(record: RefusalRecord): Promise<void> {
-    this
-      .prepared(
-        `INSERT INTO audit (kind, document_id, cause, at, node, actor, detail)
+    this.prepared(
+      `INSERT INTO audit (kind, document_id, cause, at, node, actor, detail)
          VALUES ('refusal', @document_id, 'refused', @at, @node, @actor, @detail)`,
-      )
-      .run(record);
+    ).run(record);
   }
 
   async latestAuditId(): Promise<string> {
@@ -221,9 +210,13 @@ export class SqliteOperatorQueries implements OperatorStore {
       });
       where.add(any.length > 0 ? `(${any.join(' OR ')})` : '0');
     }
-    const rows = this.db
-      .prepare(`SELECT a.id, a.key_hash, a.groups, a.created_at, a.name FROM agents a ${where} ORDER BY a.id LIMIT ${page.limit}`)
-      .all(where.params) as { id: string; key_hash: string; groups: string; created_at: number; name: string | null }[];
+    const rows = this.db.prepare(`SELECT a.id, a.key_hash, a.groups, a.created_at, a.name FROM agents a ${where} ORDER BY a.id LIMIT ${page.limit}`).all(where.params) as {
+      id: string;
+      key_hash: string;
+      groups: string;
+      created_at: number;
+      name: string | null;
+    }[];
     return {
       items: rows.map((r) => ({
         id: r.id,
@@ -237,12 +230,10 @@ export class SqliteOperatorQueries implements OperatorStore {
   }
 
   async addApiKey(record: ApiKeyRecord): Promise<void> {
-    this
-      .prepared(
-        `INSERT INTO api_keys (id, name, role, scopes, key_hash, created_at, revoked_at)
+    this.prepared(
+      `INSERT INTO api_keys (id, name, role, scopes, key_hash, created_at, revoked_at)
          VALUES (@id, @name, @role, @scopes, @keyHash, @createdAt, @revokedAt)`,
-      )
-      .run({ ...record, scopes: JSON.stringify(record.scopes) });
+    ).run({ ...record, scopes: JSON.stringify(record.scopes) });
   }
 
   async getApiKey(id: string): Promise<ApiKeyRecord | null> {

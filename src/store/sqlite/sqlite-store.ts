@@ -84,21 +84,15 @@ export class SqliteStore implements CommandStore {
         `INSERT INTO audit (document_id, seq, from_status, to_status, cause, at, node, actor)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      getCommand: db.prepare(
-        `SELECT doc, status, result, delivered_at, execution_deadline, attempts FROM commands WHERE document_id = ?`,
-      ),
-      history: db.prepare(
-        `SELECT * FROM audit WHERE seq = (SELECT seq FROM commands WHERE document_id = ?) AND kind = 'transition' ORDER BY id`,
-      ),
+      getCommand: db.prepare(`SELECT doc, status, result, delivered_at, execution_deadline, attempts FROM commands WHERE document_id = ?`),
+      history: db.prepare(`SELECT * FROM audit WHERE seq = (SELECT seq FROM commands WHERE document_id = ?) AND kind = 'transition' ORDER BY id`),
       unfinished: db.prepare(
         `SELECT doc, status, result, delivered_at, execution_deadline, attempts FROM commands
          WHERE ${UNFINISHED_CONDITION} ORDER BY seq`,
       ),
       maxSeq: db.prepare(`SELECT COALESCE(MAX(seq), 0) AS max FROM commands`),
       countByStatus: db.prepare(`SELECT status, COUNT(*) AS n FROM commands GROUP BY status`),
-      insertAgent: db.prepare(
-        `INSERT OR IGNORE INTO agents (id, key_hash, groups, created_at, name) VALUES (@id, @keyHash, @groups, @createdAt, @name)`,
-      ),
+      insertAgent: db.prepare(`INSERT OR IGNORE INTO agents (id, key_hash, groups, created_at, name) VALUES (@id, @keyHash, @groups, @createdAt, @name)`),
       insertAgentGroup: db.prepare(`INSERT OR IGNORE INTO agent_groups (group_name, agent_id) VALUES (?, ?)`),
       agentGroups: db.prepare(`SELECT id, groups FROM agents WHERE id IN (SELECT value FROM json_each(?))`),
       getAgent: db.prepare(`SELECT id, key_hash, groups, created_at, name FROM agents WHERE id = ?`),
@@ -231,8 +225,7 @@ export class SqliteStore implements CommandStore {
   /** Inserts an agent and its group memberships (in the caller's transaction, if any); false when its id is taken. */
   private readonly insertAgent = (agent: AgentRecord): boolean =>
     this.db.transaction(() => {
-      const added =
-        this.stmt.insertAgent.run({ ...agent, groups: JSON.stringify(agent.groups), name: agent.name ?? null }).changes === 1;
+      const added = this.stmt.insertAgent.run({ ...agent, groups: JSON.stringify(agent.groups), name: agent.name ?? null }).changes === 1;
       if (added) for (const group of agent.groups) this.stmt.insertAgentGroup.run(group, agent.id);
       return added;
     })();
@@ -251,9 +244,7 @@ export class SqliteStore implements CommandStore {
   }
 
   async getAgent(id: string): Promise<AgentRecord | null> {
-    const row = this.stmt.getAgent.get(id) as
-      | { id: string; key_hash: string; groups: string; created_at: number; name: string | null }
-      | undefined;
+    const row = this.stmt.getAgent.get(id) as { id: string; key_hash: string; groups: string; created_at: number; name: string | null } | undefined;
     if (!row) return null;
     return { id: row.id, keyHash: row.key_hash, groups: JSON.parse(row.groups) as string[], createdAt: row.created_at, ...(row.name !== null ? { name: row.name } : {}) };
   }

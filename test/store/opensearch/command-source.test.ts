@@ -3,7 +3,16 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CommandDocument, CommandState } from '../../../src/domain/command.js';
-import { changeSource, entryOf, isForeign, newCommandSource, normalizeStatus, readSource, stateFromSource, type CommandSource } from '../../../src/store/opensearch/command-source.js';
+import {
+  changeSource,
+  entryOf,
+  isForeign,
+  newCommandSource,
+  normalizeStatus,
+  readSource,
+  stateFromSource,
+  type CommandSource,
+} from '../../../src/store/opensearch/command-source.js';
 import { auditCommandFields } from '../../../src/store/opensearch/audit-command-fields.js';
 import { compareVersions, parseVersion, VersionBook } from '../../../src/store/opensearch/version-book.js';
 
@@ -109,7 +118,14 @@ describe('documents written by the Wazuh plugin', () => {
     delete derived.delivery_timestamp;
     assert.equal(Date.parse(stateFromSource('doc-ms2', derived, version, now)!.doc.delivery_timestamp), created + 30_000);
     // courier's own fields, as numeric strings (an operator's script may write them so).
-    const courier = { route: 'agent:agent-1', seq: 3, delivered_at: String(created), execution_deadline: String(created + 5000), attempts: 1, claim: { node: 'n1', until: String(created + 1000) } };
+    const courier = {
+      route: 'agent:agent-1',
+      seq: 3,
+      delivered_at: String(created),
+      execution_deadline: String(created + 5000),
+      attempts: 1,
+      claim: { node: 'n1', until: String(created + 1000) },
+    };
     const sent = stateFromSource('doc-ms3', plugin({ status: 'delivered' }, { courier }), version, now)!;
     assert.equal(sent.deliveredAt, created);
     assert.equal(sent.executionDeadline, created + 5000);
@@ -170,7 +186,17 @@ describe('documents written by courier', () => {
     const entry = entryOf(doc, version);
     const claim = { node: 'n1', until: now + 60_000 };
     const update = changeSource(
-      { document_id: 'c-1', seq: 42, status: 'sent', result: null, deliveredAt: null, executionDeadline: null, attempts: 1, claim, audit: { document_id: 'c-1', from: 'pending', to: 'sent', cause: 'claimed', at: now, node: 'n1', actor: 'agent:agent-1' } },
+      {
+        document_id: 'c-1',
+        seq: 42,
+        status: 'sent',
+        result: null,
+        deliveredAt: null,
+        executionDeadline: null,
+        attempts: 1,
+        claim,
+        audit: { document_id: 'c-1', from: 'pending', to: 'sent', cause: 'claimed', at: now, node: 'n1', actor: 'agent:agent-1' },
+      },
       entry,
       false,
     );

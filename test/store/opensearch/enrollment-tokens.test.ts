@@ -15,7 +15,13 @@ describe('OpenSearch store: enrollment tokens', { skip: tier.skip }, () => {
   let store: OpenSearchStore;
   before(async () => {
     const url = await tier.url();
-    store = new OpenSearchStore({ client: createOpenSearchClient({ url }), names: indexNames(indexPrefix('enrollment')), node: 'node-e', logger: pino({ level: 'silent' }), pageSize: 100 });
+    store = new OpenSearchStore({
+      client: createOpenSearchClient({ url }),
+      names: indexNames(indexPrefix('enrollment')),
+      node: 'node-e',
+      logger: pino({ level: 'silent' }),
+      pageSize: 100,
+    });
     await store.open();
   });
   after(() => store?.close());

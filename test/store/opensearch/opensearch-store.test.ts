@@ -116,12 +116,15 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
     assert.deepEqual(again.body, before.body);
   });
 
-  test('an existing commands index (made from Wazuh\'s own template) gets courier\'s fields and stores result data as text', async () => {
+  test("an existing commands index (made from Wazuh's own template) gets courier's fields and stores result data as text", async () => {
     const wazuh = indexPrefix('wazuh-made');
     const index = indexNames(wazuh).commands;
     const made = await cluster(url, 'PUT', `/${index}`, {
       settings: { number_of_shards: 1 },
-      mappings: { dynamic: 'true', properties: { command: { properties: { status: { type: 'keyword' }, result: { properties: { data: { type: 'keyword', ignore_above: 1024 } } } } } } },
+      mappings: {
+        dynamic: 'true',
+        properties: { command: { properties: { status: { type: 'keyword' }, result: { properties: { data: { type: 'keyword', ignore_above: 1024 } } } } } },
+      },
     });
     assert.equal(made.status, 200);
     const store = openStore(url, wazuh);
@@ -175,10 +178,16 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
     assert.equal(stored.claim!.node, winner);
     // Only the change that went through is in the audit trail.
     const trail = await a.history('race-1');
-    assert.deepEqual(trail.map((e) => [e.from, e.to, e.node]), [[null, 'pending', 'node-a'], ['pending', 'sent', winner]]);
+    assert.deepEqual(
+      trail.map((e) => [e.from, e.to, e.node]),
+      [
+        [null, 'pending', 'node-a'],
+        ['pending', 'sent', winner],
+      ],
+    );
   });
 
-  test('an operator changes a document under a node: the node\'s next change is a conflict, then succeeds once re-read', async () => {
+  test("an operator changes a document under a node: the node's next change is a conflict, then succeeds once re-read", async () => {
     await create(a, [doc('op-1')]);
     const edited = await cluster(url, 'POST', `/${names.commands}/_update/op-1`, { doc: { command: { status: 'cancelled' } } });
     assert.equal(edited.status, 200);
@@ -212,7 +221,10 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
     const stored = (await a.getCommand('two-1'))!;
     assert.equal(stored.status, 'delivered');
     assert.equal(stored.deliveredAt, deliveredAt);
-    assert.deepEqual((await a.history('two-1')).map((e) => e.to), ['pending', 'sent', 'delivered']);
+    assert.deepEqual(
+      (await a.history('two-1')).map((e) => e.to),
+      ['pending', 'sent', 'delivered'],
+    );
   });
 
   test('history includes every transition written before the call, in order', async () => {
@@ -229,7 +241,10 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
       assert.deepEqual(outcome.changes, ['ok']);
     }
     const trail = await a.history('hist-1');
-    assert.deepEqual(trail.map((e) => e.to), ['pending', 'sent', 'pending', 'sent', 'delivered', 'success']);
+    assert.deepEqual(
+      trail.map((e) => e.to),
+      ['pending', 'sent', 'pending', 'sent', 'delivered', 'success'],
+    );
     assert.ok(trail.every((e) => e.document_id === 'hist-1' && typeof e.id === 'string'));
     const stored = (await b.getCommand('hist-1'))!;
     assert.equal(stored.status, 'success');
@@ -247,7 +262,10 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
       // Five of them finished: not loaded.
       for (let i = 0; i < 5; i++) await small.commit({ creates: [], changes: [change(`load-${i}`, 'pending', 'cancelled')] });
       const loaded = await small.loadUnfinished();
-      assert.deepEqual(loaded.map((s) => s.doc.document_id), docs.slice(5).map((d) => d.document_id));
+      assert.deepEqual(
+        loaded.map((s) => s.doc.document_id),
+        docs.slice(5).map((d) => d.document_id),
+      );
       assert.ok(loaded.every((s: CommandState) => s.status === 'pending' && typeof s.version === 'string'));
       const counts = await small.countByStatus();
       assert.equal(counts.pending, 35);
@@ -258,7 +276,7 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
     }
   });
 
-  test('documents indexed in the Wazuh plugin\'s format are loaded, with an `indexed` audit record', async () => {
+  test("documents indexed in the Wazuh plugin's format are loaded, with an `indexed` audit record", async () => {
     const p = indexPrefix('foreign');
     const store = openStore(url, p);
     await store.open();
@@ -268,7 +286,10 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
       assert.equal(state!.doc.document_id, id);
       assert.equal(state!.doc.route, 'agent:agent-w');
       const trail = await store.history(id!);
-      assert.deepEqual(trail.map((e) => [e.from, e.to, e.cause, e.actor]), [[null, 'pending', 'indexed', 'user:admin']]);
+      assert.deepEqual(
+        trail.map((e) => [e.from, e.to, e.cause, e.actor]),
+        [[null, 'pending', 'indexed', 'user:admin']],
+      );
     } finally {
       await store.close();
     }
@@ -285,7 +306,10 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
         { ...wazuhCommand('agent-ms'), '@timestamp': String(t0 + 1), delivery_timestamp: String(t0 + 100_001) },
       ]);
       const loaded = await store.loadUnfinished();
-      assert.deepEqual(loaded.map((s) => s.doc.document_id), [asNumbers, asStrings]);
+      assert.deepEqual(
+        loaded.map((s) => s.doc.document_id),
+        [asNumbers, asStrings],
+      );
       assert.deepEqual(
         loaded.map((s) => [s.doc['@timestamp'], s.doc.delivery_timestamp]),
         [
@@ -314,10 +338,16 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
     await store.open();
     try {
       const [bad, good] = await indexCommands(url, index, [{ ...wazuhCommand('agent-u'), '@timestamp': 'yesterday' }, wazuhCommand('agent-u')]);
-      assert.deepEqual((await store.loadUnfinished()).map((s) => s.doc.document_id), [good]);
+      assert.deepEqual(
+        (await store.loadUnfinished()).map((s) => s.doc.document_id),
+        [good],
+      );
       assert.equal(await store.getCommand(bad!), null);
       const skipped = records.filter((r) => r.msg === 'skipping a commands document courier cannot run');
-      assert.deepEqual(skipped.map((r) => [r.document_id, r.reason]), [[bad, '@timestamp is not a date: "yesterday"']]);
+      assert.deepEqual(
+        skipped.map((r) => [r.document_id, r.reason]),
+        [[bad, '@timestamp is not a date: "yesterday"']],
+      );
     } finally {
       await store.close();
     }
@@ -350,20 +380,35 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
 
     // What was reported written is in the index, audited exactly once.
     assert.equal((await b.getCommand('part-ok'))!.status, 'sent');
-    assert.deepEqual((await a.history('part-ok')).map((e) => e.to), ['pending', 'sent']);
+    assert.deepEqual(
+      (await a.history('part-ok')).map((e) => e.to),
+      ['pending', 'sent'],
+    );
     assert.equal((await b.getCommand('part-new'))!.status, 'pending');
-    assert.deepEqual((await a.history('part-new')).map((e) => e.to), ['pending']);
+    assert.deepEqual(
+      (await a.history('part-new')).map((e) => e.to),
+      ['pending'],
+    );
     // What was not, is not.
     assert.equal(await b.getCommand('part-bad'), null);
     assert.deepEqual(await a.history('part-bad'), []);
     assert.equal((await b.getCommand('part-stale'))!.status, 'cancelled');
-    assert.deepEqual((await a.history('part-stale')).map((e) => e.to), ['pending']);
+    assert.deepEqual(
+      (await a.history('part-stale')).map((e) => e.to),
+      ['pending'],
+    );
     assert.equal((await b.getCommand('part-refused'))!.status, 'pending');
-    assert.deepEqual((await a.history('part-refused')).map((e) => e.to), ['pending']);
+    assert.deepEqual(
+      (await a.history('part-refused')).map((e) => e.to),
+      ['pending'],
+    );
     // The node's book moved on with the written change: its next change goes through.
     const next = await a.commit({ creates: [], changes: [change('part-ok', 'sent', 'pending')] });
     assert.deepEqual(next.changes, ['ok']);
-    assert.deepEqual((await a.history('part-ok')).map((e) => e.to), ['pending', 'sent', 'pending']);
+    assert.deepEqual(
+      (await a.history('part-ok')).map((e) => e.to),
+      ['pending', 'sent', 'pending'],
+    );
   });
 
   test('a later round of a batch fails after an earlier one was written: the written change is reported written, the other failed', async () => {
@@ -382,10 +427,16 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
       assert.deepEqual([...outcome.failed!.changes.keys()], [1]);
       assert.equal((outcome.failed!.changes.get(1) as { code: string }).code, 'COURIER_ERR_STORE_UNAVAILABLE');
       assert.equal((await store.getCommand('round-1'))!.status, 'sent');
-      assert.deepEqual((await store.history('round-1')).map((e) => e.to), ['pending', 'sent']);
+      assert.deepEqual(
+        (await store.history('round-1')).map((e) => e.to),
+        ['pending', 'sent'],
+      );
       // Tried again (as the write batcher does), it goes through on the version the first produced.
       assert.deepEqual((await store.commit({ creates: [], changes: [confirm] })).changes, ['ok']);
-      assert.deepEqual((await store.history('round-1')).map((e) => e.to), ['pending', 'sent', 'delivered']);
+      assert.deepEqual(
+        (await store.history('round-1')).map((e) => e.to),
+        ['pending', 'sent', 'delivered'],
+      );
     } finally {
       await store.close();
     }
@@ -414,18 +465,21 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
       const stored = (await store.getCommand('batched-1'))!;
       assert.equal(stored.status, 'success');
       assert.equal(stored.attempts, 1);
-      assert.deepEqual((await store.history('batched-1')).map((e) => [e.from, e.to]), [
-        [null, 'pending'],
-        ['pending', 'sent'],
-        ['sent', 'delivered'],
-        ['delivered', 'success'],
-      ]);
+      assert.deepEqual(
+        (await store.history('batched-1')).map((e) => [e.from, e.to]),
+        [
+          [null, 'pending'],
+          ['pending', 'sent'],
+          ['sent', 'delivered'],
+          ['delivered', 'success'],
+        ],
+      );
     } finally {
       await store.close();
     }
   });
 
-  test('a request is owned by whoever made its commands: courier\'s producer, or nobody for another writer\'s', async () => {
+  test("a request is owned by whoever made its commands: courier's producer, or nobody for another writer's", async () => {
     const owned = { ...doc('own-1'), command: { ...doc('own-1').command, request_id: 'req-owned' }, owner: 'key:k1' };
     await create(a, [owned]);
     assert.deepEqual(await b.requestOwner('req-owned'), { owner: 'key:k1' });
@@ -449,9 +503,16 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
       for (let i = 2; i <= 10; i++) await store.addAgent(record(`ag-${i}`, i % 2 === 0 ? ['linux'] : ['windows']));
       const linux = await store.agentsInGroup('linux');
       assert.deepEqual(linux.map((m) => m.id).sort(), ['ag-1', 'ag-10', 'ag-2', 'ag-4', 'ag-6', 'ag-8']);
-      assert.deepEqual((await store.agentsInGroup('linux', 5)).map((m) => m.id), ['ag-1', 'ag-10', 'ag-2', 'ag-4', 'ag-6'], 'at most the limit, in id order');
+      assert.deepEqual(
+        (await store.agentsInGroup('linux', 5)).map((m) => m.id),
+        ['ag-1', 'ag-10', 'ag-2', 'ag-4', 'ag-6'],
+        'at most the limit, in id order',
+      );
       const groups = await store.agentGroups(['ag-1', 'ag-3', 'nobody']);
-      assert.deepEqual([...groups.entries()].sort(), [['ag-1', ['linux', 'web']], ['ag-3', ['windows']]]);
+      assert.deepEqual([...groups.entries()].sort(), [
+        ['ag-1', ['linux', 'web']],
+        ['ag-3', ['windows']],
+      ]);
       assert.equal(await store.removeAgent('ag-1'), true);
       assert.equal(await store.removeAgent('ag-1'), false);
       assert.equal(await store.getAgent('ag-1'), null);

@@ -74,14 +74,23 @@ describe('OpenSearch store: operator queries', { skip: tier.skip }, () => {
       claim: to === 'sent' ? { node: 'node-q', until: at + 60_000 } : null,
       audit: { document_id: id, from, to, cause: to, at, node: to === 'success' ? 'node-r' : 'node-q', actor: 'agent:x' },
     });
-    for (const [id, final] of [['c1', 'success'], ['c2', 'failure']] as const) {
+    for (const [id, final] of [
+      ['c1', 'success'],
+      ['c2', 'failure'],
+    ] as const) {
       for (const step of [change(id, 'pending', 'sent', T0 + 1000), change(id, 'sent', 'delivered', T0 + 2000), change(id, 'delivered', final, T0 + 3000)]) {
         assert.deepEqual((await store.commit({ creates: [], changes: [step] })).changes, ['ok']);
       }
     }
     // A document of the Wazuh plugin: its agent is named only in command.target.
     wazuhId = (await indexCommands(url, indexNames(prefix).commands, [wazuhCommand('web-3', { action: 'restart', at: T0 + 100 })]))[0]!;
-    for (const [id, groups] of [['web-1', ['web']], ['web-2', ['web']], ['web-3', ['web']], ['db-1', ['db']], ['mail-1', []]] as const) {
+    for (const [id, groups] of [
+      ['web-1', ['web']],
+      ['web-2', ['web']],
+      ['web-3', ['web']],
+      ['db-1', ['db']],
+      ['mail-1', []],
+    ] as const) {
       await store.addAgent({ id, keyHash: `h-${id}`, groups: [...groups], createdAt: T0 });
     }
   });
@@ -109,7 +118,7 @@ describe('OpenSearch store: operator queries', { skip: tier.skip }, () => {
     assert.deepEqual(await list({ from: T0 + 2, to: T0 + 4 }), ['c4', 'c3']);
   });
 
-  test('a key\'s scope: agent prefixes, groups, server components, actions', async () => {
+  test("a key's scope: agent prefixes, groups, server components, actions", async () => {
     const list = (scope: string[]) => everything((cursor) => ops.listCommands({ scope: parseScope(scope) }, { limit: 10, cursor })).then(ids);
     assert.deepEqual(await list(['agent:web-*']), [wazuhId, 'c2', 'c1']);
     assert.deepEqual(await list(['group:db']), ['c4', 'c3']);
@@ -125,10 +134,13 @@ describe('OpenSearch store: operator queries', { skip: tier.skip }, () => {
     assert.equal(summary.counts.failure, 1);
     assert.equal(summary.counts.pending, 1);
     const notSucceeded = await everything(async (cursor) => (await ops.requestSummary('req-a', { limit: 1, cursor }))!.not_succeeded);
-    assert.deepEqual(notSucceeded.map((c) => [c.document_id, c.agent_id, c.status, c.result?.message ?? null]), [
-      ['c2', 'web-2', 'failure', 'failure'],
-      ['c3', 'db-1', 'pending', null],
-    ]);
+    assert.deepEqual(
+      notSucceeded.map((c) => [c.document_id, c.agent_id, c.status, c.result?.message ?? null]),
+      [
+        ['c2', 'web-2', 'failure', 'failure'],
+        ['c3', 'db-1', 'pending', null],
+      ],
+    );
     assert.equal(await ops.requestSummary('req-none', { limit: 10 }), null);
     assert.equal((await ops.requestSummary('req-a', { limit: 10 }, parseScope(['group:db'])))!.total, 1);
   });
@@ -136,36 +148,75 @@ describe('OpenSearch store: operator queries', { skip: tier.skip }, () => {
   test('the audit trail: ids grow in write order; filters on the record and on its command; refusals', async () => {
     const trail = await everything((cursor) => ops.queryAudit({}, { limit: 4, cursor }));
     const numeric = trail.map((e) => Number(e.id));
-    assert.deepEqual(numeric, [...numeric].sort((x, y) => x - y));
+    assert.deepEqual(
+      numeric,
+      [...numeric].sort((x, y) => x - y),
+    );
     assert.equal(new Set(numeric).size, numeric.length);
     const query = (filter: Parameters<OperatorStore['queryAudit']>[0]) => everything((cursor) => ops.queryAudit(filter, { limit: 3, cursor }));
-    assert.deepEqual((await query({ status: ['success'] })).map((e) => e.document_id), ['c1']);
-    assert.deepEqual((await query({ node: 'node-r' })).map((e) => e.document_id), ['c1']);
-    assert.deepEqual((await query({ agentId: 'web-2' })).map((e) => (e.kind === 'transition' ? e.to : null)), ['pending', 'sent', 'delivered', 'failure']);
-    assert.deepEqual((await query({ action: 'fetch-config' })).map((e) => e.document_id), ['c4']);
-    assert.deepEqual((await query({ scope: parseScope(['server:rbac']) })).map((e) => e.document_id), ['c5']);
-    assert.deepEqual((await query({ from: T0 + 2500 })).map((e) => e.document_id), ['c1', 'c2']);
+    assert.deepEqual(
+      (await query({ status: ['success'] })).map((e) => e.document_id),
+      ['c1'],
+    );
+    assert.deepEqual(
+      (await query({ node: 'node-r' })).map((e) => e.document_id),
+      ['c1'],
+    );
+    assert.deepEqual(
+      (await query({ agentId: 'web-2' })).map((e) => (e.kind === 'transition' ? e.to : null)),
+      ['pending', 'sent', 'delivered', 'failure'],
+    );
+    assert.deepEqual(
+      (await query({ action: 'fetch-config' })).map((e) => e.document_id),
+      ['c4'],
+    );
+    assert.deepEqual(
+      (await query({ scope: parseScope(['server:rbac']) })).map((e) => e.document_id),
+      ['c5'],
+    );
+    assert.deepEqual(
+      (await query({ from: T0 + 2500 })).map((e) => e.document_id),
+      ['c1', 'c2'],
+    );
 
     const latest = await ops.latestAuditId();
     assert.equal(latest, trail.at(-1)!.id);
-    await ops.recordRefusal({ document_id: null, at: T0 + 5000, node: 'node-q', actor: 'key:k1', detail: 'POST /api/v1/commands: outside the key\'s scope (group:db)' });
-    await ops.recordRefusal({ document_id: 'c3', at: T0 + 6000, node: 'node-q', actor: 'key:k1', detail: 'cancel: outside the key\'s scope' });
+    await ops.recordRefusal({ document_id: null, at: T0 + 5000, node: 'node-q', actor: 'key:k1', detail: "POST /api/v1/commands: outside the key's scope (group:db)" });
+    await ops.recordRefusal({ document_id: 'c3', at: T0 + 6000, node: 'node-q', actor: 'key:k1', detail: "cancel: outside the key's scope" });
     const since = await ops.queryAudit({}, { limit: 10, cursor: latest });
-    assert.deepEqual(since.items.map((e) => [e.kind, e.document_id]), [['refusal', null], ['refusal', 'c3']]);
+    assert.deepEqual(
+      since.items.map((e) => [e.kind, e.document_id]),
+      [
+        ['refusal', null],
+        ['refusal', 'c3'],
+      ],
+    );
     assert.equal((await ops.queryAudit({ kind: 'refusal' }, { limit: 10 })).items.length, 2);
     // A filter on commands keeps only the refusal about a command it matches.
-    assert.deepEqual((await query({ kind: 'refusal', agentId: 'db-1' })).map((e) => e.document_id), ['c3']);
+    assert.deepEqual(
+      (await query({ kind: 'refusal', agentId: 'db-1' })).map((e) => e.document_id),
+      ['c3'],
+    );
     assert.deepEqual((await query({ kind: 'refusal', scope: UNRESTRICTED })).length, 2);
     // History is the transitions alone.
-    assert.deepEqual((await store.history('c3')).map((e) => e.to), ['pending']);
+    assert.deepEqual(
+      (await store.history('c3')).map((e) => e.to),
+      ['pending'],
+    );
   });
 
   test('agents by id, a page at a time, and within a scope', async () => {
     const agents = await everything((cursor) => ops.listAgents({ limit: 2, cursor }));
-    assert.deepEqual(agents.map((a) => a.id), ['db-1', 'mail-1', 'web-1', 'web-2', 'web-3']);
+    assert.deepEqual(
+      agents.map((a) => a.id),
+      ['db-1', 'mail-1', 'web-1', 'web-2', 'web-3'],
+    );
     assert.deepEqual(agents[0], { id: 'db-1', keyHash: 'h-db-1', groups: ['db'], createdAt: T0 });
     const scoped = await everything((cursor) => ops.listAgents({ limit: 2, cursor }, parseScope(['group:db', 'agent:web-1'])));
-    assert.deepEqual(scoped.map((a) => a.id), ['db-1', 'web-1']);
+    assert.deepEqual(
+      scoped.map((a) => a.id),
+      ['db-1', 'web-1'],
+    );
     assert.deepEqual((await ops.listAgents({ limit: 10 }, parseScope(['server:rbac']))).items, []);
   });
 
@@ -175,7 +226,10 @@ describe('OpenSearch store: operator queries', { skip: tier.skip }, () => {
     await ops.addApiKey(key('k1', T0 + 1));
     assert.deepEqual(await ops.getApiKey('k1'), key('k1', T0 + 1));
     assert.equal(await ops.getApiKey('nope'), null);
-    assert.deepEqual((await ops.listApiKeys()).map((k) => k.id), ['k1', 'k2']);
+    assert.deepEqual(
+      (await ops.listApiKeys()).map((k) => k.id),
+      ['k1', 'k2'],
+    );
     assert.equal(await ops.revokeApiKey('k1', T0 + 9), true);
     assert.equal(await ops.revokeApiKey('k1', T0 + 10), false);
     assert.equal(await ops.revokeApiKey('nope', T0 + 10), false);
