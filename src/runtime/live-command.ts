@@ -1,12 +1,16 @@
-import { createActor, transition, type Actor, type SnapshotFrom } from 'xstate';
+import { createActor, type Actor, type SnapshotFrom } from 'xstate';
 import { commandMachine, type CommandMachineEvent, type PersistParams } from '../../machines/command.machine.js';
 import type { CommandDocument, CommandState, CommandStatus, CommandView } from '../domain/command.js';
 import { commandView } from '../domain/command.js';
 import { errors } from '../errors.js';
 import type { ActorErrorHandler, InspectObserver } from './actor-observers.js';
 import { hasTag, type CommandTag } from './command-states.js';
+import { machineStepper } from './machine-stepper.js';
 
 type CommandSnapshot = SnapshotFrom<typeof commandMachine>;
+
+/** XState's pure transition for every command (the input is only its inert actor's: snapshots carry their own context). */
+const transition = machineStepper(commandMachine, { deliveryDeadline: 0, executionTimeoutMs: 0 });
 export type WriteOutcome = 'ok' | 'conflict';
 
 /** Where a command's lifecycle stands: its status and machine context, as the store keeps it. */
@@ -107,7 +111,7 @@ export class LiveCommand {
    */
   send(event: CommandMachineEvent): Promise<WriteOutcome> | null {
     const before = this.current();
-    const [after, actions] = transition(commandMachine, before, event);
+    const [after, actions] = transition(before, event);
     if (after === before) return null;
     this.snapshot = after;
     this.resting = null;

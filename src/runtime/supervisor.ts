@@ -12,8 +12,8 @@ import { Dispatcher } from './dispatcher.js';
 import type { CommandLifecycle } from './live-command.js';
 import { Producers, type SubmitOptions } from './producers.js';
 import { Results, type ResultOutcome, type ResultReport } from './results.js';
-import type { SupervisorRequests } from './supervisor-events.js';
-import { answer, answerNow, notice, SupervisorMailbox } from './supervisor-mailbox.js';
+import { edgeActions } from './supervisor-actions.js';
+import { SupervisorMailbox } from './supervisor-mailbox.js';
 import { Subscriptions } from './subscriptions.js';
 import type { SubscriberTransport, Subscription, SubscriptionMode } from './subscription.js';
 import { WriteBatcher } from './write-batcher.js';
@@ -269,32 +269,15 @@ export class Supervisor {
           this.table.clear();
         }),
       },
-      actions: {
-        submit: ({ event }) => answer(event, (r: SupervisorRequests['SUBMIT']['request']) => this.producers.submit(r.specs, r.who, r.options)),
-        cancel: ({ event }) => answer(event, (r: SupervisorRequests['CANCEL']['request']) => this.producers.cancel(r.documentId, r.who)),
-        recordResults: ({ event }) => answer(event, (r: SupervisorRequests['RESULTS']['request']) => this.results.report(r.reports, r.route, r.who)),
-        subscribe: ({ event }) =>
-          answerNow(event, (r: SupervisorRequests['SUBSCRIBE']['request']) => this.subscriptions.open(r.route, r.mode, r.who, r.transport, r.longPollTimeoutMs)),
-        confirm: ({ event }) => answerNow(event, (r: SupervisorRequests['CONFIRMED']['request']) => this.subscriptions.confirm(r.subscription, r.documentIds)),
-        unsubscribe: ({ event }) => this.subscriptions.close(notice<'UNSUBSCRIBED'>(event)),
-        revoke: ({ event }) => this.subscriptions.revoke(notice<'REVOKE'>(event)),
-        wake: ({ event }) => this.dispatcher.markDirty(notice<'WAKE'>(event)),
-        observe: ({ event }) => {
-          const states = notice<'OBSERVED'>(event);
-          const now = this.options.clock.now();
-          for (const state of states) this.table.take(state, now, false);
-          // Others' transitions are in the audit trail too: wake the live feeds.
-          if (states.length > 0) this.notifyCommitted();
-        },
-        expireDeadlines: ({ event }) => {
-          const at = this.options.clock.now();
-          for (const id of notice<'DEADLINES'>(event)) void this.table.send(id, { type: 'DEADLINE', at });
-        },
-        refuse: ({ event }) =>
-          answerNow(event, () => {
-            throw errors.SHUTTING_DOWN();
-          }),
-      },
+      actions: edgeActions({
+        table: this.table,
+        dispatcher: this.dispatcher,
+        subscriptions: this.subscriptions,
+        producers: this.producers,
+        results: this.results,
+        clock: this.options.clock,
+        notifyCommitted: () => this.notifyCommitted(),
+      }),
     });
   }
 

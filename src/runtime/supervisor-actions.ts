@@ -1,0 +1,53 @@
+import type { SupervisorEvent } from '../../machines/supervisor.machine.js';
+import { errors } from '../errors.js';
+import type { Clock } from './clock.js';
+import type { CommandTable } from './command-table.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { Producers } from './producers.js';
+import type { Results } from './results.js';
+import type { SupervisorRequests } from './supervisor-events.js';
+import { answer, answerNow, notice } from './supervisor-mailbox.js';
+import type { Subscriptions } from './subscriptions.js';
+
+/** The parts of the runtime the supervisor's actions hand events to. */
+export interface SupervisorParts {
+  table: CommandTable;
+  dispatcher: Dispatcher;
+  subscriptions: Subscriptions;
+  producers: Producers;
+  results: Results;
+  clock: Clock;
+  /** Wakes the live feeds (others' transitions are in the audit trail too). */
+  notifyCommitted: () => void;
+}
+
+type Action = (args: { event: SupervisorEvent }) => void;
+
+/** What each edge event does: the supervisor machine's actions, by name (machines/supervisor.machine.ts). */
+export function edgeActions(parts: SupervisorParts): Record<string, Action> {
+  const { table, dispatcher, subscriptions, producers, results, clock } = parts;
+  return {
+    submit: ({ event }) => answer(event, (r: SupervisorRequests['SUBMIT']['request']) => producers.submit(r.specs, r.who, r.options)),
+    cancel: ({ event }) => answer(event, (r: SupervisorRequests['CANCEL']['request']) => producers.cancel(r.documentId, r.who)),
+    recordResults: ({ event }) => answer(event, (r: SupervisorRequests['RESULTS']['request']) => results.report(r.reports, r.route, r.who)),
+    subscribe: ({ event }) => answerNow(event, (r: SupervisorRequests['SUBSCRIBE']['request']) => subscriptions.open(r.route, r.mode, r.who, r.transport, r.longPollTimeoutMs)),
+    confirm: ({ event }) => answerNow(event, (r: SupervisorRequests['CONFIRMED']['request']) => subscriptions.confirm(r.subscription, r.documentIds)),
+    unsubscribe: ({ event }) => subscriptions.close(notice<'UNSUBSCRIBED'>(event)),
+    revoke: ({ event }) => subscriptions.revoke(notice<'REVOKE'>(event)),
+    wake: ({ event }) => dispatcher.markDirty(notice<'WAKE'>(event)),
+    observe: ({ event }) => {
+      const states = notice<'OBSERVED'>(event);
+      const now = clock.now();
+      for (const state of states) table.take(state, now, false);
+      if (states.length > 0) parts.notifyCommitted();
+    },
+    expireDeadlines: ({ event }) => {
+      const at = clock.now();
+      for (const id of notice<'DEADLINES'>(event)) void table.send(id, { type: 'DEADLINE', at });
+    },
+    refuse: ({ event }) =>
+      answerNow(event, () => {
+        throw errors.SHUTTING_DOWN();
+      }),
+  };
+}
