@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { envName, loadConfig, parseDuration, type ConfigSources } from '../src/config.js';
+import { envName, loadConfig, type ConfigSources } from '../src/config.js';
+import { parseDuration } from '../src/config-values.js';
 import { CourierError } from '../src/errors.js';
 
 let dir: string;

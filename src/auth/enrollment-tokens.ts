@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { parseDuration } from '../config.js';
+import { parseDuration } from '../config-values.js';
 import { CourierError, errors } from '../errors.js';
 import { newRegistration } from './agent-registry.js';
 import { unusableBecause, type EnrollmentTokenRecord, type EnrollmentTokenStore } from '../store/enrollment-token-store.js';

@@ -16,6 +16,8 @@ import { auditSource, entryOf, isForeign, normalizeStatus, readSource, type Audi
 import { auditCommandFields } from './audit-command-fields.js';
 import { describe, isStatus, toCourierError } from './failures.js';
 import { ensureIndices, type IndexNames } from './indices.js';
+import { rescanQuery } from './rescan-query.js';
+import { readTailCursor, writeTailCursor } from './tail-cursor.js';
 import { OpenSearchOperatorQueries } from './operator-queries.js';
 import { searchAll, searchComplete, type Hit } from './search.js';
 import { parseVersion, VersionBook, type DocVersion } from './version-book.js';
@@ -297,46 +299,19 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
   async *rescan(size: number): AsyncGenerator<CommandState[]> {
     const now = this.now();
     await this.client.indices.refresh({ index: this.names.commands });
-    const query = {
-      bool: {
-        minimum_should_match: 1,
-        should: [
-          { term: { 'command.status': 'pending' } },
-          {
-            bool: {
-              filter: [{ term: { 'command.status': 'sent' } }],
-              should: [{ range: { 'courier.claim.until': { lte: now } } }, { bool: { must_not: { exists: { field: 'courier.claim.until' } } } }],
-              minimum_should_match: 1,
-            },
-          },
-          { bool: { filter: [{ term: { 'command.status': 'sent' } }, { range: { delivery_timestamp: { lte: now } } }] } },
-          { bool: { filter: [{ term: { 'command.status': 'delivered' } }, { range: { 'courier.execution_deadline': { lte: now } } }] } },
-        ],
-      },
-    };
+    const query = rescanQuery(now);
     for await (const hits of searchAll<CommandSource>(this.client, this.names.commands, query, size)) {
       // What this node already acted on is skipped, except a claim whose lease ran out since.
       yield this.statesOf(hits, (state, version) => this.book.isNewer(state.doc.document_id, version) || (state.status === 'sent' && (state.claim?.until ?? 0) <= now));
     }
   }
 
-  async readCursor(node: string): Promise<TailCursor | null> {
-    try {
-      const res = await this.client.get({ index: this.names.state, id: cursorId(node) });
-      const source = (res.body as unknown as { _source: { cursor: number; index_uuid: string } })._source;
-      return { seqNo: source.cursor, indexUuid: source.index_uuid };
-    } catch (error) {
-      if (isStatus(error, 404)) return null;
-      throw error;
-    }
+  readCursor(node: string): Promise<TailCursor | null> {
+    return readTailCursor(this.client, this.names.state, node);
   }
 
-  async writeCursor(node: string, cursor: TailCursor): Promise<void> {
-    await this.client.index({
-      index: this.names.state,
-      id: cursorId(node),
-      body: { node, cursor: cursor.seqNo, index_uuid: cursor.indexUuid, updated_at: this.now() },
-    });
+  writeCursor(node: string, cursor: TailCursor): Promise<void> {
+    return writeTailCursor(this.client, this.names.state, node, cursor, this.now());
   }
 
   describeError(error: unknown): string {
@@ -347,8 +322,4 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
 /** An audit record's id: its `_seq_no` + 1 (so that '0' can mean "before the first record"). */
 export function auditId(seqNo: number): string {
   return String(seqNo + 1);
-}
-
-function cursorId(node: string): string {
-  return `tail-cursor:${node}`;
 }
