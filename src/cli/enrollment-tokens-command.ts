@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js';
 import { printJson, shortTime, table } from './format.js';
+import type { EnrollmentTokenView } from '../auth/enrollment-tokens.js';
 
 const HELP = `Usage:
   courier enrollment-tokens create [--group <name>]... [--expires 24h|30m|720h|never] [--max-uses <n>]
@@ -12,17 +13,8 @@ agents it enrolls. The token is shown once. On the management API, an admin key 
 
 ${CONNECTION_HELP}`;
 
-interface TokenView {
-  id: string;
-  groups: string[];
-  status: string;
-  expires_at: string | null;
-  max_uses: number | null;
-  uses: number;
-  created_at: string;
-  created_by: string;
-  token?: string;
-}
+/** A token as the API shows it; `token` (the secret) only in the answer that created it. */
+type TokenView = EnrollmentTokenView & { token?: string };
 
 export async function runEnrollmentTokens(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

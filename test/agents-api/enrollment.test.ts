@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JsonResponse } from '../../src/http-client.js';
 import { command, eventually, SkewedClock, startHarness, tempDir, type Harness } from '../support/courier-harness.js';
+import type { EnrollmentTokenView } from '../../src/auth/enrollment-tokens.js';
 
 /**
  * Agent enrollment: an admin makes a token (admin socket or management API), a host presents it on
@@ -10,19 +11,8 @@ import { command, eventually, SkewedClock, startHarness, tempDir, type Harness }
  * nothing registered and no use counted; an id that exists is not taken over.
  */
 
-interface TokenView {
-  id: string;
-  groups: string[];
-  status: string;
-  expires_at: string | null;
-  max_uses: number | null;
-  uses: number;
-  created_at: string;
-  created_by: string;
-  revoked: boolean;
-  revoked_at: string | null;
-  token?: string;
-}
+/** A token as the API shows it; `token` (the secret) only in the answer that created it. */
+type TokenView = EnrollmentTokenView & { token?: string };
 
 const TOKEN_FIELDS = ['created_at', 'created_by', 'expires_at', 'groups', 'id', 'max_uses', 'revoked', 'revoked_at', 'status', 'uses'];
 
