@@ -6,9 +6,9 @@ export function withHanded(inFlight: ReadonlySet<string>, ids: readonly string[]
   return new Set([...inFlight, ...ids]);
 }
 
-export function withReleased(inFlight: ReadonlySet<string>, id: string): ReadonlySet<string> {
-  if (!inFlight.has(id)) return inFlight;
+export function withReleased(inFlight: ReadonlySet<string>, ids: readonly string[]): ReadonlySet<string> {
+  if (!ids.some((id) => inFlight.has(id))) return inFlight;
   const left = new Set(inFlight);
-  left.delete(id);
+  for (const id of ids) left.delete(id);
   return left;
 }

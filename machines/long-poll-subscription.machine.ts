@@ -18,7 +18,7 @@ export interface LongPollInput {
   timeoutMs: number;
 }
 
-export type LongPollEvent = { type: 'HANDED'; ids: string[] } | { type: 'RELEASED'; id: string } | { type: 'CLOSED' } | { type: 'DRAIN' };
+export type LongPollEvent = { type: 'HANDED'; ids: string[] } | { type: 'RELEASED'; ids: string[] } | { type: 'CLOSED' } | { type: 'DRAIN' };
 
 export const longPollSubscriptionMachine = setup({
   types: {
@@ -31,7 +31,7 @@ export const longPollSubscriptionMachine = setup({
   },
   actions: {
     hold: assign({ inFlight: ({ context, event }) => (event.type === 'HANDED' ? withHanded(context.inFlight, event.ids) : context.inFlight) }),
-    settle: assign({ inFlight: ({ context, event }) => (event.type === 'RELEASED' ? withReleased(context.inFlight, event.id) : context.inFlight) }),
+    settle: assign({ inFlight: ({ context, event }) => (event.type === 'RELEASED' ? withReleased(context.inFlight, event.ids) : context.inFlight) }),
     // Effects, provided by the runtime by name.
     /** Taken out of its route: it is handed nothing more. */
     detach: () => {},

@@ -10,7 +10,7 @@ export interface WebSocketSubscriptionContext {
   inFlight: ReadonlySet<string>;
 }
 
-export type WebSocketSubscriptionEvent = { type: 'HANDED'; ids: string[] } | { type: 'RELEASED'; id: string } | { type: 'CLOSED' } | { type: 'DRAIN' };
+export type WebSocketSubscriptionEvent = { type: 'HANDED'; ids: string[] } | { type: 'RELEASED'; ids: string[] } | { type: 'CLOSED' } | { type: 'DRAIN' };
 
 export const webSocketSubscriptionMachine = setup({
   types: {
@@ -19,7 +19,7 @@ export const webSocketSubscriptionMachine = setup({
   },
   actions: {
     hold: assign({ inFlight: ({ context, event }) => (event.type === 'HANDED' ? withHanded(context.inFlight, event.ids) : context.inFlight) }),
-    settle: assign({ inFlight: ({ context, event }) => (event.type === 'RELEASED' ? withReleased(context.inFlight, event.id) : context.inFlight) }),
+    settle: assign({ inFlight: ({ context, event }) => (event.type === 'RELEASED' ? withReleased(context.inFlight, event.ids) : context.inFlight) }),
     // Effects, provided by the runtime by name.
     /** Taken out of its route: it is handed nothing more. */
     detach: () => {},

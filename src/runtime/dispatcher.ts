@@ -26,6 +26,8 @@ export class Dispatcher {
   /** Per command handed to a connection and not yet confirmed or failed: that subscription. */
   private readonly inFlight = new Map<string, Subscription>();
   private readonly dirtyRoutes = new Set<string>();
+  /** Inside `releasing`: per connection, the commands it no longer holds, told at the end. */
+  private released: Map<Subscription, string[]> | null = null;
   private dispatchScheduled = false;
   private readonly isQueued = (id: string): boolean => this.table.isQueued(id);
 
@@ -77,12 +79,39 @@ export class Dispatcher {
     if (sub) this.inFlight.set(documentId, sub);
   }
 
-  /** The command is no longer held by a connection (confirmed, failed, lost its claim, or ended). */
+  /**
+   * The command is no longer held by a connection (confirmed, failed, lost its claim, or ended).
+   * Inside `releasing`, its connection is told once for the whole batch.
+   */
   release(documentId: string): void {
     const owner = this.inFlight.get(documentId);
     if (!owner) return;
     this.inFlight.delete(documentId);
-    owner.actor.send({ type: 'RELEASED', id: documentId });
+    if (!this.released) return owner.actor.send({ type: 'RELEASED', ids: [documentId] });
+    const ids = this.released.get(owner);
+    if (ids) ids.push(documentId);
+    else this.released.set(owner, [documentId]);
+  }
+
+  /**
+   * Runs `work` (events to many commands: an ack of a whole answer, deadlines, a connection's end)
+   * and then tells each connection what it no longer holds in one event: one copy of its in-flight
+   * set per batch, not one per command.
+   */
+  releasing(work: () => void): void {
+    if (this.released) return work();
+    const released = (this.released = new Map<Subscription, string[]>());
+    try {
+      work();
+    } finally {
+      this.released = null;
+      for (const [owner, ids] of released) owner.actor.send({ type: 'RELEASED', ids });
+    }
+  }
+
+  /** The subscription holding the command now, if any. */
+  ownerOf(documentId: string): Subscription | undefined {
+    return this.inFlight.get(documentId);
   }
 
   isInFlight(documentId: string): boolean {
@@ -173,12 +202,14 @@ export class Dispatcher {
     void Promise.all(claims.map((claim) => claim.catch(() => 'refused' as const)))
       .then((outcomes) => {
         const won: CommandView[] = [];
-        claimed.forEach((live, i) => {
-          const id = live.doc.document_id;
-          const stillOurs = outcomes[i] === 'ok' && this.table.get(id) === live && sub.inFlight.has(id);
-          if (stillOurs) won.push(live.view());
-          else if (this.inFlight.get(id) === sub) this.release(id);
-        });
+        this.releasing(() =>
+          claimed.forEach((live, i) => {
+            const id = live.doc.document_id;
+            const ours = this.inFlight.get(id) === sub;
+            if (ours && outcomes[i] === 'ok' && this.table.get(id) === live) won.push(live.view());
+            else if (ours) this.release(id);
+          }),
+        );
         // A long-poll is answered even if every claim was lost (then with no commands): it was promised an answer.
         if (!sub.closed && (won.length > 0 || sub.mode === 'long-poll')) sub.transport.push(won);
       })

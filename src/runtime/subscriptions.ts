@@ -34,9 +34,14 @@ export class Subscriptions {
       handBack: ({ self, context }: { self: AnyActorRef; context: { inFlight: ReadonlySet<string> } }) => {
         const sub = of(self);
         if (!sub) return;
-        for (const id of context.inFlight) {
-          if (!this.table.send(id, { type: 'TRANSPORT_FAILED', at: this.clock.now(), by: sub.who })) this.dispatcher.release(id);
-        }
+        const at = this.clock.now();
+        this.dispatcher.releasing(() => {
+          for (const id of context.inFlight) {
+            // Only what it still holds: an id released a moment ago may be another connection's now.
+            if (this.dispatcher.ownerOf(id) !== sub) continue;
+            if (!this.table.send(id, { type: 'TRANSPORT_FAILED', at, by: sub.who })) this.dispatcher.release(id);
+          }
+        });
       },
       answerDrain: ({ self }: { self: AnyActorRef }) => of(self)?.transport.drain(),
     };
@@ -61,8 +66,10 @@ export class Subscriptions {
     const held = sub.inFlight;
     const confirmed = documentIds.filter((id) => held.has(id));
     const at = this.clock.now();
-    // Leaving its claimed state releases each from `sub` (`releaseFromConnection`).
-    for (const id of confirmed) if (!this.table.send(id, { type: 'TRANSPORT_CONFIRMED', at, by: sub.who })) this.dispatcher.release(id);
+    // Leaving its claimed state releases each from `sub` (`releaseFromConnection`), told once for all.
+    this.dispatcher.releasing(() => {
+      for (const id of confirmed) if (!this.table.send(id, { type: 'TRANSPORT_CONFIRMED', at, by: sub.who })) this.dispatcher.release(id);
+    });
     return confirmed;
   }
 

@@ -43,7 +43,9 @@ export function edgeActions(parts: SupervisorParts): Record<string, Action> {
     },
     expireDeadlines: ({ event }) => {
       const at = clock.now();
-      for (const id of notice<'DEADLINES'>(event)) void table.send(id, { type: 'DEADLINE', at });
+      dispatcher.releasing(() => {
+        for (const id of notice<'DEADLINES'>(event)) void table.send(id, { type: 'DEADLINE', at });
+      });
     },
     refuse: ({ event }) =>
       answerNow(event, () => {

@@ -18,7 +18,7 @@ const INPUT = { timeoutMs: TIMEOUT_MS };
 const TIMEOUT_EVENT_TYPE = 'xstate.after.longPollTimeout.longPollSubscription.waiting';
 const TIMEOUT = { type: TIMEOUT_EVENT_TYPE } as unknown as LongPollEvent;
 const HANDED: LongPollEvent = { type: 'HANDED', ids: ['c1', 'c2'] };
-const RELEASED: LongPollEvent = { type: 'RELEASED', id: 'c1' };
+const RELEASED: LongPollEvent = { type: 'RELEASED', ids: ['c1'] };
 const EVENTS: LongPollEvent[] = [HANDED, RELEASED, { type: 'CLOSED' }, { type: 'DRAIN' }, TIMEOUT];
 const FINAL_STATES = ['answered', 'timed_out', 'client_gone', 'drained'];
 // The in-flight set is a Set (JSON `{}`): the graph tells states apart by it through this.

@@ -9,7 +9,7 @@ import { getAdjacencyMap, getSimplePaths } from 'xstate/graph';
 import { webSocketSubscriptionMachine, type WebSocketSubscriptionEvent } from '../../machines/websocket-subscription.machine.js';
 
 type Snapshot = SnapshotFrom<typeof webSocketSubscriptionMachine>;
-const EVENTS: WebSocketSubscriptionEvent[] = [{ type: 'HANDED', ids: ['c1', 'c2'] }, { type: 'RELEASED', id: 'c1' }, { type: 'CLOSED' }, { type: 'DRAIN' }];
+const EVENTS: WebSocketSubscriptionEvent[] = [{ type: 'HANDED', ids: ['c1', 'c2'] }, { type: 'RELEASED', ids: ['c1'] }, { type: 'CLOSED' }, { type: 'DRAIN' }];
 const serializeState = (s: Snapshot) => JSON.stringify({ value: s.value, inFlight: [...s.context.inFlight] });
 const describe_ = (p: { steps: { event: WebSocketSubscriptionEvent }[]; state: Snapshot }) => [...p.steps.slice(1).map((s) => s.event.type), String(p.state.value)].join(' → ');
 
@@ -43,9 +43,11 @@ describe('websocket subscription: graph', () => {
     const { actor } = start();
     actor.send({ type: 'HANDED', ids: ['a', 'b'] });
     actor.send({ type: 'HANDED', ids: ['c'] });
-    actor.send({ type: 'RELEASED', id: 'b' });
-    actor.send({ type: 'RELEASED', id: 'unknown' });
+    actor.send({ type: 'RELEASED', ids: ['b'] });
+    actor.send({ type: 'RELEASED', ids: ['unknown'] });
     assert.deepEqual([...actor.getSnapshot().context.inFlight], ['a', 'c']);
+    actor.send({ type: 'RELEASED', ids: ['a', 'c'] });
+    assert.deepEqual([...actor.getSnapshot().context.inFlight], []);
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { AnyActorRef } from 'xstate';
 import type { CommandView } from '../../src/domain/command.js';
 import type { Subscription } from '../../src/runtime/subscription.js';
 import { eventually } from '../support/courier-harness.js';
@@ -52,6 +53,21 @@ describe('supervisor dispatch bookkeeping', () => {
     assert.equal(sub.inFlight.size, 0, 'a long-lived WebSocket does not keep ids of ended commands');
     assert.equal(supervisor.stats().commandsInFlight, 0);
     assert.deepEqual(supervisor.confirm(sub, [id]), [], 'a late ack of it confirms nothing');
+    await supervisor.stop();
+  });
+
+  test('an ack of a whole frame releases its commands from the connection in one event, not one per command', async () => {
+    const { supervisor, send, connect } = setup();
+    await supervisor.start();
+    const ids = [await send('a4'), await send('a4'), await send('a4')];
+    const { sub, pushes } = connect('a4', 'websocket');
+    await eventually(() => (pushes.flat().length === 3 ? true : undefined), 'pushed');
+    const events: string[] = [];
+    const actor: AnyActorRef = sub.actor;
+    actor.subscribe({ next: () => events.push('changed') });
+    assert.deepEqual(supervisor.confirm(sub, ids).sort(), [...ids].sort());
+    assert.equal(sub.inFlight.size, 0);
+    assert.deepEqual(events, ['changed'], 'one RELEASED for the frame');
     await supervisor.stop();
   });
 
