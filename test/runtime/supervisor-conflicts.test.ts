@@ -7,32 +7,13 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CommandView } from '../../src/domain/command.js';
+import { pollOnce } from '../support/poll-once.js';
 import { supervisorOnSharedStore } from '../support/shared-store.js';
 import { eventually } from '../support/courier-harness.js';
 
 function setup() {
   const { store, clock, supervisor, send } = supervisorOnSharedStore();
-  /** A long-poll of an agent: resolves with what it is pushed. */
-  const poll = (agent: string) =>
-    new Promise<CommandView[]>((resolve) => {
-      const sub = supervisor.subscribe(
-        `agent:${agent}`,
-        'long-poll',
-        `agent:${agent}`,
-        {
-          push: (commands) => {
-            resolve(commands);
-            supervisor.confirm(
-              sub,
-              commands.map((c) => c.document_id),
-            );
-          },
-          drain: () => resolve([]),
-        },
-        60_000,
-      );
-    });
+  const poll = (agent: string) => pollOnce(supervisor, agent);
   return { store, clock, supervisor, send, poll };
 }
 

@@ -6,13 +6,14 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CommandDocument, CommandState, CommandView } from '../../src/domain/command.js';
+import type { CommandDocument, CommandState } from '../../src/domain/command.js';
 import { errors } from '../../src/errors.js';
 import { Supervisor } from '../../src/runtime/supervisor.js';
 import type { StatusChange, WriteBatch, WriteOutcome } from '../../src/store/store.js';
 import { capturingLogger } from '../support/capturing-logger.js';
 import { CommandStoreStub } from '../support/command-store-stub.js';
 import { eventually } from '../support/courier-harness.js';
+import { pollOnce } from '../support/poll-once.js';
 
 class MemoryStore extends CommandStoreStub {
   readonly stored = new Map<string, CommandState>();
@@ -149,24 +150,7 @@ describe('supervisor: a batch the store wrote only in part', () => {
       // The stored one is live: it is delivered like any other.
       assert.equal((await supervisor.get('stored-1'))?.status, 'pending');
       assert.equal(await supervisor.get('refused-1'), null);
-      const delivered = await new Promise<CommandView[]>((resolve) => {
-        const sub = supervisor.subscribe(
-          'agent:agent-1',
-          'long-poll',
-          'agent:agent-1',
-          {
-            push: (commands) => {
-              resolve(commands);
-              supervisor.confirm(
-                sub,
-                commands.map((c) => c.document_id),
-              );
-            },
-            drain: () => resolve([]),
-          },
-          5_000,
-        );
-      });
+      const delivered = await pollOnce(supervisor, 'agent-1', 5_000);
       assert.deepEqual(
         delivered.map((c) => c.document_id),
         ['stored-1'],
