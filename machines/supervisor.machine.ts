@@ -20,7 +20,7 @@ export interface SupervisorReply {
 /** Edge events someone waits on: the runtime answers through `reply`. */
 export type SupervisorRequestType = 'SUBMIT' | 'CANCEL' | 'RESULTS' | 'SUBSCRIBE' | 'CONFIRMED';
 /** Edge events nobody waits on. */
-export type SupervisorNoticeType = 'OBSERVED' | 'UNSUBSCRIBED' | 'REVOKE' | 'WAKE' | 'DEADLINES';
+export type SupervisorNoticeType = 'OBSERVED' | 'WRITTEN' | 'UNSUBSCRIBED' | 'REVOKE' | 'WAKE' | 'DEADLINES';
 
 /** `request` is the edge's payload, opaque here: its type is the runtime's (src/runtime/supervisor-events.ts). */
 export type SupervisorEvent = { type: 'STOP' } | { type: SupervisorRequestType; request: unknown; reply: SupervisorReply } | { type: SupervisorNoticeType; request: unknown };
@@ -50,6 +50,8 @@ export const supervisorMachine = setup({
     subscribe: () => {},
     /** CONFIRMED: a transport confirmed commands it was handed (→ delivered). */
     confirm: () => {},
+    /** WRITTEN: a long-poll's answer was written out; its machine decides whether that is delivery. */
+    written: () => {},
     /** UNSUBSCRIBED: a connection ended; what it held unconfirmed goes back to pending. */
     unsubscribe: () => {},
     /** REVOKE: a route's owner may no longer hold it; its subscriptions end. */
@@ -89,6 +91,7 @@ export const supervisorMachine = setup({
         RESULTS: { actions: 'recordResults' },
         SUBSCRIBE: { actions: 'subscribe' },
         CONFIRMED: { actions: 'confirm' },
+        WRITTEN: { actions: 'written' },
         REVOKE: { actions: 'revoke' },
         WAKE: { actions: 'wake' },
         OBSERVED: { actions: 'observe' },

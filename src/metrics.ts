@@ -3,7 +3,7 @@ import { COMMAND_STATUSES, type CommandStatus } from './domain/command.js';
 
 export interface MetricsSources {
   countByStatus(): Promise<Record<CommandStatus, number>>;
-  stats(): { liveCommands: number; longPollSubscriptions: number; webSocketSubscriptions: number };
+  stats(): { liveCommands: number; longPollSubscriptions: number; webSocketSubscriptions: number; longPollAnswersAwaitingAck: number };
 }
 
 /** Courier's Prometheus metrics, in a registry of its own (several instances may share a process in tests). */
@@ -69,6 +69,14 @@ export class Metrics {
         const stats = sources.stats();
         this.set({ mode: 'long-poll' }, stats.longPollSubscriptions);
         this.set({ mode: 'websocket' }, stats.webSocketSubscriptions);
+      },
+    });
+    new Gauge({
+      name: 'courier_long_poll_answers_awaiting_ack',
+      help: "Long-poll answers written to agents that acknowledge, waiting for the agent's next poll to name what it read",
+      registers: [this.registry],
+      collect() {
+        this.set(sources.stats().longPollAnswersAwaitingAck);
       },
     });
   }

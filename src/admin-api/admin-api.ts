@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ApiKeys } from '../auth/api-keys.js';
 import type { EnrollmentTokens } from '../auth/enrollment-tokens.js';
 import { UNRESTRICTED } from '../domain/scope.js';
+import { errors } from '../errors.js';
 import { registerEventStream } from '../operator-routes/event-stream.js';
 import { listCommands, registerQueryRoutes } from '../operator-routes/query-routes.js';
 import { AgentPage, CommandListQuery, CommandPage, PageQuery, toPage } from '../operator-routes/schemas.js';
@@ -18,9 +19,9 @@ import { createHttpApp } from '../http/app.js';
 import { registerCommandRoutes } from '../operator-routes/command-routes.js';
 import { registerEnrollmentTokenRoutes } from '../operator-routes/enrollment-token-routes.js';
 import { registerKeyAdminRoutes } from './key-admin-routes.js';
-import { holdLongPoll } from '../http/long-poll.js';
+import { holdLongPoll, parseAck } from '../http/long-poll.js';
 import { registerOperationalRoutes, type Health } from '../http/operational-routes.js';
-import { CommandsBody, ErrorBody, errorResponses, NoQuery, ResultOutcomesBody, ResultsBody } from '../http/schemas.js';
+import { CommandsBody, ErrorBody, errorResponses, LongPollQuery, NoQuery, ResultOutcomesBody, ResultsBody } from '../http/schemas.js';
 
 export interface AdminApiDeps {
   logger: Logger;
@@ -71,15 +72,17 @@ export async function createAdminApi(deps: AdminApiDeps) {
         summary:
           "With exactly `target_type=server&target_id=<module>`: that server component's long-poll (Wazuh's route; 200 {commands} or 408). " +
           'With any other query (e.g. add `limit`): the list of commands, newest first.',
-        querystring: CommandListQuery,
+        querystring: ComponentPollOrListQuery,
         response: { 200: Type.Union([CommandsBody, CommandPage]), 408: ErrorBody, ...errorResponses },
       },
     },
     async (request, reply) => {
-      const { target_type: type, target_id: module } = request.query;
-      if (type === 'server' && module && Object.keys(request.query).length === 2) {
-        return holdLongPoll(supervisor, reply, serverRoute(module), `component:${module}`, deps.longPollTimeoutMs);
+      const { target_type: type, target_id: module, ack } = request.query;
+      const pollKeys = ack === undefined ? 2 : 3;
+      if (type === 'server' && module && Object.keys(request.query).length === pollKeys) {
+        return holdLongPoll(supervisor, reply, serverRoute(module), `component:${module}`, { timeoutMs: deps.longPollTimeoutMs, acked: parseAck(ack) });
       }
+      if (ack !== undefined) throw errors.VALIDATION('querystring/ack is only for a server component long-poll (target_type=server&target_id=<module>)');
       return listCommands(deps.operators, request.query, UNRESTRICTED);
     },
   );
@@ -101,3 +104,6 @@ export async function createAdminApi(deps: AdminApiDeps) {
   );
   return app;
 }
+
+/** The component long-poll and the command list share Wazuh's route; only the long-poll takes `ack`. */
+const ComponentPollOrListQuery = Type.Object({ ...CommandListQuery.properties, ack: LongPollQuery.properties.ack }, { additionalProperties: false });

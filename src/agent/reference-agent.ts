@@ -140,8 +140,13 @@ export class ReferenceAgent {
     await sleep(delay, undefined, { signal: this.abort.signal }).catch(() => {});
   }
 
+  /**
+   * Long-polls with acknowledgements: each poll names (`ack`) the commands of the previous answer
+   * it read, so that an answer lost on the way is sent again instead of being recorded delivered.
+   */
   private async runLongPoll(): Promise<void> {
     let failures = 0;
+    let read: string[] = [];
     while (!this.stopped) {
       try {
         const authorization = await this.authorization();
@@ -150,10 +155,12 @@ export class ReferenceAgent {
           baseUrl: this.options.url,
           tls: this.options.tls,
           method: 'GET',
-          path: '/api/v1/commands',
+          path: `/api/v1/commands?ack=${read.map(encodeURIComponent).join(',')}`,
           headers: { authorization },
           signal: this.abort.signal,
         });
+        // Answered: the acknowledgement was taken (a poll that failed on the way sends it again).
+        read = [];
         if (res.status === 408) continue;
         // The token expired while the poll was held: authenticate again and poll at once.
         if (res.status === 401) {
@@ -161,7 +168,9 @@ export class ReferenceAgent {
           continue;
         }
         if (res.status !== 200) throw new Refused(`long-poll answered ${res.status} ${JSON.stringify(res.body)}`, res.status);
-        this.accept((res.body as { commands: CommandView[] }).commands);
+        const { commands } = res.body as { commands: CommandView[] };
+        read = commands.map((c) => c.document_id);
+        this.accept(commands);
         await this.flushOutbox(authorization);
         failures = 0;
       } catch (error) {

@@ -11,10 +11,10 @@ import type { AgentRegistry } from '../auth/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { HttpApp } from '../http/app.js';
 import type { AuthenticationGuard } from '../http/authentication-guard.js';
-import { holdLongPoll } from '../http/long-poll.js';
+import { holdLongPoll, parseAck } from '../http/long-poll.js';
 import { parseStatefulEvents } from './stateful-events.js';
 import { Type } from 'typebox';
-import { CommandsBody, ErrorBody, errorResponses, NoQuery, ResultOutcomesBody, ResultsBody } from '../http/schemas.js';
+import { CommandsBody, ErrorBody, errorResponses, LongPollQuery, NoQuery, ResultOutcomesBody, ResultsBody } from '../http/schemas.js';
 import { AuthenticationBody } from './schemas.js';
 
 export interface AgentRoutesDeps {
@@ -111,15 +111,21 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
       {
         schema: {
           tags: ['commands'],
-          summary: "Long-poll for this agent's commands: 200 as soon as there are some, 408 after the timeout, 401 when the token expires first",
+          summary:
+            "Long-poll for this agent's commands: 200 as soon as there are some, 408 after the timeout, 401 when the token expires first; " +
+            '`ack` acknowledges what the agent read of its previous answer',
           security,
-          querystring: NoQuery,
+          querystring: LongPollQuery,
           response: { 200: CommandsBody, 408: ErrorBody, ...errorResponses },
         },
       },
       async (request, reply) => {
         const { agentId, expiresAt } = callers.get(request)!;
-        return holdLongPoll(supervisor, reply, agentRoute(agentId), `agent:${agentId}`, deps.longPollTimeoutMs, tokens.remainingMs({ expiresAt }));
+        return holdLongPoll(supervisor, reply, agentRoute(agentId), `agent:${agentId}`, {
+          timeoutMs: deps.longPollTimeoutMs,
+          expiresInMs: tokens.remainingMs({ expiresAt }),
+          acked: parseAck(request.query.ack),
+        });
       },
     );
 

@@ -18,6 +18,20 @@ export const Id = Type.String(ID_RULES);
 /** Routes that take no query parameters refuse unknown ones (400) instead of ignoring them. */
 export const NoQuery = Type.Object({}, { additionalProperties: false });
 
+/** A long-poll's query: `ack`, the commands the client read from its previous answer. */
+export const LongPollQuery = Type.Object(
+  {
+    ack: Type.Optional(
+      Type.String({
+        maxLength: 256 * 1024,
+        description:
+          'Comma-separated document_ids of the previous answer that the client read, possibly empty. Present, the client acknowledges: the commands of its answers stay `sent` until its next poll names them (-> delivered); those not named are sent again. Absent (a Wazuh agent): an answer written out counts as delivered.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 /**
  * A result code is a signed 64-bit integer (the widest exit or status code an agent reports);
  * JSON numbers past that range cannot be stored as one.

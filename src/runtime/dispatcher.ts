@@ -61,6 +61,11 @@ export class Dispatcher {
     this.subscriptions.delete(sub.id);
   }
 
+  /** Still in its route (it may be handed commands, or is a WebSocket). */
+  isAttached(sub: Subscription): boolean {
+    return this.subscriptions.get(sub.id) === sub;
+  }
+
   /** The open subscriptions of a route (a copy). */
   subscriptionsOf(route: string): Subscription[] {
     return [...(this.subscribers.get(route) ?? [])];

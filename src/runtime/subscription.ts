@@ -45,6 +45,11 @@ export class Subscription {
     readonly transport: SubscriberTransport,
   ) {}
 
+  /** Its actor, if it is a long-poll (the events only a long-poll takes: `WRITTEN`, `ACKED`). */
+  get longPollActor(): Actor<typeof longPollSubscriptionMachine> | null {
+    return this.mode === 'long-poll' ? (this.actor as Actor<typeof longPollSubscriptionMachine>) : null;
+  }
+
   /** Claimed for it and not yet confirmed by its transport. */
   get inFlight(): ReadonlySet<string> {
     return this.actor.getSnapshot().context.inFlight;

@@ -7,14 +7,27 @@ import type { CommandTable } from './command-table.js';
 import type { Dispatcher } from './dispatcher.js';
 import { Subscription, type SubscriberTransport, type SubscriptionMode } from './subscription.js';
 
+/** How a subscription is opened: its transport's answer timeout, and whether its agent acknowledges. */
+export interface OpenOptions {
+  /** Long-poll: how long the request is held before a 408 (ms). */
+  longPollTimeoutMs?: number;
+  /**
+   * Long-poll: the `document_id`s the agent read from its previous answer; present (even empty),
+   * it declares an acknowledging agent. Null: it does not acknowledge.
+   */
+  acked?: readonly string[] | null;
+}
+
 /**
  * Subscriptions opened and ended. Each is a root actor whose machine (`machines/`) holds what it
  * was handed and names its effects, provided here by name: `detach` (out of its route),
- * `handBack` (what it held unconfirmed goes back to its commands' machines: pending again,
- * delivered again), `answerTimeout`, `answerDrain`.
+ * `confirmDelivery` (→ delivered), `handBack` (what it held unconfirmed goes back to its
+ * commands' machines: pending again, delivered again), `answerTimeout`, `answerDrain`.
  */
 export class Subscriptions {
   private readonly byActor = new WeakMap<AnyActorRef, Subscription>();
+  /** Per route, its acknowledging long-polls not ended yet: the route's next poll settles them. */
+  private readonly acking = new Map<string, Set<Subscription>>();
   private readonly longPoll;
   private readonly webSocket;
 
@@ -45,24 +58,44 @@ export class Subscriptions {
       },
       answerDrain: ({ self }: { self: AnyActorRef }) => of(self)?.transport.drain(),
     };
-    this.longPoll = longPollSubscriptionMachine.provide({ actions: { ...effects, answerTimeout: ({ self }) => of(self)?.transport.timedOut?.() } });
+    this.longPoll = longPollSubscriptionMachine.provide({
+      actions: {
+        ...effects,
+        confirmDelivery: ({ self }, { ids }) => {
+          const sub = of(self);
+          if (sub) this.confirm(sub, ids);
+        },
+        answerTimeout: ({ self }) => of(self)?.transport.timedOut?.(),
+      },
+    });
     this.webSocket = webSocketSubscriptionMachine.provide({ actions: effects });
   }
 
-  open(route: string, mode: SubscriptionMode, who: string, transport: SubscriberTransport, longPollTimeoutMs: number): Subscription {
+  /**
+   * Opens a subscription of `route`. Any acknowledging long-poll of the route still holding an
+   * answer is settled first (what `acked` names is delivered, the rest pending again), so that
+   * what the agent did not read is in this subscription's first answer.
+   */
+  open(route: string, mode: SubscriptionMode, who: string, transport: SubscriberTransport, options: OpenOptions = {}): Subscription {
+    const acked = options.acked ?? null;
+    this.settle(route, who, acked ?? []);
     const sub = new Subscription(route, mode, who, this.clock.now(), transport);
     const inspection = this.inspect ? { inspect: this.inspect, id: `${who} ${sub.id}` } : {};
-    sub.actor = mode === 'long-poll' ? createActor(this.longPoll, { input: { timeoutMs: longPollTimeoutMs }, ...inspection }) : createActor(this.webSocket, inspection);
+    sub.actor =
+      mode === 'long-poll'
+        ? createActor(this.longPoll, { input: { timeoutMs: options.longPollTimeoutMs ?? 0, acking: acked !== null }, ...inspection })
+        : createActor(this.webSocket, inspection);
     const actor: AnyActorRef = sub.actor;
     this.byActor.set(actor, sub);
-    actor.subscribe({ error: this.onError });
+    actor.subscribe({ error: this.onError, complete: () => this.forgetAcking(sub) });
+    if (acked !== null) this.acking.set(route, (this.acking.get(route) ?? new Set()).add(sub));
     this.dispatcher.add(sub);
     sub.actor.start();
     return sub;
   }
 
   /** The transport confirmed these commands: those `sub` holds are told (→ delivered). Returns them. */
-  confirm(sub: Subscription, documentIds: string[]): string[] {
+  confirm(sub: Subscription, documentIds: readonly string[]): string[] {
     const held = sub.inFlight;
     const confirmed = documentIds.filter((id) => held.has(id));
     const at = this.clock.now();
@@ -73,11 +106,18 @@ export class Subscriptions {
     return confirmed;
   }
 
-  /** The connection ended (answered, client gone, WebSocket closed): its machine hands back what it held. */
+  /** A long-poll's answer was written out to its socket: its machine decides whether that counts as delivery. */
+  written(sub: Subscription): void {
+    sub.longPollActor?.send({ type: 'WRITTEN' });
+  }
+
+  /**
+   * The connection ended (answered, client gone, WebSocket closed): its machine hands back what it
+   * held, unless an acknowledging agent's answer was written out (it waits for the agent's next poll).
+   */
   close(sub: Subscription): void {
     if (sub.closed) return;
     sub.actor.send({ type: 'CLOSED' });
-    sub.actor.stop();
   }
 
   /**
@@ -85,6 +125,8 @@ export class Subscriptions {
    * what they held unconfirmed goes back to pending, and each transport tells its client why.
    */
   revoke(route: string): void {
+    // An answer it read and never acknowledged does not count either.
+    this.settle(route, `route:${route}`, []);
     for (const sub of this.dispatcher.subscriptionsOf(route)) {
       this.close(sub);
       sub.transport.revoked?.();
@@ -93,9 +135,35 @@ export class Subscriptions {
 
   /** Shutting down: every open subscription is answered and ended. */
   drain(): void {
-    for (const sub of [...this.dispatcher.allSubscriptions()]) {
+    for (const sub of [...this.dispatcher.allSubscriptions(), ...this.awaitingAck()]) {
       sub.actor.send({ type: 'DRAIN' });
       sub.actor.stop();
     }
+  }
+
+  /** Acknowledging long-polls answered and not yet acknowledged (ended for their route, alive for the inspector). */
+  *awaitingAck(): Generator<Subscription> {
+    for (const subs of this.acking.values()) for (const sub of subs) if (!this.dispatcher.isAttached(sub)) yield sub;
+  }
+
+  /**
+   * The route's agent polled (or connected) again, having read `acked`: each of its acknowledging
+   * long-polls confirms what it holds of those, and hands back the rest. An id held by no
+   * subscription here may still be this node's, `sent` by another node's answer: that one is
+   * confirmed too, if it is the route's.
+   */
+  private settle(route: string, who: string, acked: readonly string[]): void {
+    const subs = this.acking.get(route);
+    if (subs) for (const sub of [...subs]) if (!this.dispatcher.isAttached(sub)) sub.longPollActor?.send({ type: 'ACKED', ids: [...acked] });
+    const at = this.clock.now();
+    for (const id of acked) {
+      const live = this.table.get(id);
+      if (live && live.doc.route === route && !this.dispatcher.isInFlight(id)) void this.table.send(id, { type: 'TRANSPORT_CONFIRMED', at, by: who });
+    }
+  }
+
+  private forgetAcking(sub: Subscription): void {
+    const subs = this.acking.get(sub.route);
+    if (subs?.delete(sub) && subs.size === 0) this.acking.delete(sub.route);
   }
 }

@@ -3,6 +3,7 @@ import type { CommandSpec, CommandState, CommandView } from '../domain/command.j
 import type { SubmitOptions } from './producers.js';
 import type { ResultOutcome, ResultReport } from './results.js';
 import type { SubscriberTransport, Subscription, SubscriptionMode } from './subscription.js';
+import type { OpenOptions } from './subscriptions.js';
 
 /**
  * What each edge event carries (`request`) and, for those an edge waits on, what it is answered.
@@ -13,7 +14,7 @@ export interface SupervisorRequests {
   CANCEL: { request: { documentId: string; who: string }; answer: CommandView };
   RESULTS: { request: { reports: ResultReport[]; route: string | null; who: string }; answer: ResultOutcome[] };
   SUBSCRIBE: {
-    request: { route: string; mode: SubscriptionMode; who: string; transport: SubscriberTransport; longPollTimeoutMs: number };
+    request: { route: string; mode: SubscriptionMode; who: string; transport: SubscriberTransport; options: OpenOptions };
     answer: Subscription;
   };
   CONFIRMED: { request: { subscription: Subscription; documentIds: string[] }; answer: string[] };
@@ -21,6 +22,7 @@ export interface SupervisorRequests {
 
 export interface SupervisorNotices {
   OBSERVED: CommandState[];
+  WRITTEN: Subscription;
   UNSUBSCRIBED: Subscription;
   REVOKE: string;
   WAKE: string;

@@ -14,7 +14,7 @@ import { Producers, type SubmitOptions } from './producers.js';
 import { Results, type ResultOutcome, type ResultReport } from './results.js';
 import { edgeActions } from './supervisor-actions.js';
 import { SupervisorMailbox } from './supervisor-mailbox.js';
-import { Subscriptions } from './subscriptions.js';
+import { Subscriptions, type OpenOptions } from './subscriptions.js';
 import type { SubscriberTransport, Subscription, SubscriptionMode } from './subscription.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -182,14 +182,22 @@ export class Supervisor {
     this.mailbox.tell('OBSERVED', states);
   }
 
-  /** Registers a subscription of `route`; it gets this route's pending commands at once if any. */
-  subscribe(route: string, mode: SubscriptionMode, who: string, transport: SubscriberTransport, longPollTimeoutMs = 0): Subscription {
-    return this.mailbox.askNow('SUBSCRIBE', { route, mode, who, transport, longPollTimeoutMs });
+  /**
+   * Registers a subscription of `route`; it gets this route's pending commands at once if any.
+   * A long-poll's `options.acked` acknowledges what the agent read of its previous answer.
+   */
+  subscribe(route: string, mode: SubscriptionMode, who: string, transport: SubscriberTransport, options: OpenOptions = {}): Subscription {
+    return this.mailbox.askNow('SUBSCRIBE', { route, mode, who, transport, options });
+  }
+
+  /** A long-poll's answer was written out to its socket. */
+  written(subscription: Subscription): void {
+    this.mailbox.tell('WRITTEN', subscription);
   }
 
   /**
-   * The transport wrote these commands out (long-poll answer finished, or WebSocket ack); returns
-   * those it held. Refused while shutting down: the drain hands unconfirmed commands back.
+   * The transport confirmed these commands (a WebSocket ack); returns those it held. Refused
+   * while shutting down: the drain hands unconfirmed commands back.
    */
   confirm(subscription: Subscription, documentIds: Iterable<string>): string[] {
     return this.mailbox.askNow('CONFIRMED', { subscription, documentIds: [...documentIds] });
@@ -239,11 +247,14 @@ export class Supervisor {
   *liveActors(): Generator<AnyActorRef> {
     yield this.actor;
     for (const sub of this.dispatcher.allSubscriptions()) yield sub.actor;
+    for (const sub of this.subscriptions.awaitingAck()) yield sub.actor;
     for (const live of this.table.values()) if (live.inspected) yield live.inspected;
   }
 
   stats() {
-    return { liveCommands: this.table.size, ...this.dispatcher.stats() };
+    let awaitingAck = 0;
+    for (const _ of this.subscriptions.awaitingAck()) awaitingAck++;
+    return { liveCommands: this.table.size, ...this.dispatcher.stats(), longPollAnswersAwaitingAck: awaitingAck };
   }
 
   // ---- the actor ------------------------------------------------------------------------

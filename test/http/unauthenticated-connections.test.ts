@@ -13,7 +13,7 @@ test('a flood of refused connections is counted one by one and logged once', asy
   // Only the refusal counter is read here: the gauges' sources are never collected.
   const metrics = new Metrics({
     countByStatus: () => Promise.reject(new Error('not collected in this test')),
-    stats: () => ({ liveCommands: 0, longPollSubscriptions: 0, webSocketSubscriptions: 0 }),
+    stats: () => ({ liveCommands: 0, longPollSubscriptions: 0, webSocketSubscriptions: 0, longPollAnswersAwaitingAck: 0 }),
   });
   const server = createServer((_request, response) => response.end('{}'));
   new UnauthenticatedConnections({ api: 'agents', maxPerAddress: 1, logger, metrics }).attach(server);

@@ -146,7 +146,7 @@ describe('inspector relay (courier serve --inspect)', () => {
           .filter((m) => m.sessionId === supervisor.sessionId && m.type === '@xstate.event')
           .map((m) => (m.event as { type: string }).type),
       );
-      for (const event of ['SUBSCRIBE', 'SUBMIT', 'CONFIRMED', 'RESULTS', 'UNSUBSCRIBED']) assert.ok(told.has(event), `the supervisor received ${event}`);
+      for (const event of ['SUBSCRIBE', 'SUBMIT', 'WRITTEN', 'RESULTS', 'UNSUBSCRIBED']) assert.ok(told.has(event), `the supervisor received ${event}`);
 
       // The long-poll subscription that carried it is an actor too.
       assert.ok(messages().some((m) => m.type === '@xstate.actor' && String(m.name).startsWith(`longPollSubscription agent:${agent}`)));

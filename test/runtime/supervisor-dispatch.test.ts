@@ -16,7 +16,13 @@ function setup() {
   /** A subscription that records what it is pushed and never confirms it. */
   const connect = (agent: string, mode: 'long-poll' | 'websocket') => {
     const pushes: CommandView[][] = [];
-    const sub: Subscription = supervisor.subscribe(`agent:${agent}`, mode, `agent:${agent}`, { push: (commands) => pushes.push(commands), drain: () => {} }, 60_000);
+    const sub: Subscription = supervisor.subscribe(
+      `agent:${agent}`,
+      mode,
+      `agent:${agent}`,
+      { push: (commands) => pushes.push(commands), drain: () => {} },
+      { longPollTimeoutMs: 60_000 },
+    );
     return { sub, pushes };
   };
   return { store, supervisor, send, connect };

@@ -30,8 +30,16 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+/** Temporary directories made by this test process: removed when it exits, whatever the test did. */
+const tempDirs = new Set<string>();
+process.once('exit', () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'courier-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
 }
 
 export function command(target: { type: string; id: string }, action = 'restart', extra: object = {}) {

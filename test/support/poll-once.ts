@@ -1,7 +1,7 @@
 import type { CommandView } from '../../src/domain/command.js';
 import type { Supervisor } from '../../src/runtime/supervisor.js';
 
-/** One long-poll of an agent straight on a supervisor: resolves with what it is pushed, confirmed at once (as a finished answer is). */
+/** One long-poll of an agent straight on a supervisor: resolves with what it is pushed, written out at once (as a finished answer is). */
 export function pollOnce(supervisor: Supervisor, agent: string, timeoutMs = 60_000): Promise<CommandView[]> {
   return new Promise<CommandView[]>((resolve) => {
     const sub = supervisor.subscribe(
@@ -11,14 +11,11 @@ export function pollOnce(supervisor: Supervisor, agent: string, timeoutMs = 60_0
       {
         push: (commands) => {
           resolve(commands);
-          supervisor.confirm(
-            sub,
-            commands.map((c) => c.document_id),
-          );
+          supervisor.written(sub);
         },
         drain: () => resolve([]),
       },
-      timeoutMs,
+      { longPollTimeoutMs: timeoutMs },
     );
   });
 }
