@@ -62,6 +62,11 @@ export const OPTIONS = {
   },
   tlsCert: { flag: 'tls-cert', kind: 'string', describe: 'PEM certificate (chain) of both TCP listeners (default: one courier makes, signed by its own CA in <data-dir>/tls)' },
   tlsKey: { flag: 'tls-key', kind: 'string', describe: 'PEM private key of --tls-cert; both are read again on SIGHUP and when they change' },
+  tokenKeys: {
+    flag: 'token-keys',
+    kind: 'string',
+    describe: "Key set file that signs agent tokens, shared by every node of a cluster (default: this node's own key); read again on SIGHUP",
+  },
   tlsClientCa: { flag: 'tls-client-ca', kind: 'string', describe: "PEM CA of agents' client certificates: mutual TLS on the agents API (a certificate must name its agent)" },
   tlsClientCaKey: {
     flag: 'tls-client-ca-key',
@@ -89,6 +94,12 @@ export const OPTIONS = {
   opensearchCa: { flag: 'opensearch-ca', kind: 'string', describe: "PEM file of the CA that signed the cluster's certificate" },
   opensearchSkipTlsVerify: { flag: 'opensearch-skip-tls-verify', kind: 'boolean', describe: 'Accept any TLS certificate from the cluster (testing only)' },
   opensearchIndexPrefix: { flag: 'opensearch-index-prefix', kind: 'string', describe: 'Prefix of every index courier uses (default: none)' },
+  opensearchRequestTimeout: {
+    flag: 'opensearch-request-timeout',
+    kind: 'duration',
+    min: 100,
+    describe: 'How long one request to the cluster may take; a write not answered by then is of unknown outcome',
+  },
   pollInterval: { flag: 'poll-interval', kind: 'duration', min: 10, describe: 'How often the indexer poller tails wazuh-commands' },
   pollPageSize: { flag: 'poll-page-size', kind: 'int', max: 10_000, describe: 'Documents per page when the poller reads the index' },
   rescanInterval: { flag: 'rescan-interval', kind: 'duration', min: 100, describe: 'How often the poller re-scans pending, unclaimed and overdue commands' },
@@ -134,6 +145,7 @@ export interface Config {
   /** Absolute paths of PEM files; both unset: courier makes its own CA and certificate. */
   tlsCert: string | undefined;
   tlsKey: string | undefined;
+  tokenKeys: string | undefined;
   tlsClientCa: string | undefined;
   tlsClientCaKey: string | undefined;
   tlsHosts: string[];
@@ -146,6 +158,7 @@ export interface Config {
   opensearchCa: string | undefined;
   opensearchSkipTlsVerify: boolean;
   opensearchIndexPrefix: string;
+  opensearchRequestTimeout: number;
   /** ms */
   pollInterval: number;
   pollPageSize: number;
@@ -188,6 +201,7 @@ const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string 
   wsStallTimeout: 60_000,
   tlsCert: undefined,
   tlsKey: undefined,
+  tokenKeys: undefined,
   tlsClientCa: undefined,
   tlsClientCaKey: undefined,
   tlsHosts: [],
@@ -198,6 +212,7 @@ const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string 
   opensearchCa: undefined,
   opensearchSkipTlsVerify: false,
   opensearchIndexPrefix: '',
+  opensearchRequestTimeout: 30_000,
   pollInterval: 1000,
   pollPageSize: 1000,
   rescanInterval: 30_000,
@@ -282,6 +297,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     opensearchCa: values.opensearchCa === undefined ? undefined : resolve(cwd, values.opensearchCa as string),
     tlsCert: values.tlsCert === undefined ? undefined : resolve(cwd, values.tlsCert as string),
     tlsKey: values.tlsKey === undefined ? undefined : resolve(cwd, values.tlsKey as string),
+    tokenKeys: values.tokenKeys === undefined ? undefined : resolve(cwd, values.tokenKeys as string),
     tlsClientCa: values.tlsClientCa === undefined ? undefined : resolve(cwd, values.tlsClientCa as string),
     tlsClientCaKey: values.tlsClientCaKey === undefined ? undefined : resolve(cwd, values.tlsClientCaKey as string),
   };

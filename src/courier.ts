@@ -5,11 +5,11 @@ import type { Config } from './config.js';
 import { listenOnSocket } from './http/unix-socket.js';
 import { createAdminApi } from './admin-api/admin-api.js';
 import { createAgentsApi } from './agents-api/agents-api.js';
-import type { Health } from './http/operational-routes.js';
 import { errors } from './errors.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { prepareDataDir } from './data-dir.js';
 import { Metrics } from './metrics.js';
+import { readiness } from './http/readiness.js';
 import { AgentRegistry } from './auth/agent-registry.js';
 import { systemClock, type Clock } from './runtime/clock.js';
 import { Supervisor } from './runtime/supervisor.js';
@@ -47,6 +47,8 @@ export interface RunningCourier {
   readonly tls?: { readonly caFingerprint: string; readonly caFile?: string };
   /** Reads the TLS certificate files again (SIGHUP); open connections keep theirs. */
   reloadTls(): Promise<void>;
+  /** Reads the `--token-keys` file again (SIGHUP): its first key signs from now on. */
+  reloadTokenKeys(): Promise<void>;
   /** With `inspect` on: the Stately inspector relay (127.0.0.1 only); `url` carries its token. */
   readonly inspector?: { readonly url: string; readonly webSocketUrl: string; readonly port: number; readonly token: string };
   stop(): Promise<void>;
@@ -98,10 +100,15 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     claimLeaseMs: config.claimLease,
     onDelivered: (ms) => metrics?.observeDispatch(ms),
     ...(inspector ? { inspect: inspector.observer } : {}),
+    // A cluster the poller cannot read (or that hangs) is not sent creates to wait on.
+    storeProblem: () => poller?.clusterProblem() ?? null,
   });
   metrics = new Metrics({ countByStatus: () => store.countByStatus(), stats: () => supervisor.stats() });
   const agents = new AgentRegistry(store, () => clock.now());
-  const tokens = await AgentTokens.load(config.dataDir, () => clock.now(), deps.tokenLifetimeS);
+  const tokens = await AgentTokens.load(config.tokenKeys === undefined ? { dataDir: config.dataDir } : { keySetFile: config.tokenKeys }, () => clock.now(), deps.tokenLifetimeS);
+  if (store.kind === 'opensearch' && config.tokenKeys === undefined) {
+    logger.warn("agent tokens are signed with this node's own key: an agent that reaches another node must authenticate again; give every node the same --token-keys");
+  }
   // A cluster shared with other writers is tailed for their changes (the embedded store has none).
   const poller = isIndexerSource(store)
     ? new IndexerPoller({
@@ -127,24 +134,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   const keys = new ApiKeys(operators, () => clock.now());
   if (!store.enrollmentTokens) throw errors.CONFIG(`the ${store.kind} store has no enrollment tokens: agents cannot enroll on it`);
   const enrollmentTokens = new EnrollmentTokens(store.enrollmentTokens, () => clock.now());
-  // What /healthz reports on every listener. Ready: the supervisor runs and, on a shared cluster,
-  // the poller can read it (else `reason` says why not).
-  const health = (): Health => {
-    const state = supervisor.state;
-    const indexer = poller?.health();
-    const writes = supervisor.storeWriteProblem;
-    const reason = state !== 'running' ? `supervisor is ${state}` : writes ? `store writes failing: ${writes.message}` : indexer && !indexer.ok ? indexer.reason : null;
-    return {
-      ready: reason === null,
-      state,
-      store: store.kind,
-      node: config.node,
-      ...(indexer ? { indexer: { state: indexer.state, cursor: indexer.cursor, failures: indexer.failures } } : {}),
-      ...(reason ? { reason } : {}),
-      // e.g. COURIER_ERR_STORE_FULL: free disk space and writes resume by themselves.
-      ...(writes ? { code: writes.code } : {}),
-    };
-  };
+  const health = readiness({ supervisor, poller, store: store.kind, node: config.node });
   const common = { logger, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeout, supervisor, agents, enrollmentTokens, metrics, health };
   // Both TCP listeners serve TLS unless plain HTTP is asked for; the Unix socket is local and permissioned.
   const tls = await serverTls(config, logger);
@@ -167,6 +157,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
     authFailuresPerMinute: config.authFailuresPerMinute,
     longPollTimeoutMs: config.longPollTimeout,
+    registrationSweepMs: store.kind === 'opensearch' ? config.pollInterval : undefined,
     wsPingIntervalMs: config.wsPingInterval,
     webSocketLimits: { maxInFlight: config.wsMaxInFlight, maxBufferedBytes: config.wsMaxBufferedBytes, stallTimeoutMs: config.wsStallTimeout },
     tls: tls?.serverOptions(true),
@@ -220,6 +211,15 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     openapi: () => ({ management: management.swagger(), agents: comms.swagger(), admin: admin.swagger() }),
     ...(tlsInfo ? { tls: tlsInfo } : {}),
     reloadTls: async () => tls?.reload(),
+    reloadTokenKeys: async () => {
+      try {
+        await tokens.reload();
+        logger.info({ keys: tokens.keyIds }, 'agent token keys reloaded');
+      } catch (err) {
+        logger.error({ err }, 'agent token keys not reloaded: the file cannot be used; the keys stay as they were');
+        throw err;
+      }
+    },
     ...(inspector ? { inspector } : {}),
     stop: () =>
       (stopping ??= (async () => {

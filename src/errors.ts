@@ -11,6 +11,8 @@ export class CourierError extends Error {
   readonly wireCode: number | undefined;
   /** Seconds the client should wait before trying again (`Retry-After`), for a 429. */
   readonly retryAfterS: number | undefined;
+  /** What the answer's body says besides `message` and `code` (e.g. which commands an unknown outcome concerns). */
+  readonly details: ErrorDetails | undefined;
 
   constructor(code: string, statusCode: number, message: string, options: CourierErrorOptions = {}) {
     // The standard `cause`: an error caught and reported as this one stays reachable (logs print it).
@@ -20,13 +22,33 @@ export class CourierError extends Error {
     this.statusCode = statusCode;
     this.wireCode = options.wireCode;
     this.retryAfterS = options.retryAfterS;
+    this.details = options.details;
   }
+}
+
+/** The same error, its answer carrying `details` too. */
+export function withDetails(error: CourierError, details: ErrorDetails): CourierError {
+  return new CourierError(error.code, error.statusCode, error.message, {
+    wireCode: error.wireCode,
+    retryAfterS: error.retryAfterS,
+    cause: error.cause,
+    details: { ...error.details, ...details },
+  });
+}
+
+/** Fields an error's body may carry besides `message` and `code`. */
+export interface ErrorDetails {
+  /** The request the commands belong to (`GET /api/v1/requests/{request_id}` shows what was stored). */
+  request_id?: string;
+  /** The commands concerned, in the order of the request (a retry naming them makes none twice). */
+  document_ids?: string[];
 }
 
 export interface CourierErrorOptions {
   wireCode?: number | undefined;
   retryAfterS?: number | undefined;
   cause?: unknown;
+  details?: ErrorDetails | undefined;
 }
 
 /** One entry of the catalogue: makes its error. `code` and `statusCode` say what it answers. */
@@ -143,6 +165,17 @@ export const errors = {
   // Runtime
   SHUTTING_DOWN: define('COURIER_ERR_SHUTTING_DOWN', 503, () => 'Courier is shutting down'),
   STORE_UNAVAILABLE: define('COURIER_ERR_STORE_UNAVAILABLE', 503, (detail: string) => `Store unavailable: ${detail}`),
+  /**
+   * The store was asked to write and gave no answer (a timeout, a connection cut after the request
+   * went out): the write may have happened, or may still. Not the same as "not written".
+   */
+  STORE_OUTCOME_UNKNOWN: define(
+    'COURIER_ERR_STORE_OUTCOME_UNKNOWN',
+    503,
+    (detail: string) =>
+      `The store gave no answer (${detail}): the commands may have been stored, and then run. ` +
+      'Look them up by request_id, or retry with their document_ids (or the same Idempotency-Key): a retry does not make them twice',
+  ),
   /** Disk full (SQLite) or the cluster's disk flood stage: nothing can be written until space is freed. */
   STORE_FULL: define('COURIER_ERR_STORE_FULL', 507, (detail: string) => `The store is full: ${detail}`),
   STORE_REJECTED: define('COURIER_ERR_STORE_REJECTED', 500, (detail: string) => `The store refused a write: ${detail}`),
@@ -167,11 +200,11 @@ export const errors = {
   INTERNAL: define('COURIER_ERR_INTERNAL', 500, () => 'Internal server error'),
 } as const;
 
-export interface ErrorBody {
+export interface ErrorBody extends ErrorDetails {
   message: string;
   code: string | number;
 }
 
 export function toErrorBody(error: CourierError): ErrorBody {
-  return { message: error.message, code: error.wireCode ?? error.code };
+  return { message: error.message, code: error.wireCode ?? error.code, ...error.details };
 }

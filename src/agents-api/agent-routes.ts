@@ -63,7 +63,7 @@ export async function authenticatedAgent(
   // The same single read of the agent as before: comparing fingerprints adds one short hash.
   const current = await deps.agents.registration(agentId);
   if (current === null || current !== registration) throw errors.INVALID_TOKEN();
-  deps.agents.touch(agentId);
+  deps.agents.touch(agentId, registration);
   return { agentId, expiresAt };
 }
 

@@ -17,6 +17,7 @@ import { registerOperationalRoutes, type Health } from '../http/operational-rout
 import { errorResponses } from '../http/schemas.js';
 import { UnauthenticatedConnections } from '../http/unauthenticated-connections.js';
 import type { WebSocketLimits } from './websocket-flow.js';
+import { startRegistrationSweep } from './registration-sweep.js';
 
 export interface AgentsApiDeps extends Omit<AgentRoutesDeps, 'guard' | 'authenticated'> {
   logger: Logger;
@@ -37,6 +38,8 @@ export interface AgentsApiDeps extends Omit<AgentRoutesDeps, 'guard' | 'authenti
   operators: OperatorStore;
   node: string;
   now: () => number;
+  /** On a store shared by several nodes: how often the connected agents' registrations are checked (see `startRegistrationSweep`). */
+  registrationSweepMs?: number | undefined;
 }
 
 /** The agents' API (Wazuh Communications API compatible) and its WebSocket. */
@@ -111,7 +114,15 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
   webSocket.attach(app.server);
   // An agent removed here loses its open long-poll and sockets at once, not only its next request.
   const stopWatching = deps.agents.onRemoved((agentId) => deps.supervisor.revoke(agentRoute(agentId)));
-  app.addHook('onClose', async () => stopWatching());
+  // On a shared store, removals made through other nodes are found by a sweep.
+  const stopSweeping =
+    deps.registrationSweepMs === undefined
+      ? () => {}
+      : startRegistrationSweep({ agents: deps.agents, supervisor: deps.supervisor, logger: deps.logger, intervalMs: deps.registrationSweepMs });
+  app.addHook('onClose', async () => {
+    stopWatching();
+    stopSweeping();
+  });
   /** The first step of a shutdown: no new connection, request or upgrade; open long-polls and sockets stay for the drain to answer. */
   const stopAccepting = (): void => {
     accepting = false;

@@ -53,6 +53,8 @@ export class AgentRegistry {
   /** When each agent last made an authenticated request (since this process started). */
   private readonly seen = new Map<string, number>();
   private readonly removedListeners = new Set<(id: string) => void>();
+  /** The registration each agent's tokens were last verified against (see `touch`). */
+  private readonly inUse = new Map<string, string>();
 
   constructor(
     private readonly store: CommandStore,
@@ -88,6 +90,7 @@ export class AgentRegistry {
 
   private forget(id: string): void {
     this.seen.delete(id);
+    this.inUse.delete(id);
     this.keys.forget(id);
     for (const listener of this.removedListeners) listener(id);
   }
@@ -104,8 +107,28 @@ export class AgentRegistry {
     return agent ? registrationOf(agent) : null;
   }
 
-  touch(id: string): void {
+  /** The agent made an authenticated request, with a token of `registration`. */
+  touch(id: string, registration?: string): void {
     this.seen.set(id, this.now());
+    if (registration !== undefined) this.inUse.set(id, registration);
+  }
+
+  /**
+   * Agents removed or registered again elsewhere (through another node of a cluster): each of
+   * `connected` whose registration is gone, or is not the one its connections authenticated with,
+   * is forgotten here as on a removal through this node (its open connections end). Returns them.
+   */
+  async sweep(connected: string[]): Promise<string[]> {
+    if (connected.length === 0) return [];
+    const current = await this.store.getAgents(connected);
+    const gone = connected.filter((id) => {
+      const record = current.get(id);
+      if (!record) return true;
+      const used = this.inUse.get(id);
+      return used !== undefined && used !== registrationOf(record);
+    });
+    for (const id of gone) this.forget(id);
+    return gone;
   }
 
   lastSeen(id: string): number | null {

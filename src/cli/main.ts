@@ -3,6 +3,7 @@ import { runAgent } from './agent-command.js';
 import { runAgents } from './agents-command.js';
 import { runAudit } from './audit-command.js';
 import { runCommands } from './commands-command.js';
+import { runTokenKeys } from './token-keys-command.js';
 import { runEnrollmentTokens } from './enrollment-tokens-command.js';
 import { runKeys } from './keys-command.js';
 import { runRequests } from './requests-command.js';
@@ -17,6 +18,7 @@ Commands:
   serve                          run a courier node (agents API, management API, admin Unix socket)
   agents add|show|remove|list    manage registered agents
   enrollment-tokens create|list|revoke   tokens with which agents register themselves (courier agent --enroll)
+  token-keys rotate|list --file <f>      the key set that signs agent tokens on every node of a cluster (serve --token-keys)
   send                           send a command to an agent, a group or a server component (--wait: follow it)
   commands list|show|history|cancel
   show | history | cancel <id>   short for "commands show|history|cancel"
@@ -43,6 +45,7 @@ const RUNNERS: Record<string, (args: string[]) => Promise<number>> = {
   audit: runAudit,
   keys: runKeys,
   'enrollment-tokens': runEnrollmentTokens,
+  'token-keys': runTokenKeys,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -45,8 +45,11 @@ export async function runServe(args: string[]): Promise<number> {
   } else {
     process.stderr.write('courier: WARNING: --insecure-http: agent keys, tokens and API keys cross the network in clear text\n');
   }
-  // SIGHUP: read the TLS certificate files again (after a renewal); open connections keep theirs.
-  process.on('SIGHUP', () => void courier.reloadTls().catch(() => {}));
+  // SIGHUP: read the TLS certificate files again (after a renewal; open connections keep theirs) and the token key set.
+  process.on('SIGHUP', () => {
+    void courier.reloadTls().catch(() => {});
+    void courier.reloadTokenKeys().catch(() => {});
+  });
 
   return new Promise<number>((resolve) => {
     let stopping = false;

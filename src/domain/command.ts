@@ -113,8 +113,11 @@ export interface CommandClaim {
   until: number;
 }
 
+/** An agent's route is this prefix and its id. */
+export const AGENT_ROUTE_PREFIX = 'agent:';
+
 export function agentRoute(agentId: string): string {
-  return `agent:${agentId}`;
+  return `${AGENT_ROUTE_PREFIX}${agentId}`;
 }
 
 export function serverRoute(module: string): string {

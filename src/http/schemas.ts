@@ -70,7 +70,13 @@ export const AgentIdParams = Type.Object({ id: Id });
 // ---- responses --------------------------------------------------------------------------
 
 /** Every error: a stable `code` (the Wazuh 408 keeps its numeric code) and a message. */
-export const ErrorBody = Type.Object({ message: Type.String(), code: Type.Union([Type.String(), Type.Integer()]) });
+export const ErrorBody = Type.Object({
+  message: Type.String(),
+  code: Type.Union([Type.String(), Type.Integer()]),
+  // COURIER_ERR_STORE_OUTCOME_UNKNOWN: the commands courier assigned, which may or may not be stored.
+  request_id: Type.Optional(Type.String()),
+  document_ids: Type.Optional(Type.Array(Type.String())),
+});
 export const errorResponses = { '4xx': ErrorBody, '5xx': ErrorBody } as const;
 
 export const IsoTime = Type.String({ format: 'date-time' });

@@ -19,6 +19,9 @@ export interface IndexerPollerOptions {
   random?: () => number;
 }
 
+/** A read unanswered for longer than this makes the poller unhealthy at once (not after the request timeout). */
+export const UNANSWERED_READ_MS = 3000;
+
 export interface PollerHealth {
   /** The last read succeeded. */
   ok: boolean;
@@ -46,6 +49,8 @@ export class IndexerPoller {
   private stopping = false;
   private inFlight: Promise<unknown> | null = null;
   private healthy = true;
+  /** When the read under way started (`performance.now()`), or null between reads. */
+  private readingSince: number | null = null;
 
   constructor(private readonly options: IndexerPollerOptions) {}
 
@@ -100,20 +105,34 @@ export class IndexerPoller {
     const snapshot = this.actor?.getSnapshot();
     const context = snapshot?.context;
     const state = snapshot ? stateName(snapshot) : 'not started';
-    const ok = context !== undefined && context.failures === 0 && snapshot?.status === 'active';
-    return {
-      ok,
-      state,
-      failures: context?.failures ?? 0,
-      reason: ok ? null : context?.lastError ? `indexer poller: ${context.lastError}` : `indexer poller is ${state}`,
-      cursor: this.cursor?.seqNo ?? null,
-    };
+    // A read still unanswered after the bound says as much as a failed one: the cluster hangs.
+    const waitedMs = this.readingSince === null ? 0 : performance.now() - this.readingSince;
+    const hung = waitedMs > UNANSWERED_READ_MS;
+    const ok = !hung && context !== undefined && context.failures === 0 && snapshot?.status === 'active';
+    const reason = hung
+      ? `indexer poller: the cluster has not answered a read for ${(waitedMs / 1000).toFixed(1)} s`
+      : context?.lastError
+        ? `indexer poller: ${context.lastError}`
+        : `indexer poller is ${state}`;
+    return { ok, state, failures: context?.failures ?? 0, reason: ok ? null : reason, cursor: this.cursor?.seqNo ?? null };
+  }
+
+  /** Why the cluster cannot be relied on now (its reads fail, or one hangs), or null; a stopped poller is not a problem of the cluster. */
+  clusterProblem(): string | null {
+    const health = this.health();
+    const hung = this.readingSince !== null && performance.now() - this.readingSince > UNANSWERED_READ_MS;
+    return hung || health.failures > 0 ? health.reason : null;
   }
 
   private track<T>(work: Promise<T>): Promise<T> {
-    const tracked = work.catch((error: unknown) => {
-      throw new Error(this.options.source.describeError(error));
-    });
+    const since = (this.readingSince = performance.now());
+    const tracked = work
+      .catch((error: unknown) => {
+        throw new Error(this.options.source.describeError(error));
+      })
+      .finally(() => {
+        if (this.readingSince === since) this.readingSince = null;
+      });
     this.inFlight = tracked;
     return tracked;
   }

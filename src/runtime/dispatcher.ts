@@ -71,6 +71,11 @@ export class Dispatcher {
     return [...(this.subscribers.get(route) ?? [])];
   }
 
+  /** The routes with an open subscription. */
+  connectedRoutes(): IterableIterator<string> {
+    return this.subscribers.keys();
+  }
+
   *allSubscriptions(): Generator<Subscription> {
     for (const subs of this.subscribers.values()) yield* subs;
   }

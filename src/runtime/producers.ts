@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { CommandDocument, CommandSpec, CommandState, CommandView } from '../domain/command.js';
 import { commandView, INITIAL_STATUS } from '../domain/command.js';
-import { CourierError, errors } from '../errors.js';
+import { CourierError, errors, withDetails } from '../errors.js';
 import type { TransitionRecord } from '../store/records.js';
 import type { CommandStore } from '../store/store.js';
 import type { Clock } from './clock.js';
@@ -26,6 +26,8 @@ export interface ProducersOptions {
   running: () => boolean;
   /** The next creation sequence number. */
   nextSeq: () => number;
+  /** Why the store cannot take a create now, or null (see `SupervisorOptions.storeProblem`). */
+  storeProblem: () => string | null;
 }
 
 /**
@@ -53,6 +55,9 @@ export class Producers {
    * recorded in the audit trail.
    */
   async submit(specs: CommandSpec[], who: string | ((spec: CommandSpec) => string), options: SubmitOptions = {}): Promise<CommandView[]> {
+    // Known unhealthy: told at once, rather than after the store's request timeout.
+    const problem = this.options.storeProblem();
+    if (problem !== null) throw errors.STORE_UNAVAILABLE(problem);
     // Commands pushed with a document_id that courier already has are adopted, not duplicated.
     const existing = await Promise.all(specs.map((spec) => (spec.document_id ? this.get(spec.document_id) : Promise.resolve(null))));
     assertAdoptable(specs, existing);
@@ -113,6 +118,18 @@ export class Producers {
    * and the producer is told which (a retry with the same idempotency key completes the rest).
    */
   private async createPlanned(plan: CommandPlan, actorOf: (spec: CommandSpec) => string, views: Map<string, CommandView>): Promise<void> {
+    try {
+      await this.createSlices(plan, actorOf, views);
+    } catch (error) {
+      // The store may have written them: the producer is given what it needs to find out, or to retry without making any twice.
+      if (error instanceof CourierError && error.code === errors.STORE_OUTCOME_UNKNOWN.code) {
+        throw withDetails(error, { request_id: plan.requestId, document_ids: plan.commands.flat().map((c) => c.documentId) });
+      }
+      throw error;
+    }
+  }
+
+  private async createSlices(plan: CommandPlan, actorOf: (spec: CommandSpec) => string, views: Map<string, CommandView>): Promise<void> {
     const { clock, node } = this.options;
     const now = clock.now();
     const planned = plan.commands.flat();
@@ -177,6 +194,11 @@ function partlyStored(error: unknown, stored: string[], total: number): unknown 
   const named = stored.length > 20 ? `${stored.slice(0, 20).join(', ')}, …` : stored.join(', ');
   const which = `${stored.length} of the ${total} commands were stored and will run: ${named}`;
   return error instanceof CourierError
-    ? new CourierError(error.code, error.statusCode, `${error.message} (${which})`, { wireCode: error.wireCode, retryAfterS: error.retryAfterS, cause: error })
+    ? new CourierError(error.code, error.statusCode, `${error.message} (${which})`, {
+        wireCode: error.wireCode,
+        retryAfterS: error.retryAfterS,
+        cause: error,
+        details: error.details,
+      })
     : error;
 }

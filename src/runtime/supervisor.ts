@@ -21,6 +21,9 @@ import { WriteBatcher } from './write-batcher.js';
 export type { SubmitOptions } from './producers.js';
 export type { ResultOutcome, ResultReport } from './results.js';
 
+/** A write unanswered for longer than this makes the store unhealthy at once (not after the request timeout). */
+export const UNANSWERED_WRITE_MS = 3000;
+
 export interface SupervisorOptions {
   store: CommandStore;
   clock: Clock;
@@ -41,6 +44,11 @@ export interface SupervisorOptions {
   onDelivered?: (latencyMs: number) => void;
   /** Inspection observer given to every root actor; absent (the default), no observer is attached. */
   inspect?: InspectObserver;
+  /**
+   * Why the store cannot take a create now (it hangs, or cannot be read), or null: a producer is
+   * then answered 503 at once instead of waiting for the request timeout.
+   */
+  storeProblem?: () => string | null;
 }
 
 /**
@@ -102,7 +110,15 @@ export class Supervisor {
     });
     this.subscriptions = new Subscriptions(this.dispatcher, this.table, clock, this.onActorError, inspect);
     this.producers = new Producers(
-      { store, clock, node, maxCommandsPerRequest: options.maxCommandsPerRequest, running: this.isRunning, nextSeq: () => ++this.seq },
+      {
+        store,
+        clock,
+        node,
+        maxCommandsPerRequest: options.maxCommandsPerRequest,
+        running: this.isRunning,
+        nextSeq: () => ++this.seq,
+        storeProblem: () => this.unansweredWrite() ?? options.storeProblem?.() ?? null,
+      },
       this.table,
       this.writes,
     );
@@ -138,7 +154,14 @@ export class Supervisor {
 
   /** Why status writes are failing (they are being retried), or null when the last commit worked. */
   get storeWriteProblem(): { message: string; code: string } | null {
-    return this.writeProblem;
+    const unanswered = this.unansweredWrite();
+    return unanswered === null ? this.writeProblem : { message: unanswered, code: errors.STORE_UNAVAILABLE.code };
+  }
+
+  /** A write the store has left unanswered for too long, said as a reason; or null. */
+  private unansweredWrite(): string | null {
+    const waitedMs = this.writes.unansweredForMs;
+    return waitedMs > UNANSWERED_WRITE_MS ? `the store has not answered a write for ${(waitedMs / 1000).toFixed(1)} s` : null;
   }
 
   /** Transitions requested and not yet written (the store is failing, or slow). */
@@ -236,6 +259,13 @@ export class Supervisor {
   onCommitted(listener: () => void): () => void {
     this.commitListeners.add(listener);
     return () => this.commitListeners.delete(listener);
+  }
+
+  /** The routes (`agent:<id>`, `server:<module>`) with an open subscription or an answer awaiting its acknowledgement. */
+  connectedRoutes(): Set<string> {
+    const routes = new Set(this.dispatcher.connectedRoutes());
+    for (const sub of this.subscriptions.awaitingAck()) routes.add(sub.route);
+    return routes;
   }
 
   /** How an agent (or component) route is connected right now. */

@@ -62,6 +62,8 @@ export class WriteBatcher {
   private committing = false;
   private healthy = true;
   private failures = 0;
+  /** When the commit under way started (`performance.now()`), or null. */
+  private committingSince: number | null = null;
   /** Every write gets the next ticket; a barrier waits for every ticket up to its own. */
   private requested = 0;
   private barriers: { ticket: number; resolve: () => void }[] = [];
@@ -102,6 +104,11 @@ export class WriteBatcher {
   }
 
   /** What was requested and is not written yet: writes, and the commands they are of. */
+  /** How long the commit under way has waited for the store (0: none under way). */
+  get unansweredForMs(): number {
+    return this.committingSince === null ? 0 : performance.now() - this.committingSince;
+  }
+
   get backlog(): { creates: number; changes: number; commands: string[] } {
     const commands = new Set([...this.queue.creates.flatMap((c) => c.items.map((i) => i.doc.document_id)), ...this.queue.changes.map((c) => c.item.document_id)]);
     return { creates: this.queue.creates.reduce((n, c) => n + c.items.length, 0), changes: this.queue.changes.length, commands: [...commands] };
@@ -186,12 +193,14 @@ export class WriteBatcher {
    */
   private async write(batch: Pending): Promise<{ retry: Pending['changes']; storeFailure?: unknown }> {
     let outcome: WriteOutcome;
+    const since = (this.committingSince = performance.now());
     try {
       outcome = await this.store.commit({
         creates: batch.creates.flatMap((c) => c.items),
         changes: batch.changes.map((c) => c.item),
       });
     } catch (error) {
+      if (this.committingSince === since) this.committingSince = null;
       // Nothing was written.
       if (isStoreFailure(error)) {
         this.markHealthy(false, error);
@@ -212,6 +221,7 @@ export class WriteBatcher {
       const second = await this.write(halves[1]);
       return { retry: [...first.retry, ...second.retry], ...(second.storeFailure !== undefined ? { storeFailure: second.storeFailure } : {}) };
     }
+    if (this.committingSince === since) this.committingSince = null;
     // Written, wholly or in part: from here on nothing written may be put back in the queue.
     const failed = outcome.failed;
     const firstFailure = failed && [...failed.creates.values(), ...failed.changes.values()].find(isStoreFailure);

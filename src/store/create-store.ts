@@ -18,6 +18,7 @@ export function createStore(config: Config, logger: Logger): CommandStore {
     password: config.opensearchPassword,
     caFile: config.opensearchCa,
     skipTlsVerify: config.opensearchSkipTlsVerify,
+    requestTimeoutMs: config.opensearchRequestTimeout,
   });
   return new OpenSearchStore({
     client,

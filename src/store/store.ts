@@ -35,7 +35,9 @@ export interface StatusChange {
  * refusing what it was asked to write, and trying it again would fail again.
  */
 export function isStoreFailure(error: unknown): boolean {
-  return error instanceof CourierError && (error.code === errors.STORE_UNAVAILABLE.code || error.code === errors.STORE_FULL.code);
+  return (
+    error instanceof CourierError && (error.code === errors.STORE_UNAVAILABLE.code || error.code === errors.STORE_OUTCOME_UNKNOWN.code || error.code === errors.STORE_FULL.code)
+  );
 }
 
 /** A batch of writes committed as one transaction. */
@@ -89,6 +91,8 @@ export interface CommandStore {
   replaceAgent(agent: AgentRecord): Promise<boolean>;
   getAgent(id: string): Promise<AgentRecord | null>;
   removeAgent(id: string): Promise<boolean>;
+  /** The registration of each registered agent among `ids`; unknown ids are absent (one that cannot be read fails the call). */
+  getAgents(ids: string[]): Promise<Map<string, AgentRecord>>;
   /** The groups of each registered agent among `ids`; unknown ids are absent. */
   agentGroups(ids: string[]): Promise<Map<string, string[]>>;
   /** The members of a group, each with all its groups; at most `limit` of them when given. */

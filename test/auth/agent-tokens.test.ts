@@ -1,11 +1,12 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT, type JWK } from 'jose';
 import { AgentTokens, TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_LIFETIME_S } from '../../src/auth/agent-tokens.js';
 import { CourierError } from '../../src/errors.js';
+import { runTokenKeys } from '../../src/cli/token-keys-command.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -54,7 +55,8 @@ describe('agent tokens', () => {
 
   test('claims: RS256 JWT, iss wazuh, aud the Communications API, uuid and sub the agent, 900 s', async () => {
     const token = await tokens.issue('0d5ae8d5-a4ab-4b0d-8bc2-43e38d0e53d7', 'reg-0d5ae8d5-a4ab-4b0d-8bc2-43e38d0e53d7');
-    assert.deepEqual(decodeProtectedHeader(token), { alg: 'RS256', typ: 'JWT' });
+    // Wazuh's header, and the id of the key that signed it (agents do not read it; courier's nodes do).
+    assert.deepEqual(decodeProtectedHeader(token), { alg: 'RS256', typ: 'JWT', kid: tokens.keyIds[0] });
     const claims = decodeJwt(token);
     assert.equal(claims.iss, 'wazuh');
     assert.equal(TOKEN_ISSUER, 'wazuh');
@@ -145,5 +147,84 @@ describe('agent tokens', () => {
     for (const header of [undefined, '', 'Bearer', 'Bearer ', `Basic ${token}`, token, `Bearer ${token} extra`]) {
       await rejectsWith(tokens.verifyHeader(header), 'COURIER_ERR_MISSING_TOKEN');
     }
+  });
+});
+
+describe('agent tokens: a key set shared by the nodes of a cluster (--token-keys)', () => {
+  const time = clock();
+  let file: string;
+  before(async () => {
+    file = join(tempDir(), 'token-keys.json');
+    assert.equal(await runTokenKeys(['rotate', '--file', file, '--json']), 0);
+  });
+  const node = () => AgentTokens.load({ keySetFile: file }, time.now);
+
+  test('the rotate command writes a key set (mode 0600) whose first key signs; a token names its key (kid)', async () => {
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const set = JSON.parse(readFileSync(file, 'utf8')) as { keys: JWK[] };
+    assert.equal(set.keys.length, 1);
+    const tokens = await node();
+    assert.deepEqual(tokens.keyIds, [set.keys[0]!.kid]);
+    assert.equal(decodeProtectedHeader(await tokens.issue('agent-k1', 'reg')).kid, set.keys[0]!.kid);
+  });
+
+  test('a token issued by one node holds on another node with the same file, not on a node with its own key', async () => {
+    const a = await node();
+    const b = await node();
+    const token = await a.issue('agent-k2', 'reg-k2');
+    assert.equal((await b.verify(token)).agentId, 'agent-k2');
+    const loner = await AgentTokens.load(tempDir(), time.now);
+    await rejectsWith(loner.verify(token), 'COURIER_ERR_INVALID_TOKEN');
+  });
+
+  test('a rollover: after a rotation the new key signs and tokens of the previous one stay valid; the next rotation retires it', async () => {
+    const a = await node();
+    const b = await node();
+    const before = await a.issue('agent-k3', 'reg');
+    const [first] = a.keyIds;
+    assert.equal(await runTokenKeys(['rotate', '--file', file, '--json']), 0);
+    await a.reload();
+    assert.equal(a.keyIds.length, 2);
+    assert.equal(a.keyIds[1], first, 'the previous key verifies');
+    const after = await a.issue('agent-k3', 'reg');
+    assert.notEqual(decodeProtectedHeader(after).kid, first);
+    // b was not told (no SIGHUP yet): a token naming a key it does not know makes it read the file.
+    assert.equal((await b.verify(after)).agentId, 'agent-k3');
+    assert.equal((await b.verify(before)).agentId, 'agent-k3');
+    assert.equal(await runTokenKeys(['rotate', '--file', file, '--json']), 0);
+    await b.reload();
+    await rejectsWith(b.verify(before), 'COURIER_ERR_INVALID_TOKEN');
+    assert.equal((await b.verify(after)).agentId, 'agent-k3');
+  });
+
+  test('a token without a kid (issued before keys had ids) is checked with the signing key', async () => {
+    const dir = tempDir();
+    const tokens = await AgentTokens.load(dir, time.now);
+    const key = await importJWK(JSON.parse(readFileSync(join(dir, 'jwt-signing-key.json'), 'utf8')) as JWK, 'RS256');
+    const iat = Math.floor(time.t / 1000);
+    const legacy = await new SignJWT({ uuid: 'agent-k4', reg: 'r' })
+      .setProtectedHeader({ alg: 'RS256' })
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(TOKEN_AUDIENCE)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + 900)
+      .sign(key);
+    assert.equal((await tokens.verify(legacy)).agentId, 'agent-k4');
+  });
+
+  test('a key set file that cannot be used is refused with what to do; a reload that fails keeps the keys', async () => {
+    const bad = join(tempDir(), 'bad.json');
+    for (const text of ['not json', '{"keys":[]}', '{"keys":[{"kty":"EC"}]}']) {
+      writeFileSync(bad, text);
+      await assert.rejects(AgentTokens.load({ keySetFile: bad }, time.now), /COURIER_ERR_CORRUPT_FILE|token-keys rotate/);
+    }
+    await assert.rejects(AgentTokens.load({ keySetFile: join(tempDir(), 'missing.json') }, time.now), /no such file/);
+    const copy = join(tempDir(), 'copy.json');
+    writeFileSync(copy, readFileSync(file));
+    const tokens = await AgentTokens.load({ keySetFile: copy }, time.now);
+    const ids = tokens.keyIds;
+    writeFileSync(copy, 'half written');
+    await assert.rejects(tokens.reload());
+    assert.deepEqual(tokens.keyIds, ids);
   });
 });

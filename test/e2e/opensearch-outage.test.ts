@@ -15,13 +15,14 @@ describe('courier on OpenSearch: the cluster goes away and comes back', { skip: 
   let node: OpenSearchNode;
   let h: Harness;
   let names: IndexNames;
+  let prefix: string;
   const agents: ReferenceAgent[] = [];
   const received = new Set<string>();
 
   before(async () => {
     await tier.url(); // fails under CI without Java/Maven
     node = await startOpenSearchNode();
-    const prefix = indexPrefix('outage');
+    prefix = indexPrefix('outage');
     names = indexNames(prefix);
     h = await startHarness({ opensearch: node.url, opensearchIndexPrefix: prefix, pollInterval: '200ms', rescanInterval: '1s', longPollTimeout: '2s', node: 'node-o' });
   });
@@ -102,5 +103,88 @@ describe('courier on OpenSearch: the cluster goes away and comes back', { skip: 
     await allSucceed(before, 'the first commands to still be successful');
     for (const id of [...before, ...waiting, ...backlog]) assert.ok(received.has(id), `${id} reached its agent`);
     await eventually(async () => ((await h.http('GET', '/healthz')).status === 200 ? true : undefined), 'healthz to be ok again');
+  });
+
+  test('a frozen cluster: /healthz says so within seconds (not after the 30 s request timeout), and producers are answered 503 at once', async () => {
+    node.freeze();
+    try {
+      const health = await eventually(
+        async () => {
+          const res = await h.http('GET', '/healthz');
+          return res.status === 503 ? (res.body as { reason: string }) : undefined;
+        },
+        'healthz to see the hung cluster before any request to it times out',
+        15_000,
+      );
+      assert.match(health.reason, /has not answered a (read|write) for/);
+      const refused = await h.admin('POST', '/api/v1/commands', { commands: [command({ type: 'server', id: 'during-freeze' })] });
+      assert.equal(refused.status, 503);
+      assert.equal((refused.body as { code: string }).code, 'COURIER_ERR_STORE_UNAVAILABLE');
+      assert.match((refused.body as { message: string }).message, /has not answered a (read|write) for/);
+    } finally {
+      node.thaw();
+    }
+    await eventually(async () => ((await h.http('GET', '/healthz')).status === 200 ? true : undefined), 'healthz to be ok again', 60_000);
+  });
+
+  test('a create the frozen cluster never answered is answered as of unknown outcome, with its ids; stored after all, it has its creation record; a retry makes it once', async (t) => {
+    // A second node of courier on the same indices, that gives up on a request after 3 s.
+    const u = await startHarness({ opensearch: node.url, opensearchIndexPrefix: prefix, opensearchRequestTimeout: '3s', pollInterval: '200ms', node: 'node-u' });
+    try {
+      const spec = command({ type: 'server', id: 'frozen-component' }); // no agent to look up: straight to the write
+      node.freeze();
+      let answer;
+      try {
+        answer = await u.admin('POST', '/api/v1/commands', { commands: [spec] });
+      } finally {
+        node.thaw();
+      }
+      assert.equal(answer.status, 503, JSON.stringify(answer.body));
+      const body = answer.body as { code: string; message: string; request_id: string; document_ids: string[] };
+      assert.equal(body.code, 'COURIER_ERR_STORE_OUTCOME_UNKNOWN');
+      assert.match(body.message, /may have been stored/);
+      assert.equal(body.document_ids.length, 1);
+      assert.ok(body.request_id);
+      const [id] = body.document_ids as [string];
+
+      // The cluster carries out what it had received before it froze, or not: either way the trail
+      // starts with the creation record, and a retry naming the id leaves exactly one command.
+      // Once the cluster answers and runs no bulk request any more, what it had received is done.
+      const settled = async () => {
+        const tasks = await cluster(node.url, 'GET', '/_tasks?actions=indices:data/write/bulk*');
+        const running = Object.values((tasks.body as { nodes: Record<string, { tasks: object }> }).nodes).reduce((n, x) => n + Object.keys(x.tasks).length, 0);
+        return running === 0 ? true : undefined;
+      };
+      await eventually(settled, 'the cluster to answer again and finish what it had received', 60_000);
+      const landed = (await cluster(node.url, 'GET', `/${names.commands}/_doc/${id}`)).body.found === true;
+      t.diagnostic(landed ? 'the frozen request was carried out after the thaw' : 'the frozen request was not carried out');
+      // Retried as a producer does on a 503, until courier sees the cluster well again.
+      const retry = await eventually(
+        async () => {
+          const res = await u.admin('POST', '/api/v1/commands', { commands: [{ ...spec, document_id: id }] });
+          if (res.status === 503 && (res.body as { code: string }).code === 'COURIER_ERR_STORE_UNAVAILABLE') return undefined;
+          return res;
+        },
+        'the retry to be taken',
+        60_000,
+      );
+      assert.equal(retry.status, 201, JSON.stringify(retry.body));
+      assert.deepEqual(
+        (retry.body as { commands: { document_id: string }[] }).commands.map((c) => c.document_id),
+        [id],
+      );
+      const history = (await u.admin('GET', `/api/v1/commands/${id}/history`)).body as { events: { cause: string }[] };
+      assert.deepEqual(
+        history.events.map((e) => e.cause),
+        ['created'],
+        `the trail of a command ${landed ? 'stored by the frozen request' : 'stored by the retry'}`,
+      );
+      await cluster(node.url, 'POST', `/${names.commands}/_refresh`);
+      const copies = await cluster(node.url, 'POST', `/${names.commands}/_count`, { query: { term: { 'command.target.id': 'frozen-component' } } });
+      assert.equal(copies.body.count, 1);
+    } finally {
+      node.thaw();
+      await u.stop();
+    }
   });
 });

@@ -38,6 +38,9 @@ export abstract class CommandStoreStub implements CommandStore {
   async removeAgent(): Promise<boolean> {
     return true;
   }
+  async getAgents(): Promise<Map<string, AgentRecord>> {
+    return new Map();
+  }
   async agentGroups(ids: string[]): Promise<Map<string, string[]>> {
     return new Map(ids.map((id) => [id, []]));
   }

@@ -19,6 +19,10 @@ export interface OpenSearchNode {
   stop(): Promise<void>;
   /** SIGKILL, like a crash. Await stop() afterwards to wait for the exit. */
   kill(): void;
+  /** SIGSTOP: the node hangs (connections stay open, nothing is answered), like a cluster frozen by a long GC or a stalled disk. */
+  freeze(): void;
+  /** SIGCONT: the frozen node goes on with what it had received. */
+  thaw(): void;
 }
 
 export interface StartOptions {
@@ -184,10 +188,17 @@ export async function startOpenSearchNode(opts: StartOptions = {}): Promise<Open
     kill: () => {
       child.kill('SIGKILL');
     },
+    freeze: () => {
+      child.kill('SIGSTOP');
+    },
+    thaw: () => {
+      child.kill('SIGCONT');
+    },
     stop: () => {
       stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
           child.ref();
+          child.kill('SIGCONT'); // a frozen node would not act on SIGTERM
           child.kill('SIGTERM');
           const escalate = setTimeout(() => child.kill('SIGKILL'), 20_000);
           await exited;

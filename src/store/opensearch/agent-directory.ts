@@ -1,5 +1,6 @@
 import type { Client } from '@opensearch-project/opensearch';
 import type { AgentRecord } from '../records.js';
+import { errors } from '../../errors.js';
 import { isStatus, isUnavailable, toCourierError } from './failures.js';
 import { searchAll } from './search.js';
 
@@ -92,18 +93,28 @@ export class AgentDirectory {
     }
   }
 
-  async groupsOf(ids: string[]): Promise<Map<string, string[]>> {
-    const found = new Map<string, string[]>();
+  /** The registrations among `ids`, by `_mget` in chunks; unknown ids are absent. */
+  async getMany(ids: string[]): Promise<Map<string, AgentRecord>> {
+    const found = new Map<string, AgentRecord>();
     try {
       for (let i = 0; i < ids.length; i += 1000) {
         const res = await this.client.mget({ index: this.index, body: { ids: ids.slice(i, i + 1000) } });
-        const docs = (res.body as unknown as { docs: { found?: boolean; _source?: AgentSource }[] }).docs;
-        for (const doc of docs) if (doc.found && doc._source) found.set(doc._source.agent.id, doc._source.agent.groups ?? []);
+        const docs = (res.body as unknown as { docs: { _id: string; found?: boolean; _source?: AgentSource; error?: { type?: string; reason?: string } }[] }).docs;
+        for (const doc of docs) {
+          // Not "absent": its shard could not be read (recovering, unassigned). The caller may try again.
+          if (doc.error) throw errors.STORE_UNAVAILABLE(`agent ${doc._id} could not be read: ${doc.error.type ?? ''} ${doc.error.reason ?? ''}`.trimEnd());
+          if (doc.found && doc._source) found.set(doc._source.agent.id, toRecord(doc._source));
+        }
       }
     } catch (error) {
       throw toCourierError(error);
     }
     return found;
+  }
+
+  async groupsOf(ids: string[]): Promise<Map<string, string[]>> {
+    const records = await this.getMany(ids);
+    return new Map([...records].map(([id, record]) => [id, record.groups]));
   }
 
   /** The members of a group, by agent id; registrations made before the call are included. */

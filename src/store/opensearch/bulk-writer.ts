@@ -6,7 +6,7 @@ import { errors } from '../../errors.js';
 import type { StatusChange, WriteBatch, WriteOutcome } from '../store.js';
 import { auditSource, changeSource, entryOf, newCommandSource, type AuditSource } from './command-source.js';
 import { auditCommandFields, type AuditCommandFields } from './audit-command-fields.js';
-import { isUnavailable, toCourierError } from './failures.js';
+import { isUnavailable, toCourierError, toWriteError } from './failures.js';
 import type { IndexNames } from './indices.js';
 import type { DocVersion, VersionBook } from './version-book.js';
 
@@ -98,6 +98,7 @@ export class BulkWriter {
       (op.kind === 'create' ? failed.creates : failed.changes).set(op.index, error);
       stopped.set(op.id, { failed: error });
     };
+    const orphans: string[] = [];
     let wroteAny = false;
     try {
       for (const round of rounds) {
@@ -120,18 +121,30 @@ export class BulkWriter {
           lines.push(...line);
         }
         if (ops.length === 0) continue;
-        const answer = await this.bulk(lines, ops.length);
+        // A creation's audit record travels in the same request as the command: if the request is
+        // cut and runs anyway (a frozen cluster that wakes up), the command is not without it.
+        const creations = ops.flatMap((op, i) => (op.kind === 'create' ? [{ op, record: creationRecord(op, fields[i]!) }] : []));
+        for (const { record } of creations) lines.push({ create: { _index: this.names.audit, _id: record.id } }, record.source);
+        const answer = await this.bulk(lines, ops.length + creations.length);
         if (answer.error !== undefined && !wroteAny && answer.results.every((r) => !r || !isWritten(r))) {
-          throw toCourierError(answer.error); // nothing of the batch was written: it failed as a whole
+          throw toWriteError(answer.error); // nothing of the batch is known to be written: it failed as a whole
         }
         ops.forEach((op, i) => {
           const result = answer.results[i];
-          const settled: Settled = result ? this.settle(op, result, outcome) : { failed: toCourierError(answer.error) };
+          const settled: Settled = result ? this.settle(op, result, outcome) : { failed: toWriteError(answer.error) };
           if ('written' in settled) {
             wroteAny = true;
-            audits.push({ id: `${op.id}:${settled.written.seqNo}`, source: auditSource(op.item.audit, settled.written.seqNo, fields[i]!) });
+            if (op.kind === 'change') audits.push({ id: `${op.id}:${settled.written.seqNo}`, source: auditSource(op.item.audit, settled.written.seqNo, fields[i]!) });
           } else if ('failed' in settled) fail(op, settled.failed);
           else stopped.set(op.id, settled);
+        });
+        creations.forEach(({ op, record }, k) => {
+          const result = answer.results[ops.length + k];
+          const recorded = result !== undefined && (isWritten(result) || result.status === 409);
+          // Written without its record (the audit index refused it): written after, as any other.
+          if (outcome.created[op.index] && !recorded) audits.push(record);
+          // A record of a creation that did not happen (the id was taken, the create refused) goes.
+          if (!outcome.created[op.index] && result !== undefined && isWritten(result)) orphans.push(record.id);
         });
       }
     } finally {
@@ -140,8 +153,18 @@ export class BulkWriter {
       if (audits.length > 0) {
         await this.writeAudit(audits).catch((err: unknown) => this.logger.error({ err, records: audits.map((a) => a.id) }, 'audit records could not be written'));
       }
+      if (orphans.length > 0) await this.removeAudit(orphans);
     }
     return outcome;
+  }
+
+  /** Audit records of creations that did not happen: removed, or logged if they cannot be. */
+  private async removeAudit(ids: string[]): Promise<void> {
+    try {
+      await this.client.bulk({ body: ids.map((id) => ({ delete: { _index: this.names.audit, _id: id } })) });
+    } catch (err) {
+      this.logger.error({ err, records: ids }, 'audit records of creations that did not happen could not be removed');
+    }
   }
 
   /** The bulk action and document of one write; null when a change has no known version to condition on. */
@@ -242,4 +265,13 @@ export class BulkWriter {
       await sleep(Math.min(5000, 100 * 2 ** attempt));
     }
   }
+}
+
+/**
+ * The audit record of a creation: its id is fixed (`<document_id>:created`), so that writing it
+ * again (a retry of a create whose outcome was unknown) is harmless, and it sorts first in the
+ * command's trail (`order` -1: before any `_seq_no` of the command).
+ */
+function creationRecord(op: Extract<Op, { kind: 'create' }>, fields: AuditCommandFields): { id: string; source: AuditSource } {
+  return { id: `${op.id}:created`, source: auditSource(op.item.audit, -1, fields) };
 }

@@ -14,6 +14,16 @@ export function isUnavailable(error: unknown): boolean {
   return error instanceof clientErrors.ResponseError && (error.statusCode === 429 || error.statusCode >= 500);
 }
 
+/**
+ * The request may have reached the cluster and may be carried out, but no answer came: a timeout,
+ * or a connection cut once open. A refused connection, an unknown host or an answer are known outcomes.
+ */
+export function isOutcomeUnknown(error: unknown): boolean {
+  if (error instanceof clientErrors.TimeoutError) return true;
+  if (!(error instanceof clientErrors.ConnectionError)) return false;
+  return !/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/.test(error.message);
+}
+
 /** A short, log-friendly account of a cluster error. */
 export function describe(error: unknown): string {
   if (error instanceof clientErrors.ResponseError) {
@@ -27,6 +37,11 @@ export function describe(error: unknown): string {
 export function toCourierError(error: unknown): unknown {
   if (error instanceof CourierError) return error;
   return isUnavailable(error) ? errors.STORE_UNAVAILABLE.causedBy(error, describe(error)) : error;
+}
+
+/** Errors of a write: one the cluster may have carried out is said to be of unknown outcome, not unavailable. */
+export function toWriteError(error: unknown): unknown {
+  return isOutcomeUnknown(error) ? errors.STORE_OUTCOME_UNKNOWN.causedBy(error, describe(error)) : toCourierError(error);
 }
 
 /** A search answered, but not from every shard or not in time: its hits cannot be trusted to be complete. */

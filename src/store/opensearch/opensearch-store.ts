@@ -7,12 +7,12 @@ import type { OperatorStore } from '../operator-store.js';
 import type { AuditEvent, CommandStore, WriteBatch, WriteOutcome } from '../store.js';
 import type { AgentRecord, TransitionRecord } from '../records.js';
 import type { EnrollmentTokenStore } from '../enrollment-token-store.js';
-import { storedFromStatus, storedStatus } from '../stored-status.js';
 import { AgentDirectory } from './agent-directory.js';
+import { readHistory } from './audit-history.js';
 import { OpenSearchEnrollmentTokens } from './enrollment-tokens.js';
 import { BulkWriter } from './bulk-writer.js';
 import { indexCheckpoint, type IndexCheckpoint } from './checkpoint.js';
-import { auditSource, entryOf, isForeign, normalizeStatus, readSource, type AuditSource, type CommandSource } from './command-source.js';
+import { auditSource, entryOf, isForeign, normalizeStatus, readSource, type CommandSource } from './command-source.js';
 import { auditCommandFields } from './audit-command-fields.js';
 import { describe, isStatus, toCourierError } from './failures.js';
 import { ensureIndices, type IndexNames } from './indices.js';
@@ -196,23 +196,7 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
 
   async history(documentId: string): Promise<AuditEvent[]> {
     await Promise.allSettled([...this.sideWrites]);
-    const events: AuditEvent[] = [];
-    try {
-      // Audit records are written without a refresh: make every one written so far searchable.
-      await this.client.indices.refresh({ index: this.names.audit });
-      const query = { bool: { filter: [{ term: { document_id: documentId } }, { term: { kind: 'transition' } }] } };
-      const pages = searchAll<AuditSource>(this.client, this.names.audit, query, 1000, [{ order: 'asc' }, { at: 'asc' }]);
-      for await (const hits of pages) {
-        for (const hit of hits) {
-          const { document_id, from, to, cause, at, node, actor } = hit._source;
-          const where = `audit record ${auditId(hit._seq_no)}`;
-          events.push({ id: auditId(hit._seq_no), document_id: document_id!, from: storedFromStatus(from, where), to: storedStatus(to, where), cause, at, node, actor });
-        }
-      }
-    } catch (error) {
-      throw toCourierError(error);
-    }
-    return events;
+    return readHistory(this.client, this.names.audit, documentId);
   }
 
   async loadUnfinished(): Promise<CommandState[]> {
@@ -266,6 +250,10 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
     return this.agents.remove(id);
   }
 
+  getAgents(ids: string[]): Promise<Map<string, AgentRecord>> {
+    return this.agents.getMany(ids);
+  }
+
   agentGroups(ids: string[]): Promise<Map<string, string[]>> {
     return this.agents.groupsOf(ids);
   }
@@ -317,9 +305,4 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
   describeError(error: unknown): string {
     return describe(error);
   }
-}
-
-/** An audit record's id: its `_seq_no` + 1 (so that '0' can mean "before the first record"). */
-export function auditId(seqNo: number): string {
-  return String(seqNo + 1);
 }

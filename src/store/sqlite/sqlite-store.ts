@@ -96,6 +96,7 @@ export class SqliteStore implements CommandStore {
       insertAgentGroup: db.prepare(`INSERT OR IGNORE INTO agent_groups (group_name, agent_id) VALUES (?, ?)`),
       agentGroups: db.prepare(`SELECT id, groups FROM agents WHERE id IN (SELECT value FROM json_each(?))`),
       getAgent: db.prepare(`SELECT id, key_hash, groups, created_at, name FROM agents WHERE id = ?`),
+      getAgents: db.prepare(`SELECT id, key_hash, groups, created_at, name FROM agents WHERE id IN (SELECT value FROM json_each(?))`),
       removeAgent: db.prepare(`DELETE FROM agents WHERE id = ?`),
       agentsInGroup: db.prepare(
         `SELECT a.id, a.groups FROM agent_groups g JOIN agents a ON a.id = g.agent_id
@@ -244,9 +245,13 @@ export class SqliteStore implements CommandStore {
   }
 
   async getAgent(id: string): Promise<AgentRecord | null> {
-    const row = this.stmt.getAgent.get(id) as { id: string; key_hash: string; groups: string; created_at: number; name: string | null } | undefined;
-    if (!row) return null;
-    return { id: row.id, keyHash: row.key_hash, groups: JSON.parse(row.groups) as string[], createdAt: row.created_at, ...(row.name !== null ? { name: row.name } : {}) };
+    const row = this.stmt.getAgent.get(id) as AgentRow | undefined;
+    return row ? agentRecord(row) : null;
+  }
+
+  async getAgents(ids: string[]): Promise<Map<string, AgentRecord>> {
+    const rows = this.stmt.getAgents.all(JSON.stringify(ids)) as AgentRow[];
+    return new Map(rows.map((row) => [row.id, agentRecord(row)]));
   }
 
   async removeAgent(id: string): Promise<boolean> {
@@ -283,4 +288,10 @@ function rowToAudit(row: AuditRow): AuditEvent {
     node: row.node,
     actor: row.actor,
   };
+}
+
+type AgentRow = { id: string; key_hash: string; groups: string; created_at: number; name: string | null };
+
+function agentRecord(row: AgentRow): AgentRecord {
+  return { id: row.id, keyHash: row.key_hash, groups: JSON.parse(row.groups) as string[], createdAt: row.created_at, ...(row.name !== null ? { name: row.name } : {}) };
 }
