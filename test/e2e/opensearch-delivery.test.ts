@@ -193,6 +193,34 @@ describe('courier on OpenSearch: delivery', { skip: tier.skip }, () => {
     );
     assert.equal(successes, count);
   });
+
+  test('a command the Wazuh plugin wrote in its own words (PENDING) before this node started is recovered, filtered by status, and delivered', async () => {
+    const prefix = indexPrefix('plugin-words');
+    const plugin = indexNames(prefix);
+    const options = { opensearch: url, opensearchIndexPrefix: prefix, pollInterval: '200ms', longPollTimeout: '2s' };
+    // A first node makes the indices; the command is written while no node runs.
+    await (await startHarness({ ...options, node: 'node-pw1' })).stop();
+    const doc = wazuhCommand('pw-agent');
+    const [id] = await indexCommands(url, plugin.commands, [{ ...doc, command: { ...doc.command, status: 'PENDING' } }]);
+    // A node that never ran on these indices: its tail starts after the command, so only the recovery finds it.
+    const fresh = await startHarness({ ...options, node: 'node-pw2' });
+    try {
+      const listed = await fresh.admin('GET', '/api/v1/commands?status=pending&limit=10');
+      assert.deepEqual(
+        (listed.body as { items: { document_id: string }[] }).items.map((c) => c.document_id),
+        [id],
+      );
+      const token = await fresh.agentToken('pw-agent');
+      const res = await fresh.http('GET', '/api/v1/commands', { token });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.deepEqual(
+        (res.body as Commands).commands.map((c) => c.document_id),
+        [id],
+      );
+    } finally {
+      await fresh.stop();
+    }
+  });
 });
 
 async function inBatches<T>(items: T[], size: number, run: (item: T) => Promise<void>): Promise<void> {

@@ -114,6 +114,16 @@ export function normalizeStatus(raw: unknown): CommandStatus | null {
   return isCommandStatus(word) ? word : null;
 }
 
+/**
+ * A query clause: `command.status` is one of `statuses`, as any writer spells it. Courier writes
+ * lowercase; the Wazuh indexer plugin writes its enum in uppercase (`PENDING`, `FAILURE`), some
+ * versions `failed`. A term query is exact, so each status is asked for in each spelling.
+ */
+export function statusIn(statuses: readonly CommandStatus[]): { terms: { 'command.status': string[] } } {
+  const words = statuses.flatMap((status) => (status === 'failure' ? [status, 'failed'] : [status]));
+  return { terms: { 'command.status': words.flatMap((word) => [word, word.toUpperCase()]) } };
+}
+
 /** Has courier ever written this document? (Documents from others have no `courier` object.) */
 export function isForeign(source: CommandSource): boolean {
   return source.courier === undefined || source.courier === null;

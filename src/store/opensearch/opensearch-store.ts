@@ -12,7 +12,7 @@ import { readHistory } from './audit-history.js';
 import { OpenSearchEnrollmentTokens } from './enrollment-tokens.js';
 import { BulkWriter } from './bulk-writer.js';
 import { indexCheckpoint, type IndexCheckpoint } from './checkpoint.js';
-import { auditSource, entryOf, isForeign, normalizeStatus, readSource, type CommandSource } from './command-source.js';
+import { auditSource, entryOf, isForeign, normalizeStatus, readSource, statusIn, type CommandSource } from './command-source.js';
 import { auditCommandFields } from './audit-command-fields.js';
 import { describe, isStatus, toCourierError } from './failures.js';
 import { ensureIndices, type IndexNames } from './indices.js';
@@ -202,7 +202,7 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
   async loadUnfinished(): Promise<CommandState[]> {
     const latest = new Map<string, CommandState>();
     await this.client.indices.refresh({ index: this.names.commands });
-    const pages = searchAll<CommandSource>(this.client, this.names.commands, { terms: { 'command.status': UNFINISHED_STATUSES } }, this.options.pageSize);
+    const pages = searchAll<CommandSource>(this.client, this.names.commands, statusIn(UNFINISHED_STATUSES), this.options.pageSize);
     for await (const hits of pages) {
       // A document changed while paging shows up again later with a higher _seq_no: the later one wins.
       for (const state of this.statesOf(hits)) latest.set(state.doc.document_id, state);

@@ -8,7 +8,7 @@ import type { AgentRecord } from '../records.js';
 import { storedFromStatus, storedStatus } from '../stored-status.js';
 import { toRecord, type AgentSource } from './agent-directory.js';
 import { indexCheckpoint } from './checkpoint.js';
-import { normalizeStatus, stateFromSource, type AuditSource, type CommandSource } from './command-source.js';
+import { normalizeStatus, stateFromSource, statusIn, type AuditSource, type CommandSource } from './command-source.js';
 import { auditCommandFields } from './audit-command-fields.js';
 import { isStatus, toCourierError } from './failures.js';
 import type { IndexNames } from './indices.js';
@@ -61,7 +61,7 @@ export class OpenSearchOperatorQueries implements OperatorStore {
 
   async listCommands(filter: CommandFilter, page: Page): Promise<PageOf<CommandState>> {
     const clauses = [...commandClauses(IN_COMMANDS, filter), ...timeClause('@timestamp', filter.from, filter.to)];
-    if (filter.status) clauses.push({ terms: { 'command.status': filter.status } });
+    if (filter.status) clauses.push(statusIn(filter.status));
     const hits = await this.page<CommandSource>(this.names.commands, all(...clauses), page, [{ '@timestamp': 'desc' }, { _seq_no: 'desc' }]);
     const now = this.now();
     const items = hits.flatMap((h) => stateFromSource(h._id, h._source, { seqNo: h._seq_no, primaryTerm: h._primary_term }, now) ?? []);
@@ -91,7 +91,7 @@ export class OpenSearchOperatorQueries implements OperatorStore {
     if (total === 0) return null;
     const hits = await this.page<CommandSource>(
       this.names.commands,
-      { bool: { filter: request, must_not: term('command.status', 'success') } },
+      { bool: { filter: request, must_not: statusIn(['success']) } },
       page,
       [{ '@timestamp': 'asc' }, { _seq_no: 'asc' }],
       false,

@@ -1,3 +1,5 @@
+import { statusIn } from './command-source.js';
+
 /**
  * What the poller's periodic re-scan reads: every command someone may have to act on now, whoever
  * wrote it — pending ones; claimed ones whose claim lapsed (or that nobody claimed: a Wazuh server
@@ -9,16 +11,16 @@ export function rescanQuery(now: number) {
     bool: {
       minimum_should_match: 1,
       should: [
-        { term: { 'command.status': 'pending' } },
+        statusIn(['pending']),
         {
           bool: {
-            filter: [{ term: { 'command.status': 'sent' } }],
+            filter: [statusIn(['sent'])],
             should: [{ range: { 'courier.claim.until': { lte: now } } }, { bool: { must_not: { exists: { field: 'courier.claim.until' } } } }],
             minimum_should_match: 1,
           },
         },
-        { bool: { filter: [{ term: { 'command.status': 'sent' } }, { range: { delivery_timestamp: { lte: now } } }] } },
-        { bool: { filter: [{ term: { 'command.status': 'delivered' } }, { range: { 'courier.execution_deadline': { lte: now } } }] } },
+        { bool: { filter: [statusIn(['sent']), { range: { delivery_timestamp: { lte: now } } }] } },
+        { bool: { filter: [statusIn(['delivered']), { range: { 'courier.execution_deadline': { lte: now } } }] } },
       ],
     },
   };
