@@ -48,8 +48,10 @@ describe('courier on OpenSearch: delivery', { skip: tier.skip }, () => {
     // The claim and the delivery are written back to the document.
     const delivered = await eventually(async () => {
       const source = await stored(id);
-      return source.command.status === 'delivered' ? source : undefined;
+      return source.courier?.status === 'delivered' ? source : undefined;
     }, 'delivered in the index');
+    // Wazuh's readers see their own word for it; courier keeps its own status beside it.
+    assert.equal(delivered.command.status, 'SENT');
     assert.equal(delivered.courier.route, 'agent:wz-agent-1');
     assert.equal(delivered.courier.attempts, 1);
     assert.equal(delivered.courier.claim, null);
@@ -60,8 +62,9 @@ describe('courier on OpenSearch: delivery', { skip: tier.skip }, () => {
     assert.equal(report.status, 200);
     const done = await eventually(async () => {
       const source = await stored(id);
-      return source.command.status === 'success' ? source : undefined;
+      return source.courier?.status === 'success' ? source : undefined;
     }, 'success in the index');
+    assert.equal(done.command.status, 'SUCCESS');
     assert.deepEqual(done.command.result, { code: 0, message: 'config fetched' });
 
     // The audit trail, read from courier-audit as an operator would.
@@ -91,7 +94,9 @@ describe('courier on OpenSearch: delivery', { skip: tier.skip }, () => {
     await h.addAgent('wz-agent-2', ['linux']);
     const [created] = await h.send([command({ type: 'agent', id: 'wz-agent-2' }, 'restart')]);
     const source = await stored(created!.document_id);
-    assert.equal(source.command.status, 'pending');
+    // The plugin's word, which its expiry job matches; courier's own status beside it.
+    assert.equal(source.command.status, 'PENDING');
+    assert.equal(source.courier.status, 'pending');
     assert.deepEqual(source.command.target, { type: 'agent', id: 'wz-agent-2' });
     assert.deepEqual(source.agent, { id: 'wz-agent-2', groups: ['linux'] });
     assert.equal(Date.parse(source.delivery_timestamp) - Date.parse(source['@timestamp']), 100_000);
@@ -106,8 +111,10 @@ describe('courier on OpenSearch: delivery', { skip: tier.skip }, () => {
     for (const id of [soon!, overdue!]) {
       const source = await eventually(async () => {
         const s = await stored(id);
-        return s.command.status === 'timed_out' ? s : undefined;
+        return s.courier?.status === 'timed_out' ? s : undefined;
       }, `${id} to time out`);
+      // Wazuh has no timed_out: its readers see FAILURE.
+      assert.equal(source.command.status, 'FAILURE');
       assert.equal(source.courier.attempts, 0);
       const history = await h.admin('GET', `/api/v1/commands/${id}/history`);
       assert.deepEqual(
@@ -135,10 +142,10 @@ describe('courier on OpenSearch: delivery', { skip: tier.skip }, () => {
     assert.deepEqual([delivered!.document_id, delivered!.action.name], [forAgent, 'epoch-millis']);
     assert.equal(delivered!['@timestamp'], new Date(now).toISOString());
     assert.equal(delivered!.delivery_timestamp, new Date(now + 100_000).toISOString());
-    await eventually(async () => ((await stored(forAgent!)).command.status === 'delivered' ? true : undefined), 'delivered in the index');
+    await eventually(async () => ((await stored(forAgent!)).courier?.status === 'delivered' ? true : undefined), 'delivered in the index');
 
     for (const id of [forNobody!, isoForNobody!]) {
-      await eventually(async () => ((await stored(id)).command.status === 'timed_out' ? true : undefined), `${id} to time out`);
+      await eventually(async () => ((await stored(id)).courier?.status === 'timed_out' ? true : undefined), `${id} to time out`);
       const history = await h.admin('GET', `/api/v1/commands/${id}/history`);
       assert.deepEqual(
         (history.body as { events: { to: string; cause: string }[] }).events.map((e) => [e.to, e.cause]),
@@ -184,7 +191,7 @@ describe('courier on OpenSearch: delivery', { skip: tier.skip }, () => {
         await cluster(url, 'POST', `/${names.commands}/_refresh`);
         const res = await cluster(url, 'POST', `/${names.commands}/_count`, { query: { terms: { _id: ids } } });
         const ok = await cluster(url, 'POST', `/${names.commands}/_count`, {
-          query: { bool: { filter: [{ terms: { _id: ids } }, { term: { 'command.status': 'success' } }] } },
+          query: { bool: { filter: [{ terms: { _id: ids } }, { term: { 'courier.status': 'success' } }] } },
         });
         return res.body.count === count && ok.body.count === count ? ok.body.count : undefined;
       },

@@ -34,7 +34,7 @@ describe('courier on OpenSearch: the cluster goes away and comes back', { skip: 
 
   const statuses = async (ids: string[]) => {
     const res = await cluster(node.url, 'POST', `/${names.commands}/_mget`, { ids });
-    return new Map<string, string>(res.body.docs.map((d: { _id: string; _source: { command: { status: string } } }) => [d._id, d._source.command.status]));
+    return new Map<string, string>(res.body.docs.map((d: { _id: string; _source: { courier?: { status?: string } } }) => [d._id, d._source.courier?.status ?? '']));
   };
   const allSucceed = (ids: string[], what: string) =>
     eventually(

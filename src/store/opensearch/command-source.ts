@@ -39,8 +39,26 @@ export interface CommandSource {
     attempts?: number;
     claim?: { node?: string; until?: number | string } | null;
     updated_at?: number | string;
+    /** Courier's own status; `command.status` holds Wazuh's word for it (see `wazuhStatus`). */
+    status?: string;
   };
 }
+
+/**
+ * What courier writes into `command.status`: the word Wazuh's own readers know (the indexer
+ * plugin's enum: `PENDING`, `SENT`, `SUCCESS`, `FAILURE`; its expiry job matches `PENDING`).
+ * Wazuh has no `delivered`, `timed_out` or `cancelled`: they are `SENT` and `FAILURE`, and
+ * courier's own status is in `courier.status`.
+ */
+export const WAZUH_STATUS: Record<CommandStatus, string> = {
+  pending: 'PENDING',
+  sent: 'SENT',
+  delivered: 'SENT',
+  success: 'SUCCESS',
+  failure: 'FAILURE',
+  timed_out: 'FAILURE',
+  cancelled: 'FAILURE',
+};
 
 const DEFAULT_TIMEOUT_S = 100; // what Wazuh's helpers always use
 
@@ -50,8 +68,9 @@ export function newCommandSource(doc: CommandDocument, now: number): CommandSour
     '@timestamp': doc['@timestamp'],
     delivery_timestamp: doc.delivery_timestamp,
     agent: { id: doc.agent.id, groups: doc.agent.groups },
-    command: { ...doc.command, status: INITIAL_STATUS, result: null },
+    command: { ...doc.command, status: WAZUH_STATUS[INITIAL_STATUS], result: null },
     courier: {
+      status: INITIAL_STATUS,
       route: doc.route,
       seq: doc.seq,
       ...(doc.owner !== undefined ? { owner: doc.owner } : {}),
@@ -67,8 +86,9 @@ export function newCommandSource(doc: CommandDocument, now: number): CommandSour
 /** The partial update of a status change: Wazuh's status and result, and courier's fields. */
 export function changeSource(change: StatusChange, entry: BookEntry, resultDataAsText: boolean): CommandSource {
   return {
-    command: { status: change.status, result: change.result ? resultSource(change.result, resultDataAsText) : null },
+    command: { status: WAZUH_STATUS[change.status], result: change.result ? resultSource(change.result, resultDataAsText) : null },
     courier: {
+      status: change.status,
       route: entry.route,
       seq: entry.seq,
       delivered_at: change.deliveredAt,
@@ -115,13 +135,15 @@ export function normalizeStatus(raw: unknown): CommandStatus | null {
 }
 
 /**
- * A query clause: `command.status` is one of `statuses`, as any writer spells it. Courier writes
- * lowercase; the Wazuh indexer plugin writes its enum in uppercase (`PENDING`, `FAILURE`), some
- * versions `failed`. A term query is exact, so each status is asked for in each spelling.
+ * A document's status: courier's own (`courier.status`) while `command.status` still says the same
+ * in Wazuh's words; otherwise someone else changed it (the plugin's expiry job wrote `FAILURE` over
+ * `PENDING`, a script, an operator), or courier never wrote it: `command.status`, read as courier reads it.
  */
-export function statusIn(statuses: readonly CommandStatus[]): { terms: { 'command.status': string[] } } {
-  const words = statuses.flatMap((status) => (status === 'failure' ? [status, 'failed'] : [status]));
-  return { terms: { 'command.status': words.flatMap((word) => [word, word.toUpperCase()]) } };
+export function statusOf(source: CommandSource): CommandStatus | null {
+  const written = normalizeStatus(source.command?.status);
+  const own = source.courier?.status;
+  if (own !== undefined && isCommandStatus(own) && written !== null && written === normalizeStatus(WAZUH_STATUS[own])) return own;
+  return written;
 }
 
 /** Has courier ever written this document? (Documents from others have no `courier` object.) */
@@ -149,7 +171,7 @@ export function stateFromSource(id: string, source: CommandSource, version: DocV
 export function readSource(id: string, source: CommandSource, version: DocVersion, now: number): SourceReading {
   const command = source.command;
   if (!command) return { state: null, rejected: 'no command object' };
-  const status = normalizeStatus(command.status);
+  const status = statusOf(source);
   if (status === null) return { state: null, rejected: `unknown command.status ${JSON.stringify(command.status) ?? 'undefined'}` };
   const dates = readDates(source);
   if (typeof dates === 'string') return { state: null, rejected: dates };

@@ -38,6 +38,7 @@ const opaque = { type: 'object', enabled: false } as const;
 /** Courier's fields in a command document. Also added to an existing index that lacks them. */
 export const COURIER_COMMAND_FIELDS = {
   properties: {
+    status: keyword,
     route: keyword,
     seq: { type: 'long' },
     owner: keyword,

@@ -1,7 +1,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import type { Logger } from 'pino';
 import type { CommandState, CommandStatus } from '../../domain/command.js';
-import { FINAL_STATUSES, UNFINISHED_STATUSES, zeroCountsByStatus } from '../../domain/command.js';
+import { FINAL_STATUSES, UNFINISHED_STATUSES } from '../../domain/command.js';
 import type { IndexerSource, TailCursor, TailPage } from '../../poller/indexer-source.js';
 import type { OperatorStore } from '../operator-store.js';
 import type { AuditEvent, CommandStore, WriteBatch, WriteOutcome } from '../store.js';
@@ -12,7 +12,8 @@ import { readHistory } from './audit-history.js';
 import { OpenSearchEnrollmentTokens } from './enrollment-tokens.js';
 import { BulkWriter } from './bulk-writer.js';
 import { indexCheckpoint, type IndexCheckpoint } from './checkpoint.js';
-import { auditSource, entryOf, isForeign, normalizeStatus, readSource, statusIn, type CommandSource } from './command-source.js';
+import { auditSource, entryOf, isForeign, readSource, type CommandSource } from './command-source.js';
+import { countsOf, STATUS_COUNTS_AGGS, statusIn } from './status-query.js';
 import { auditCommandFields } from './audit-command-fields.js';
 import { describe, isStatus, toCourierError } from './failures.js';
 import { ensureIndices, type IndexNames } from './indices.js';
@@ -219,17 +220,8 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
   }
 
   async countByStatus(): Promise<Record<CommandStatus, number>> {
-    const counts = zeroCountsByStatus();
-    const res = await searchComplete(this.client, this.names.commands, {
-      size: 0,
-      aggs: { status: { terms: { field: 'command.status', size: 100 } } },
-    });
-    const buckets = (res.aggregations?.status as { buckets: { key: string; doc_count: number }[] }).buckets;
-    for (const bucket of buckets) {
-      const status = normalizeStatus(bucket.key);
-      if (status) counts[status] += bucket.doc_count;
-    }
-    return counts;
+    const res = await searchComplete(this.client, this.names.commands, { size: 0, aggs: STATUS_COUNTS_AGGS });
+    return countsOf(res.aggregations).counts;
   }
 
   // ---- agents ---------------------------------------------------------------------------

@@ -2,13 +2,13 @@ import type { Client } from '@opensearch-project/opensearch';
 import type { Scope } from '../../domain/scope.js';
 import { isUnrestricted } from '../../domain/scope.js';
 import type { CommandState } from '../../domain/command.js';
-import { zeroCountsByStatus } from '../../domain/command.js';
 import type { ApiKeyRecord, AuditEntry, AuditFilter, CommandFilter, OperatorStore, Page, PageOf, RefusalRecord, RequestSummary } from '../operator-store.js';
 import type { AgentRecord } from '../records.js';
 import { storedFromStatus, storedStatus } from '../stored-status.js';
 import { toRecord, type AgentSource } from './agent-directory.js';
 import { indexCheckpoint } from './checkpoint.js';
-import { normalizeStatus, stateFromSource, statusIn, type AuditSource, type CommandSource } from './command-source.js';
+import { stateFromSource, type AuditSource, type CommandSource } from './command-source.js';
+import { countsOf, STATUS_COUNTS_AGGS, statusIn } from './status-query.js';
 import { auditCommandFields } from './audit-command-fields.js';
 import { isStatus, toCourierError } from './failures.js';
 import type { IndexNames } from './indices.js';
@@ -70,24 +70,15 @@ export class OpenSearchOperatorQueries implements OperatorStore {
 
   async requestSummary(requestId: string, page: Page, scope?: Scope): Promise<RequestSummary | null> {
     const request = commandClauses(IN_COMMANDS, { requestId, scope });
-    const counts = zeroCountsByStatus();
-    let total = 0;
+    let summary: ReturnType<typeof countsOf>;
     try {
       await this.client.indices.refresh({ index: this.names.commands });
-      const res = await searchComplete(this.client, this.names.commands, {
-        size: 0,
-        query: all(...request),
-        aggs: { status: { terms: { field: 'command.status', size: 100 } } },
-      });
-      for (const bucket of (res.aggregations?.status as { buckets: { key: string; doc_count: number }[] }).buckets) {
-        const status = normalizeStatus(bucket.key);
-        if (!status) continue;
-        counts[status] += bucket.doc_count;
-        total += bucket.doc_count;
-      }
+      const res = await searchComplete(this.client, this.names.commands, { size: 0, query: all(...request), aggs: STATUS_COUNTS_AGGS });
+      summary = countsOf(res.aggregations);
     } catch (error) {
       throw toCourierError(error);
     }
+    const { counts, total } = summary;
     if (total === 0) return null;
     const hits = await this.page<CommandSource>(
       this.names.commands,

@@ -1,4 +1,4 @@
-import { statusIn } from './command-source.js';
+import { statusIn } from './status-query.js';
 
 /**
  * What the poller's periodic re-scan reads: every command someone may have to act on now, whoever

@@ -2,7 +2,7 @@
 // fields are derived from the Wazuh ones. Pure functions: no cluster needed.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CommandDocument, CommandState } from '../../../src/domain/command.js';
+import type { CommandDocument, CommandState, CommandStatus } from '../../../src/domain/command.js';
 import {
   changeSource,
   entryOf,
@@ -11,6 +11,7 @@ import {
   normalizeStatus,
   readSource,
   stateFromSource,
+  statusOf,
   type CommandSource,
 } from '../../../src/store/opensearch/command-source.js';
 import { auditCommandFields } from '../../../src/store/opensearch/audit-command-fields.js';
@@ -223,6 +224,58 @@ describe('documents written by courier', () => {
     };
     assert.deepEqual(changeSource(change, entry, false).command!.result, { code: 0, message: 'ok', data: { files: 3 } });
     assert.deepEqual(changeSource(change, entry, true).command!.result, { code: 0, message: 'ok', data: '{"files":3}' });
+  });
+});
+
+describe("Wazuh's words in command.status, courier's status beside them", () => {
+  const change = (status: CommandStatus) =>
+    changeSource(
+      {
+        document_id: 'c-1',
+        seq: 42,
+        status,
+        result: null,
+        deliveredAt: null,
+        executionDeadline: null,
+        attempts: 1,
+        claim: null,
+        audit: { document_id: 'c-1', from: 'sent', to: status, cause: 'deadline', at: now, node: 'n1', actor: 'courier' },
+      },
+      entryOf(doc, version),
+      false,
+    );
+  const withChange = (status: CommandStatus): CommandSource => {
+    const source = newCommandSource(doc, now);
+    const update = change(status);
+    return { ...source, command: { ...source.command, ...update.command }, courier: update.courier! };
+  };
+
+  test('every status is written as the word of the plugin enum, literally, and read back as courier wrote it', () => {
+    assert.equal(newCommandSource(doc, now).command!.status, 'PENDING');
+    const expected: Record<CommandStatus, string> = {
+      pending: 'PENDING',
+      sent: 'SENT',
+      delivered: 'SENT',
+      success: 'SUCCESS',
+      failure: 'FAILURE',
+      timed_out: 'FAILURE',
+      cancelled: 'FAILURE',
+    };
+    for (const [status, word] of Object.entries(expected) as [CommandStatus, string][]) {
+      const source = withChange(status);
+      assert.equal(source.command!.status, word, status);
+      assert.equal(source.courier!.status, status);
+      assert.equal(statusOf(source), status);
+    }
+  });
+
+  test("someone else's change of command.status wins: the plugin's expiry job writing FAILURE over PENDING is a failure", () => {
+    const source = newCommandSource(doc, now);
+    assert.equal(statusOf(source), 'pending');
+    assert.equal(statusOf({ ...source, command: { ...source.command, status: 'FAILURE' } }), 'failure');
+    // Documents courier wrote before it kept its own status: command.status as it is.
+    const { status: _status, ...older } = source.courier!;
+    assert.equal(statusOf({ ...source, command: { ...source.command, status: 'timed_out' }, courier: older }), 'timed_out');
   });
 });
 
