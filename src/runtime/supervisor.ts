@@ -83,6 +83,7 @@ export class Supervisor {
     const inspect = options.inspect && guardInspect(options.inspect);
     this.writes = new WriteBatcher(store, {
       maxBatch: options.maxWriteBatch,
+      probe: () => store.probeWrite(node, clock.now()),
       onCommitted: () => this.notifyCommitted(),
       onListenerError: (err) => logger.error({ err }, 'a commit listener failed'),
       onRefused: (err, ids) => logger.error({ err, document_ids: ids }, 'the store refused writes; their callers are told, the rest is written'),

@@ -27,6 +27,8 @@ export interface WriteBatcherOptions {
   onListenerError?: (error: unknown) => void;
   /** Called when the store refused writes for what they hold (`ids`: their commands); they are not retried. */
   onRefused?: (error: unknown, ids: string[]) => void;
+  /** A write of no meaning that tells whether the store takes writes again (see `probeUntilHealthy`). */
+  probe?: () => Promise<void>;
 }
 
 /**
@@ -62,6 +64,7 @@ export class WriteBatcher {
   private committing = false;
   private healthy = true;
   private failures = 0;
+  private probing = false;
   /** When the commit under way started (`performance.now()`), or null. */
   private committingSince: number | null = null;
   /** Every write gets the next ticket; a barrier waits for every ticket up to its own. */
@@ -205,6 +208,8 @@ export class WriteBatcher {
       if (isStoreFailure(error)) {
         this.markHealthy(false, error);
         for (const c of batch.creates) c.settle.reject(error);
+        // Nothing left to try again: a probe tells when the store takes writes again.
+        if (batch.changes.length === 0) void this.probeUntilHealthy();
         return { retry: batch.changes, storeFailure: error };
       }
       const halves = split(batch);
@@ -268,6 +273,33 @@ export class WriteBatcher {
     });
     this.wakeRetry = null;
     if (this.abandoned !== undefined) this.rejectQueued();
+  }
+
+  /**
+   * After a failure with no write left to retry (only creates failed: their producers were told),
+   * nothing would ever write again to find the store well, and it would be reported failing until
+   * the next create. So a probe write is tried, with the same back-off, until the store takes it,
+   * or real writes come and tell.
+   */
+  private async probeUntilHealthy(): Promise<void> {
+    if (this.probing || !this.options.probe) return;
+    this.probing = true;
+    try {
+      while (!this.healthy && this.abandoned === undefined) {
+        const delay = this.options.retryDelayMs?.(this.failures) ?? Math.min(5000, 50 * 2 ** this.failures);
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+        if (this.healthy || this.committing || this.queue.creates.length > 0 || this.queue.changes.length > 0) return;
+        try {
+          await this.options.probe();
+          this.markHealthy(true);
+        } catch (error) {
+          if (!isStoreFailure(error)) return; // not the store's state: the probe itself is refused, nothing to learn
+          this.markHealthy(false, error);
+        }
+      }
+    } finally {
+      this.probing = false;
+    }
   }
 
   private markHealthy(ok: boolean, error?: unknown): void {

@@ -91,6 +91,11 @@ export interface CommandStore {
   replaceAgent(agent: AgentRecord): Promise<boolean>;
   getAgent(id: string): Promise<AgentRecord | null>;
   removeAgent(id: string): Promise<boolean>;
+  /**
+   * A small write of no meaning (this node's probe row or document): it succeeds once the store takes
+   * writes again after they failed, and fails as a commit would (same error codes).
+   */
+  probeWrite(node: string, at: number): Promise<void>;
   /** The registration of each registered agent among `ids`; unknown ids are absent (one that cannot be read fails the call). */
   getAgents(ids: string[]): Promise<Map<string, AgentRecord>>;
   /** The groups of each registered agent among `ids`; unknown ids are absent. */

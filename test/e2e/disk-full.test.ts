@@ -32,6 +32,8 @@ describe('disk full', { skip: smallFilesystemSkip() }, () => {
       assert.match((health.body as { reason: string }).reason, /disk is full/);
 
       disk.free();
+      // Nothing was left to retry: a probe finds the database writable again, before any new create.
+      await eventually(async () => ((await h.admin('GET', '/healthz')).status === 200 ? true : undefined), '/healthz to be ok once there is room');
       const created = await h.admin('POST', '/api/v1/commands', { commands: [command({ type: 'agent', id: 'full-1' })] });
       assert.equal(created.status, 201);
       assert.equal((await h.admin('GET', '/healthz')).status, 200);

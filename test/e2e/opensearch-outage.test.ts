@@ -156,6 +156,8 @@ describe('courier on OpenSearch: the cluster goes away and comes back', { skip: 
         return running === 0 ? true : undefined;
       };
       await eventually(settled, 'the cluster to answer again and finish what it had received', 60_000);
+      // The failed create left nothing to retry: a probe write finds the cluster well, no create needed.
+      await eventually(async () => ((await u.http('GET', '/healthz')).status === 200 ? true : undefined), "node u's /healthz to be ok again", 60_000);
       const landed = (await cluster(node.url, 'GET', `/${names.commands}/_doc/${id}`)).body.found === true;
       t.diagnostic(landed ? 'the frozen request was carried out after the thaw' : 'the frozen request was not carried out');
       // Retried as a producer does on a 503, until courier sees the cluster well again.

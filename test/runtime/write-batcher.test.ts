@@ -376,6 +376,34 @@ describe('WriteBatcher', () => {
     assert.equal(calls[3]![0], true);
   });
 
+  test('a create refused by a failing store with nothing left to retry: probes tell when the store is well again, no create needed', async () => {
+    const store = new FakeStore();
+    const calls: boolean[] = [];
+    let probes = 0;
+    const probeFailures = [down('probe 1'), down('probe 2')];
+    let healed!: () => void;
+    const wellAgain = new Promise<void>((resolve) => (healed = resolve));
+    const w = batcher(store, {
+      onHealthChange: (healthy) => {
+        calls.push(healthy);
+        if (healthy) healed();
+      },
+      probe: async () => {
+        probes++;
+        const failure = probeFailures.shift();
+        if (failure) throw failure;
+      },
+    });
+    store.failures = [down('cluster away')];
+    await assert.rejects(w.create([item('refused')]), /cluster away/);
+    // The probe's timer does not hold a process open (a server does): this test holds it.
+    const open = setInterval(() => {}, 1000);
+    await wellAgain.finally(() => clearInterval(open));
+    assert.deepEqual(calls, [false, true]);
+    assert.equal(probes, 3, 'probed until one went through');
+    assert.deepEqual(store.written, [], 'the refused create was not written by anyone');
+  });
+
   test('a commit listener that throws does not put the committed batch back (no change is written twice)', async () => {
     const store = new FakeStore();
     const listenerErrors: unknown[] = [];

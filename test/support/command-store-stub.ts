@@ -38,6 +38,7 @@ export abstract class CommandStoreStub implements CommandStore {
   async removeAgent(): Promise<boolean> {
     return true;
   }
+  async probeWrite(): Promise<void> {}
   async getAgents(): Promise<Map<string, AgentRecord>> {
     return new Map();
   }

@@ -15,7 +15,7 @@ import { indexCheckpoint, type IndexCheckpoint } from './checkpoint.js';
 import { auditSource, entryOf, isForeign, readSource, type CommandSource } from './command-source.js';
 import { countsOf, STATUS_COUNTS_AGGS, statusIn } from './status-query.js';
 import { auditCommandFields } from './audit-command-fields.js';
-import { describe, isStatus, toCourierError } from './failures.js';
+import { describe, isStatus, toCourierError, toWriteError } from './failures.js';
 import { ensureIndices, type IndexNames } from './indices.js';
 import { rescanQuery } from './rescan-query.js';
 import { readTailCursor, writeTailCursor } from './tail-cursor.js';
@@ -240,6 +240,14 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
 
   removeAgent(id: string): Promise<boolean> {
     return this.agents.remove(id);
+  }
+
+  async probeWrite(node: string, at: number): Promise<void> {
+    try {
+      await this.client.index({ index: this.names.state, id: `store-probe:${node}`, body: { node, updated_at: at } });
+    } catch (error) {
+      throw toWriteError(error);
+    }
   }
 
   getAgents(ids: string[]): Promise<Map<string, AgentRecord>> {

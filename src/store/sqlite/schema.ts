@@ -102,4 +102,8 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   ALTER TABLE agents ADD COLUMN name TEXT;
   `,
+  `
+  -- One row per node, rewritten to learn whether the database takes writes again after they failed.
+  CREATE TABLE store_probe (node TEXT PRIMARY KEY, at INTEGER NOT NULL) STRICT;
+  `,
 ];

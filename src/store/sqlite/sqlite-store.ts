@@ -96,6 +96,7 @@ export class SqliteStore implements CommandStore {
       insertAgentGroup: db.prepare(`INSERT OR IGNORE INTO agent_groups (group_name, agent_id) VALUES (?, ?)`),
       agentGroups: db.prepare(`SELECT id, groups FROM agents WHERE id IN (SELECT value FROM json_each(?))`),
       getAgent: db.prepare(`SELECT id, key_hash, groups, created_at, name FROM agents WHERE id = ?`),
+      probe: db.prepare(`INSERT INTO store_probe (node, at) VALUES (?, ?) ON CONFLICT (node) DO UPDATE SET at = excluded.at`),
       getAgents: db.prepare(`SELECT id, key_hash, groups, created_at, name FROM agents WHERE id IN (SELECT value FROM json_each(?))`),
       removeAgent: db.prepare(`DELETE FROM agents WHERE id = ?`),
       agentsInGroup: db.prepare(
@@ -247,6 +248,14 @@ export class SqliteStore implements CommandStore {
   async getAgent(id: string): Promise<AgentRecord | null> {
     const row = this.stmt.getAgent.get(id) as AgentRow | undefined;
     return row ? agentRecord(row) : null;
+  }
+
+  async probeWrite(node: string, at: number): Promise<void> {
+    try {
+      this.stmt.probe.run(node, at);
+    } catch (error) {
+      throw toStoreFailure(error);
+    }
   }
 
   async getAgents(ids: string[]): Promise<Map<string, AgentRecord>> {
