@@ -195,6 +195,17 @@ export class CommandTable {
     this.live.clear();
   }
 
+  /**
+   * Reads from the store the commands among `ids` that are not live here (another node changed
+   * them and this node's tail has not seen it yet), and makes the unfinished ones live.
+   */
+  async fetch(ids: readonly string[]): Promise<void> {
+    const states = await Promise.all(ids.filter((id) => !this.live.has(id)).map((id) => this.options.store.getCommand(id)));
+    if (!this.options.running()) return;
+    const now = this.options.clock.now();
+    for (const state of states) if (state && !this.live.has(state.doc.document_id)) this.take(state, now, false);
+  }
+
   /** A write of this command conflicted: re-read it once the re-reads already under way are done. */
   private startReconcile(documentId: string): void {
     const run = (this.reconciling.get(documentId) ?? Promise.resolve())

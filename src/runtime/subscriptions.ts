@@ -37,6 +37,8 @@ export class Subscriptions {
     private readonly clock: Clock,
     private readonly onError: ActorErrorHandler,
     private readonly inspect: InspectObserver | undefined,
+    /** Most acknowledged ids read from the store per poll (one answer's worth: `--max-commands-per-delivery`). */
+    private readonly maxFetchedAcks: number,
   ) {
     const of = (self: AnyActorRef) => this.byActor.get(self);
     const effects = {
@@ -149,16 +151,28 @@ export class Subscriptions {
   /**
    * The route's agent polled (or connected) again, having read `acked`: each of its acknowledging
    * long-polls confirms what it holds of those, and hands back the rest. An id held by no
-   * subscription here may still be this node's, `sent` by another node's answer: that one is
-   * confirmed too, if it is the route's.
+   * subscription here may be `sent` by another node's answer (the agent's polls go to either):
+   * that one is confirmed too, if it is the route's, read from the store first if this node has
+   * not seen it yet.
    */
   private settle(route: string, who: string, acked: readonly string[]): void {
     const subs = this.acking.get(route);
     if (subs) for (const sub of [...subs]) if (!this.dispatcher.isAttached(sub)) sub.longPollActor?.send({ type: 'ACKED', ids: [...acked] });
-    const at = this.clock.now();
-    for (const id of acked) {
-      const live = this.table.get(id);
-      if (live && live.doc.route === route && !this.dispatcher.isInFlight(id)) void this.table.send(id, { type: 'TRANSPORT_CONFIRMED', at, by: who });
+    const confirmHere = (ids: readonly string[]) => {
+      const at = this.clock.now();
+      for (const id of ids) {
+        const live = this.table.get(id);
+        if (live && live.doc.route === route && !this.dispatcher.isInFlight(id)) void this.table.send(id, { type: 'TRANSPORT_CONFIRMED', at, by: who });
+      }
+    };
+    confirmHere(acked);
+    // Answered by another node a moment ago, so not live here yet: read them (at most one answer's worth), then confirm.
+    const unknown = acked.filter((id) => !this.table.get(id)).slice(0, this.maxFetchedAcks);
+    if (unknown.length > 0) {
+      this.table
+        .fetch(unknown)
+        .then(() => confirmHere(unknown))
+        .catch((err: unknown) => this.onError(err));
     }
   }
 

@@ -109,7 +109,7 @@ export class Supervisor {
       claimLeaseMs: options.claimLeaseMs,
       onDelivered: options.onDelivered,
     });
-    this.subscriptions = new Subscriptions(this.dispatcher, this.table, clock, this.onActorError, inspect);
+    this.subscriptions = new Subscriptions(this.dispatcher, this.table, clock, this.onActorError, inspect, options.maxCommandsPerDelivery);
     this.producers = new Producers(
       {
         store,

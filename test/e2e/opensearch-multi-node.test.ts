@@ -153,6 +153,27 @@ describe('courier on OpenSearch: several nodes', { skip: tier.skip }, () => {
     );
   });
 
+  test("an acking agent's next poll reaches the other node: that node confirms what it names, without waiting for the claim lease", async () => {
+    const key = await a.addAgent('acker');
+    const token = (await a.http('POST', '/api/v1/authentication', { body: { uuid: 'acker', key } })).body as { token: string };
+    const [created] = await a.send([command({ type: 'agent', id: 'acker' })]);
+    const id = created!.document_id;
+    const first = await a.http('GET', '/api/v1/commands?ack=', { token: token.token });
+    assert.deepEqual(
+      (first.body as { commands: { document_id: string }[] }).commands.map((c) => c.document_id),
+      [id],
+    );
+    // At once, as an agent does: node b may not have seen the claim yet (it reads the command then).
+    // (These nodes sign tokens each with its own key: the agent authenticates on b.)
+    const onB = (await b.http('POST', '/api/v1/authentication', { body: { uuid: 'acker', key } })).body as { token: string };
+    const next = b.http('GET', `/api/v1/commands?ack=${id}`, { token: onB.token });
+    await eventually(async () => ((await statusesOf([id])).get(id) === 'delivered' ? true : undefined), 'delivered once node b took the acknowledgement');
+    const trail = (await auditOf([id])).map((e) => `${e.cause}@${e.node}`);
+    assert.deepEqual(trail, ['created@node-a', 'claimed@node-a', 'delivered@node-b'], 'no lease expiry, no second delivery');
+    await eventually(() => (a.courier.supervisor.stats().longPollAnswersAwaitingAck === 0 ? true : undefined), "node a's answer to be settled by what node b wrote");
+    assert.equal((await next).status, 408);
+  });
+
   test('a node killed after claiming, before delivery: its claims lapse and another node delivers', { timeout: 120_000 }, async () => {
     const dataDir = tempDir();
     const killed = await spawnCourier([
