@@ -1,7 +1,7 @@
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { ensurePrivateFile } from './data-dir.js';
+import { ensurePrivateFile, writePrivateFile } from './data-dir.js';
 import { errors } from './errors.js';
 
 export interface DataDirLock {
@@ -34,9 +34,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
     throw error;
   }
   // Written whole or not at all (a reader must never see half a number).
-  const partial = `${pidFile}.${process.pid}.tmp`;
-  writeFileSync(partial, `${process.pid}\n`, { mode: 0o600 });
-  renameSync(partial, pidFile);
+  writePrivateFile(pidFile, `${process.pid}\n`);
   let released = false;
   return {
     release() {

@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { errors } from './errors.js';
 
 /**
@@ -43,4 +43,11 @@ export function tightenIfPresent(file: string): boolean {
 export function ensurePrivateFile(file: string): boolean {
   closeSync(openSync(file, 'a', 0o600));
   return tightenIfPresent(file);
+}
+
+/** Writes `text` to `file`, mode 0600, whole or not at all: a crash while writing never leaves half a file (a key, a pid) behind. */
+export function writePrivateFile(file: string, text: string): void {
+  const partial = `${file}.${process.pid}.tmp`;
+  writeFileSync(partial, text, { mode: 0o600 });
+  renameSync(partial, file);
 }

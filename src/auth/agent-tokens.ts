@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tightenIfPresent } from '../data-dir.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { tightenIfPresent, writePrivateFile } from '../data-dir.js';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, decodeProtectedHeader, errors as joseErrors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { CourierError, errors } from '../errors.js';
@@ -41,10 +41,18 @@ function parseSigningKey(file: string, text: string): JWK {
   } catch (error) {
     throw errors.CORRUPT_FILE.causedBy(error, file, `not JSON: ${(error as Error).message}`, SIGNING_KEY_REMEDY);
   }
-  if (typeof jwk !== 'object' || jwk === null || (jwk as JWK).kty !== 'RSA' || typeof (jwk as JWK).d !== 'string') {
-    throw errors.CORRUPT_FILE(file, 'not an RSA private key in JWK form', SIGNING_KEY_REMEDY);
-  }
+  if (!isRsaPrivateJwk(jwk)) throw errors.CORRUPT_FILE(file, 'not an RSA private key in JWK form', SIGNING_KEY_REMEDY);
   return jwk;
+}
+
+function isRsaPrivateJwk(jwk: unknown): jwk is JWK {
+  return typeof jwk === 'object' && jwk !== null && (jwk as JWK).kty === 'RSA' && typeof (jwk as JWK).d === 'string';
+}
+
+/** The public half of an RSA private JWK (what verifies, and what its id is computed from). */
+function publicPart(jwk: JWK): JWK {
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, kid: _kid, ...publicJwk } = jwk;
+  return publicJwk;
 }
 
 /** One signing key of the set: its id (`kid`, the RFC 7638 thumbprint of its public key) and both halves. */
@@ -56,7 +64,7 @@ interface SigningKey {
 
 /** Both halves of an RSA private JWK, and its id; `where` names the file for errors. */
 async function signingKey(jwk: JWK, where: string, remedy: string): Promise<SigningKey> {
-  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, kid: _kid, ...publicJwk } = jwk;
+  const publicJwk = publicPart(jwk);
   try {
     return { kid: await calculateJwkThumbprint(publicJwk), privateKey: await importJWK(jwk, ALG), publicKey: await importJWK(publicJwk, ALG) };
   } catch (error) {
@@ -74,11 +82,8 @@ export function parseKeySet(file: string, text: string): JWK[] {
   }
   const keys = (set as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(keys) || keys.length === 0) throw errors.CORRUPT_FILE(file, 'not a key set ({"keys":[…]}, at least one key)', KEY_SET_REMEDY);
-  for (const jwk of keys as JWK[]) {
-    if (typeof jwk !== 'object' || jwk === null || jwk.kty !== 'RSA' || typeof jwk.d !== 'string')
-      throw errors.CORRUPT_FILE(file, 'a key is not an RSA private key in JWK form', KEY_SET_REMEDY);
-  }
-  return keys as JWK[];
+  if (!keys.every(isRsaPrivateJwk)) throw errors.CORRUPT_FILE(file, 'a key is not an RSA private key in JWK form', KEY_SET_REMEDY);
+  return keys;
 }
 
 const KEY_SET_REMEDY = 'make it again with `courier token-keys rotate --file <file>`';
@@ -87,8 +92,7 @@ const KEY_SET_REMEDY = 'make it again with `courier token-keys rotate --file <fi
 export async function newSigningJwk(): Promise<JWK> {
   const { privateKey } = await generateKeyPair(ALG, { extractable: true });
   const jwk = await exportJWK(privateKey);
-  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = jwk;
-  return { ...jwk, kid: await calculateJwkThumbprint(publicJwk) };
+  return { ...jwk, kid: await calculateJwkThumbprint(publicPart(jwk)) };
 }
 
 /** Where the signing keys come from: the data directory (one node), or a key set file every node of a cluster shares. */
@@ -206,14 +210,7 @@ async function readKeys(source: TokenKeySource): Promise<SigningKey[]> {
     jwk = parseSigningKey(file, readFileSync(file, 'utf8'));
   } else {
     jwk = await newSigningJwk();
-    writeWhole(file, JSON.stringify(jwk));
+    writePrivateFile(file, JSON.stringify(jwk));
   }
   return [await signingKey(jwk, file, SIGNING_KEY_REMEDY)];
-}
-
-/** Written whole or not at all (mode 0600): a crash while writing must not leave half a key behind. */
-export function writeWhole(file: string, text: string): void {
-  const partial = `${file}.${process.pid}.tmp`;
-  writeFileSync(partial, text, { mode: 0o600, flag: 'wx' });
-  renameSync(partial, file);
 }

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { newSigningJwk, parseKeySet, writeWhole } from '../auth/agent-tokens.js';
+import { newSigningJwk, parseKeySet } from '../auth/agent-tokens.js';
+import { writePrivateFile } from '../data-dir.js';
 import { printJson } from './format.js';
 
 const HELP = `Usage:
@@ -37,7 +38,7 @@ export async function runTokenKeys(args: string[]): Promise<number> {
   if (verb === 'rotate') {
     const fresh = await newSigningJwk();
     const keys = [fresh, ...current].slice(0, KEPT);
-    writeWhole(file, JSON.stringify({ keys }));
+    writePrivateFile(file, JSON.stringify({ keys }));
     if (values.json) printJson({ signing: fresh.kid, verifying: keys.slice(1).map((k) => k.kid) });
     else {
       console.log(`${file}: ${fresh.kid} signs from now on${keys.length > 1 ? `; ${keys[1]!.kid} still verifies` : ''}`);

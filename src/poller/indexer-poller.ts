@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { backoffMs, indexerPollerMachine } from '../../machines/indexer-poller.machine.js';
 import type { CommandState } from '../domain/command.js';
 import type { IndexerSource, TailCursor } from './indexer-source.js';
+import { unansweredFor } from '../domain/unanswered.js';
 
 export interface IndexerPollerOptions {
   source: IndexerSource;
@@ -18,9 +19,6 @@ export interface IndexerPollerOptions {
   maxBackoffMs?: number;
   random?: () => number;
 }
-
-/** A read unanswered for longer than this makes the poller unhealthy at once (not after the request timeout). */
-export const UNANSWERED_READ_MS = 3000;
 
 export interface PollerHealth {
   /** The last read succeeded. */
@@ -106,22 +104,21 @@ export class IndexerPoller {
     const context = snapshot?.context;
     const state = snapshot ? stateName(snapshot) : 'not started';
     // A read still unanswered after the bound says as much as a failed one: the cluster hangs.
-    const waitedMs = this.readingSince === null ? 0 : performance.now() - this.readingSince;
-    const hung = waitedMs > UNANSWERED_READ_MS;
-    const ok = !hung && context !== undefined && context.failures === 0 && snapshot?.status === 'active';
-    const reason = hung
-      ? `indexer poller: the cluster has not answered a read for ${(waitedMs / 1000).toFixed(1)} s`
-      : context?.lastError
-        ? `indexer poller: ${context.lastError}`
-        : `indexer poller is ${state}`;
+    const hung = this.unansweredRead();
+    const ok = hung === null && context !== undefined && context.failures === 0 && snapshot?.status === 'active';
+    const reason = hung !== null ? `indexer poller: ${hung}` : context?.lastError ? `indexer poller: ${context.lastError}` : `indexer poller is ${state}`;
     return { ok, state, failures: context?.failures ?? 0, reason: ok ? null : reason, cursor: this.cursor?.seqNo ?? null };
   }
 
   /** Why the cluster cannot be relied on now (its reads fail, or one hangs), or null; a stopped poller is not a problem of the cluster. */
   clusterProblem(): string | null {
     const health = this.health();
-    const hung = this.readingSince !== null && performance.now() - this.readingSince > UNANSWERED_READ_MS;
-    return hung || health.failures > 0 ? health.reason : null;
+    return this.unansweredRead() !== null || health.failures > 0 ? health.reason : null;
+  }
+
+  /** The read under way, if the cluster has left it unanswered too long, said as a reason. */
+  private unansweredRead(): string | null {
+    return this.readingSince === null ? null : unansweredFor('read', performance.now() - this.readingSince);
   }
 
   private track<T>(work: Promise<T>): Promise<T> {

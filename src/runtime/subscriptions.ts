@@ -158,11 +158,12 @@ export class Subscriptions {
   private settle(route: string, who: string, acked: readonly string[]): void {
     const subs = this.acking.get(route);
     if (subs) for (const sub of [...subs]) if (!this.dispatcher.isAttached(sub)) sub.longPollActor?.send({ type: 'ACKED', ids: [...acked] });
+    // Only those still claimed and held by no connection here: the ones the answers above held are settled already.
     const confirmHere = (ids: readonly string[]) => {
       const at = this.clock.now();
       for (const id of ids) {
         const live = this.table.get(id);
-        if (live && live.doc.route === route && !this.dispatcher.isInFlight(id)) void this.table.send(id, { type: 'TRANSPORT_CONFIRMED', at, by: who });
+        if (live?.hasTag('claimed') && live.doc.route === route && !this.dispatcher.isInFlight(id)) void live.send({ type: 'TRANSPORT_CONFIRMED', at, by: who });
       }
     };
     confirmHere(acked);

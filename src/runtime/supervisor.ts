@@ -4,6 +4,7 @@ import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { CommandSpec, CommandState, CommandView } from '../domain/command.js';
 import { CourierError, errors } from '../errors.js';
 import type { AuditEvent, CommandStore } from '../store/store.js';
+import { unansweredFor } from '../domain/unanswered.js';
 import { guardInspect, type InspectObserver } from './actor-observers.js';
 import type { Clock } from './clock.js';
 import { commandEffects } from './command-effects.js';
@@ -20,9 +21,6 @@ import { WriteBatcher } from './write-batcher.js';
 
 export type { SubmitOptions } from './producers.js';
 export type { ResultOutcome, ResultReport } from './results.js';
-
-/** A write unanswered for longer than this makes the store unhealthy at once (not after the request timeout). */
-export const UNANSWERED_WRITE_MS = 3000;
 
 export interface SupervisorOptions {
   store: CommandStore;
@@ -161,8 +159,7 @@ export class Supervisor {
 
   /** A write the store has left unanswered for too long, said as a reason; or null. */
   private unansweredWrite(): string | null {
-    const waitedMs = this.writes.unansweredForMs;
-    return waitedMs > UNANSWERED_WRITE_MS ? `the store has not answered a write for ${(waitedMs / 1000).toFixed(1)} s` : null;
+    return unansweredFor('write', this.writes.unansweredForMs);
   }
 
   /** Transitions requested and not yet written (the store is failing, or slow). */

@@ -106,12 +106,12 @@ export class WriteBatcher {
     });
   }
 
-  /** What was requested and is not written yet: writes, and the commands they are of. */
   /** How long the commit under way has waited for the store (0: none under way). */
   get unansweredForMs(): number {
     return this.committingSince === null ? 0 : performance.now() - this.committingSince;
   }
 
+  /** What was requested and is not written yet: writes, and the commands they are of. */
   get backlog(): { creates: number; changes: number; commands: string[] } {
     const commands = new Set([...this.queue.creates.flatMap((c) => c.items.map((i) => i.doc.document_id)), ...this.queue.changes.map((c) => c.item.document_id)]);
     return { creates: this.queue.creates.reduce((n, c) => n + c.items.length, 0), changes: this.queue.changes.length, commands: [...commands] };
@@ -203,7 +203,7 @@ export class WriteBatcher {
         changes: batch.changes.map((c) => c.item),
       });
     } catch (error) {
-      if (this.committingSince === since) this.committingSince = null;
+      this.answered(since);
       // Nothing was written.
       if (isStoreFailure(error)) {
         this.markHealthy(false, error);
@@ -226,7 +226,7 @@ export class WriteBatcher {
       const second = await this.write(halves[1]);
       return { retry: [...first.retry, ...second.retry], ...(second.storeFailure !== undefined ? { storeFailure: second.storeFailure } : {}) };
     }
-    if (this.committingSince === since) this.committingSince = null;
+    this.answered(since);
     // Written, wholly or in part: from here on nothing written may be put back in the queue.
     const failed = outcome.failed;
     const firstFailure = failed && [...failed.creates.values(), ...failed.changes.values()].find(isStoreFailure);
@@ -263,9 +263,8 @@ export class WriteBatcher {
   private async retryLater(changes: Pending['changes']): Promise<void> {
     this.queue.changes.unshift(...changes);
     if (this.abandoned !== undefined) return this.rejectQueued();
-    const delay = this.options.retryDelayMs?.(this.failures) ?? Math.min(5000, 50 * 2 ** this.failures);
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, delay);
+      const timer = setTimeout(resolve, this.retryDelay());
       this.wakeRetry = () => {
         clearTimeout(timer);
         resolve();
@@ -286,8 +285,7 @@ export class WriteBatcher {
     this.probing = true;
     try {
       while (!this.healthy && this.abandoned === undefined) {
-        const delay = this.options.retryDelayMs?.(this.failures) ?? Math.min(5000, 50 * 2 ** this.failures);
-        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+        await new Promise((resolve) => setTimeout(resolve, this.retryDelay()).unref());
         if (this.healthy || this.committing || this.queue.creates.length > 0 || this.queue.changes.length > 0) return;
         try {
           await this.options.probe();
@@ -300,6 +298,16 @@ export class WriteBatcher {
     } finally {
       this.probing = false;
     }
+  }
+
+  /** The back-off before the next try while the store fails: doubling, at most 5 s. */
+  private retryDelay(): number {
+    return this.options.retryDelayMs?.(this.failures) ?? Math.min(5000, 50 * 2 ** this.failures);
+  }
+
+  /** The commit started at `since` got its answer (a split batch's halves have their own). */
+  private answered(since: number): void {
+    if (this.committingSince === since) this.committingSince = null;
   }
 
   private markHealthy(ok: boolean, error?: unknown): void {

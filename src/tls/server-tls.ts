@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { SecureContextOptions, Server as TlsServer, TLSSocket } from 'node:tls';
+import { writePrivateFile } from '../data-dir.js';
 import type { Logger } from 'pino';
 import type { webcrypto } from 'node:crypto';
 import { errors } from '../errors.js';
@@ -212,8 +213,8 @@ async function privateCertificate(settings: ServerTlsSettings, now: number): Pro
     ca = { cert: readPem(files.caCert, 'CERTIFICATE'), key: readPem(files.caKey, 'PRIVATE KEY') };
   } else {
     ca = await createCa(`courier private CA (${hostname()})`, now);
-    writePrivate(files.caKey, ca.key);
-    writePrivate(files.caCert, ca.cert);
+    writePrivateFile(files.caKey, ca.key);
+    writePrivateFile(files.caCert, ca.cert);
   }
   const hosts = [...new Set([hostname(), 'localhost', '127.0.0.1', '::1', ...settings.hosts])];
   if (existsSync(files.cert) && existsSync(files.key)) {
@@ -223,16 +224,9 @@ async function privateCertificate(settings: ServerTlsSettings, now: number): Pro
     }
   }
   const pair = await issueServerCertificate(ca, hosts, now);
-  writePrivate(files.key, pair.key);
-  writePrivate(files.cert, pair.cert);
+  writePrivateFile(files.key, pair.key);
+  writePrivateFile(files.cert, pair.cert);
   return { pair, caFile: files.caCert };
-}
-
-/** Written 0600, whole or not at all. */
-function writePrivate(file: string, text: string): void {
-  const partial = `${file}.${process.pid}.tmp`;
-  writeFileSync(partial, text, { mode: 0o600 });
-  renameSync(partial, file);
 }
 
 function readPem(file: string, kind: 'CERTIFICATE' | 'PRIVATE KEY'): string {

@@ -39,7 +39,7 @@ export interface CommandSource {
     attempts?: number;
     claim?: { node?: string; until?: number | string } | null;
     updated_at?: number | string;
-    /** Courier's own status; `command.status` holds Wazuh's word for it (see `wazuhStatus`). */
+    /** Courier's own status; `command.status` holds Wazuh's word for it (see `WAZUH_STATUS`). */
     status?: string;
   };
 }
