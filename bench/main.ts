@@ -12,6 +12,7 @@ import type { BenchContext } from './scenarios/context.js';
 import { runIndexer } from './scenarios/indexer.js';
 import { runLiveCommands } from './scenarios/live-commands.js';
 import { runLongPoll } from './scenarios/long-poll.js';
+import { runScaleOut } from './scenarios/scale-out.js';
 import { runRawFloor } from './scenarios/raw-floor.js';
 import { runWebSocket } from './scenarios/websocket.js';
 import { runTlsWebSocket } from './scenarios/tls-websocket.js';
@@ -59,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
     if (plan.scenarios.has('long-poll')) await runLongPoll(ctx);
     if (plan.scenarios.has('live-commands')) await runLiveCommands(ctx);
     if (plan.opensearch && plan.scenarios.has('indexer')) await runIndexer(ctx, plan.opensearch);
+    if (plan.opensearch && plan.scenarios.has('scale-out')) await runScaleOut(ctx, plan.opensearch);
     if (plan.scenarios.has('auth')) await runAuth(ctx);
     const counters = await fleet.counters();
     agentErrors = counters.errors;

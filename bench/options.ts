@@ -16,14 +16,18 @@ Options:
   --duration <s>          seconds measured in the throughput phases (default 20; --quick 4)
   --opensearch <url>      also measure indexer dispatch (document indexed -> agent receipt)
   --indexer-commands <n>  commands for the indexer scenario (default 1000; --quick 200)
+  --nodes <list>          courier nodes per run of the scale-out scenario (needs --opensearch;
+                          default 1,2,3): CPU of OpenSearch and of courier per command at a fixed
+                          rate, throughput, and dispatch across nodes, for each count
+  --scale-out-rate <n>    commands per second of the scale-out scenario's fixed-rate phase (default 200)
   --cpu-prof <dir>        write courier's CPU profile of each measured phase to <dir> and print
                           its top functions by self time
   --only <list>           run only these scenarios (comma-separated): websocket, tls-websocket, long-poll,
-                          live-commands, indexer, auth (raw floor runs with websocket)
+                          live-commands, indexer, scale-out, auth (raw floor runs with websocket)
   -h, --help              this help`;
 
-export type Scenario = 'websocket' | 'tls-websocket' | 'long-poll' | 'live-commands' | 'indexer' | 'auth';
-const SCENARIOS: Scenario[] = ['websocket', 'tls-websocket', 'long-poll', 'live-commands', 'indexer', 'auth'];
+export type Scenario = 'websocket' | 'tls-websocket' | 'long-poll' | 'live-commands' | 'indexer' | 'scale-out' | 'auth';
+const SCENARIOS: Scenario[] = ['websocket', 'tls-websocket', 'long-poll', 'live-commands', 'indexer', 'scale-out', 'auth'];
 
 export interface Plan {
   quick: boolean;
@@ -45,6 +49,11 @@ export interface Plan {
   connectConcurrency: number;
   opensearch: string | null;
   indexerCommands: number;
+  /** Courier nodes of each run of the scale-out scenario. */
+  nodeCounts: number[];
+  /** Agents of the scale-out scenario (spread over the nodes) and its fixed rate (commands/s). */
+  scaleOutAgents: number;
+  scaleOutRate: number;
   cpuProfDir: string | null;
   scenarios: Set<Scenario>;
 }
@@ -69,6 +78,8 @@ export function parsePlan(argv: string[]): Plan | null {
       duration: { type: 'string' },
       opensearch: { type: 'string' },
       'indexer-commands': { type: 'string' },
+      nodes: { type: 'string' },
+      'scale-out-rate': { type: 'string' },
       'cpu-prof': { type: 'string' },
       only: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -103,6 +114,9 @@ export function parsePlan(argv: string[]): Plan | null {
     connectConcurrency: 64,
     opensearch: values.opensearch ?? null,
     indexerCommands: positiveInt('indexer-commands', values['indexer-commands'], quick ? 200 : 1000),
+    nodeCounts: (values.nodes ?? '1,2,3').split(',').map((n) => positiveInt('nodes', n, 1)),
+    scaleOutAgents: Math.min(agents, 1000),
+    scaleOutRate: positiveInt('scale-out-rate', values['scale-out-rate'], 200),
     cpuProfDir: values['cpu-prof'] ?? null,
     scenarios,
   };

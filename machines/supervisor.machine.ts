@@ -20,7 +20,7 @@ export interface SupervisorReply {
 /** Edge events someone waits on: the runtime answers through `reply`. */
 export type SupervisorRequestType = 'SUBMIT' | 'CANCEL' | 'RESULTS' | 'SUBSCRIBE' | 'CONFIRMED';
 /** Edge events nobody waits on. */
-export type SupervisorNoticeType = 'OBSERVED' | 'WRITTEN' | 'UNSUBSCRIBED' | 'REVOKE' | 'WAKE' | 'DEADLINES';
+export type SupervisorNoticeType = 'OBSERVED' | 'WRITTEN' | 'UNSUBSCRIBED' | 'REVOKE' | 'WAKE' | 'DEADLINES' | 'SHED';
 
 /** `request` is the edge's payload, opaque here: its type is the runtime's (src/runtime/supervisor-events.ts). */
 export type SupervisorEvent = { type: 'STOP' } | { type: SupervisorRequestType; request: unknown; reply: SupervisorReply } | { type: SupervisorNoticeType; request: unknown };
@@ -62,6 +62,8 @@ export const supervisorMachine = setup({
     observe: () => {},
     /** DEADLINES: stored deadlines passed; each command is told. */
     expireDeadlines: () => {},
+    /** SHED (on a cluster, now and then): let go of commands whose target is served by another node, or none. */
+    shed: () => {},
     /** A request arriving while not running: answered 503 (shutting down). */
     refuse: () => {},
   },
@@ -96,6 +98,7 @@ export const supervisorMachine = setup({
         WAKE: { actions: 'wake' },
         OBSERVED: { actions: 'observe' },
         DEADLINES: { actions: 'expireDeadlines' },
+        SHED: { actions: 'shed' },
         STOP: { target: 'draining' },
       },
     },

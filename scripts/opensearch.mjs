@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the test OpenSearch node in the foreground: `npm run opensearch -- [--port N] [--data DIR] [--log-level info]`.
+// Runs the test OpenSearch node in the foreground: `npm run opensearch -- [--port N] [--data DIR] [--log-level info] [--distribution-jvm]`.
 // Builds it first if needed (scripts/build-opensearch-node.sh). Default port: a free one (0), printed
 // on the OPENSEARCH_READY line. Ctrl-C / SIGTERM stop it cleanly. See docs/opensearch-test-node.md.
 import { spawn, spawnSync } from 'node:child_process';
@@ -7,11 +7,14 @@ import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
-const usage = 'usage: npm run opensearch -- [--port N] [--data DIR] [--log-level LEVEL]';
+const usage = 'usage: npm run opensearch -- [--port N] [--data DIR] [--log-level LEVEL] [--distribution-jvm]';
 
 let port = '0';
 let data;
 let logLevel = 'warn';
+// The test suite's JVM starts fast (C1 only, serial GC, small heap) and runs slower; an OpenSearch
+// distribution's (G1, full JIT, 1 GB heap) is what a benchmark of the cluster's CPU must measure.
+let distributionJvm = false;
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const value = () => {
@@ -27,6 +30,9 @@ for (let i = 0; i < argv.length; i++) {
       break;
     case '--log-level':
       logLevel = value();
+      break;
+    case '--distribution-jvm':
+      distributionJvm = true;
       break;
     case '-h':
     case '--help':
@@ -44,10 +50,8 @@ if (build.status !== 0) fail('building the OpenSearch test node failed');
 
 const target = join(root, 'test', 'opensearch-node', 'target');
 const args = [
-  // Same JVM flags as test/support/opensearch-node.ts.
-  '-Xmx512m',
-  '-XX:+UseSerialGC',
-  '-XX:TieredStopAtLevel=1',
+  // Same JVM flags as test/support/opensearch-node.ts, or an OpenSearch distribution's (jvm.options).
+  ...(distributionJvm ? ['-Xms1g', '-Xmx1g', '-XX:+UseG1GC'] : ['-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1']),
   '-Djava.awt.headless=true',
   '-cp',
   [join(target, 'classes'), join(target, 'lib', '*')].join(delimiter),

@@ -102,6 +102,9 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     ...(inspector ? { inspect: inspector.observer } : {}),
     // A cluster the poller cannot read (or that hangs) is not sent creates to wait on.
     storeProblem: () => poller?.clusterProblem() ?? null,
+    // On a cluster a node holds only the commands of the agents connected to it; an agent between
+    // two long-polls, or reconnecting, still counts as connected here for this long.
+    ...(isIndexerSource(store) ? { affinityGraceMs: 30_000 } : {}),
   });
   metrics = new Metrics({ countByStatus: () => store.countByStatus(), stats: () => supervisor.stats() });
   const agents = new AgentRegistry(store, () => clock.now());

@@ -5,8 +5,13 @@ import { CourierNode } from '../courier-node.js';
 import type { Fleet } from '../fleet.js';
 import type { Plan } from '../options.js';
 
+/** Figures of the scale-out scenario, one per node count: `os_cpu_ms_per_cmd{nodes=3}`. */
+export type ScaleOutMetric =
+  'os_cpu_ms_per_cmd' | 'courier_cpu_ms_per_cmd_os' | 'courier_cpu_growth' | 'os_throughput_cmds_per_s' | 'cross_node_dispatch_p50_ms' | 'cross_node_dispatch_p99_ms';
+
 /** The metric names of a run, exactly as reported. */
 export type MetricName =
+  | `${ScaleOutMetric}{nodes=${number}}`
   | 'ws_dispatch_p50_ms'
   | 'ws_dispatch_p99_ms'
   | 'longpoll_dispatch_p50_ms'

@@ -41,7 +41,8 @@ function commandDocument(agentId: string) {
   };
 }
 
-async function openSearch(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+/** A request to the cluster, with its status and text. */
+export async function openSearch(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
   const res = await fetch(`${base}${path}`, {
     method,
     headers: { 'content-type': 'application/json' },

@@ -101,6 +101,11 @@ export async function fanout(ctx: BenchContext, courier: CourierNode, group: str
   return Math.max(...samples);
 }
 
+/** Whoever takes commands: one courier's admin socket, or several in turn. */
+export interface Producer {
+  submit(commands: object[]): Promise<Record<string, unknown>[]>;
+}
+
 export interface Rates {
   receivedPerS: number;
   completedPerS: number;
@@ -123,8 +128,14 @@ export async function measureRates(fleet: Fleet, warmupMs: number, durationMs: n
  * not yet completed (result recorded and acknowledged to the agent). Returns the measured rates
  * and a command as an agent received it (the raw floor pushes frames of the same shape).
  */
-export async function sustain(ctx: BenchContext, courier: CourierNode, ids: string[]): Promise<Rates & { sample: Record<string, unknown> }> {
-  const { window, batch, warmupMs, throughputMs } = ctx.plan;
+export async function sustain(
+  ctx: BenchContext,
+  courier: Producer,
+  ids: string[],
+  shape: { window: number; batch: number } = ctx.plan,
+): Promise<Rates & { sample: Record<string, unknown> }> {
+  const { warmupMs, throughputMs } = ctx.plan;
+  const { window, batch } = shape;
   const concurrency = 4;
   const fleet = ctx.fleet;
   const base = (await fleet.counters()).completed;

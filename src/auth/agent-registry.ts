@@ -55,6 +55,11 @@ export class AgentRegistry {
   private readonly removedListeners = new Set<(id: string) => void>();
   /** The registration each agent's tokens were last verified against (see `touch`). */
   private readonly inUse = new Map<string, string>();
+  /**
+   * The last sweep: the registrations' mark it read at, and the connected agents it found valid
+   * then, each with the registration its connections had used (see `sweep`).
+   */
+  private swept: { mark: string | null; checked: Map<string, string | undefined> } = { mark: null, checked: new Map() };
 
   constructor(
     private readonly store: CommandStore,
@@ -119,15 +124,26 @@ export class AgentRegistry {
    * is forgotten here as on a removal through this node (its open connections end). Returns them.
    */
   async sweep(connected: string[]): Promise<string[]> {
-    if (connected.length === 0) return [];
-    const current = await this.store.getAgents(connected);
-    const gone = connected.filter((id) => {
+    // Read first: a write landing during the reads below moves it, and the next sweep reads all again.
+    const mark = (await this.store.registrationsMark?.()) ?? null;
+    if (mark === null || mark !== this.swept.mark) this.swept = { mark, checked: new Map() };
+    const { checked } = this.swept;
+    const now = new Set(connected);
+    for (const id of checked.keys()) if (!now.has(id)) checked.delete(id);
+    // Only what was not checked against these registrations already: nothing at all while nobody
+    // registers or removes an agent, however many are connected.
+    const unchecked = connected.filter((id) => !checked.has(id) || checked.get(id) !== this.inUse.get(id));
+    if (unchecked.length === 0) return [];
+    const current = await this.store.getAgents(unchecked);
+    const gone = unchecked.filter((id) => {
       const record = current.get(id);
       if (!record) return true;
       const used = this.inUse.get(id);
       return used !== undefined && used !== registrationOf(record);
     });
     for (const id of gone) this.forget(id);
+    const ended = new Set(gone);
+    for (const id of unchecked) if (!ended.has(id)) checked.set(id, this.inUse.get(id));
     return gone;
   }
 

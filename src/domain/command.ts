@@ -120,8 +120,11 @@ export function agentRoute(agentId: string): string {
   return `${AGENT_ROUTE_PREFIX}${agentId}`;
 }
 
+/** A server component's route is this prefix and its module. */
+export const SERVER_ROUTE_PREFIX = 'server:';
+
 export function serverRoute(module: string): string {
-  return `server:${module}`;
+  return `${SERVER_ROUTE_PREFIX}${module}`;
 }
 
 /** The Wazuh-shaped view of a command that agents and producers receive. */

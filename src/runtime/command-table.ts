@@ -26,6 +26,10 @@ export interface CommandTableHooks {
   forgotten(command: LiveCommand): void;
   /** Whether a connection of this node holds it, handed out and not yet confirmed. */
   inFlight(documentId: string): boolean;
+  /** Whether this node holds a command read from the store (see `RouteAffinity`). */
+  holds(state: CommandState, now: number): boolean;
+  /** Whether this node keeps holding a live command it is doing nothing with (see `shed`). */
+  keeps(live: LiveCommand, now: number): boolean;
 }
 
 /**
@@ -155,6 +159,7 @@ export class CommandTable {
   recover(unfinished: CommandState[]): void {
     const now = this.options.clock.now();
     for (const state of unfinished) {
+      if (!this.hooks.holds(state, now)) continue;
       this.adopt(state);
       // Handed to a connection by this node before the restart and never confirmed (or claimed by
       // a node whose claim has expired): deliver it again.
@@ -168,9 +173,11 @@ export class CommandTable {
    * Makes a stored state live, replacing the live command. Skipped while a write of this node for
    * the command is unsettled (its outcome decides: a conflict re-reads). Unless `force`d (after a
    * conflict, when the live command holds a transition the store refused), also skipped when the
-   * stored status is the live one and no claim lapsed, or the command is in flight here.
+   * stored status is the live one and no claim lapsed, or the command is in flight here. A command
+   * this node does not hold (see `RouteAffinity`) is let go, unless `pin`ned: an operation of this
+   * node (a cancel, a result, an ack) is about to act on it.
    */
-  take(state: CommandState, now: number, force: boolean): void {
+  take(state: CommandState, now: number, force: boolean, pin = false): void {
     const id = state.doc.document_id;
     const live = this.live.get(id);
     if (live) {
@@ -183,6 +190,10 @@ export class CommandTable {
       this.forget(live);
     }
     if (isFinalStatus(state.status)) return;
+    if (!pin && !this.hooks.holds(state, now)) {
+      if (live) this.options.store.released?.(id);
+      return;
+    }
     this.adopt(state);
     // Claimed by a node whose lease ran out (or by a Wazuh server, which claims nothing): deliver it again.
     if (claimLapsed(state, now)) void this.send(id, { type: 'LEASE_EXPIRED', at: now });
@@ -203,7 +214,24 @@ export class CommandTable {
     const states = await Promise.all(ids.filter((id) => !this.live.has(id)).map((id) => this.options.store.getCommand(id)));
     if (!this.options.running()) return;
     const now = this.options.clock.now();
-    for (const state of states) if (state && !this.live.has(state.doc.document_id)) this.take(state, now, false);
+    for (const state of states) if (state && !this.live.has(state.doc.document_id)) this.take(state, now, false, true);
+  }
+
+  /**
+   * Lets go of the live commands this node no longer holds (their route is served elsewhere or
+   * nowhere, see `RouteAffinity`) and is doing nothing with: no write of theirs unsettled, none
+   * in flight to a connection. Returns how many.
+   */
+  shed(now: number): number {
+    let shed = 0;
+    for (const live of this.live.values()) {
+      const id = live.doc.document_id;
+      if (this.unsettled.has(id) || this.reconciling.has(id) || this.hooks.inFlight(id) || this.hooks.keeps(live, now)) continue;
+      this.forget(live);
+      this.options.store.released?.(id);
+      shed++;
+    }
+    return shed;
   }
 
   /** A write of this command conflicted: re-read it once the re-reads already under way are done. */

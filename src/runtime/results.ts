@@ -36,14 +36,17 @@ export class Results {
   async report(reports: ResultReport[], route: string | null, who: string): Promise<ResultOutcome[]> {
     // Live commands are checked in memory, synchronously (the results apply in this turn); the
     // others are read from the store together, not one by one.
-    let docs = reports.map((report) => this.table.get(report.document_id)?.doc);
-    if (docs.some((doc) => doc === undefined)) {
-      docs = await Promise.all(docs.map(async (doc, i) => doc ?? (await this.store.getCommand(reports[i]!.document_id))?.doc));
-    }
-    docs.forEach((doc, i) => {
+    const live = reports.map((report) => this.table.get(report.document_id)?.doc);
+    const stored = live.some((doc) => doc === undefined) ? await Promise.all(live.map(async (doc, i) => (doc ? null : await this.store.getCommand(reports[i]!.document_id)))) : [];
+    live.forEach((doc, i) => {
+      const found = doc ?? stored[i]?.doc;
       // Another agent's command is reported as unknown: an agent learns nothing about others.
-      if (!doc || (route !== null && doc.route !== route)) throw errors.COMMAND_NOT_FOUND(reports[i]!.document_id);
+      if (!found || (route !== null && found.route !== route)) throw errors.COMMAND_NOT_FOUND(reports[i]!.document_id);
     });
+    // On a cluster this node may not hold them (their target's other connection is on another node):
+    // the results are about to act on them here.
+    const now = this.clock.now();
+    for (const state of stored) if (state && this.running() && !this.table.get(state.doc.document_id)) this.table.take(state, now, false, true);
     return Promise.all(reports.map((report) => this.record(report, who)));
   }
 

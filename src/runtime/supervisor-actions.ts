@@ -5,6 +5,7 @@ import type { CommandTable } from './command-table.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Producers } from './producers.js';
 import type { Results } from './results.js';
+import type { RouteAffinity } from './route-affinity.js';
 import type { SupervisorRequests } from './supervisor-events.js';
 import { answer, answerNow, notice } from './supervisor-mailbox.js';
 import type { Subscriptions } from './subscriptions.js';
@@ -19,6 +20,8 @@ export interface SupervisorParts {
   clock: Clock;
   /** Wakes the live feeds (others' transitions are in the audit trail too). */
   notifyCommitted: () => void;
+  /** On a cluster, which routes this node serves (absent: a node alone on its store holds everything). */
+  affinity: RouteAffinity | null;
 }
 
 type Action = (args: { event: SupervisorEvent }) => void;
@@ -33,7 +36,11 @@ export function edgeActions(parts: SupervisorParts): Record<string, Action> {
     subscribe: ({ event }) => answerNow(event, (r: SupervisorRequests['SUBSCRIBE']['request']) => subscriptions.open(r.route, r.mode, r.who, r.transport, r.options)),
     confirm: ({ event }) => answerNow(event, (r: SupervisorRequests['CONFIRMED']['request']) => subscriptions.confirm(r.subscription, r.documentIds)),
     written: ({ event }) => subscriptions.written(notice<'WRITTEN'>(event)),
-    unsubscribe: ({ event }) => subscriptions.close(notice<'UNSUBSCRIBED'>(event)),
+    unsubscribe: ({ event }) => {
+      const subscription = notice<'UNSUBSCRIBED'>(event);
+      subscriptions.close(subscription);
+      parts.affinity?.unsubscribed(subscription.route, clock.now());
+    },
     revoke: ({ event }) => subscriptions.revoke(notice<'REVOKE'>(event)),
     wake: ({ event }) => dispatcher.markDirty(notice<'WAKE'>(event)),
     observe: ({ event }) => {
@@ -47,6 +54,11 @@ export function edgeActions(parts: SupervisorParts): Record<string, Action> {
       dispatcher.releasing(() => {
         for (const id of notice<'DEADLINES'>(event)) void table.send(id, { type: 'DEADLINE', at });
       });
+    },
+    shed: () => {
+      const now = clock.now();
+      table.shed(now);
+      parts.affinity?.prune(now);
     },
     refuse: ({ event }) =>
       answerNow(event, () => {

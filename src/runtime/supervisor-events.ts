@@ -27,6 +27,7 @@ export interface SupervisorNotices {
   REVOKE: string;
   WAKE: string;
   DEADLINES: string[];
+  SHED: null;
 }
 
 // Every event type of the machine has a payload type here, and no other.

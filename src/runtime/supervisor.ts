@@ -18,6 +18,7 @@ import { SupervisorMailbox } from './supervisor-mailbox.js';
 import { Subscriptions, type OpenOptions } from './subscriptions.js';
 import type { SubscriberTransport, Subscription, SubscriptionMode } from './subscription.js';
 import { WriteBatcher } from './write-batcher.js';
+import { holdsAll, RouteAffinity } from './route-affinity.js';
 
 export type { SubmitOptions } from './producers.js';
 export type { ResultOutcome, ResultReport } from './results.js';
@@ -47,7 +48,16 @@ export interface SupervisorOptions {
    * then answered 503 at once instead of waiting for the request timeout.
    */
   storeProblem?: () => string | null;
+  /**
+   * On a cluster (a store shared with other nodes): hold only the commands of the routes served
+   * here (see `RouteAffinity`), a route counting as served for this long (ms) after its last
+   * subscription ended. Absent: hold every command (a node alone on its store).
+   */
+  affinityGraceMs?: number;
 }
+
+/** How often, on a cluster, commands this node no longer holds are let go (ms). */
+const SHED_INTERVAL_MS = 1000;
 
 /**
  * The supervisor: the actor every edge talks to, by events (machines/supervisor.machine.ts). Its
@@ -73,6 +83,10 @@ export class Supervisor {
   private recoverError: unknown;
   private writeProblem: { message: string; code: string } | null = null;
   private readonly commitListeners = new Set<() => void>();
+  private readonly affinity: RouteAffinity | null;
+  /** Routes that started being served here, whose commands are to be read from the cluster. */
+  private readonly routesToLoad = new Set<string>();
+  private shedTimer: NodeJS.Timeout | null = null;
   private readonly onActorError = (error: unknown) => this.options.logger.error({ err: error }, 'actor error');
   private readonly isRunning = () => this.running;
 
@@ -97,8 +111,11 @@ export class Supervisor {
       queue: (live) => this.dispatcher.enqueue(live),
       forgotten: (live) => this.dispatcher.release(live.doc.document_id),
       inFlight: (id) => this.dispatcher.isInFlight(id),
+      holds: (state, now) => (this.affinity ?? holdsAll).holds(state, now),
+      keeps: (live, now) => (this.affinity ?? holdsAll).keeps(live, now),
     });
     this.dispatcher = new Dispatcher({ clock, logger, maxCommandsPerDelivery: options.maxCommandsPerDelivery }, this.table);
+    this.affinity = options.affinityGraceMs === undefined ? null : new RouteAffinity(this.dispatcher, node, options.affinityGraceMs);
     lifecycle.effects = commandEffects({
       table: this.table,
       dispatcher: this.dispatcher,
@@ -134,10 +151,15 @@ export class Supervisor {
     this.actor.start();
     const snapshot = await waitFor(this.actor, (s) => s.value !== 'starting');
     if (snapshot.value === 'failed') throw this.recoverError instanceof Error ? this.recoverError : new Error('supervisor recovery failed', { cause: this.recoverError });
+    if (this.affinity) {
+      this.shedTimer = setInterval(() => this.mailbox.tell('SHED', null), SHED_INTERVAL_MS);
+      this.shedTimer.unref();
+    }
   }
 
   /** Refuses new work, answers open subscriptions, writes everything out. */
   async stop(): Promise<void> {
+    if (this.shedTimer) clearInterval(this.shedTimer);
     this.actor.send({ type: 'STOP' });
     await waitFor(this.actor, (s) => s.status === 'done');
   }
@@ -208,7 +230,33 @@ export class Supervisor {
    * A long-poll's `options.acked` acknowledges what the agent read of its previous answer.
    */
   subscribe(route: string, mode: SubscriptionMode, who: string, transport: SubscriberTransport, options: OpenOptions = {}): Subscription {
-    return this.mailbox.askNow('SUBSCRIBE', { route, mode, who, transport, options });
+    const starts = this.affinity !== null && !this.affinity.serves(route, this.options.clock.now());
+    const subscription = this.mailbox.askNow('SUBSCRIBE', { route, mode, who, transport, options });
+    if (starts) this.loadRoute(route);
+    return subscription;
+  }
+
+  /**
+   * A route starts being served here: its commands, which other nodes held until now (or nobody),
+   * are read from the cluster — the routes of one turn in one read — and made live as observed.
+   * A read that fails is logged: the poller's re-scan finds the route's pending commands anyway.
+   */
+  private loadRoute(route: string): void {
+    const { store } = this.options;
+    if (!store.loadUnfinishedOf) return;
+    if (this.routesToLoad.size === 0) {
+      setImmediate(() => {
+        const routes = [...this.routesToLoad];
+        this.routesToLoad.clear();
+        store.loadUnfinishedOf!(routes).then(
+          (states) => {
+            if (states.length > 0) this.observe(states);
+          },
+          (err: unknown) => this.options.logger.warn({ err, routes: routes.length }, 'cannot read the commands of routes newly served here; the re-scan will find them'),
+        );
+      });
+    }
+    this.routesToLoad.add(route);
   }
 
   /** A long-poll's answer was written out to its socket. */
@@ -244,6 +292,11 @@ export class Supervisor {
   /** The command as it stands now: the live one if unfinished, else the store's. */
   get(documentId: string): Promise<CommandState | null> {
     return this.producers.get(documentId);
+  }
+
+  /** Whether this node holds the command live (on a cluster, see `RouteAffinity`). */
+  isLive(documentId: string): boolean {
+    return this.table.get(documentId) !== undefined;
   }
 
   /** The audit trail of a command, including every transition made before this call. */
@@ -316,6 +369,7 @@ export class Supervisor {
         results: this.results,
         clock: this.options.clock,
         notifyCommitted: () => this.notifyCommitted(),
+        affinity: this.affinity,
       }),
     });
   }

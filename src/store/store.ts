@@ -76,12 +76,24 @@ export interface CommandStore {
    * changes. A store that writes conditionally remembers its `version` for them.
    */
   adopted?(state: CommandState): void;
+  /**
+   * The runtime no longer holds this command (on a cluster, its target is served by another node or
+   * none): the store forgets what it remembered of it, so that its stored state is news again to
+   * the poller's reads.
+   */
+  released?(documentId: string): void;
 
   commit(batch: WriteBatch): Promise<WriteOutcome>;
   getCommand(documentId: string): Promise<CommandState | null>;
   history(documentId: string): Promise<AuditEvent[]>;
   /** Every command not in a final status, in creation order. */
   loadUnfinished(): Promise<CommandState[]>;
+  /**
+   * The unfinished commands of these routes, as `loadUnfinished` reads them. Only a store shared
+   * by several nodes has it: a node there holds only the commands of the routes it serves, and
+   * reads a route's commands when it starts serving it.
+   */
+  loadUnfinishedOf?(routes: string[]): Promise<CommandState[]>;
   /** The highest `seq` ever assigned (0 when empty). */
   maxSeq(): Promise<number>;
   countByStatus(): Promise<Record<CommandStatus, number>>;
@@ -98,6 +110,12 @@ export interface CommandStore {
   probeWrite(node: string, at: number): Promise<void>;
   /** The registration of each registered agent among `ids`; unknown ids are absent (one that cannot be read fails the call). */
   getAgents(ids: string[]): Promise<Map<string, AgentRecord>>;
+  /**
+   * A mark that changes with every write to the registrations (registered, replaced, removed), or
+   * null when the store cannot tell (then every read is needed). Only a store shared by several
+   * nodes has one: the registration sweep reads agents again only when it moved.
+   */
+  registrationsMark?(): Promise<string>;
   /** The groups of each registered agent among `ids`; unknown ids are absent. */
   agentGroups(ids: string[]): Promise<Map<string, string[]>>;
   /** The members of a group, each with all its groups; at most `limit` of them when given. */

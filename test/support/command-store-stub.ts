@@ -39,7 +39,7 @@ export abstract class CommandStoreStub implements CommandStore {
     return true;
   }
   async probeWrite(): Promise<void> {}
-  async getAgents(): Promise<Map<string, AgentRecord>> {
+  async getAgents(_ids: string[]): Promise<Map<string, AgentRecord>> {
     return new Map();
   }
   async agentGroups(ids: string[]): Promise<Map<string, string[]>> {

@@ -3,6 +3,7 @@ import type { AgentRecord } from '../records.js';
 import { errors } from '../../errors.js';
 import { isStatus, isUnavailable, toCourierError } from './failures.js';
 import { searchAll } from './search.js';
+import { writeMark } from './checkpoint.js';
 
 export interface AgentSource {
   // Wazuh's registration writes null for what it does not know (groups, host…).
@@ -89,6 +90,15 @@ export class AgentDirectory {
       return true;
     } catch (error) {
       if (isStatus(error, 404)) return false;
+      throw toCourierError(error);
+    }
+  }
+
+  /** Changes with every write to the agents index (see `CommandStore.registrationsMark`). */
+  async mark(): Promise<string> {
+    try {
+      return await writeMark(this.client, this.index);
+    } catch (error) {
       throw toCourierError(error);
     }
   }

@@ -14,7 +14,7 @@ export interface IndexCheckpoint {
 
 interface IndexStats {
   uuid: string;
-  shards: Record<string, { routing: { primary: boolean }; seq_no?: { global_checkpoint: number } }[]>;
+  shards: Record<string, { routing: { primary: boolean }; seq_no?: { global_checkpoint: number; max_seq_no: number } }[]>;
 }
 
 /** The checkpoint of a one-shard index, from its shard-level stats. */
@@ -27,4 +27,19 @@ export async function indexCheckpoint(client: Client, index: string): Promise<In
   const primary = shards[0]!.find((copy) => copy.routing.primary);
   if (!primary?.seq_no) throw errors.OPENSEARCH_INDEX(index, 'its primary shard reports no sequence numbers');
   return { indexUuid: stats[0]!.uuid, checkpoint: primary.seq_no.global_checkpoint };
+}
+
+/**
+ * A mark of every write an index has taken: its uuid and, per shard, the highest `_seq_no` of its
+ * primary. Any write (index, update, delete) changes it; equal marks mean nothing was written between.
+ */
+export async function writeMark(client: Client, index: string): Promise<string> {
+  const res = await client.indices.stats({ index, level: 'shards', metric: 'docs' });
+  const stats = Object.values((res.body as unknown as { indices: Record<string, IndexStats> }).indices);
+  return stats
+    .map(({ uuid, shards }) => {
+      const primaries = Object.entries(shards).map(([shard, copies]) => `${shard}:${copies.find((c) => c.routing.primary)?.seq_no?.max_seq_no ?? '?'}`);
+      return `${uuid}/${primaries.sort().join(',')}`;
+    })
+    .join(';');
 }

@@ -17,7 +17,7 @@ import { countsOf, STATUS_COUNTS_AGGS, statusIn } from './status-query.js';
 import { auditCommandFields } from './audit-command-fields.js';
 import { describe, isStatus, toCourierError, toWriteError } from './failures.js';
 import { ensureIndices, type IndexNames } from './indices.js';
-import { rescanQuery } from './rescan-query.js';
+import { rescanQuery, routesQuery } from './rescan-query.js';
 import { readTailCursor, writeTailCursor } from './tail-cursor.js';
 import { OpenSearchOperatorQueries } from './operator-queries.js';
 import { searchAll, searchComplete, type Hit } from './search.js';
@@ -100,6 +100,10 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
     if (!version) return; // built by the runtime itself (a create): the create recorded its version
     if (FINAL_STATUSES.has(state.status)) this.book.forget(state.doc.document_id);
     else this.book.set(state.doc.document_id, entryOf(state.doc, version));
+  }
+
+  released(documentId: string): void {
+    this.book.forget(documentId);
   }
 
   // ---- writes ---------------------------------------------------------------------------
@@ -213,6 +217,24 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
       .sort((a, b) => Date.parse(a.doc['@timestamp']) - Date.parse(b.doc['@timestamp']) || a.doc.seq - b.doc.seq);
   }
 
+  async loadUnfinishedOf(routes: string[]): Promise<CommandState[]> {
+    const latest = new Map<string, CommandState>();
+    try {
+      await this.client.indices.refresh({ index: this.names.commands });
+      for (let i = 0; i < routes.length; i += 1000) {
+        const chunk = routes.slice(i, i + 1000);
+        const wanted = new Set(chunk);
+        for await (const hits of searchAll<CommandSource>(this.client, this.names.commands, routesQuery(chunk), this.options.pageSize)) {
+          // Documents of others are found by their target; their route is derived on reading.
+          for (const state of this.statesOf(hits)) if (wanted.has(state.doc.route)) latest.set(state.doc.document_id, state);
+        }
+      }
+    } catch (error) {
+      throw toCourierError(error);
+    }
+    return [...latest.values()].filter((s) => !FINAL_STATUSES.has(s.status));
+  }
+
   async maxSeq(): Promise<number> {
     await this.client.indices.refresh({ index: this.names.commands });
     const res = await searchComplete(this.client, this.names.commands, { size: 0, aggs: { seq: { max: { field: 'courier.seq' } } } });
@@ -252,6 +274,10 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
 
   getAgents(ids: string[]): Promise<Map<string, AgentRecord>> {
     return this.agents.getMany(ids);
+  }
+
+  registrationsMark(): Promise<string> {
+    return this.agents.mark();
   }
 
   agentGroups(ids: string[]): Promise<Map<string, string[]>> {

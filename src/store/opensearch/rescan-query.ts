@@ -1,3 +1,4 @@
+import { AGENT_ROUTE_PREFIX, SERVER_ROUTE_PREFIX, UNFINISHED_STATUSES } from '../../domain/command.js';
 import { statusIn } from './status-query.js';
 
 /**
@@ -21,6 +22,31 @@ export function rescanQuery(now: number) {
         },
         { bool: { filter: [statusIn(['sent']), { range: { delivery_timestamp: { lte: now } } }] } },
         { bool: { filter: [statusIn(['delivered']), { range: { 'courier.execution_deadline': { lte: now } } }] } },
+      ],
+    },
+  };
+}
+
+/**
+ * The unfinished commands of these routes: by `courier.route` where courier wrote it, else (a
+ * document of the Wazuh plugin or an operator) by its target, from which courier derives the route.
+ */
+export function routesQuery(routes: string[]) {
+  const agents = routes.filter((r) => r.startsWith(AGENT_ROUTE_PREFIX)).map((r) => r.slice(AGENT_ROUTE_PREFIX.length));
+  const servers = routes.filter((r) => r.startsWith(SERVER_ROUTE_PREFIX)).map((r) => r.slice(SERVER_ROUTE_PREFIX.length));
+  return {
+    bool: {
+      filter: [statusIn(UNFINISHED_STATUSES)],
+      minimum_should_match: 1,
+      should: [
+        { terms: { 'courier.route': routes } },
+        {
+          bool: {
+            must_not: { exists: { field: 'courier.route' } },
+            minimum_should_match: 1,
+            should: [{ terms: { 'agent.id': agents } }, { terms: { 'command.target.id': [...agents, ...servers] } }],
+          },
+        },
       ],
     },
   };
