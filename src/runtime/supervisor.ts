@@ -58,6 +58,8 @@ export interface SupervisorOptions {
 
 /** How often, on a cluster, commands this node no longer holds are let go (ms). */
 const SHED_INTERVAL_MS = 1000;
+/** How long, on a cluster, routes that start being served are gathered into one read of their commands (ms). */
+const ROUTE_LOAD_DELAY_MS = 50;
 
 /**
  * The supervisor: the actor every edge talks to, by events (machines/supervisor.machine.ts). Its
@@ -238,14 +240,15 @@ export class Supervisor {
 
   /**
    * A route starts being served here: its commands, which other nodes held until now (or nobody),
-   * are read from the cluster — the routes of one turn in one read — and made live as observed.
+   * are read from the cluster — the routes of 50 ms in one read — and made live as observed.
    * A read that fails is logged: the poller's re-scan finds the route's pending commands anyway.
    */
   private loadRoute(route: string): void {
     const { store } = this.options;
     if (!store.loadUnfinishedOf) return;
     if (this.routesToLoad.size === 0) {
-      setImmediate(() => {
+      // Agents connect in bursts (a node restarted, a network back): one read for those of 50 ms.
+      setTimeout(() => {
         const routes = [...this.routesToLoad];
         this.routesToLoad.clear();
         store.loadUnfinishedOf!(routes).then(
@@ -254,7 +257,7 @@ export class Supervisor {
           },
           (err: unknown) => this.options.logger.warn({ err, routes: routes.length }, 'cannot read the commands of routes newly served here; the re-scan will find them'),
         );
-      });
+      }, ROUTE_LOAD_DELAY_MS).unref();
     }
     this.routesToLoad.add(route);
   }

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AgentSocket } from '../support/agent-socket.js';
-import { command, eventually, startHarness, type Harness } from '../support/courier-harness.js';
+import { command, eventually, startHarnesses, type Harness } from '../support/courier-harness.js';
 import { indexPrefix, openSearchTier } from '../support/opensearch-tier.js';
 
 const tier = openSearchTier();
@@ -17,7 +17,7 @@ describe('courier on OpenSearch: each node holds the commands of the agents conn
   before(async () => {
     const url = await tier.url();
     const shared = { opensearch: url, opensearchIndexPrefix: indexPrefix('affinity'), pollInterval: '200ms', rescanInterval: '1s', longPollTimeout: '30s' };
-    [a, b] = await Promise.all([startHarness({ ...shared, node: 'node-fa' }), startHarness({ ...shared, node: 'node-fb' })]);
+    [a, b] = (await startHarnesses({ ...shared, node: 'node-fa' }, { ...shared, node: 'node-fb' })) as [Harness, Harness];
   });
   after(async () => {
     await Promise.allSettled([a?.stop(), b?.stop()]);

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { AgentSocket } from '../support/agent-socket.js';
-import { command, eventually, startHarness, type Harness } from '../support/courier-harness.js';
+import { command, eventually, startHarnesses, type Harness } from '../support/courier-harness.js';
 import { indexPrefix, openSearchTier } from '../support/opensearch-tier.js';
 
 const tier = openSearchTier();
@@ -17,7 +17,7 @@ describe('courier on OpenSearch: removals reach every node', { skip: tier.skip }
   before(async () => {
     const url = await tier.url();
     const shared = { opensearch: url, opensearchIndexPrefix: indexPrefix('removal'), pollInterval: '200ms', longPollTimeout: '30s' };
-    [a, b] = await Promise.all([startHarness({ ...shared, node: 'node-ra' }), startHarness({ ...shared, node: 'node-rb' })]);
+    [a, b] = (await startHarnesses({ ...shared, node: 'node-ra' }, { ...shared, node: 'node-rb' })) as [Harness, Harness];
   });
   after(async () => {
     await Promise.allSettled([a?.stop(), b?.stop()]);

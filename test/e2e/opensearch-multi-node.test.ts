@@ -9,7 +9,7 @@ import { ReferenceAgent } from '../../src/agent/reference-agent.js';
 import type { CommandView } from '../../src/domain/command.js';
 import { requestJson } from '../../src/http-client.js';
 import { indexNames, type IndexNames } from '../../src/store/opensearch/indices.js';
-import { command, eventually, startHarness, tempDir, type Harness } from '../support/courier-harness.js';
+import { command, eventually, startHarnesses, tempDir, type Harness } from '../support/courier-harness.js';
 import { spawnCourier } from '../support/courier-process.js';
 import { cluster, indexCommands, indexPrefix, openSearchTier, wazuhCommand } from '../support/opensearch-tier.js';
 
@@ -36,7 +36,7 @@ describe('courier on OpenSearch: several nodes', { skip: tier.skip }, () => {
     prefix = indexPrefix('multi');
     names = indexNames(prefix);
     const shared = { opensearch: url, opensearchIndexPrefix: prefix, pollInterval: '200ms', rescanInterval: '500ms', claimLease: '2s', longPollTimeout: '5s' };
-    [a, b] = await Promise.all([startHarness({ ...shared, node: 'node-a' }), startHarness({ ...shared, node: 'node-b' })]);
+    [a, b] = (await startHarnesses({ ...shared, node: 'node-a' }, { ...shared, node: 'node-b' })) as [Harness, Harness];
   });
   after(async () => {
     for (const agent of agents) await agent.stop();

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { runTokenKeys } from '../../src/cli/token-keys-command.js';
-import { command, startHarness, tempDir, type Harness } from '../support/courier-harness.js';
+import { command, startHarnesses, tempDir, type Harness } from '../support/courier-harness.js';
 import { indexPrefix, openSearchTier } from '../support/opensearch-tier.js';
 
 const tier = openSearchTier();
@@ -20,7 +20,7 @@ describe('courier on OpenSearch: agent tokens hold on every node', { skip: tier.
     keys = join(tempDir(), 'token-keys.json');
     assert.equal(await runTokenKeys(['rotate', '--file', keys, '--json']), 0);
     const shared = { opensearch: url, opensearchIndexPrefix: indexPrefix('token-keys'), pollInterval: '200ms', longPollTimeout: '1s', tokenKeys: keys };
-    [a, b] = await Promise.all([startHarness({ ...shared, node: 'node-ta' }), startHarness({ ...shared, node: 'node-tb' })]);
+    [a, b] = (await startHarnesses({ ...shared, node: 'node-ta' }, { ...shared, node: 'node-tb' })) as [Harness, Harness];
   });
   after(async () => {
     await Promise.allSettled([a?.stop(), b?.stop()]);

@@ -46,6 +46,22 @@ export function command(target: { type: string; id: string }, action = 'restart'
   return { source: 'Users/Services', user: 'tester', target, action: { name: action, args: {}, version: '5.0.0' }, timeout: 100, ...extra };
 }
 
+/**
+ * Several nodes started at once (as a cluster's nodes may start). If one fails to start, those
+ * that did are stopped before the error is thrown: a node left running would keep the test
+ * process alive after its suite failed.
+ */
+export async function startHarnesses(...overrides: Partial<Record<string, string>>[]): Promise<Harness[]> {
+  const started = await Promise.allSettled(overrides.map((o) => startHarness(o)));
+  const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  const harnesses = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  if (failure) {
+    await Promise.allSettled(harnesses.map((h) => h.stop()));
+    throw failure.reason;
+  }
+  return harnesses;
+}
+
 /** `deps`: what a test injects beyond the options (a logger to read, a short token lifetime). */
 export async function startHarness(overrides: Partial<Record<string, string>> = {}, dataDir = tempDir(), deps: CourierDeps = {}): Promise<Harness> {
   const config = loadConfig({

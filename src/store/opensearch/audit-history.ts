@@ -20,7 +20,8 @@ export async function readHistory(client: Client, auditIndex: string, documentId
     // Audit records are written without a refresh: make every one written so far searchable.
     await client.indices.refresh({ index: auditIndex });
     const query = { bool: { filter: [{ term: { document_id: documentId } }, { term: { kind: 'transition' } }] } };
-    const pages = searchAll<AuditSource>(client, auditIndex, query, 1000, [{ order: 'asc' }, { at: 'asc' }]);
+    // Records of one write share its `order`: then by time, then as written (in transition order).
+    const pages = searchAll<AuditSource>(client, auditIndex, query, 1000, [{ order: 'asc' }, { at: 'asc' }, { _seq_no: 'asc' }]);
     for await (const hits of pages) {
       for (const hit of hits) {
         const { document_id, from, to, cause, at, node, actor } = hit._source;

@@ -33,7 +33,15 @@ function isWritten(result: BulkResult): boolean {
   return result.status >= 200 && result.status < 300;
 }
 
-type Op = { kind: 'create'; index: number; id: string; item: WriteBatch['creates'][number] } | { kind: 'change'; index: number; id: string; item: StatusChange };
+/**
+ * One write of the batch. A command's changes of one batch are one `update` (`item`, the last of
+ * them, carries the whole resulting state), conditioned on the version before the first: an ack
+ * and a result arriving together are one write, not two rounds. `earlier` are the changes it
+ * stands for before the last; each keeps its audit record.
+ */
+type Op =
+  | { kind: 'create'; index: number; id: string; item: WriteBatch['creates'][number] }
+  | { kind: 'change'; index: number; id: string; item: StatusChange; earlier: { index: number; item: StatusChange }[] };
 
 interface BulkResult {
   status: number;
@@ -88,14 +96,27 @@ export class BulkWriter {
       (rounds[d] ??= []).push(op);
     };
     batch.creates.forEach((item, index) => place({ kind: 'create', index, id: item.doc.document_id, item }));
-    batch.changes.forEach((item, index) => place({ kind: 'change', index, id: item.document_id, item }));
+    const changeOf = new Map<string, Extract<Op, { kind: 'change' }>>();
+    batch.changes.forEach((item, index) => {
+      const op = changeOf.get(item.document_id);
+      if (!op) {
+        const first: Op = { kind: 'change', index, id: item.document_id, item, earlier: [] };
+        changeOf.set(item.document_id, first);
+        place(first);
+        return;
+      }
+      op.earlier.push({ index: op.index, item: op.item });
+      op.index = index;
+      op.item = item;
+    });
 
     const audits: { id: string; source: AuditSource }[] = [];
     // An earlier write of this command in the batch did not go through: its later ones are not
     // sent, and share its fate (a conflict: re-read; a failure: tried again, in order).
     const stopped = new Map<string, Exclude<Settled, { written: DocVersion }>>();
     const fail = (op: Op, error: unknown) => {
-      (op.kind === 'create' ? failed.creates : failed.changes).set(op.index, error);
+      if (op.kind === 'create') failed.creates.set(op.index, error);
+      else for (const { index } of [...op.earlier, op]) failed.changes.set(index, error);
       stopped.set(op.id, { failed: error });
     };
     const orphans: string[] = [];
@@ -134,7 +155,7 @@ export class BulkWriter {
           const settled: Settled = result ? this.settle(op, result, outcome) : { failed: toWriteError(answer.error) };
           if ('written' in settled) {
             wroteAny = true;
-            if (op.kind === 'change') audits.push({ id: `${op.id}:${settled.written.seqNo}`, source: auditSource(op.item.audit, settled.written.seqNo, fields[i]!) });
+            if (op.kind === 'change') audits.push(...changeRecords(op, settled.written.seqNo, fields[i]!));
           } else if ('failed' in settled) fail(op, settled.failed);
           else stopped.set(op.id, settled);
         });
@@ -193,7 +214,7 @@ export class BulkWriter {
         outcome.created[op.index] = true;
         this.book.set(op.id, entryOf(op.item.doc, version));
       } else {
-        outcome.changes[op.index] = 'ok';
+        for (const { index } of [...op.earlier, op]) outcome.changes[index] = 'ok';
         const entry = this.book.get(op.id)!;
         if (FINAL_STATUSES.has(op.item.status)) this.book.forget(op.id);
         else this.book.set(op.id, { ...entry, ...version });
@@ -265,6 +286,19 @@ export class BulkWriter {
       await sleep(Math.min(5000, 100 * 2 ** attempt));
     }
   }
+}
+
+/**
+ * The audit records of a write of changes, one per transition: `<document_id>:<_seq_no after the
+ * write>` for the last, `…-1`, `…-2` for those it merged before it. All have that `_seq_no` as
+ * their `order`; they were written in transition order, which a trail read breaks ties by.
+ */
+function changeRecords(op: Extract<Op, { kind: 'change' }>, seqNo: number, fields: AuditCommandFields): { id: string; source: AuditSource }[] {
+  const merged = op.earlier.length;
+  return [...op.earlier, op].map(({ item }, k) => ({
+    id: k === merged ? `${op.id}:${seqNo}` : `${op.id}:${seqNo}-${merged - k}`,
+    source: auditSource(item.audit, seqNo, fields),
+  }));
 }
 
 /**

@@ -175,23 +175,33 @@ const TEMPLATE_META = { managed_by: 'courier', version: 1 };
 // Above the default (0) so that an overlapping template of the same priority cannot block ours.
 const TEMPLATE_PRIORITY = 200;
 
+/**
+ * How often the cluster refreshes each index on its own (OpenSearch's default is every second,
+ * for every index that is searched). Courier refreshes what it searches itself, right before (the
+ * tail, history, lists), so the cluster's own refreshes serve only other readers: every 5 s as
+ * Wazuh's template does for `wazuh-commands`, and never for courier-state, which is read by id
+ * (realtime). Each refresh of an index with new writes makes a segment to merge later: at 200
+ * commands/s these scheduled refreshes were 2 of the cluster's 4 refreshes per second.
+ */
+const REFRESH_INTERVAL = { commands: '5s', audit: '5s', state: '-1' } as const;
+
 function templates(names: IndexNames) {
-  const one = (index: string, mappings: object) => ({
+  const one = (index: string, mappings: object, refreshInterval?: string) => ({
     name: `${index}-courier`,
     body: {
       index_patterns: [index],
       priority: TEMPLATE_PRIORITY,
       _meta: TEMPLATE_META,
-      template: { settings: { number_of_shards: 1 }, mappings },
+      template: { settings: { number_of_shards: 1, ...(refreshInterval ? { refresh_interval: refreshInterval } : {}) }, mappings },
     },
   });
   return [
-    one(names.commands, COMMANDS_MAPPING),
-    one(names.audit, AUDIT_MAPPING),
+    one(names.commands, COMMANDS_MAPPING, REFRESH_INTERVAL.commands),
+    one(names.audit, AUDIT_MAPPING, REFRESH_INTERVAL.audit),
     one(names.agents, AGENTS_MAPPING),
     one(names.apiKeys, API_KEYS_MAPPING),
     one(names.enrollmentTokens, ENROLLMENT_TOKENS_MAPPING),
-    one(names.state, STATE_MAPPING),
+    one(names.state, STATE_MAPPING, REFRESH_INTERVAL.state),
   ];
 }
 
@@ -234,6 +244,9 @@ export async function ensureIndices(client: Client, names: IndexNames): Promise<
       if (!isStatus(error, 400) || !/resource_already_exists/.test(String((error as Error).message))) throw error;
     }
   }
+  // An index another node has just created may still be recovering its primary shard, and refuses
+  // reads until it has started: wait for every primary (yellow) before the first read.
+  await client.cluster.health({ index: (Object.values(names) as string[]).join(','), wait_for_status: 'yellow', timeout: '30s' });
   await client.indices.putMapping({ index: names.commands, body: { properties: { courier: COURIER_COMMAND_FIELDS } } });
   // An agents index made by an older courier (strict) takes Wazuh's agent documents from now on.
   await client.indices.putMapping({ index: names.agents, body: { properties: { agent: AGENT_FIELDS } } });

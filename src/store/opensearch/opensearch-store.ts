@@ -220,7 +220,8 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
   async loadUnfinishedOf(routes: string[]): Promise<CommandState[]> {
     const latest = new Map<string, CommandState>();
     try {
-      await this.client.indices.refresh({ index: this.names.commands });
+      // No refresh: what a search cannot see yet is past the tail's cursor, and the tail (which
+      // refreshes) will hand it over now that its route is served here.
       for (let i = 0; i < routes.length; i += 1000) {
         const chunk = routes.slice(i, i + 1000);
         const wanted = new Set(chunk);

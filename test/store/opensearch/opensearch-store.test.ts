@@ -211,19 +211,22 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
     assert.equal(await a.getCommand('gone-1'), null);
   });
 
-  test('two changes of one command in one batch are written in order', async () => {
+  test('the changes of one command in one batch are one write, with an audit record for each, in order', async () => {
     await create(a, [doc('two-1')]);
     const claim = change('two-1', 'pending', 'sent');
     const deliveredAt = Date.now();
     const confirm = change('two-1', 'sent', 'delivered', { deliveredAt, executionDeadline: deliveredAt + 1000, attempts: 1 });
-    const outcome = await a.commit({ creates: [], changes: [claim, confirm] });
-    assert.deepEqual(outcome.changes, ['ok', 'ok']);
-    const stored = (await a.getCommand('two-1'))!;
-    assert.equal(stored.status, 'delivered');
+    const done = change('two-1', 'delivered', 'success', { deliveredAt, executionDeadline: deliveredAt + 1000, attempts: 1, result: { code: 0, message: 'ok' } });
+    const outcome = await a.commit({ creates: [], changes: [claim, confirm, done] });
+    assert.deepEqual(outcome.changes, ['ok', 'ok', 'ok']);
+    const stored = (await b.getCommand('two-1'))!;
+    assert.equal(stored.status, 'success');
     assert.equal(stored.deliveredAt, deliveredAt);
+    // Created (version 1), then one update (version 2), not three.
+    assert.equal((await cluster(url, 'GET', `/${names.commands}/_doc/two-1`)).body._version, 2);
     assert.deepEqual(
       (await a.history('two-1')).map((e) => e.to),
-      ['pending', 'sent', 'delivered'],
+      ['pending', 'sent', 'delivered', 'success'],
     );
   });
 
@@ -411,32 +414,35 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
     );
   });
 
-  test('a later round of a batch fails after an earlier one was written: the written change is reported written, the other failed', async () => {
+  test('a later round of a batch fails after an earlier one was written: the written create is reported written, the change failed', async () => {
     const p = indexPrefix('rounds');
     const client = createOpenSearchClient({ url });
     const store = openStore(url, p, 'node-a', 1000, { client });
     await store.open();
     try {
-      await create(store, [doc('round-1')]);
-      const deliveredAt = Date.now();
-      const confirm = change('round-1', 'sent', 'delivered', { deliveredAt, executionDeadline: deliveredAt + 60_000, attempts: 1 });
-      // A command's two changes in one batch go in two rounds: the second round's request is lost.
+      const claim = change('round-1', 'pending', 'sent');
+      // A command created and changed in one batch: the change needs the version the create makes,
+      // so it goes in a second round, and that round's request is lost.
       failBulkRequest(client, 2);
-      const outcome = await store.commit({ creates: [], changes: [change('round-1', 'pending', 'sent'), confirm] });
-      assert.equal(outcome.changes[0], 'ok');
-      assert.deepEqual([...outcome.failed!.changes.keys()], [1]);
+      const made = doc('round-1');
+      const outcome = await store.commit({
+        creates: [{ doc: made, audit: { document_id: 'round-1', from: null, to: 'pending', cause: 'created', at: Date.now(), node: 'node-a', actor: 'user:tester' } }],
+        changes: [claim],
+      });
+      assert.deepEqual(outcome.created, [true]);
+      assert.deepEqual([...outcome.failed!.changes.keys()], [0]);
       // A connection reset once the request was sent: the cluster may have carried it out (here it did not).
-      assert.equal((outcome.failed!.changes.get(1) as { code: string }).code, 'COURIER_ERR_STORE_OUTCOME_UNKNOWN');
-      assert.equal((await store.getCommand('round-1'))!.status, 'sent');
+      assert.equal((outcome.failed!.changes.get(0) as { code: string }).code, 'COURIER_ERR_STORE_OUTCOME_UNKNOWN');
+      assert.equal((await store.getCommand('round-1'))!.status, 'pending');
+      assert.deepEqual(
+        (await store.history('round-1')).map((e) => e.to),
+        ['pending'],
+      );
+      // Tried again (as the write batcher does), it goes through on the version the create produced.
+      assert.deepEqual((await store.commit({ creates: [], changes: [claim] })).changes, ['ok']);
       assert.deepEqual(
         (await store.history('round-1')).map((e) => e.to),
         ['pending', 'sent'],
-      );
-      // Tried again (as the write batcher does), it goes through on the version the first produced.
-      assert.deepEqual((await store.commit({ creates: [], changes: [confirm] })).changes, ['ok']);
-      assert.deepEqual(
-        (await store.history('round-1')).map((e) => e.to),
-        ['pending', 'sent', 'delivered'],
       );
     } finally {
       await store.close();
