@@ -117,6 +117,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     ? new IndexerPoller({
         source: store,
         observe: (states) => supervisor.observe(states),
+        routes: (): string[] | null => supervisor.servedRoutes(),
         node: config.node,
         logger,
         pollIntervalMs: config.pollInterval,

@@ -9,6 +9,11 @@ export interface IndexerPollerOptions {
   source: IndexerSource;
   /** Hands commands changed by others to the supervisor (`Supervisor.observe`). */
   observe(states: CommandState[]): void;
+  /**
+   * The routes whose commands this node holds (`Supervisor.servedRoutes`), read at each tail after
+   * its refresh; null: every command. The tail asks the cluster for those only.
+   */
+  routes?: () => readonly string[] | null;
   /** This node's name: each node keeps its own cursor. */
   node: string;
   logger: Logger;
@@ -145,8 +150,11 @@ export class IndexerPoller {
     if (checkpoint > cursor.seqNo) {
       // A document is invisible to search until a refresh: make everything up to the checkpoint visible.
       await source.refreshCommands();
+      // Read after the refresh: a route that starts being served later has its commands read by the
+      // supervisor then, and everything up to the checkpoint is visible to that read.
+      const routes = this.options.routes?.() ?? undefined;
       while (cursor.seqNo < checkpoint) {
-        const page = await source.tailPage(cursor.seqNo, checkpoint, pageSize);
+        const page = await source.tailPage(cursor.seqNo, checkpoint, pageSize, routes);
         if (this.stopping) return;
         if (page.states.length > 0) this.options.observe(page.states);
         // A short page was the last one: everything up to the checkpoint has been read.

@@ -23,8 +23,12 @@ export interface IndexerSource {
    */
   checkpoint(): Promise<{ indexUuid: string; checkpoint: number }>;
   refreshCommands(): Promise<void>;
-  /** Documents whose current `_seq_no` is in (after, upTo], oldest first; fails on a partial read. */
-  tailPage(after: number, upTo: number, size: number): Promise<TailPage>;
+  /**
+   * Documents whose current `_seq_no` is in (after, upTo], oldest first; fails on a partial read.
+   * With `routes`, only those of these routes and those written by others than courier (whose
+   * route is derived on reading): what a node of a cluster holds (see `RouteAffinity`).
+   */
+  tailPage(after: number, upTo: number, size: number, routes?: readonly string[]): Promise<TailPage>;
   /** Pending commands, lapsed claims and overdue commands, a page at a time. */
   rescan(size: number): AsyncIterable<CommandState[]>;
   readCursor(node: string): Promise<TailCursor | null>;

@@ -50,6 +50,17 @@ export class RouteAffinity {
     return live.deliveryDeadline <= now;
   }
 
+  /**
+   * The routes served here now, for the poller's tail to ask the cluster for their commands only;
+   * null (every command) past `max` routes, where a list in every tail request would cost more than
+   * reading and dropping what other nodes serve.
+   */
+  routes(now: number, max: number): string[] | null {
+    const routes = new Set(this.dispatcher.connectedRoutes());
+    for (const [route, ended] of this.ended) if (now - ended < this.graceMs) routes.add(route);
+    return routes.size > max ? null : [...routes];
+  }
+
   /** Forgets routes whose grace has passed (called now and then). */
   prune(now: number): void {
     for (const [route, ended] of this.ended) if (now - ended >= this.graceMs) this.ended.delete(route);

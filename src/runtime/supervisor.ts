@@ -58,6 +58,8 @@ export interface SupervisorOptions {
 
 /** How often, on a cluster, commands this node no longer holds are let go (ms). */
 const SHED_INTERVAL_MS = 1000;
+/** Most routes the poller's tail names in its query (see `servedRoutes`). */
+const MAX_TAILED_ROUTES = 5000;
 /** How long, on a cluster, routes that start being served are gathered into one read of their commands (ms). */
 const ROUTE_LOAD_DELAY_MS = 50;
 
@@ -295,6 +297,14 @@ export class Supervisor {
   /** The command as it stands now: the live one if unfinished, else the store's. */
   get(documentId: string): Promise<CommandState | null> {
     return this.producers.get(documentId);
+  }
+
+  /**
+   * On a cluster, the routes whose commands this node holds (see `RouteAffinity`), for the
+   * poller's tail; null when it holds every command (alone on its store, or past 5,000 routes).
+   */
+  servedRoutes(): string[] | null {
+    return this.affinity?.routes(this.options.clock.now(), MAX_TAILED_ROUTES) ?? null;
   }
 
   /** Whether this node holds the command live (on a cluster, see `RouteAffinity`). */

@@ -17,7 +17,7 @@ import { countsOf, STATUS_COUNTS_AGGS, statusIn } from './status-query.js';
 import { auditCommandFields } from './audit-command-fields.js';
 import { describe, isStatus, toCourierError, toWriteError } from './failures.js';
 import { ensureIndices, type IndexNames } from './indices.js';
-import { rescanQuery, routesQuery } from './rescan-query.js';
+import { rescanQuery, routesQuery, servedBy } from './rescan-query.js';
 import { readTailCursor, writeTailCursor } from './tail-cursor.js';
 import { OpenSearchOperatorQueries } from './operator-queries.js';
 import { searchAll, searchComplete, type Hit } from './search.js';
@@ -299,9 +299,10 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
     await this.client.indices.refresh({ index: this.names.commands });
   }
 
-  async tailPage(after: number, upTo: number, size: number): Promise<TailPage> {
+  async tailPage(after: number, upTo: number, size: number, routes?: readonly string[]): Promise<TailPage> {
+    const range = { range: { _seq_no: { gt: after, lte: upTo } } };
     const page = await searchComplete<CommandSource>(this.client, this.names.commands, {
-      query: { range: { _seq_no: { gt: after, lte: upTo } } },
+      query: routes ? { bool: { filter: [range, servedBy(routes)] } } : range,
       sort: [{ _seq_no: 'asc' }],
       size,
     });

@@ -51,3 +51,16 @@ export function routesQuery(routes: string[]) {
     },
   };
 }
+
+/**
+ * Documents of these routes, and documents courier never wrote (no `courier.route`: their route is
+ * derived on reading, and the first node to read one records it, see `noteDiscovered`).
+ */
+export function servedBy(routes: readonly string[]) {
+  return {
+    bool: {
+      minimum_should_match: 1,
+      should: [{ terms: { 'courier.route': [...routes] } }, { bool: { must_not: { exists: { field: 'courier.route' } } } }],
+    },
+  };
+}

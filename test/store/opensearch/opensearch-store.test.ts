@@ -230,6 +230,26 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
     );
   });
 
+  test("a tail given the routes a node serves reads their commands and others' documents, not the commands of other routes", async () => {
+    const p = indexPrefix('tail-routes');
+    const writer = openStore(url, p, 'node-a');
+    const reader = openStore(url, p, 'node-b');
+    await Promise.all([writer.open(), reader.open()]);
+    try {
+      const { checkpoint: before } = await reader.checkpoint();
+      await create(writer, [doc('mine-1', 'agent-here'), doc('theirs-1', 'agent-there')]);
+      const [foreign] = await indexCommands(url, indexNames(p).commands, [wazuhCommand('agent-there')]);
+      await reader.refreshCommands();
+      const { checkpoint } = await reader.checkpoint();
+      const page = await reader.tailPage(before, checkpoint, 100, ['agent:agent-here']);
+      assert.deepEqual(page.states.map((s) => s.doc.document_id).sort(), ['mine-1', foreign!].sort());
+      const all = await reader.tailPage(before, checkpoint, 100);
+      assert.deepEqual(all.states.map((s) => s.doc.document_id).sort(), ['mine-1', 'theirs-1', foreign!].sort());
+    } finally {
+      await Promise.allSettled([writer.close(), reader.close()]);
+    }
+  });
+
   test('history includes every transition written before the call, in order', async () => {
     await create(a, [doc('hist-1')]);
     const steps: [StatusChange['audit']['from'], StatusChange['status']][] = [
