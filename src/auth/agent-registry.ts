@@ -124,6 +124,10 @@ export class AgentRegistry {
    * is forgotten here as on a removal through this node (its open connections end). Returns them.
    */
   async sweep(connected: string[]): Promise<string[]> {
+    if (connected.length === 0) {
+      this.swept.checked.clear();
+      return [];
+    }
     // Read first: a write landing during the reads below moves it, and the next sweep reads all again.
     const mark = (await this.store.registrationsMark?.()) ?? null;
     if (mark === null || mark !== this.swept.mark) this.swept = { mark, checked: new Map() };

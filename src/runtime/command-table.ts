@@ -103,11 +103,13 @@ export class CommandTable {
     this.deadlines.add(at, documentId);
   }
 
-  /** Forgets a live command (its queue entry is skipped lazily). */
+  /** Forgets a live command (its queue entry is skipped lazily), and so does the store. */
   forget(live: LiveCommand): void {
     this.hooks.forgotten(live);
     live.stop();
-    if (this.live.get(live.doc.document_id) === live) this.live.delete(live.doc.document_id);
+    const id = live.doc.document_id;
+    if (this.live.get(id) === live) this.live.delete(id);
+    this.options.store.released?.(id);
   }
 
   /** Sends an event to a live command; its write, or null if not live or the event was not taken. */
@@ -174,8 +176,7 @@ export class CommandTable {
    * the command is unsettled (its outcome decides: a conflict re-reads). Unless `force`d (after a
    * conflict, when the live command holds a transition the store refused), also skipped when the
    * stored status is the live one and no claim lapsed, or the command is in flight here. A command
-   * this node does not hold (see `RouteAffinity`) is let go, unless `pin`ned: an operation of this
-   * node (a cancel, a result, an ack) is about to act on it.
+   * this node does not hold (see `RouteAffinity`) is let go, unless `pin`ned (see `pin`).
    */
   take(state: CommandState, now: number, force: boolean, pin = false): void {
     const id = state.doc.document_id;
@@ -189,11 +190,7 @@ export class CommandTable {
       }
       this.forget(live);
     }
-    if (isFinalStatus(state.status)) return;
-    if (!pin && !this.hooks.holds(state, now)) {
-      if (live) this.options.store.released?.(id);
-      return;
-    }
+    if (isFinalStatus(state.status) || (!pin && !this.hooks.holds(state, now))) return;
     this.adopt(state);
     // Claimed by a node whose lease ran out (or by a Wazuh server, which claims nothing): deliver it again.
     if (claimLapsed(state, now)) void this.send(id, { type: 'LEASE_EXPIRED', at: now });
@@ -212,9 +209,17 @@ export class CommandTable {
    */
   async fetch(ids: readonly string[]): Promise<void> {
     const states = await Promise.all(ids.filter((id) => !this.live.has(id)).map((id) => this.options.store.getCommand(id)));
-    if (!this.options.running()) return;
-    const now = this.options.clock.now();
-    for (const state of states) if (state && !this.live.has(state.doc.document_id)) this.take(state, now, false, true);
+    for (const state of states) this.pin(state);
+  }
+
+  /**
+   * An operation of this node (a cancel, a result, an ack) is about to act on this command, read
+   * from the store: it is made live if unfinished and not live yet, whether or not this node holds
+   * it (on a cluster, see `RouteAffinity`; the next shed lets it go again).
+   */
+  pin(state: CommandState | null): void {
+    if (!state || !this.options.running() || this.live.has(state.doc.document_id)) return;
+    this.take(state, this.options.clock.now(), false, true);
   }
 
   /**
@@ -228,7 +233,6 @@ export class CommandTable {
       const id = live.doc.document_id;
       if (this.unsettled.has(id) || this.reconciling.has(id) || this.hooks.inFlight(id) || this.hooks.keeps(live, now)) continue;
       this.forget(live);
-      this.options.store.released?.(id);
       shed++;
     }
     return shed;

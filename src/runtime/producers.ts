@@ -6,7 +6,6 @@ import type { TransitionRecord } from '../store/records.js';
 import type { CommandStore } from '../store/store.js';
 import type { Clock } from './clock.js';
 import { SYSTEM } from './command-effects.js';
-import { isFinalStatus } from './command-states.js';
 import { commandDocument, planCommands, type CommandPlan } from './command-factory.js';
 import type { CommandTable } from './command-table.js';
 import { CreatesPartlyFailed, type WriteBatcher } from './write-batcher.js';
@@ -88,7 +87,7 @@ export class Producers {
       const state = await this.get(documentId);
       if (!state) throw errors.COMMAND_NOT_FOUND(documentId);
       // On a cluster, an unfinished command may be held by the node its target is connected to only.
-      if (!isFinalStatus(state.status) && this.options.running() && !this.table.get(documentId)) this.table.take(state, this.options.clock.now(), false, true);
+      this.table.pin(state);
       if (!this.table.get(documentId)) throw errors.COMMAND_NOT_CANCELLABLE(documentId, state.status);
     }
     const { outcome, target } = await this.table.sendUntilStored(documentId, () => ({ type: 'CANCEL', at: this.options.clock.now(), by: who }));

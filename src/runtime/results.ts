@@ -45,8 +45,7 @@ export class Results {
     });
     // On a cluster this node may not hold them (their target's other connection is on another node):
     // the results are about to act on them here.
-    const now = this.clock.now();
-    for (const state of stored) if (state && this.running() && !this.table.get(state.doc.document_id)) this.table.take(state, now, false, true);
+    for (const state of stored) this.table.pin(state);
     return Promise.all(reports.map((report) => this.record(report, who)));
   }
 

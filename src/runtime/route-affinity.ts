@@ -1,4 +1,4 @@
-import type { CommandState } from '../domain/command.js';
+import type { CommandState, CommandStatus } from '../domain/command.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { LiveCommand } from './live-command.js';
 
@@ -8,7 +8,7 @@ import type { LiveCommand } from './live-command.js';
  * polls, an agent reconnecting) — plus any command past a deadline (some node must time it out;
  * the store's conditional writes let only one do it) and any claimed by this node. The others are
  * the business of the node their target is connected to: this node reads them from the cluster
- * when one of their routes subscribes here (`RouteLoader`), and ignores them otherwise, so that the
+ * when one of their routes subscribes here (`Supervisor.loadRoute`), and ignores them otherwise, so that the
  * work per command does not grow with the number of nodes.
  *
  * The embedded store has no other node: there every command is held (`holdsAll`).
@@ -38,16 +38,14 @@ export class RouteAffinity {
   /** Whether to hold a command read from the store. */
   holds(state: CommandState, now: number): boolean {
     if (this.serves(state.doc.route, now) || state.claim?.node === this.node) return true;
-    if (state.status === 'delivered') return state.executionDeadline !== null && state.executionDeadline <= now;
-    return Date.parse(state.doc.delivery_timestamp) <= now;
+    return pastDeadline(state.status, Date.parse(state.doc.delivery_timestamp), state.executionDeadline, now);
   }
 
   /** Whether to keep holding a live command that nothing of this node is doing anything with. */
   keeps(live: LiveCommand, now: number): boolean {
     if (this.serves(live.doc.route, now)) return true;
     const { status, executionDeadline } = live.state;
-    if (status === 'delivered') return executionDeadline !== null && executionDeadline <= now;
-    return live.deliveryDeadline <= now;
+    return pastDeadline(status, live.deliveryDeadline, executionDeadline, now);
   }
 
   /**
@@ -65,6 +63,12 @@ export class RouteAffinity {
   prune(now: number): void {
     for (const [route, ended] of this.ended) if (now - ended >= this.graceMs) this.ended.delete(route);
   }
+}
+
+/** Whether the deadline that applies in this status has passed (delivery, or execution once delivered). */
+function pastDeadline(status: CommandStatus, deliveryDeadline: number, executionDeadline: number | null, now: number): boolean {
+  if (status === 'delivered') return executionDeadline !== null && executionDeadline <= now;
+  return deliveryDeadline <= now;
 }
 
 /** What holds every command: a node alone on its store. */

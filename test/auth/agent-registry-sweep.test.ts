@@ -10,6 +10,7 @@ import { CommandStoreStub } from '../support/command-store-stub.js';
 class Registrations extends CommandStoreStub {
   readonly records = new Map<string, AgentRecord>();
   writes = 0;
+  marks = 0;
   readonly reads: string[][] = [];
 
   async commit(): Promise<WriteOutcome> {
@@ -19,6 +20,7 @@ class Registrations extends CommandStoreStub {
     return null;
   }
   async registrationsMark(): Promise<string> {
+    this.marks++;
     return `w${this.writes}`;
   }
   override async getAgents(ids: string[]): Promise<Map<string, AgentRecord>> {
@@ -91,4 +93,11 @@ test('an agent that left is forgotten by the sweep: when it comes back it is rea
   await registry.sweep(['a']);
   await registry.sweep(['a', 'b']);
   assert.deepEqual(store.reads, [['a', 'b'], ['b']]);
+});
+
+test('with no agent connected the sweep asks the store nothing, not even its mark', async () => {
+  const { store, registry } = setUp(['a']);
+  assert.deepEqual(await registry.sweep([]), []);
+  assert.equal(store.marks, 0);
+  assert.deepEqual(store.reads, []);
 });

@@ -17,10 +17,15 @@ interface IndexStats {
   shards: Record<string, { routing: { primary: boolean }; seq_no?: { global_checkpoint: number; max_seq_no: number } }[]>;
 }
 
+/** The shard-level stats of the indices `index` names. */
+async function shardStats(client: Client, index: string): Promise<IndexStats[]> {
+  const res = await client.indices.stats({ index, level: 'shards', metric: 'docs' });
+  return Object.values((res.body as unknown as { indices: Record<string, IndexStats> }).indices);
+}
+
 /** The checkpoint of a one-shard index, from its shard-level stats. */
 export async function indexCheckpoint(client: Client, index: string): Promise<IndexCheckpoint> {
-  const res = await client.indices.stats({ index, level: 'shards', metric: 'docs' });
-  const stats = Object.values((res.body as unknown as { indices: Record<string, IndexStats> }).indices);
+  const stats = await shardStats(client, index);
   if (stats.length !== 1) throw errors.OPENSEARCH_INDEX(index, `resolves to ${stats.length} indices, not 1`);
   const shards = Object.values(stats[0]!.shards);
   if (shards.length !== 1) throw errors.OPENSEARCH_INDEX(index, `has ${shards.length} primary shards, not 1`);
@@ -34,9 +39,7 @@ export async function indexCheckpoint(client: Client, index: string): Promise<In
  * primary. Any write (index, update, delete) changes it; equal marks mean nothing was written between.
  */
 export async function writeMark(client: Client, index: string): Promise<string> {
-  const res = await client.indices.stats({ index, level: 'shards', metric: 'docs' });
-  const stats = Object.values((res.body as unknown as { indices: Record<string, IndexStats> }).indices);
-  return stats
+  return (await shardStats(client, index))
     .map(({ uuid, shards }) => {
       const primaries = Object.entries(shards).map(([shard, copies]) => `${shard}:${copies.find((c) => c.routing.primary)?.seq_no?.max_seq_no ?? '?'}`);
       return `${uuid}/${primaries.sort().join(',')}`;

@@ -17,7 +17,7 @@ import { countsOf, STATUS_COUNTS_AGGS, statusIn } from './status-query.js';
 import { auditCommandFields } from './audit-command-fields.js';
 import { describe, isStatus, toCourierError, toWriteError } from './failures.js';
 import { ensureIndices, type IndexNames } from './indices.js';
-import { rescanQuery, routesQuery, servedBy } from './rescan-query.js';
+import { rescanQuery, routesQuery, servedBy } from './command-queries.js';
 import { readTailCursor, writeTailCursor } from './tail-cursor.js';
 import { OpenSearchOperatorQueries } from './operator-queries.js';
 import { searchAll, searchComplete, type Hit } from './search.js';

@@ -1,6 +1,9 @@
 import { AGENT_ROUTE_PREFIX, SERVER_ROUTE_PREFIX, UNFINISHED_STATUSES } from '../../domain/command.js';
 import { statusIn } from './status-query.js';
 
+// The queries by which a node finds, in `wazuh-commands`, the commands it may have to act on: the
+// re-scan, the tail of the routes it serves, and a route's commands when it starts serving it.
+
 /**
  * What the poller's periodic re-scan reads: every command someone may have to act on now, whoever
  * wrote it — pending ones; claimed ones whose claim lapsed (or that nobody claimed: a Wazuh server
