@@ -9,6 +9,8 @@ export const BUDGET: Partial<Record<BaseName, { max?: number; min?: number }>> =
   ws_dispatch_p99_ms: { max: 10 },
   longpoll_dispatch_p99_ms: { max: 20 },
   throughput_cmds_per_s: { min: 20_000 },
+  // Courier's CPU (every thread) per command through the whole lifecycle, at saturation.
+  cpu_us_per_cmd: { max: 100 },
   rss_kb_per_ws_agent: { max: 20 },
   // TLS must cost little: a dispatch p99 within 2 ms of plain WebSocket's in the same run, 40 KB per agent.
   tls_ws_dispatch_p99_overhead_ms: { max: 2 },
@@ -37,6 +39,7 @@ export const METRIC_UNITS: Record<BaseName, string> = {
   longpoll_dispatch_p50_ms: 'ms',
   longpoll_dispatch_p99_ms: 'ms',
   throughput_cmds_per_s: 'commands/s',
+  cpu_us_per_cmd: 'µs',
   rss_kb_per_ws_agent: 'KB',
   rss_kb_per_longpoll_agent: 'KB',
   tls_ws_dispatch_p50_ms: 'ms',

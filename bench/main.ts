@@ -6,7 +6,7 @@ import { resultTable } from './budget.js';
 import { Fleet } from './fleet.js';
 import { currentLoad, describeMachine } from './machine.js';
 import { parsePlan, USAGE, type Plan } from './options.js';
-import { selfTimeByArea, topSelfTime } from './profile.js';
+import { selfTimeByArea, topAllocations, topSelfTime } from './profile.js';
 import { runAuth } from './scenarios/auth.js';
 import type { BenchContext } from './scenarios/context.js';
 import { runIndexer } from './scenarios/indexer.js';
@@ -106,6 +106,10 @@ function printProfile(phase: string, file: string): void {
       .join(', ')}`,
   );
   for (const f of top) console.log(`  ${(f.share * 100).toFixed(1).padStart(5)}%  ${String(f.selfMs).padStart(6)} ms  ${f.name}  ${f.where}`);
+  const heapFile = file.replace(/\.cpuprofile$/, '.heapprofile');
+  const allocations = topAllocations(heapFile);
+  console.log(`courier allocations, ${phase}: ${allocations.totalMb.toFixed(0)} MB sampled (${heapFile})`);
+  for (const a of allocations.top) console.log(`  ${(a.share * 100).toFixed(1).padStart(5)}%  ${a.mb.toFixed(1).padStart(7)} MB  ${a.name}  ${a.where}`);
 }
 
 // Interrupted: exit through process.exit so that the data directories are removed; courier and the

@@ -20,8 +20,9 @@ Options:
                           default 1,2,3): CPU of OpenSearch and of courier per command at a fixed
                           rate, throughput, and dispatch across nodes, for each count
   --scale-out-rate <n>    commands per second of the scale-out scenario's fixed-rate phase (default 200)
-  --cpu-prof <dir>        write courier's CPU profile of each measured phase to <dir> and print
-                          its top functions by self time
+  --cpu-prof <dir>        write courier's CPU profile and sampling heap profile of each measured
+                          phase to <dir>, and print its top functions by self time and its top
+                          allocation sites
   --only <list>           run only these scenarios (comma-separated): websocket, tls-websocket, long-poll,
                           live-commands, indexer, scale-out, auth (raw floor runs with websocket)
   -h, --help              this help`;

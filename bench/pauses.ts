@@ -1,5 +1,8 @@
 import { constants, createHistogram, PerformanceObserver } from 'node:perf_hooks';
 
+/** Upper bounds of the GC pause histogram's buckets (ms). */
+const GC_BOUNDS_MS = [1, 2, 5, 10, 20, 50, Infinity];
+
 /** How often the event loop is sampled (ms). */
 const SAMPLE_MS = 5;
 
@@ -8,6 +11,8 @@ export interface Pauses {
   gcCount: number;
   gcTotalMs: number;
   gcLongest: { kind: string; ms: number }[];
+  /** How many pauses took at most each bound (ms), the last bound open-ended; each pause counted once. */
+  gcHistogram: { upToMs: number; count: number }[];
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
 }
@@ -42,6 +47,10 @@ export function watchPauses(): () => Pauses {
       gcCount: gcPauses.length,
       gcTotalMs: gcPauses.reduce((t, p) => t + p.ms, 0),
       gcLongest: [...gcPauses].sort((a, b) => b.ms - a.ms).slice(0, 5),
+      gcHistogram: GC_BOUNDS_MS.map((upToMs, i) => ({
+        upToMs,
+        count: gcPauses.filter((p) => p.ms <= upToMs && (i === 0 || p.ms > GC_BOUNDS_MS[i - 1]!)).length,
+      })),
       loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
       loopDelayMaxMs: loopDelay.max / 1e6,
     };
@@ -49,4 +58,17 @@ export function watchPauses(): () => Pauses {
     loopDelay.reset();
     return summary;
   };
+}
+
+/** One line for a phase's notes: GC pauses (count, total, histogram by length, longest) and event-loop delay. */
+export function describePauses(p: Pauses): string {
+  const longest = p.gcLongest.map((g) => `${g.kind} ${g.ms.toFixed(1)}`).join(', ');
+  const histogram = p.gcHistogram
+    .map((b, i, all) => (b.count === 0 ? '' : `${Number.isFinite(b.upToMs) ? `≤ ${b.upToMs}` : `> ${all[i - 1]?.upToMs ?? 0}`}: ${b.count}`))
+    .filter(Boolean)
+    .join(', ');
+  return (
+    `${p.gcCount} GC pauses, ${p.gcTotalMs.toFixed(0)} ms in all (by length in ms: ${histogram || 'none'}; longest: ${longest || 'none'} ms); ` +
+    `event-loop delay p99 ${p.loopDelayP99Ms.toFixed(1)} ms, max ${p.loopDelayMaxMs.toFixed(1)} ms`
+  );
 }

@@ -104,3 +104,38 @@ export function selfTimeByArea(file: string): { area: string; share: number }[] 
   });
   return [...areas.entries()].map(([name, us]) => ({ area: name, share: us / busy })).sort((a, b) => b.share - a.share);
 }
+
+/** The parts of a V8 sampling heap profile (`.heapprofile`) used here. */
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/**
+ * Top allocation sites by bytes sampled (collected since or not), and the total: where a phase's
+ * garbage comes from.
+ */
+export function topAllocations(file: string, limit = 12): { totalMb: number; top: { name: string; where: string; mb: number; share: number }[] } {
+  const { head } = JSON.parse(readFileSync(file, 'utf8')) as { head: HeapNode };
+  const sites = new Map<string, { name: string; where: string; bytes: number }>();
+  let total = 0;
+  const visit = (node: HeapNode) => {
+    if (node.selfSize > 0) {
+      const frame = node.callFrame;
+      const where = frame.url ? `${shortUrl(frame.url)}:${frame.lineNumber + 1}` : '';
+      const key = `${frame.functionName}@${where}`;
+      const site = sites.get(key) ?? { name: frame.functionName || '(anonymous)', where, bytes: 0 };
+      site.bytes += node.selfSize;
+      sites.set(key, site);
+      total += node.selfSize;
+    }
+    for (const child of node.children) visit(child);
+  };
+  visit(head);
+  const top = [...sites.values()]
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, limit)
+    .map((s) => ({ name: s.name, where: s.where, mb: s.bytes / 1024 / 1024, share: s.bytes / total }));
+  return { totalMb: total / 1024 / 1024, top };
+}

@@ -19,10 +19,11 @@ let next = 0;
 wss.on('connection', (ws) => {
   clients.push(ws);
   ws.on('message', (data: Buffer) => {
-    // Acks pace the push (at most `window` frames unacknowledged); results are ignored.
-    const text = data.toString();
-    if (!text.startsWith('{"type":"ack"')) return;
-    acked += (JSON.parse(text) as { ids: string[] }).ids.length;
+    // Acks pace the push (at most `window` frames unacknowledged); results are read and not answered.
+    const frame = JSON.parse(data.toString()) as { type: string; ids?: string[]; ack?: string[] };
+    const ids = frame.type === 'ack' ? frame.ids : frame.type === 'results' ? frame.ack : undefined;
+    if (!ids) return;
+    acked += ids.length;
     refill();
   });
   ws.on('close', () => clients.splice(clients.indexOf(ws), 1));

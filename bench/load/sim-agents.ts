@@ -39,7 +39,7 @@ export async function authenticate(url: string, creds: Credentials, agent: Agent
 
 /**
  * A WebSocket agent with the reference agent's wire behaviour: on a `commands` frame it acks the
- * ids, then reports a result frame per command; a `result_ack` completes the command.
+ * ids and reports their results in one `results` frame; a `results_ack` completes them.
  */
 export class WebSocketAgent {
   private ws: WebSocket | null = null;
@@ -68,15 +68,13 @@ export class WebSocketAgent {
 
   private onMessage(ws: WebSocket, data: Buffer): void {
     const at = wallNow();
-    const frame = JSON.parse(data.toString()) as { type: string; commands?: ReceivedCommand[]; message?: string };
+    const frame = JSON.parse(data.toString()) as { type: string; commands?: ReceivedCommand[]; results?: unknown[]; message?: string };
     if (frame.type === 'commands' && frame.commands) {
-      ws.send(JSON.stringify({ type: 'ack', ids: frame.commands.map((c) => c.document_id) }));
-      for (const command of frame.commands) {
-        this.hooks.onCommand(command, at);
-        ws.send(JSON.stringify({ type: 'result', document_id: command.document_id, code: 0, message: 'done' }));
-      }
-    } else if (frame.type === 'result_ack') {
-      this.hooks.onCompleted(1);
+      for (const command of frame.commands) this.hooks.onCommand(command, at);
+      const ids = frame.commands.map((c) => c.document_id);
+      ws.send(JSON.stringify({ type: 'results', ack: ids, results: ids.map((id) => ({ document_id: id, code: 0, message: 'done' })) }));
+    } else if (frame.type === 'results_ack' && frame.results) {
+      this.hooks.onCompleted(frame.results.length);
     } else if (frame.type === 'error') {
       this.hooks.onError(`server error frame to ${this.id}: ${frame.message}`);
     }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { CourierNode } from '../courier-node.js';
 import type { Fleet } from '../fleet.js';
 import type { Plan } from '../options.js';
+import { describePauses } from '../pauses.js';
 
 /** Figures of the scale-out scenario, one per node count: `os_cpu_ms_per_cmd{nodes=3}`. */
 export type ScaleOutMetric =
@@ -17,6 +18,7 @@ export type MetricName =
   | 'longpoll_dispatch_p50_ms'
   | 'longpoll_dispatch_p99_ms'
   | 'throughput_cmds_per_s'
+  | 'cpu_us_per_cmd'
   | 'rss_kb_per_ws_agent'
   | 'rss_kb_per_longpoll_agent'
   | 'tls_ws_dispatch_p50_ms'
@@ -81,6 +83,13 @@ export function commandSpec(target: { type: 'agent' | 'group'; id: string }, nam
 
 /** Runs `body` under a CPU profile of courier when --cpu-prof is given. */
 export async function profiled<T>(ctx: BenchContext, courier: CourierNode, phase: string, body: () => Promise<T>): Promise<T> {
+  await courier.pauses(); // from here on
+  const result = await profiledBody(ctx, courier, phase, body);
+  ctx.note(`${phase}: courier's pauses during the phase: ${describePauses(await courier.pauses())}`);
+  return result;
+}
+
+async function profiledBody<T>(ctx: BenchContext, courier: CourierNode, phase: string, body: () => Promise<T>): Promise<T> {
   if (!ctx.plan.cpuProfDir) return body();
   await courier.profileStart();
   try {

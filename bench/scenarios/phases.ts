@@ -1,6 +1,6 @@
 import { sleep, wallNow } from '../clock.js';
 import type { CourierNode, MemoryReading } from '../courier-node.js';
-import type { Pauses } from '../pauses.js';
+import { describePauses } from '../pauses.js';
 import type { Fleet } from '../fleet.js';
 import type { Credentials } from '../load/sim-agents.js';
 import { commandSpec, shuffled, type BenchContext } from './context.js';
@@ -87,7 +87,7 @@ export async function dispatchLatency(ctx: BenchContext, courier: CourierNode, i
   const samples = await ctx.fleet.latencies(tag, count, 60_000);
   await waitCompleted(ctx.fleet, base, count, 60_000);
   const cpuUs = (((await courier.cpuSeconds()) - cpuBefore) * 1e6) / count;
-  ctx.note(`${tag}: courier during the phase: CPU ${Math.round(cpuUs)} µs per command; ${describePauses(await courier.pauses())}`);
+  ctx.note(`${tag}: courier during the phase: CPU ${Math.round(cpuUs)} µs per command`);
   ctx.note(`${tag}: the load process (agents) during the phase: ${describePauses(await ctx.fleet.pauses())}`);
   return samples;
 }
@@ -176,12 +176,4 @@ export async function sustain(
   while (posting > 0) await new Promise<void>((resolve) => (wake = resolve));
   await waitCompleted(fleet, base, submitted, 120_000);
   return { ...rates, sample: { ...sample!, status: 'sent' } };
-}
-
-export function describePauses(p: Pauses): string {
-  const longest = p.gcLongest.map((g) => `${g.kind} ${g.ms.toFixed(1)}`).join(', ');
-  return (
-    `${p.gcCount} GC pauses, ${p.gcTotalMs.toFixed(0)} ms in all (longest: ${longest || 'none'} ms); ` +
-    `event-loop delay p99 ${p.loopDelayP99Ms.toFixed(1)} ms, max ${p.loopDelayMaxMs.toFixed(1)} ms`
-  );
 }

@@ -68,6 +68,7 @@ export async function runWebSocket(ctx: BenchContext): Promise<WebSocketOutcome>
     );
     const cpuPerCommandUs = (((await courier.cpuSeconds()) - cpuBefore) * 1e6) / ((await ctx.fleet.counters()).completed - completedBefore);
     results.throughput_cmds_per_s = Math.round(rates.completedPerS);
+    results.cpu_us_per_cmd = Math.round(cpuPerCommandUs);
     note(
       `websocket: sustained lifecycle (window ${plan.window}, ${plan.batch} per POST), ${plan.throughputMs / 1000} s measured: ` +
         `${Math.round(rates.completedPerS)} completed/s, ${Math.round(rates.receivedPerS)} delivered/s; ` +

@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import type { CommandView } from '../domain/command.js';
 import { decodeJwt } from 'jose';
 import { requestJson } from '../http-client.js';
+import { MAX_RESULTS_PER_REPORT } from '../domain/json-limits.js';
 import type { ClientTls } from '../tls/client-tls.js';
 
 /** Close code of a WebSocket whose token expired (the server's CLOSE_TOKEN_EXPIRED). */
@@ -190,26 +191,31 @@ export class ReferenceAgent {
         const closeCode = await new Promise<number>((resolve, reject) => {
           const ws = new WebSocket(wsUrl, { headers: { authorization }, ...this.options.tls });
           this.socket = ws;
-          const sendResults = (ids: Iterable<string>) => {
-            for (const id of ids) {
-              const result = this.outbox.get(id);
-              if (result) ws.send(JSON.stringify({ type: 'result', ...result }));
+          // Acks and results go out together: one frame, or one per MAX_RESULTS_PER_REPORT results.
+          const report = (ack: string[], ids: string[]) => {
+            const results = ids.flatMap((id) => this.outbox.get(id) ?? []);
+            if (results.length === 0) {
+              if (ack.length > 0) ws.send(JSON.stringify({ type: 'ack', ids: ack }));
+              return;
+            }
+            for (let i = 0; i < results.length; i += MAX_RESULTS_PER_REPORT) {
+              const slice = results.slice(i, i + MAX_RESULTS_PER_REPORT);
+              ws.send(JSON.stringify({ type: 'results', ...(i === 0 && ack.length > 0 ? { ack } : {}), results: slice }));
             }
           };
           ws.on('open', () => {
             failures = 0;
-            sendResults([...this.outbox.keys()]); // results a broken connection may have lost
+            report([], [...this.outbox.keys()]); // results a broken connection may have lost
           });
           ws.on('message', (data) => {
             // One Buffer per message: binaryType stays 'nodebuffer'.
-            const frame = JSON.parse((data as Buffer).toString()) as { type: string; commands?: CommandView[]; document_id?: string; message?: string };
+            const frame = JSON.parse((data as Buffer).toString()) as { type: string; commands?: CommandView[]; results?: { document_id: string }[]; message?: string };
             if (frame.type === 'commands' && frame.commands) {
               const ids = frame.commands.map((c) => c.document_id);
-              ws.send(JSON.stringify({ type: 'ack', ids }));
               this.accept(frame.commands);
-              sendResults(ids);
-            } else if (frame.type === 'result_ack' && frame.document_id) {
-              this.outbox.delete(frame.document_id);
+              report(ids, ids);
+            } else if (frame.type === 'results_ack' && frame.results) {
+              for (const { document_id } of frame.results) this.outbox.delete(document_id);
             } else if (frame.type === 'error') {
               this.options.onProblem?.(`server error frame: ${frame.message}`);
             }

@@ -11,7 +11,7 @@ import { CourierError, errors, toErrorBody } from '../errors.js';
 import type { Subscription } from '../runtime/subscription.js';
 import { authenticatedAgent, type AgentRoutesDeps, type AuthenticatedAgent } from './agent-routes.js';
 import { endWithError } from '../http/raw-error.js';
-import { ResultFields } from '../http/schemas.js';
+import { MAX_RESULTS_PER_REPORT, ResultFields, ResultSchema } from '../http/schemas.js';
 import { WebSocketFlow, type WebSocketLimits } from './websocket-flow.js';
 
 export const WEBSOCKET_PATH = '/api/v1/commands/ws';
@@ -25,15 +25,23 @@ const PING_PAUSE_MS = 10;
  * Frames an agent may send:
  *   {"type":"ack","ids":[document_id…]}             the commands arrived (-> delivered)
  *   {"type":"result","document_id","code","message","data"}
+ *   {"type":"results","ack":[document_id…],"results":[{document_id,code,message,data}…]}
+ *                                                   acks (optional) then results, in one frame
  * Frames the server sends:
  *   {"type":"commands","commands":[…]}
  *   {"type":"result_ack","document_id","outcome","status","message"}
+ *   {"type":"results_ack","results":[{document_id,outcome,status,message}…]}
  *   {"type":"error","code","message"}
  */
+const AckIds = (minItems: number) => Type.Array(Type.String({ minLength: 1 }), { minItems, maxItems: 10_000 });
 const ClientFrame = Compile(
   Type.Union([
-    Type.Object({ type: Type.Literal('ack'), ids: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 10_000 }) }, { additionalProperties: false }),
+    Type.Object({ type: Type.Literal('ack'), ids: AckIds(1) }, { additionalProperties: false }),
     Type.Object({ type: Type.Literal('result'), ...ResultFields }, { additionalProperties: false }),
+    Type.Object(
+      { type: Type.Literal('results'), ack: Type.Optional(AckIds(0)), results: Type.Array(ResultSchema, { minItems: 1, maxItems: MAX_RESULTS_PER_REPORT }) },
+      { additionalProperties: false },
+    ),
   ]),
 );
 
@@ -174,25 +182,27 @@ export class AgentWebSocket {
       throw errors.MALFORMED_JSON.causedBy(error, (error as Error).message);
     }
     if (!ClientFrame.Check(frame)) {
-      throw errors.VALIDATION('Expected {"type":"ack","ids":[…]} or {"type":"result","document_id","code","message"}');
+      throw errors.VALIDATION('Expected {"type":"ack","ids":[…]}, {"type":"result","document_id","code","message"} or {"type":"results","ack":[…],"results":[…]}');
     }
     const { supervisor } = this.options;
+    if (!supervisor.running) throw errors.SHUTTING_DOWN();
     if (frame.type === 'ack') {
-      if (!supervisor.running) throw errors.SHUTTING_DOWN();
-      // All or nothing: a frame naming any id not in flight on this connection changes nothing.
-      const ids = new Set(frame.ids);
-      const unknown = [...ids].filter((id) => !sub.inFlight.has(id));
-      if (unknown.length > 0) throw errors.VALIDATION(`Not awaiting an ack on this connection: [${unknown.slice(0, 20).join(', ')}${unknown.length > 20 ? ', …' : ''}]`);
-      supervisor.confirm(sub, ids);
+      acknowledge(supervisor, sub, frame.ids);
       flow.settled();
       return;
     }
-    const report = { document_id: frame.document_id, code: frame.code, message: frame.message, ...(frame.data !== undefined ? { data: frame.data } : {}) };
-    assertResultsWithinLimits([report], () => 'result');
-    const [outcome] = await supervisor.reportResults([report], agentRoute(agentId), `agent:${agentId}`);
+    // Everything in the frame is checked before anything of it is taken: a bad frame changes nothing.
+    const reports =
+      frame.type === 'result'
+        ? [{ document_id: frame.document_id, code: frame.code, message: frame.message, ...(frame.data !== undefined ? { data: frame.data } : {}) }]
+        : frame.results;
+    assertResultsWithinLimits(reports, frame.type === 'result' ? () => 'result' : (i) => `results.${i}`);
+    if (frame.type === 'results' && frame.ack !== undefined && frame.ack.length > 0) acknowledge(supervisor, sub, frame.ack);
+    const outcomes = await supervisor.reportResults(reports, agentRoute(agentId), `agent:${agentId}`);
     // A result also takes its command off the socket, acked or not.
     flow.settled();
-    flow.send({ type: 'result_ack', ...outcome });
+    if (frame.type === 'result') flow.send({ type: 'result_ack', ...outcomes[0] });
+    else flow.send({ type: 'results_ack', results: outcomes });
   }
 
   /**
@@ -216,4 +226,12 @@ export class AgentWebSocket {
     };
     slice(0);
   }
+}
+
+/** Confirms the commands named, all or nothing: if any id is not in flight on this connection, none is. */
+function acknowledge(supervisor: AgentWebSocketOptions['supervisor'], sub: Subscription, ids: readonly string[]): void {
+  const named = new Set(ids);
+  const unknown = [...named].filter((id) => !sub.inFlight.has(id));
+  if (unknown.length > 0) throw errors.VALIDATION(`Not awaiting an ack on this connection: [${unknown.slice(0, 20).join(', ')}${unknown.length > 20 ? ', …' : ''}]`);
+  supervisor.confirm(sub, named);
 }

@@ -15,6 +15,9 @@ export interface JsonLimits {
   maxBytes: number;
 }
 
+/** Most results in one report (a request, an NDJSON body, a WebSocket `results` frame). */
+export const MAX_RESULTS_PER_REPORT = 1000;
+
 /** Deep enough for any real argument or result, far from the depth at which recursion fails (thousands). */
 export const MAX_JSON_DEPTH = 32;
 export const ACTION_ARGS_LIMITS: JsonLimits = { maxDepth: MAX_JSON_DEPTH, maxBytes: 64 * 1024 };

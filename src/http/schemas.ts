@@ -1,12 +1,13 @@
 import { Type } from 'typebox';
 import { COMMAND_STATUSES, TARGET_TYPES } from '../domain/command.js';
+import { MAX_RESULTS_PER_REPORT } from '../domain/json-limits.js';
 
 /** Request and response schemas shared by the APIs (agents API, admin socket, management API). */
 
 export const StatusSchema = Type.Enum(COMMAND_STATUSES);
 
-/** The same limits bind the JSON and the NDJSON result routes. */
-export const MAX_RESULTS_PER_REPORT = 1000;
+/** The same limits bind the JSON and the NDJSON result routes (and the WebSocket's `results` frame). */
+export { MAX_RESULTS_PER_REPORT };
 export const MAX_RESULT_MESSAGE_LENGTH = 65_536;
 export const MAX_ID_LENGTH = 256;
 

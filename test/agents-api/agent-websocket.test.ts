@@ -144,6 +144,69 @@ describe('agent WebSocket (GET /api/v1/commands/ws)', () => {
     }
   });
 
+  test('one results frame acks and reports several commands: each is delivered, then ends, and one results_ack answers them all', async () => {
+    const socket = await new AgentSocket(h.url, await h.agentToken('ws-8')).open();
+    const created = await h.send([command({ type: 'agent', id: 'ws-8' }), command({ type: 'agent', id: 'ws-8' })]);
+    const ids = created.map((c) => c.document_id);
+    const pushed: string[] = [];
+    while (pushed.length < 2) pushed.push(...(await socket.next()).commands!.map((c) => c.document_id));
+    assert.deepEqual(pushed.sort(), [...ids].sort());
+    socket.send({
+      type: 'results',
+      ack: ids,
+      results: [
+        { document_id: ids[0], code: 0, message: 'done' },
+        { document_id: ids[1], code: 3, message: 'failed' },
+      ],
+    });
+    const answer = await socket.next();
+    assert.equal(answer.type, 'results_ack');
+    assert.deepEqual(
+      answer.results!.map((r) => [r.document_id, r.outcome, r.status]),
+      [
+        [ids[0], 'recorded', 'success'],
+        [ids[1], 'recorded', 'failure'],
+      ],
+    );
+    // The ack is in the trail before the result: nothing of the lifecycle is skipped by the batching.
+    for (const id of ids) {
+      const history = (await h.admin('GET', `/api/v1/commands/${id}/history`)).body as { events: { cause: string }[] };
+      assert.deepEqual(
+        history.events.map((e) => e.cause),
+        ['created', 'claimed', 'delivered', 'result'],
+      );
+    }
+    await socket.close();
+  });
+
+  test('a results frame naming an ack not in flight, or a bad result, is refused whole: nothing of it is taken', async () => {
+    const socket = await new AgentSocket(h.url, await h.agentToken('ws-9')).open();
+    const [created] = await h.send([command({ type: 'agent', id: 'ws-9' }, 'restart', { timeout: 3600 })]);
+    assert.equal((await socket.next()).type, 'commands');
+    const id = created!.document_id;
+    const refusals: [object, RegExp][] = [
+      [{ type: 'results', ack: [id, 'no-such-command'], results: [{ document_id: id, code: 0, message: 'done' }] }, /^Not awaiting an ack on this connection: \[no-such-command\]/],
+      [{ type: 'results', ack: [id], results: [] }, /^Expected/],
+      [{ type: 'results', ack: [id], results: [{ document_id: id, code: 'zero', message: 'done' }] }, /^Expected/],
+      [{ type: 'results', ack: [id], results: [{ document_id: id, code: 0, message: 'done' }], extra: true }, /^Expected/],
+    ];
+    for (const [frame, message] of refusals) {
+      socket.send(frame);
+      const error = await socket.next();
+      assert.deepEqual([error.type, error.code], ['error', 'COURIER_ERR_VALIDATION'], JSON.stringify(frame));
+      assert.match(error.message!, message);
+      assert.equal(await status(id), 'sent', `${JSON.stringify(frame)} changed the command`);
+    }
+    // Results alone (no ack) are taken as well.
+    socket.send({ type: 'results', results: [{ document_id: id, code: 0, message: 'done' }] });
+    assert.deepEqual(
+      (await socket.next()).results!.map((r) => r.outcome),
+      ['recorded'],
+    );
+    assert.equal(await status(id), 'success');
+    await socket.close();
+  });
+
   test('a socket that stops answering pings is closed and its unacked commands are redelivered', async () => {
     const token = await h.agentToken('ws-4');
     const silent = await new AgentSocket(h.url, token, { autoPong: false }).open();

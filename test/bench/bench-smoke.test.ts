@@ -15,6 +15,7 @@ const METRICS = [
   'longpoll_dispatch_p50_ms',
   'longpoll_dispatch_p99_ms',
   'throughput_cmds_per_s',
+  'cpu_us_per_cmd',
   'rss_kb_per_ws_agent',
   'rss_kb_per_longpoll_agent',
   'tls_ws_dispatch_p50_ms',

@@ -6,20 +6,10 @@ import { join } from 'node:path';
 import type { CommandDocument, CommandStatus } from '../../src/domain/command.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { StatusChange } from '../../src/store/store.js';
-import type { TransitionRecord } from '../../src/store/records.js';
+import { commandDoc, createdRecord } from '../support/command-documents.js';
 
-function doc(id: string, seq: number): CommandDocument {
-  return {
-    document_id: id,
-    '@timestamp': '2026-01-01T00:00:00.000Z',
-    delivery_timestamp: '2026-01-01T01:00:00.000Z',
-    agent: { id: 'a1', groups: [] },
-    command: { source: 's', user: 'u', target: { type: 'agent', id: 'a1' }, action: { name: 'x', args: {}, version: '1' }, timeout: 3600, request_id: 'r', order_id: 'o' },
-    route: 'agent:a1',
-    seq,
-  };
-}
-const created = (id: string): TransitionRecord => ({ document_id: id, from: null, to: 'pending', cause: 'created', at: 1, node: 'n', actor: 't' });
+const doc = commandDoc;
+const created = createdRecord;
 
 async function withStore(run: (store: SqliteStore) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'courier-sqlite-'));

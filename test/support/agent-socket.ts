@@ -5,6 +5,7 @@ export interface Frame {
   type: string;
   commands?: { document_id: string; status: string }[];
   document_id?: string;
+  results?: { document_id: string; outcome: string; status: string }[];
   outcome?: string;
   status?: string;
   code?: string;

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import type { CommandState, CommandStatus } from '../../domain/command.js';
 import { INITIAL_STATUS, zeroCountsByStatus } from '../../domain/command.js';
 import type { AuditEvent, CommandStore, WriteBatch, WriteOutcome } from '../store.js';
-import type { AgentRecord, TransitionRecord } from '../records.js';
+import type { AgentRecord } from '../records.js';
 import { MIGRATIONS, UNFINISHED_CONDITION } from './schema.js';
 import { storedFromStatus, storedStatus } from '../stored-status.js';
 import { toStoreFailure } from './failures.js';
@@ -13,6 +13,7 @@ import { SqliteOperatorQueries } from './sqlite-operator-queries.js';
 import type { OperatorStore } from '../operator-store.js';
 import type { EnrollmentTokenStore } from '../enrollment-token-store.js';
 import { SqliteEnrollmentTokens } from './sqlite-enrollment-tokens.js';
+import { SqliteWriter } from './sqlite-writer.js';
 
 export interface SqliteStoreOptions {
   /** Path of the database file. */
@@ -32,12 +33,17 @@ interface AuditRow {
   actor: string;
 }
 
-/** The embedded store: one SQLite file in WAL mode; every batch of writes is one transaction. */
+/**
+ * The embedded store: one SQLite file in WAL mode; every batch of command writes is one transaction,
+ * committed on the store's writer thread (sqlite-writer.ts).
+ */
 export class SqliteStore implements CommandStore {
   readonly kind = 'sqlite' as const;
   readonly operators: OperatorStore;
   readonly enrollmentTokens: EnrollmentTokenStore;
   private readonly db: Database.Database;
+  /** Commits the command writes on a thread of its own; this connection reads (and writes the rest). */
+  private readonly writer: SqliteWriter;
   private readonly stmt;
   /** Commands per status, once first asked for (see countByStatus). */
   private counts: Record<CommandStatus, number> | null = null;
@@ -64,26 +70,10 @@ export class SqliteStore implements CommandStore {
       this.db.close();
       throw error;
     }
+    this.writer = new SqliteWriter({ file: options.file, synchronous: options.synchronous });
     this.operators = new SqliteOperatorQueries(this.db);
     const db = this.db;
     this.stmt = {
-      // The write path binds its parameters by position: no object per row, no lookup by name.
-      insertCommand: db.prepare(
-        `INSERT INTO commands (document_id, seq, route, agent_id, request_id, action, status, created_at,
-           delivery_deadline, attempts, updated_at, doc)
-         VALUES (?, ?, ?, ?, ?, ?, '${INITIAL_STATUS}', ?, ?, 0, ?, ?)
-         ON CONFLICT(document_id) DO NOTHING`,
-      ),
-      // Found by seq, the recent end of an ordered index (document_id is a random UUID); the
-      // document_id is checked on the row found (`+`: not used to search), so a wrong seq writes nothing.
-      updateCommand: db.prepare(
-        `UPDATE commands SET status = ?, result = ?, delivered_at = ?, execution_deadline = ?, attempts = ?, updated_at = ?
-         WHERE seq = ? AND +document_id = ?`,
-      ),
-      insertAudit: db.prepare(
-        `INSERT INTO audit (document_id, seq, from_status, to_status, cause, at, node, actor)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
       getCommand: db.prepare(`SELECT doc, status, result, delivered_at, execution_deadline, attempts FROM commands WHERE document_id = ?`),
       history: db.prepare(`SELECT * FROM audit WHERE seq = (SELECT seq FROM commands WHERE document_id = ?) AND kind = 'transition' ORDER BY id`),
       unfinished: db.prepare(
@@ -135,13 +125,14 @@ export class SqliteStore implements CommandStore {
   async open(): Promise<void> {}
 
   async close(): Promise<void> {
+    await this.writer.close();
     if (this.db.open) this.db.close();
   }
 
   async commit(batch: WriteBatch): Promise<WriteOutcome> {
     let outcome: WriteOutcome;
     try {
-      outcome = this.commitSync(batch);
+      outcome = await this.writer.commit(batch);
     } catch (error) {
       throw toStoreFailure(error);
     }
@@ -154,44 +145,6 @@ export class SqliteStore implements CommandStore {
     }
     return outcome;
   }
-
-  private readonly commitSync = (batch: WriteBatch): WriteOutcome =>
-    this.db.transaction((b: WriteBatch): WriteOutcome => {
-      const { insertCommand, updateCommand, insertAudit } = this.stmt;
-      // An audit record joins its command's trail by the command's seq, carried by the write (not looked up).
-      const audit = (a: TransitionRecord, seq: number) => insertAudit.run(a.document_id, seq, a.from, a.to, a.cause, a.at, a.node, a.actor);
-      const created = b.creates.map(({ doc, audit: a }) => {
-        const createdAt = Date.parse(doc['@timestamp']);
-        const inserted =
-          insertCommand.run(
-            doc.document_id,
-            doc.seq,
-            doc.route,
-            doc.agent.id,
-            doc.command.request_id,
-            doc.command.action.name,
-            createdAt,
-            Date.parse(doc.delivery_timestamp),
-            createdAt,
-            JSON.stringify(doc),
-          ).changes === 1;
-        if (inserted) audit(a, doc.seq);
-        return inserted;
-      });
-      // Several changes of one command in a batch (an agent's ack and its result, read in one turn):
-      // its row is written once, with the last of them (each carries the whole mutable state);
-      // every change still gets its audit record, in order, in this same transaction.
-      const last = new Map<string, number>();
-      for (let i = 0; i < b.changes.length; i++) last.set(b.changes[i]!.document_id, i);
-      const changes = b.changes.map((c, i) => {
-        const a = c.audit;
-        if (last.get(c.document_id) === i)
-          updateCommand.run(c.status, c.result ? JSON.stringify(c.result) : null, c.deliveredAt, c.executionDeadline, c.attempts, a.at, c.seq, c.document_id);
-        audit(a, c.seq);
-        return 'ok' as const;
-      });
-      return { created, changes };
-    })(batch);
 
   async getCommand(documentId: string): Promise<CommandState | null> {
     const row = this.stmt.getCommand.get(documentId) as CommandRow | undefined;
