@@ -97,7 +97,7 @@ export class Dispatcher {
     const owner = this.inFlight.get(documentId);
     if (!owner) return;
     this.inFlight.delete(documentId);
-    if (!this.released) return owner.actor.send({ type: 'RELEASED', ids: [documentId] });
+    if (!this.released) return owner.send({ type: 'RELEASED', ids: [documentId] });
     const ids = this.released.get(owner);
     if (ids) ids.push(documentId);
     else this.released.set(owner, [documentId]);
@@ -115,7 +115,7 @@ export class Dispatcher {
       work();
     } finally {
       this.released = null;
-      for (const [owner, ids] of released) owner.actor.send({ type: 'RELEASED', ids });
+      for (const [owner, ids] of released) owner.send({ type: 'RELEASED', ids });
     }
   }
 
@@ -197,7 +197,7 @@ export class Dispatcher {
       }
       if (claimed.length === 0) continue;
       // A long-poll answers once: its machine takes it out of the route (`detach`).
-      sub.actor.send({ type: 'HANDED', ids: claimed.map((live) => live.doc.document_id) });
+      sub.send({ type: 'HANDED', ids: claimed.map((live) => live.doc.document_id) });
       if (subs.delete(sub)) subs.add(sub); // round-robin among an agent's WebSockets
       this.pushOnceDurable(sub, claimed, claims);
     }

@@ -1,16 +1,16 @@
-import { createActor, type Actor, type SnapshotFrom } from 'xstate';
+import { createActor, type Actor } from 'xstate';
 import { commandMachine, type CommandMachineEvent, type PersistParams } from '../../machines/command.machine.js';
 import type { CommandDocument, CommandState, CommandStatus, CommandView } from '../domain/command.js';
 import { commandView } from '../domain/command.js';
 import { errors } from '../errors.js';
 import type { ActorErrorHandler, InspectObserver } from './actor-observers.js';
-import { hasTag, type CommandTag } from './command-states.js';
-import { machineStepper } from './machine-stepper.js';
+import { hasTag, isFinalStatus, type CommandTag } from './command-states.js';
+import { machineStepper, type FlatSnapshotOf } from './machine-stepper.js';
 
-type CommandSnapshot = SnapshotFrom<typeof commandMachine>;
+type CommandSnapshot = FlatSnapshotOf<typeof commandMachine>;
 
-/** XState's pure transition for every command (the input is only its inert actor's: snapshots carry their own context). */
-const transition = machineStepper(commandMachine, { deliveryDeadline: 0, executionTimeoutMs: 0 });
+/** The command machine's transition function, compiled once from its definition (see machine-stepper.ts). */
+const transition = machineStepper(commandMachine);
 export type WriteOutcome = 'ok' | 'conflict';
 
 /** Where a command's lifecycle stands: its status and machine context, as the store keeps it. */
@@ -49,9 +49,9 @@ export interface CommandLifecycle {
 /**
  * A live (unfinished) command: its document and where its lifecycle stands.
  *
- * Events advance its machine snapshot with XState's pure `transition()`, which returns the next
- * snapshot and the actions the machine names for that transition; those are then run by name
- * from `CommandEffects`. Until its first event the command rests as its status and context (its
+ * Events advance its machine snapshot with the machine's transition function (XState's pure
+ * `transition()`, compiled: see machine-stepper.ts), which returns the next snapshot and the
+ * actions the machine names for that transition; those are then run by name from `CommandEffects`. Until its first event the command rests as its status and context (its
  * persisted state, ~0.1 KB), so that a node holds many pending commands of offline agents cheaply
  * and restarts fast. With inspection on, a mirror actor receives the same events so that the
  * inspector shows every command, its events and its named actions (the mirror's actions do nothing).
@@ -102,7 +102,7 @@ export class LiveCommand {
   }
 
   hasTag(tag: CommandTag): boolean {
-    return this.snapshot ? this.snapshot.hasTag(tag) : hasTag(this.resting!.status, tag);
+    return hasTag(this.status, tag);
   }
 
   /**
@@ -151,14 +151,19 @@ export class LiveCommand {
   private current(): CommandSnapshot {
     if (this.snapshot) return this.snapshot;
     const { status, ...rest } = this.resting!;
-    return commandMachine.resolveState({ value: status, context: { deliveryDeadline: this.deliveryDeadline, executionTimeoutMs: this.lifecycle.executionTimeoutMs, ...rest } });
+    return {
+      value: status,
+      context: { deliveryDeadline: this.deliveryDeadline, executionTimeoutMs: this.lifecycle.executionTimeoutMs, ...rest },
+      status: isFinalStatus(status) ? 'done' : 'active',
+    };
   }
 
   private startMirror(inspect: InspectObserver): Actor<typeof commandMachine> {
     // Named after its command, for the viewer.
+    const { value, context } = this.current();
     const actor = createActor(commandMachine, {
       input: { deliveryDeadline: this.deliveryDeadline, executionTimeoutMs: this.lifecycle.executionTimeoutMs },
-      snapshot: this.current(),
+      snapshot: commandMachine.resolveState({ value, context }),
       inspect,
       id: this.doc.document_id,
     });

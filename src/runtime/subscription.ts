@@ -1,6 +1,6 @@
-import type { Actor } from 'xstate';
-import type { longPollSubscriptionMachine } from '../../machines/long-poll-subscription.machine.js';
-import type { webSocketSubscriptionMachine } from '../../machines/websocket-subscription.machine.js';
+import type { AnyActorRef } from 'xstate';
+import type { LongPollEvent } from '../../machines/long-poll-subscription.machine.js';
+import type { WebSocketSubscriptionEvent } from '../../machines/websocket-subscription.machine.js';
 import type { CommandView } from '../domain/command.js';
 
 export type SubscriptionMode = 'long-poll' | 'websocket';
@@ -22,19 +22,36 @@ export interface SubscriberTransport {
   room?(inFlight: number): number;
 }
 
-export type SubscriptionActor = Actor<typeof longPollSubscriptionMachine> | Actor<typeof webSocketSubscriptionMachine>;
+/** The events a subscription's machine takes (a WebSocket's are a long-poll's but `WRITTEN` and `ACKED`). */
+export type SubscriptionEvent = LongPollEvent | WebSocketSubscriptionEvent;
+
+/**
+ * How a subscription's machine runs (see subscription-lifecycles.ts): a long-poll's as an actor, a
+ * WebSocket's advanced by its compiled transition. Either way its machine holds what it was handed.
+ */
+export interface SubscriptionLifecycle {
+  send(event: SubscriptionEvent): void;
+  /** Handed to it (claimed for it) and not yet confirmed. */
+  readonly inFlight: ReadonlySet<string>;
+  /** Not in a final state, not stopped. */
+  readonly active: boolean;
+  /** In a state tagged `accepting` (it may be handed commands). */
+  readonly accepting: boolean;
+  stop(): void;
+  /** The actor the inspector watches, if any. */
+  readonly inspected: AnyActorRef | null;
+}
 
 let nextId = 0;
 
 /**
- * One live subscription of a route: its transport, and the actor that runs its lifecycle (a
- * long-poll or a WebSocket subscription machine, see `machines/`), which holds the commands
- * handed to it and not yet confirmed.
+ * One live subscription of a route: its transport, and its lifecycle (a long-poll or a WebSocket
+ * subscription machine, see `machines/`), which holds the commands handed to it and not yet confirmed.
  */
 export class Subscription {
   readonly id = `sub-${++nextId}`;
   /** Set once, by `Subscriptions.open`. */
-  actor!: SubscriptionActor;
+  lifecycle!: SubscriptionLifecycle;
 
   constructor(
     readonly route: string,
@@ -45,26 +62,25 @@ export class Subscription {
     readonly transport: SubscriberTransport,
   ) {}
 
-  /** Its actor, if it is a long-poll (the events only a long-poll takes: `WRITTEN`, `ACKED`). */
-  get longPollActor(): Actor<typeof longPollSubscriptionMachine> | null {
-    return this.mode === 'long-poll' ? (this.actor as Actor<typeof longPollSubscriptionMachine>) : null;
+  /** An event to its machine. */
+  send(event: SubscriptionEvent): void {
+    this.lifecycle.send(event);
   }
 
   /** Claimed for it and not yet confirmed by its transport. */
   get inFlight(): ReadonlySet<string> {
-    return this.actor.getSnapshot().context.inFlight;
+    return this.lifecycle.inFlight;
   }
 
   /** Ended: it is handed nothing more. */
   get closed(): boolean {
-    return this.actor.getSnapshot().status !== 'active';
+    return !this.lifecycle.active;
   }
 
   /** How many more commands it may be handed now: none unless its machine accepts them, then up to its transport's bound. */
   get room(): number {
-    const snapshot = this.actor.getSnapshot();
-    if (!snapshot.hasTag('accepting')) return 0;
-    return this.transport.room?.(snapshot.context.inFlight.size) ?? Infinity;
+    if (!this.lifecycle.accepting) return 0;
+    return this.transport.room?.(this.lifecycle.inFlight.size) ?? Infinity;
   }
 
   get canTakeMore(): boolean {

@@ -1,11 +1,11 @@
 import { createActor, type AnyActorRef } from 'xstate';
 import { longPollSubscriptionMachine } from '../../machines/long-poll-subscription.machine.js';
-import { webSocketSubscriptionMachine } from '../../machines/websocket-subscription.machine.js';
 import type { Clock } from './clock.js';
 import type { ActorErrorHandler, InspectObserver } from './actor-observers.js';
 import type { CommandTable } from './command-table.js';
 import type { Dispatcher } from './dispatcher.js';
 import { Subscription, type SubscriberTransport, type SubscriptionMode } from './subscription.js';
+import { ActorLifecycle, SteppedLifecycle, type WebSocketEffects } from './subscription-lifecycles.js';
 
 /** How a subscription is opened: its transport's answer timeout, and whether its agent acknowledges. */
 export interface OpenOptions {
@@ -19,8 +19,9 @@ export interface OpenOptions {
 }
 
 /**
- * Subscriptions opened and ended. Each is a root actor whose machine (`machines/`) holds what it
- * was handed and names its effects, provided here by name: `detach` (out of its route),
+ * Subscriptions opened and ended. Each runs its machine (`machines/`: a long-poll's as a root actor,
+ * a WebSocket's stepped, see subscription-lifecycles.ts), which holds what it was handed and names
+ * its effects, provided here by name: `detach` (out of its route),
  * `confirmDelivery` (→ delivered), `handBack` (what it held unconfirmed goes back to its
  * commands' machines: pending again, delivered again), `answerTimeout`, `answerDrain`.
  */
@@ -29,7 +30,8 @@ export class Subscriptions {
   /** Per route, its acknowledging long-polls not ended yet: the route's next poll settles them. */
   private readonly acking = new Map<string, Set<Subscription>>();
   private readonly longPoll;
-  private readonly webSocket;
+  /** The subscription machines' effects shared by both (a long-poll's actor calls them through its `self`). */
+  private readonly effects: WebSocketEffects;
 
   constructor(
     private readonly dispatcher: Dispatcher,
@@ -41,28 +43,35 @@ export class Subscriptions {
     private readonly maxFetchedAcks: number,
   ) {
     const of = (self: AnyActorRef) => this.byActor.get(self);
-    const effects = {
-      detach: ({ self }: { self: AnyActorRef }) => {
-        const sub = of(self);
-        if (sub) this.dispatcher.detach(sub);
-      },
-      handBack: ({ self, context }: { self: AnyActorRef; context: { inFlight: ReadonlySet<string> } }) => {
-        const sub = of(self);
-        if (!sub) return;
+    this.effects = {
+      detach: (sub) => this.dispatcher.detach(sub),
+      handBack: (sub, inFlight) => {
         const at = this.clock.now();
         this.dispatcher.releasing(() => {
-          for (const id of context.inFlight) {
+          for (const id of inFlight) {
             // Only what it still holds: an id released a moment ago may be another connection's now.
             if (this.dispatcher.ownerOf(id) !== sub) continue;
             if (!this.table.send(id, { type: 'TRANSPORT_FAILED', at, by: sub.who })) this.dispatcher.release(id);
           }
         });
       },
-      answerDrain: ({ self }: { self: AnyActorRef }) => of(self)?.transport.drain(),
+      answerDrain: (sub) => sub.transport.drain(),
     };
+    const effects = this.effects;
     this.longPoll = longPollSubscriptionMachine.provide({
       actions: {
-        ...effects,
+        detach: ({ self }) => {
+          const sub = of(self);
+          if (sub) effects.detach(sub);
+        },
+        handBack: ({ self, context }) => {
+          const sub = of(self);
+          if (sub) effects.handBack(sub, context.inFlight);
+        },
+        answerDrain: ({ self }) => {
+          const sub = of(self);
+          if (sub) effects.answerDrain(sub);
+        },
         confirmDelivery: ({ self }, { ids }) => {
           const sub = of(self);
           if (sub) this.confirm(sub, ids);
@@ -70,7 +79,6 @@ export class Subscriptions {
         answerTimeout: ({ self }) => of(self)?.transport.timedOut?.(),
       },
     });
-    this.webSocket = webSocketSubscriptionMachine.provide({ actions: effects });
   }
 
   /**
@@ -82,17 +90,19 @@ export class Subscriptions {
     const acked = options.acked ?? null;
     this.settle(route, who, acked ?? []);
     const sub = new Subscription(route, mode, who, this.clock.now(), transport);
-    const inspection = this.inspect ? { inspect: this.inspect, id: `${who} ${sub.id}` } : {};
-    sub.actor =
-      mode === 'long-poll'
-        ? createActor(this.longPoll, { input: { timeoutMs: options.longPollTimeoutMs ?? 0, acking: acked !== null }, ...inspection })
-        : createActor(this.webSocket, inspection);
-    const actor: AnyActorRef = sub.actor;
-    this.byActor.set(actor, sub);
-    actor.subscribe({ error: this.onError, complete: () => this.forgetAcking(sub) });
-    if (acked !== null) this.acking.set(route, (this.acking.get(route) ?? new Set()).add(sub));
-    this.dispatcher.add(sub);
-    sub.actor.start();
+    const inspection = this.inspect ? { inspect: this.inspect, id: `${who} ${sub.id}` } : null;
+    if (mode === 'long-poll') {
+      const actor = createActor(this.longPoll, { input: { timeoutMs: options.longPollTimeoutMs ?? 0, acking: acked !== null }, ...inspection });
+      this.byActor.set(actor, sub);
+      actor.subscribe({ error: this.onError, complete: () => this.forgetAcking(sub) });
+      sub.lifecycle = new ActorLifecycle(actor);
+      if (acked !== null) this.acking.set(route, (this.acking.get(route) ?? new Set()).add(sub));
+      this.dispatcher.add(sub);
+      actor.start();
+    } else {
+      sub.lifecycle = new SteppedLifecycle(sub, this.effects, this.onError, inspection);
+      this.dispatcher.add(sub);
+    }
     return sub;
   }
 
@@ -110,7 +120,7 @@ export class Subscriptions {
 
   /** A long-poll's answer was written out to its socket: its machine decides whether that counts as delivery. */
   written(sub: Subscription): void {
-    sub.longPollActor?.send({ type: 'WRITTEN' });
+    if (sub.mode === 'long-poll') sub.send({ type: 'WRITTEN' });
   }
 
   /**
@@ -119,7 +129,7 @@ export class Subscriptions {
    */
   close(sub: Subscription): void {
     if (sub.closed) return;
-    sub.actor.send({ type: 'CLOSED' });
+    sub.send({ type: 'CLOSED' });
   }
 
   /**
@@ -138,8 +148,8 @@ export class Subscriptions {
   /** Shutting down: every open subscription is answered and ended. */
   drain(): void {
     for (const sub of [...this.dispatcher.allSubscriptions(), ...this.awaitingAck()]) {
-      sub.actor.send({ type: 'DRAIN' });
-      sub.actor.stop();
+      sub.send({ type: 'DRAIN' });
+      sub.lifecycle.stop();
     }
   }
 
@@ -157,7 +167,7 @@ export class Subscriptions {
    */
   private settle(route: string, who: string, acked: readonly string[]): void {
     const subs = this.acking.get(route);
-    if (subs) for (const sub of [...subs]) if (!this.dispatcher.isAttached(sub)) sub.longPollActor?.send({ type: 'ACKED', ids: [...acked] });
+    if (subs) for (const sub of [...subs]) if (!this.dispatcher.isAttached(sub)) sub.send({ type: 'ACKED', ids: [...acked] });
     // Only those still claimed and held by no connection here: the ones the answers above held are settled already.
     const confirmHere = (ids: readonly string[]) => {
       const at = this.clock.now();

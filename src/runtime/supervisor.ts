@@ -340,8 +340,8 @@ export class Supervisor {
   /** Every live root actor, the supervisor's own first (lazily: the inspector takes only a few). */
   *liveActors(): Generator<AnyActorRef> {
     yield this.actor;
-    for (const sub of this.dispatcher.allSubscriptions()) yield sub.actor;
-    for (const sub of this.subscriptions.awaitingAck()) yield sub.actor;
+    for (const sub of this.dispatcher.allSubscriptions()) if (sub.lifecycle.inspected) yield sub.lifecycle.inspected;
+    for (const sub of this.subscriptions.awaitingAck()) if (sub.lifecycle.inspected) yield sub.lifecycle.inspected;
     for (const live of this.table.values()) if (live.inspected) yield live.inspected;
   }
 
