@@ -187,7 +187,7 @@ export class AgentWebSocket {
     const { supervisor } = this.options;
     if (!supervisor.running) throw errors.SHUTTING_DOWN();
     if (frame.type === 'ack') {
-      acknowledge(supervisor, sub, frame.ids);
+      supervisor.confirm(sub, awaitingAck(sub, frame.ids));
       flow.settled();
       return;
     }
@@ -197,8 +197,10 @@ export class AgentWebSocket {
         ? [{ document_id: frame.document_id, code: frame.code, message: frame.message, ...(frame.data !== undefined ? { data: frame.data } : {}) }]
         : frame.results;
     assertResultsWithinLimits(reports, frame.type === 'result' ? () => 'result' : (i) => `results.${i}`);
-    if (frame.type === 'results' && frame.ack !== undefined && frame.ack.length > 0) acknowledge(supervisor, sub, frame.ack);
-    const outcomes = await supervisor.reportResults(reports, agentRoute(agentId), `agent:${agentId}`);
+    const acked =
+      frame.type === 'results' && frame.ack !== undefined && frame.ack.length > 0 ? { subscription: sub, documentIds: acksWithResults(sub, frame.ack, reports) } : undefined;
+    // The acks and the results in one event: delivered first, then the results.
+    const outcomes = await supervisor.reportResults(reports, agentRoute(agentId), `agent:${agentId}`, acked);
     // A result also takes its command off the socket, acked or not.
     flow.settled();
     if (frame.type === 'result') flow.send({ type: 'result_ack', ...outcomes[0] });
@@ -228,10 +230,24 @@ export class AgentWebSocket {
   }
 }
 
-/** Confirms the commands named, all or nothing: if any id is not in flight on this connection, none is. */
-function acknowledge(supervisor: AgentWebSocketOptions['supervisor'], sub: Subscription, ids: readonly string[]): void {
+/** The commands named, if every one is in flight on this connection; else none is taken (all or nothing). */
+function awaitingAck(sub: Subscription, ids: readonly string[]): Set<string> {
   const named = new Set(ids);
   const unknown = [...named].filter((id) => !sub.inFlight.has(id));
   if (unknown.length > 0) throw errors.VALIDATION(`Not awaiting an ack on this connection: [${unknown.slice(0, 20).join(', ')}${unknown.length > 20 ? ', …' : ''}]`);
-  supervisor.confirm(sub, named);
+  return named;
+}
+
+/**
+ * The acks of a `results` frame that are to be confirmed. An ack of a command whose result is in the
+ * same frame may name one no longer in flight here (an earlier frame's result ended it, a redelivery
+ * raced it): its result takes it off the connection anyway, so it is passed over rather than refusing
+ * the frame, whose other results would be lost with it. Any other ack not in flight refuses the frame.
+ */
+function acksWithResults(sub: Subscription, ids: readonly string[], reports: readonly { document_id: string }[]): Set<string> {
+  const reported = new Set(reports.map((r) => r.document_id));
+  return awaitingAck(
+    sub,
+    ids.filter((id) => sub.inFlight.has(id) || !reported.has(id)),
+  );
 }

@@ -32,7 +32,11 @@ export function edgeActions(parts: SupervisorParts): Record<string, Action> {
   return {
     submit: ({ event }) => answer(event, (r: SupervisorRequests['SUBMIT']['request']) => producers.submit(r.specs, r.who, r.options)),
     cancel: ({ event }) => answer(event, (r: SupervisorRequests['CANCEL']['request']) => producers.cancel(r.documentId, r.who)),
-    recordResults: ({ event }) => answer(event, (r: SupervisorRequests['RESULTS']['request']) => results.report(r.reports, r.route, r.who)),
+    recordResults: ({ event }) =>
+      answer(event, (r: SupervisorRequests['RESULTS']['request']) => {
+        if (r.confirmed) subscriptions.confirm(r.confirmed.subscription, r.confirmed.documentIds);
+        return results.report(r.reports, r.route, r.who);
+      }),
     subscribe: ({ event }) => answerNow(event, (r: SupervisorRequests['SUBSCRIBE']['request']) => subscriptions.open(r.route, r.mode, r.who, r.transport, r.options)),
     confirm: ({ event }) => answerNow(event, (r: SupervisorRequests['CONFIRMED']['request']) => subscriptions.confirm(r.subscription, r.documentIds)),
     written: ({ event }) => subscriptions.written(notice<'WRITTEN'>(event)),

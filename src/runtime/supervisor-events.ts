@@ -12,12 +12,19 @@ import type { OpenOptions } from './subscriptions.js';
 export interface SupervisorRequests {
   SUBMIT: { request: { specs: CommandSpec[]; who: string | ((spec: CommandSpec) => string); options: SubmitOptions }; answer: CommandView[] };
   CANCEL: { request: { documentId: string; who: string }; answer: CommandView };
-  RESULTS: { request: { reports: ResultReport[]; route: string | null; who: string }; answer: ResultOutcome[] };
+  /** `confirmed`: acks that came with the results (a WebSocket `results` frame), confirmed first, in the same event. */
+  RESULTS: { request: { reports: ResultReport[]; route: string | null; who: string; confirmed?: ConfirmedRequest }; answer: ResultOutcome[] };
   SUBSCRIBE: {
     request: { route: string; mode: SubscriptionMode; who: string; transport: SubscriberTransport; options: OpenOptions };
     answer: Subscription;
   };
-  CONFIRMED: { request: { subscription: Subscription; documentIds: string[] }; answer: string[] };
+  CONFIRMED: { request: ConfirmedRequest; answer: string[] };
+}
+
+/** Commands a transport confirmed (acks), with the subscription they were handed to. */
+export interface ConfirmedRequest {
+  subscription: Subscription;
+  documentIds: string[];
 }
 
 export interface SupervisorNotices {

@@ -215,9 +215,11 @@ export class Supervisor {
   /**
    * Records results. With `route`, every command must belong to it (an agent reports only its
    * own); otherwise nothing is recorded. Exactly one result per command: repeats are ignored.
+   * `acked`: commands the same frame acknowledged, confirmed first, in the same event (as `confirm`).
    */
-  reportResults(reports: ResultReport[], route: string | null, who: string): Promise<ResultOutcome[]> {
-    return this.mailbox.ask('RESULTS', { reports, route, who });
+  reportResults(reports: ResultReport[], route: string | null, who: string, acked?: { subscription: Subscription; documentIds: Iterable<string> }): Promise<ResultOutcome[]> {
+    const confirmed = acked && { subscription: acked.subscription, documentIds: [...acked.documentIds] };
+    return this.mailbox.ask('RESULTS', { reports, route, who, ...(confirmed ? { confirmed } : {}) });
   }
 
   /**

@@ -207,6 +207,41 @@ describe('agent WebSocket (GET /api/v1/commands/ws)', () => {
     await socket.close();
   });
 
+  test("a results frame's ack of a command whose result it carries is passed over when that command has ended: the frame's other results are taken", async () => {
+    const socket = await new AgentSocket(h.url, await h.agentToken('ws-10')).open();
+    const [first, second] = await h.send([
+      command({ type: 'agent', id: 'ws-10' }, 'restart', { timeout: 3600 }),
+      command({ type: 'agent', id: 'ws-10' }, 'restart', { timeout: 3600 }),
+    ]);
+    const ids = [first!.document_id, second!.document_id];
+    const pushed: string[] = [];
+    while (pushed.length < 2) pushed.push(...(await socket.next()).commands!.map((c) => c.document_id));
+    // The first one's result arrives alone first (an outbox re-sent on reconnect, say)...
+    socket.send({ type: 'results', results: [{ document_id: ids[0], code: 0, message: 'done' }] });
+    assert.deepEqual(
+      (await socket.next()).results!.map((r) => r.outcome),
+      ['recorded'],
+    );
+    // ...then a frame acking both and reporting both: the second is delivered and ends.
+    socket.send({ type: 'results', ack: ids, results: ids.map((id) => ({ document_id: id, code: 0, message: 'done' })) });
+    const answer = await socket.next();
+    assert.equal(answer.type, 'results_ack', JSON.stringify(answer));
+    assert.deepEqual(
+      answer.results!.map((r) => [r.document_id, r.outcome]),
+      [
+        [ids[0], 'ignored'],
+        [ids[1], 'recorded'],
+      ],
+    );
+    assert.equal(await status(ids[1]!), 'success');
+    const history = (await h.admin('GET', `/api/v1/commands/${ids[1]}/history`)).body as { events: { cause: string }[] };
+    assert.deepEqual(
+      history.events.map((e) => e.cause),
+      ['created', 'claimed', 'delivered', 'result'],
+    );
+    await socket.close();
+  });
+
   test('a socket that stops answering pings is closed and its unacked commands are redelivered', async () => {
     const token = await h.agentToken('ws-4');
     const silent = await new AgentSocket(h.url, token, { autoPong: false }).open();

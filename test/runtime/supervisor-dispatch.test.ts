@@ -79,6 +79,33 @@ describe('supervisor dispatch bookkeeping', () => {
     await supervisor.stop();
   });
 
+  test('results reported with their acks (one results frame) confirm first, in the same event: delivered, then the result', async () => {
+    const { store, supervisor, send, connect } = setup();
+    await supervisor.start();
+    const ids = [await send('a5'), await send('a5')];
+    const written: [string, string][] = [];
+    const commit = store.commit.bind(store);
+    store.commit = (batch) => {
+      for (const c of batch.changes) written.push([c.document_id, c.audit.cause]);
+      return commit(batch);
+    };
+    const { sub, pushes } = connect('a5', 'websocket');
+    await eventually(() => (pushes.flat().length === 2 ? true : undefined), 'pushed');
+    const outcomes = await supervisor.reportResults([{ document_id: ids[0]!, code: 0, message: 'done' }], 'agent:a5', 'agent:a5', { subscription: sub, documentIds: ids });
+    assert.deepEqual(
+      outcomes.map((o) => [o.outcome, o.status]),
+      [['recorded', 'success']],
+    );
+    assert.equal(sub.inFlight.size, 0, 'both acked off the connection');
+    assert.equal((await supervisor.get(ids[1]!))!.status, 'delivered', 'acked without a result: delivered');
+    await eventually(() => (written.filter(([id]) => id === ids[0]).length === 3 ? true : undefined), 'three changes written');
+    assert.deepEqual(
+      written.filter(([id]) => id === ids[0]).map(([, cause]) => cause),
+      ['claimed', 'delivered', 'result'],
+    );
+    await supervisor.stop();
+  });
+
   test('the queue of an offline agent whose commands all ended is dropped', async () => {
     const { supervisor, send } = setup();
     await supervisor.start();
