@@ -1,4 +1,5 @@
-import type { CommandState, CommandStatus } from '../domain/command.js';
+import type { CommandState } from '../domain/command.js';
+import { deadlinePassed } from './command-states.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { LiveCommand } from './live-command.js';
 
@@ -38,14 +39,14 @@ export class RouteAffinity {
   /** Whether to hold a command read from the store. */
   holds(state: CommandState, now: number): boolean {
     if (this.serves(state.doc.route, now) || state.claim?.node === this.node) return true;
-    return pastDeadline(state.status, Date.parse(state.doc.delivery_timestamp), state.executionDeadline, now);
+    return deadlinePassed(state.status, { deliveryDeadline: Date.parse(state.doc.delivery_timestamp), executionDeadline: state.executionDeadline }, now);
   }
 
   /** Whether to keep holding a live command that nothing of this node is doing anything with. */
   keeps(live: LiveCommand, now: number): boolean {
     if (this.serves(live.doc.route, now)) return true;
     const { status, executionDeadline } = live.state;
-    return pastDeadline(status, live.deliveryDeadline, executionDeadline, now);
+    return deadlinePassed(status, { deliveryDeadline: live.deliveryDeadline, executionDeadline }, now);
   }
 
   /**
@@ -63,12 +64,6 @@ export class RouteAffinity {
   prune(now: number): void {
     for (const [route, ended] of this.ended) if (now - ended >= this.graceMs) this.ended.delete(route);
   }
-}
-
-/** Whether the deadline that applies in this status has passed (delivery, or execution once delivered). */
-function pastDeadline(status: CommandStatus, deliveryDeadline: number, executionDeadline: number | null, now: number): boolean {
-  if (status === 'delivered') return executionDeadline !== null && executionDeadline <= now;
-  return deliveryDeadline <= now;
 }
 
 /** What holds every command: a node alone on its store. */

@@ -44,6 +44,8 @@ export interface WebSocketEffects {
 type WebSocketSnapshot = FlatSnapshotOf<typeof webSocketSubscriptionMachine>;
 const stepWebSocket = machineStepper(webSocketSubscriptionMachine);
 const states = webSocketSubscriptionMachine.root.states;
+/** The machine's initial state, from its definition. */
+const initial = webSocketSubscriptionMachine.root.initial.target[0]!.key as WebSocketSnapshot['value'];
 
 /**
  * A WebSocket's machine, advanced by its compiled transition (see machine-stepper.ts) as a command's
@@ -53,7 +55,7 @@ const states = webSocketSubscriptionMachine.root.states;
  * a mirror actor takes the same events, so that the inspector shows the subscription as before.
  */
 export class SteppedLifecycle implements SubscriptionLifecycle {
-  private snapshot: WebSocketSnapshot = { value: 'open', context: { inFlight: new Set() }, status: 'active' };
+  private snapshot: WebSocketSnapshot = { value: initial, context: { inFlight: new Set() }, status: 'active' };
   private stopped = false;
   private readonly mirror: Actor<typeof webSocketSubscriptionMachine> | null;
 
