@@ -25,9 +25,15 @@ async function wsExchange(url: string, token: string, frame: string): Promise<{ 
   const ws = new WebSocket(url.replace(/^http/, 'ws') + '/api/v1/commands/ws', { headers: { authorization: `Bearer ${token}` } });
   await once(ws, 'open');
   ws.send(frame);
-  const [data] = (await once(ws, 'message')) as [Buffer];
-  ws.close();
-  return JSON.parse(data.toString()) as { type: string; code?: string; message?: string };
+  // The agent's pending command may be pushed first (it is, once the claim is durable): the answer
+  // to the frame is the first frame that is not a push.
+  for (;;) {
+    const [data] = (await once(ws, 'message')) as [Buffer];
+    const answer = JSON.parse(data.toString()) as { type: string; code?: string; message?: string };
+    if (answer.type === 'commands') continue;
+    ws.close();
+    return answer;
+  }
 }
 
 /**
