@@ -51,7 +51,8 @@ export interface CommandLifecycle {
  *
  * Events advance its machine snapshot with the machine's transition function (XState's pure
  * `transition()`, compiled: see machine-stepper.ts), which returns the next snapshot and the
- * actions the machine names for that transition; those are then run by name from `CommandEffects`. Until its first event the command rests as its status and context (its
+ * actions the machine names for that transition; those are then run by name from `CommandEffects`.
+ * Until its first event the command rests as its status and context (its
  * persisted state, ~0.1 KB), so that a node holds many pending commands of offline agents cheaply
  * and restarts fast. With inspection on, a mirror actor receives the same events so that the
  * inspector shows every command, its events and its named actions (the mirror's actions do nothing).

@@ -32,6 +32,14 @@ interface Candidate {
   /** The state entered, or null for a transition that stays (no exit, no entry). */
   target: string | null;
   actions: ActionDefinition[];
+  /**
+   * Everything the transition runs, in XState's order, set once every state is compiled: the exit
+   * actions of the state left, the transition's own, the entry actions of the state entered.
+   */
+  sequence: ActionDefinition[];
+  /** The state it is in afterwards, and whether that one is final. */
+  value: string;
+  final: boolean;
 }
 
 interface StateTable {
@@ -81,18 +89,9 @@ export function machineStepper<T extends AnyStateMachine>(machine: T): Step<T> {
     const chosen = candidates.find((c) => c.guard === null || c.guard(args, undefined));
     if (!chosen) return [snapshot, []];
     const named: NamedAction[] = [];
-    let context = snapshot.context as Context;
-    let value: string = snapshot.value;
-    if (chosen.target === null) {
-      context = run(chosen.actions, context, event, named);
-    } else {
-      context = run(state.exit, context, event, named);
-      context = run(chosen.actions, context, event, named);
-      value = chosen.target;
-      context = run(tables.get(value)!.entry, context, event, named);
-    }
+    const context = run(chosen.sequence, snapshot.context, event, named);
     // `value` is a key of the machine's states (compiled from them).
-    const next = { value: value as FlatValue<T>, context: context as ContextFrom<T>, status: tables.get(value)!.final ? 'done' : 'active' } as const;
+    const next = { value: chosen.value as FlatValue<T>, context: context as ContextFrom<T>, status: chosen.final ? 'done' : 'active' } as const;
     return [next, named];
   };
 }
@@ -127,11 +126,23 @@ function compile(machine: AnyStateMachine, guards: Record<string, Guard>): Map<s
             guard = guards[t.guard as string]!;
           }
           // A transition to its own state without re-entering is one that stays (XState's default).
-          return { guard, target: target === undefined || target === node ? null : target.key, actions: checked(t.actions, refuse) };
+          const stays = target === undefined || target === node;
+          return { guard, target: stays ? null : target.key, actions: checked(t.actions, refuse), sequence: [], value: key, final: false };
         }),
       );
     }
     tables.set(key, { final: node.type === 'final', entry: checked(node.entry, refuse), exit: checked(node.exit, refuse), on });
+  }
+  // Each transition's whole run and where it ends, now that every state's entry actions are known.
+  for (const [key, state] of tables) {
+    for (const candidates of state.on.values()) {
+      for (const c of candidates) {
+        const entered = c.target === null ? null : tables.get(c.target)!;
+        c.sequence = entered === null ? c.actions : [...state.exit, ...c.actions, ...entered.entry];
+        c.value = c.target ?? key;
+        c.final = (entered ?? state).final;
+      }
+    }
   }
   return tables;
 }

@@ -58,20 +58,18 @@ export class Subscriptions {
       answerDrain: (sub) => sub.transport.drain(),
     };
     const effects = this.effects;
+    // A long-poll's actor names itself (`self`); its subscription is looked up, and gone once it ended.
+    const forSub =
+      (run: (sub: Subscription, inFlight: ReadonlySet<string>) => void) =>
+      ({ self, context }: { self: AnyActorRef; context: { inFlight: ReadonlySet<string> } }) => {
+        const sub = of(self);
+        if (sub) run(sub, context.inFlight);
+      };
     this.longPoll = longPollSubscriptionMachine.provide({
       actions: {
-        detach: ({ self }) => {
-          const sub = of(self);
-          if (sub) effects.detach(sub);
-        },
-        handBack: ({ self, context }) => {
-          const sub = of(self);
-          if (sub) effects.handBack(sub, context.inFlight);
-        },
-        answerDrain: ({ self }) => {
-          const sub = of(self);
-          if (sub) effects.answerDrain(sub);
-        },
+        detach: forSub((sub) => effects.detach(sub)),
+        handBack: forSub((sub, inFlight) => effects.handBack(sub, inFlight)),
+        answerDrain: forSub((sub) => effects.answerDrain(sub)),
         confirmDelivery: ({ self }, { ids }) => {
           const sub = of(self);
           if (sub) this.confirm(sub, ids);
