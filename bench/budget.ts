@@ -25,12 +25,13 @@ export const BUDGET: Partial<Record<BaseName, { max?: number; min?: number }>> =
   auth_per_s: { min: 5000 },
   // Scale-out on OpenSearch, per node count: the cluster's and courier's CPU per command at a fixed
   // rate; courier's CPU per command with N nodes at most 1.1 × one node's; throughput end to end;
-  // a command created on one node reaching an agent connected to another (poll interval 1 s).
+  // a command created on one node reaching an agent connected to another: told by the creating node
+  // (the change feed), not found at the next poll (1 s; the budget was 1,500 ms by the poll alone).
   os_cpu_ms_per_cmd: { max: 0.4 },
   courier_cpu_ms_per_cmd_os: { max: 0.4 },
   courier_cpu_growth: { max: 1.1 },
   os_throughput_cmds_per_s: { min: 2000 },
-  cross_node_dispatch_p99_ms: { max: 1500 },
+  cross_node_dispatch_p99_ms: { max: 300 },
 };
 
 export const METRIC_UNITS: Record<BaseName, string> = {

@@ -89,6 +89,12 @@ export const OPTIONS = {
     kind: 'url',
     describe: 'OpenSearch URL: keep commands in this cluster (default: the embedded SQLite store)',
   },
+  advertiseUrl: {
+    flag: 'advertise-url',
+    kind: 'url',
+    describe:
+      "On a cluster: the URL other nodes reach this node's management API at (default: its scheme, host — this machine's name when it listens on every interface — and port)",
+  },
   opensearchUsername: { flag: 'opensearch-username', kind: 'string', describe: 'OpenSearch basic-auth user' },
   opensearchPassword: { flag: 'opensearch-password', kind: 'string', describe: 'OpenSearch basic-auth password' },
   opensearchCa: { flag: 'opensearch-ca', kind: 'string', describe: "PEM file of the CA that signed the cluster's certificate" },
@@ -152,6 +158,8 @@ export interface Config {
   insecureHttp: boolean;
   /** Set: commands live in this OpenSearch cluster; unset: the embedded SQLite store. */
   opensearch: string | undefined;
+  /** Where the other nodes of a cluster reach this node's management API; unset: derived from the listener. */
+  advertiseUrl: string | undefined;
   opensearchUsername: string | undefined;
   opensearchPassword: string | undefined;
   /** Absolute path of a PEM file. */
@@ -207,6 +215,7 @@ const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string 
   tlsHosts: [],
   insecureHttp: false,
   opensearch: undefined,
+  advertiseUrl: undefined,
   opensearchUsername: undefined,
   opensearchPassword: undefined,
   opensearchCa: undefined,

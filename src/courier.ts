@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { AgentTokens } from './auth/agent-tokens.js';
+import { ClusterFeed } from './cluster/cluster-feed.js';
 import type { Config } from './config.js';
 import { listenOnSocket } from './http/unix-socket.js';
 import { createAdminApi } from './admin-api/admin-api.js';
@@ -86,9 +88,14 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   await store.open();
   undo.push(() => store.close());
   let metrics: Metrics | undefined;
+  // On a cluster: the other nodes are told at once of commands for agents connected here, and this one tells them.
+  const feed = store.cluster
+    ? new ClusterFeed({ directory: store.cluster, node: config.node, serves: (route) => supervisor.serves(route), logger, now: () => clock.now() })
+    : undefined;
+  await feed?.start();
   // Off by default; when off, no observer is attached to any actor and no port is opened.
   const inspector: Inspector | undefined = config.inspect ? createInspector({ port: config.inspectPort, logger, liveActors: () => supervisor.liveActors() }) : undefined;
-  const supervisor = new Supervisor({
+  const supervisor: Supervisor = new Supervisor({
     store,
     clock,
     logger,
@@ -105,6 +112,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     // On a cluster a node holds only the commands of the agents connected to it; an agent between
     // two long-polls, or reconnecting, still counts as connected here for this long.
     ...(isIndexerSource(store) ? { affinityGraceMs: 30_000 } : {}),
+    ...(feed ? { onRouteServed: feed.routeServed, onCreated: feed.created } : {}),
   });
   metrics = new Metrics({ countByStatus: () => store.countByStatus(), stats: () => supervisor.stats() });
   const agents = new AgentRegistry(store, () => clock.now());
@@ -139,7 +147,18 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   if (!store.enrollmentTokens) throw errors.CONFIG(`the ${store.kind} store has no enrollment tokens: agents cannot enroll on it`);
   const enrollmentTokens = new EnrollmentTokens(store.enrollmentTokens, () => clock.now());
   const health = readiness({ supervisor, poller, store: store.kind, node: config.node });
-  const common = { logger, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeout, supervisor, agents, enrollmentTokens, metrics, health };
+  const common = {
+    logger,
+    bodyLimit: config.bodyLimit,
+    requestTimeoutMs: config.requestTimeout,
+    supervisor,
+    agents,
+    enrollmentTokens,
+    metrics,
+    health,
+    node: config.node,
+    ...(feed ? { connectedElsewhere: (routes: string[]) => feed.whereConnected(routes) } : {}),
+  };
   // Both TCP listeners serve TLS unless plain HTTP is asked for; the Unix socket is local and permissioned.
   const tls = await serverTls(config, logger);
   undo.push(() => tls?.close());
@@ -183,6 +202,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     operators,
     keys,
     tls: tls?.serverOptions(false),
+    ...(feed ? { peerSecret: feed.secret } : {}),
   });
   undo.push(() => management.close());
   if (tls) {
@@ -202,6 +222,11 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   const scheme = tls ? 'https' : 'http';
   const url = baseUrl(scheme, config.host, address.port);
   const managementUrl = baseUrl(scheme, config.managementHost, (management.server.address() as AddressInfo).port);
+  if (feed) {
+    const port = (management.server.address() as AddressInfo).port;
+    await feed.join({ url: config.advertiseUrl ?? advertisedUrl(scheme, config.managementHost, port), caFingerprint: tls?.caFingerprint });
+    undo.push(() => feed.leave());
+  }
   const tlsInfo = tls ? { caFingerprint: tls.caFingerprint, ...(tls.caFile ? { caFile: tls.caFile } : {}) } : undefined;
   logger.info({ url, managementUrl, socket: config.socket, store: store.kind, ...(tlsInfo ? { tls: tlsInfo } : {}) }, 'courier is running');
 
@@ -243,6 +268,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
           stopAgentRequests();
           await supervisor.stop();
         }
+        await feed?.leave();
         webSocket.close();
         tls?.close();
         await Promise.allSettled([admin.close(), comms.close(), management.close(), inspector?.close()]);
@@ -287,6 +313,11 @@ function unwrittenAccount(backlog: { creates: number; changes: number; commands:
 function baseUrl(scheme: 'http' | 'https', host: string, port: number): string {
   const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return `${scheme}://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
+/** Where the other nodes of a cluster reach a listener: a wildcard bind by this machine's name (which courier's certificate holds). */
+function advertisedUrl(scheme: 'http' | 'https', host: string, port: number): string {
+  return host === '0.0.0.0' || host === '::' ? `${scheme}://${hostname()}:${port}` : baseUrl(scheme, host, port);
 }
 
 /** The listeners' TLS, or undefined (warned) when plain HTTP was asked for. */

@@ -162,6 +162,8 @@ export const errors = {
   REQUEST_NOT_FOUND: define('COURIER_ERR_REQUEST_NOT_FOUND', 404, (id: string) => `Request [${id}] not found (or none of its commands is in the key's scope)`),
   API_KEY_NOT_FOUND: define('COURIER_ERR_API_KEY_NOT_FOUND', 404, (id: string) => `API key [${id}] not found or already revoked`),
   ENROLLMENT_TOKEN_NOT_FOUND: define('COURIER_ERR_ENROLLMENT_TOKEN_NOT_FOUND', 404, (id: string) => `Enrollment token [${id}] not found or already revoked`),
+  // Nodes of a cluster
+  NOT_A_PEER: define('COURIER_ERR_NOT_A_PEER', 401, () => "Not a node of this cluster: send Authorization: Bearer <this node's secret, from its card in the cluster>"),
   // Runtime
   SHUTTING_DOWN: define('COURIER_ERR_SHUTTING_DOWN', 503, () => 'Courier is shutting down'),
   STORE_UNAVAILABLE: define('COURIER_ERR_STORE_UNAVAILABLE', 503, (detail: string) => `Store unavailable: ${detail}`),

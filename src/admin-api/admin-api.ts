@@ -6,7 +6,7 @@ import { errors } from '../errors.js';
 import { registerEventStream } from '../operator-routes/event-stream.js';
 import { listCommands, registerQueryRoutes } from '../operator-routes/query-routes.js';
 import { AgentPage, CommandListQuery, CommandPage, PageQuery, toPage } from '../operator-routes/schemas.js';
-import { listAgentsWithConnection } from '../operator-routes/agent-list.js';
+import { listAgentsWithConnection, type AgentListDeps } from '../operator-routes/agent-list.js';
 import { Type } from 'typebox';
 import type { OperatorStore } from '../store/operator-store.js';
 import { serverRoute } from '../domain/command.js';
@@ -23,7 +23,7 @@ import { holdLongPoll, parseAck } from '../http/long-poll.js';
 import { registerOperationalRoutes, type Health } from '../http/operational-routes.js';
 import { CommandsBody, ErrorBody, errorResponses, LongPollQuery, NoQuery, ResultOutcomesBody, ResultsBody } from '../http/schemas.js';
 
-export interface AdminApiDeps {
+export interface AdminApiDeps extends Pick<AgentListDeps, 'node' | 'connectedElsewhere'> {
   logger: Logger;
   bodyLimit: number;
   requestTimeoutMs: number;

@@ -10,14 +10,14 @@ import type { Supervisor } from '../runtime/supervisor.js';
 import type { OperatorStore } from '../store/operator-store.js';
 import type { CommandStore } from '../store/store.js';
 import type { Access } from './access.js';
-import { listAgentsWithConnection } from '../operator-routes/agent-list.js';
+import { listAgentsWithConnection, type AgentListDeps } from '../operator-routes/agent-list.js';
 import { AgentPage, PageQuery, toPage } from '../operator-routes/schemas.js';
 import { AgentsListQuery, SetGroupQuery, ShortcutBody } from './shortcut-schemas.js';
 
 const tags = ['agents'];
 const security = [{ bearer: [] }];
 
-export interface ManagementAgentDeps {
+export interface ManagementAgentDeps extends Pick<AgentListDeps, 'node' | 'connectedElsewhere'> {
   supervisor: Supervisor;
   store: CommandStore;
   operators: OperatorStore;

@@ -23,6 +23,8 @@ import { scopedCommandPolicy } from './command-policy.js';
 import { scopedTokenPolicy } from './enrollment-token-policy.js';
 import { registerEventStream } from '../operator-routes/event-stream.js';
 import { registerQueryRoutes } from '../operator-routes/query-routes.js';
+import { registerClusterRoutes } from './cluster-routes.js';
+import type { AgentListDeps } from '../operator-routes/agent-list.js';
 
 export interface ManagementApiDeps {
   logger: Logger;
@@ -42,6 +44,10 @@ export interface ManagementApiDeps {
   enrollmentTokens: EnrollmentTokens;
   metrics: Metrics;
   health: () => Health;
+  /** On a cluster: where agents not connected here are connected (see `ClusterFeed.whereConnected`). */
+  connectedElsewhere?: AgentListDeps['connectedElsewhere'];
+  /** On a cluster: this node's secret, which other nodes present when they tell it of commands (see `registerClusterRoutes`). */
+  peerSecret?: string;
 }
 
 export const DOCS_PREFIX = '/api/v1/docs';
@@ -108,5 +114,8 @@ export async function createManagementApi(deps: ManagementApiDeps) {
   registerEventStream(app, deps.supervisor, deps.operators, scopeOf, { keyOf: (request) => access.principal(request).keyId, keys: deps.keys });
   registerManagementAgentRoutes(app, { ...deps, access, policy });
   registerEnrollmentTokenRoutes(app, deps.enrollmentTokens, { policy: scopedTokenPolicy(access), keyed: true });
+  if (deps.peerSecret !== undefined) {
+    registerClusterRoutes(app, { supervisor: deps.supervisor, store: deps.store, secret: deps.peerSecret, authenticated: unauthenticated.authenticated, logger: deps.logger });
+  }
   return app;
 }

@@ -120,6 +120,7 @@ export const AgentWithConnection = Type.Object({
   groups: Type.Array(Type.String()),
   created_at: IsoTime,
   connection: Type.Union([Type.Literal('websocket'), Type.Literal('long-poll'), Type.Literal('offline')]),
+  node: Type.Union([Type.String(), Type.Null()], { description: 'The node it is connected to (on a cluster, another node than this one is read from the cluster), or null' }),
   last_seen: Type.Union([IsoTime, Type.Null()]),
 });
 export const AgentPage = Type.Object({ items: Type.Array(AgentWithConnection), next: Next });

@@ -28,6 +28,8 @@ export interface ProducersOptions {
   nextSeq: () => number;
   /** Why the store cannot take a create now, or null (see `SupervisorOptions.storeProblem`). */
   storeProblem: () => string | null;
+  /** Told of each slice of commands stored (see `SupervisorOptions.onCreated`). */
+  onCreated?: ((docs: CommandDocument[]) => void) | undefined;
 }
 
 /**
@@ -158,6 +160,7 @@ export class Producers {
         if (stored.length === 0) throw error instanceof CreatesPartlyFailed ? error.error : error;
         throw partlyStored(error instanceof CreatesPartlyFailed ? error.error : error, stored, planned.length);
       }
+      this.options.onCreated?.(docs.filter((_, i) => created[i]));
       for (const [i, doc] of docs.entries()) {
         if (created[i]) {
           views.set(doc.document_id, this.table.adopt(createdState(doc))!.view()); // built here from the clock: its times are finite

@@ -22,6 +22,8 @@ export class RouteAffinity {
     private readonly dispatcher: Dispatcher,
     private readonly node: string,
     private readonly graceMs: number,
+    /** Told of each route this node stops serving (its grace passed with no subscription back). */
+    private readonly onUnserved: (route: string) => void = () => {},
   ) {}
 
   /** Whether a subscription of the route is open here, or ended less than the grace ago. */
@@ -62,7 +64,11 @@ export class RouteAffinity {
 
   /** Forgets routes whose grace has passed (called now and then). */
   prune(now: number): void {
-    for (const [route, ended] of this.ended) if (now - ended >= this.graceMs) this.ended.delete(route);
+    for (const [route, ended] of this.ended) {
+      if (now - ended < this.graceMs) continue;
+      this.ended.delete(route);
+      if (this.dispatcher.connectionOf(route) === 'offline') this.onUnserved(route);
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import { createActor, fromPromise, waitFor, type Actor, type AnyActorRef } from 'xstate';
 import type { Logger } from 'pino';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
-import type { CommandSpec, CommandState, CommandView } from '../domain/command.js';
+import type { CommandDocument, CommandSpec, CommandState, CommandView } from '../domain/command.js';
 import { CourierError, errors } from '../errors.js';
 import type { AuditEvent, CommandStore } from '../store/store.js';
 import { unansweredFor } from '../domain/unanswered.js';
@@ -54,6 +54,10 @@ export interface SupervisorOptions {
    * subscription ended. Absent: hold every command (a node alone on its store).
    */
   affinityGraceMs?: number;
+  /** On a cluster: told when a route starts being served here (by the transport of its first subscription) and when it stops (null: its grace passed). */
+  onRouteServed?: (route: string, servedBy: SubscriptionMode | null) => void;
+  /** Told of the commands this node has just created (stored), e.g. to tell the node their agent is connected to. */
+  onCreated?: (docs: CommandDocument[]) => void;
 }
 
 /** How often, on a cluster, commands this node no longer holds are let go (ms). */
@@ -119,7 +123,8 @@ export class Supervisor {
       keeps: (live, now) => (this.affinity ?? holdsAll).keeps(live, now),
     });
     this.dispatcher = new Dispatcher({ clock, logger, maxCommandsPerDelivery: options.maxCommandsPerDelivery }, this.table);
-    this.affinity = options.affinityGraceMs === undefined ? null : new RouteAffinity(this.dispatcher, node, options.affinityGraceMs);
+    this.affinity =
+      options.affinityGraceMs === undefined ? null : new RouteAffinity(this.dispatcher, node, options.affinityGraceMs, (route) => options.onRouteServed?.(route, null));
     lifecycle.effects = commandEffects({
       table: this.table,
       dispatcher: this.dispatcher,
@@ -138,6 +143,7 @@ export class Supervisor {
         running: this.isRunning,
         nextSeq: () => ++this.seq,
         storeProblem: () => this.unansweredWrite() ?? options.storeProblem?.() ?? null,
+        onCreated: options.onCreated,
       },
       this.table,
       this.writes,
@@ -238,7 +244,10 @@ export class Supervisor {
   subscribe(route: string, mode: SubscriptionMode, who: string, transport: SubscriberTransport, options: OpenOptions = {}): Subscription {
     const starts = this.affinity !== null && !this.affinity.serves(route, this.options.clock.now());
     const subscription = this.mailbox.askNow('SUBSCRIBE', { route, mode, who, transport, options });
-    if (starts) this.loadRoute(route);
+    if (starts) {
+      this.loadRoute(route);
+      this.options.onRouteServed?.(route, mode);
+    }
     return subscription;
   }
 
@@ -307,6 +316,11 @@ export class Supervisor {
    */
   servedRoutes(): string[] | null {
     return this.affinity?.routes(this.options.clock.now(), MAX_TAILED_ROUTES) ?? null;
+  }
+
+  /** Whether this node serves the route: holds its commands (always true for a node alone on its store). */
+  serves(route: string): boolean {
+    return this.affinity?.serves(route, this.options.clock.now()) ?? true;
   }
 
   /** Whether this node holds the command live (on a cluster, see `RouteAffinity`). */

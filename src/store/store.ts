@@ -1,3 +1,4 @@
+import type { ClusterDirectory } from './cluster-directory.js';
 import type { EnrollmentTokenStore } from './enrollment-token-store.js';
 import type { OperatorStore } from './operator-store.js';
 import { CourierError, errors } from '../errors.js';
@@ -69,6 +70,8 @@ export interface CommandStore {
   readonly operators?: OperatorStore;
   /** Agent enrollment tokens, when the adapter has them. */
   readonly enrollmentTokens?: EnrollmentTokenStore;
+  /** The nodes of the cluster and where each route is connected: only a store shared by several nodes has it. */
+  readonly cluster?: ClusterDirectory;
   open(): Promise<void>;
   close(): Promise<void>;
   /**
@@ -85,6 +88,8 @@ export interface CommandStore {
 
   commit(batch: WriteBatch): Promise<WriteOutcome>;
   getCommand(documentId: string): Promise<CommandState | null>;
+  /** The commands among these ids as stored now (no refresh needed); unknown ids are absent. Only a store shared by several nodes has it. */
+  getCommands?(documentIds: string[]): Promise<CommandState[]>;
   history(documentId: string): Promise<AuditEvent[]>;
   /** Every command not in a final status, in creation order. */
   loadUnfinished(): Promise<CommandState[]>;

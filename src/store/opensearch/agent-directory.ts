@@ -1,8 +1,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import type { AgentRecord } from '../records.js';
-import { errors } from '../../errors.js';
 import { isStatus, isUnavailable, toCourierError } from './failures.js';
-import { searchAll } from './search.js';
+import { getFound, searchAll } from './search.js';
 import { writeMark } from './checkpoint.js';
 
 export interface AgentSource {
@@ -105,21 +104,12 @@ export class AgentDirectory {
 
   /** The registrations among `ids`, by `_mget` in chunks; unknown ids are absent. */
   async getMany(ids: string[]): Promise<Map<string, AgentRecord>> {
-    const found = new Map<string, AgentRecord>();
     try {
-      for (let i = 0; i < ids.length; i += 1000) {
-        const res = await this.client.mget({ index: this.index, body: { ids: ids.slice(i, i + 1000) } });
-        const docs = (res.body as unknown as { docs: { _id: string; found?: boolean; _source?: AgentSource; error?: { type?: string; reason?: string } }[] }).docs;
-        for (const doc of docs) {
-          // Not "absent": its shard could not be read (recovering, unassigned). The caller may try again.
-          if (doc.error) throw errors.STORE_UNAVAILABLE(`agent ${doc._id} could not be read: ${doc.error.type ?? ''} ${doc.error.reason ?? ''}`.trimEnd());
-          if (doc.found && doc._source) found.set(doc._source.agent.id, toRecord(doc._source));
-        }
-      }
+      const docs = await getFound<AgentSource>(this.client, this.index, ids, 'agent');
+      return new Map(docs.map((doc) => [doc._source.agent.id, toRecord(doc._source)]));
     } catch (error) {
       throw toCourierError(error);
     }
-    return found;
   }
 
   async groupsOf(ids: string[]): Promise<Map<string, string[]>> {

@@ -16,6 +16,10 @@ export interface IndexNames {
   enrollmentTokens: string;
   /** Courier's own bookkeeping: each node's poller cursor. */
   state: string;
+  /** The nodes of the cluster: how each is reached by the others (see `ClusterDirectory`). */
+  nodes: string;
+  /** Which node each agent (route) is connected to: Wazuh's `persistent_connection_node`, per route. */
+  connections: string;
 }
 
 export function indexNames(prefix = ''): IndexNames {
@@ -26,6 +30,8 @@ export function indexNames(prefix = ''): IndexNames {
     apiKeys: `${prefix}courier-api-keys`,
     enrollmentTokens: `${prefix}courier-enrollment-tokens`,
     state: `${prefix}courier-state`,
+    nodes: `${prefix}courier-nodes`,
+    connections: `${prefix}courier-connections`,
   };
 }
 
@@ -171,6 +177,23 @@ const STATE_MAPPING = {
   properties: { node: keyword, cursor: { type: 'long' }, index_uuid: keyword, updated_at: date },
 } as const;
 
+/** A node's card: where the others reach its management API, the CA they pin, the secret they present. */
+const NODES_MAPPING = {
+  dynamic: 'strict',
+  properties: {
+    node: keyword,
+    url: { type: 'keyword', index: false },
+    ca_fingerprint: { type: 'keyword', index: false },
+    secret: { type: 'keyword', index: false },
+    seen_at: date,
+  },
+} as const;
+
+const CONNECTIONS_MAPPING = {
+  dynamic: 'strict',
+  properties: { route: keyword, node: keyword, transport: keyword, since: date },
+} as const;
+
 const TEMPLATE_META = { managed_by: 'courier', version: 1 };
 // Above the default (0) so that an overlapping template of the same priority cannot block ours.
 const TEMPLATE_PRIORITY = 200;
@@ -180,10 +203,10 @@ const TEMPLATE_PRIORITY = 200;
  * for every index that is searched). Courier refreshes what it searches itself, right before (the
  * tail, history, lists), so the cluster's own refreshes serve only other readers: every 5 s as
  * Wazuh's template does for `wazuh-commands`, and never for courier-state, which is read by id
- * (realtime). Each refresh of an index with new writes makes a segment to merge later: at 200
+ * (realtime), nor for the nodes and connections, read by id too. Each refresh of an index with new writes makes a segment to merge later: at 200
  * commands/s these scheduled refreshes were 2 of the cluster's 4 refreshes per second.
  */
-const REFRESH_INTERVAL = { commands: '5s', audit: '5s', state: '-1' } as const;
+const REFRESH_INTERVAL = { commands: '5s', audit: '5s', state: '-1', byId: '-1' } as const;
 
 function templates(names: IndexNames) {
   const one = (index: string, mappings: object, refreshInterval?: string) => ({
@@ -202,6 +225,8 @@ function templates(names: IndexNames) {
     one(names.apiKeys, API_KEYS_MAPPING),
     one(names.enrollmentTokens, ENROLLMENT_TOKENS_MAPPING),
     one(names.state, STATE_MAPPING, REFRESH_INTERVAL.state),
+    one(names.nodes, NODES_MAPPING, REFRESH_INTERVAL.byId),
+    one(names.connections, CONNECTIONS_MAPPING, REFRESH_INTERVAL.byId),
   ];
 }
 

@@ -7,6 +7,8 @@ import type { OperatorStore } from '../operator-store.js';
 import type { AuditEvent, CommandStore, WriteBatch, WriteOutcome } from '../store.js';
 import type { AgentRecord, TransitionRecord } from '../records.js';
 import type { EnrollmentTokenStore } from '../enrollment-token-store.js';
+import type { ClusterDirectory } from '../cluster-directory.js';
+import { OpenSearchClusterDirectory } from './cluster-directory.js';
 import { AgentDirectory } from './agent-directory.js';
 import { readHistory } from './audit-history.js';
 import { OpenSearchEnrollmentTokens } from './enrollment-tokens.js';
@@ -20,7 +22,7 @@ import { ensureIndices, type IndexNames } from './indices.js';
 import { rescanQuery, routesQuery, servedBy } from './command-queries.js';
 import { readTailCursor, writeTailCursor } from './tail-cursor.js';
 import { OpenSearchOperatorQueries } from './operator-queries.js';
-import { searchAll, searchComplete, type Hit } from './search.js';
+import { getFound, searchAll, searchComplete, type Hit } from './search.js';
 import { parseVersion, VersionBook, type DocVersion } from './version-book.js';
 
 export interface OpenSearchStoreOptions {
@@ -53,6 +55,7 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
   readonly kind = 'opensearch' as const;
   readonly operators: OperatorStore;
   readonly enrollmentTokens: EnrollmentTokenStore;
+  readonly cluster: ClusterDirectory;
   private readonly client: Client;
   private readonly names: IndexNames;
   private readonly logger: Logger;
@@ -82,6 +85,7 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
     });
     this.operators = new OpenSearchOperatorQueries(this.client, this.names, (id) => this.getCommand(id), this.now);
     this.enrollmentTokens = new OpenSearchEnrollmentTokens(this.client, this.names.enrollmentTokens, this.agents, this.logger);
+    this.cluster = new OpenSearchClusterDirectory(this.client, this.names);
   }
 
   async open(): Promise<void> {
@@ -178,6 +182,16 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
       return this.read(documentId, body._source, { seqNo: body._seq_no, primaryTerm: body._primary_term }, this.now());
     } catch (error) {
       if (isStatus(error, 404)) return null;
+      throw toCourierError(error);
+    }
+  }
+
+  async getCommands(documentIds: string[]): Promise<CommandState[]> {
+    try {
+      const now = this.now();
+      const hits = await getFound<CommandSource>(this.client, this.names.commands, documentIds, 'command');
+      return hits.flatMap((hit) => this.read(hit._id, hit._source, { seqNo: hit._seq_no, primaryTerm: hit._primary_term }, now) ?? []);
+    } catch (error) {
       throw toCourierError(error);
     }
   }

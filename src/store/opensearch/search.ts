@@ -1,4 +1,5 @@
 import type { Client } from '@opensearch-project/opensearch';
+import { errors } from '../../errors.js';
 import { assertComplete } from './failures.js';
 
 /** One search hit, as courier reads them (always with `seq_no_primary_term`). */
@@ -45,4 +46,22 @@ export async function* searchAll<T>(client: Client, index: string, query: object
     if (hits.length < pageSize) return;
     after = hits[hits.length - 1]!.sort;
   }
+}
+
+/**
+ * The documents among `ids` that exist, by `_mget` (realtime: no refresh needed) in chunks of 1,000,
+ * with their versions. A document whose shard cannot be read (recovering, unassigned) fails the
+ * call as `COURIER_ERR_STORE_UNAVAILABLE`: it is not absent, and the caller may try again.
+ */
+export async function getFound<T>(client: Client, index: string, ids: string[], what: string): Promise<Hit<T>[]> {
+  const found: Hit<T>[] = [];
+  for (let i = 0; i < ids.length; i += 1000) {
+    const res = await client.mget({ index, body: { ids: ids.slice(i, i + 1000) } });
+    const docs = (res.body as unknown as { docs: (Hit<T> & { found?: boolean; error?: { type?: string; reason?: string } })[] }).docs;
+    for (const doc of docs) {
+      if (doc.error) throw errors.STORE_UNAVAILABLE(`${what} ${doc._id} could not be read: ${doc.error.type ?? ''} ${doc.error.reason ?? ''}`.trimEnd());
+      if (doc.found && doc._source) found.push(doc);
+    }
+  }
+  return found;
 }

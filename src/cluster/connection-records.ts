@@ -1,0 +1,75 @@
+import type { Logger } from 'pino';
+import type { ClusterDirectory, ConnectionRecord } from '../store/cluster-directory.js';
+
+type Transport = ConnectionRecord['transport'];
+
+/** Changes gathered into one write (agents connect in bursts: a node restarted, a network back). */
+const FLUSH_DELAY_MS = 50;
+
+/**
+ * Records in the cluster which routes are connected to this node: a route that starts being served
+ * here is recorded, one whose grace passed is removed (if no other node recorded it since). The
+ * creating node of a command reads it to tell this node at once (see `ChangeNotices`). Writes are
+ * gathered for `FLUSH_DELAY_MS`; a write that fails is logged and not retried: a record is a hint,
+ * and without it the command reaches the agent by the poll, later.
+ */
+export class ConnectionRecords {
+  /** Route -> its transport (served from now on) or null (no longer served). */
+  private readonly changes = new Map<string, Transport | null>();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  /** Every route recorded here and not removed since (removed at a graceful stop). */
+  private readonly served = new Set<string>();
+  private closed = false;
+
+  constructor(
+    private readonly directory: ClusterDirectory,
+    private readonly node: string,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  /** A route started being served here (by this transport) or stopped (null). */
+  changed(route: string, servedBy: Transport | null): void {
+    if (this.closed) return;
+    this.changes.set(route, servedBy);
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      this.flushing = this.flushing.then(() => this.flush());
+    }, FLUSH_DELAY_MS).unref();
+  }
+
+  /** Writes what is pending and removes every record of this node (a graceful stop). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.flushing.then(() => this.flush());
+    for (const route of this.served) this.changes.set(route, null);
+    await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const connected: { route: string; transport: Transport }[] = [];
+    const disconnected: string[] = [];
+    for (const [route, transport] of this.changes) {
+      if (transport) {
+        connected.push({ route, transport });
+        this.served.add(route);
+      } else {
+        disconnected.push(route);
+        this.served.delete(route);
+      }
+    }
+    this.changes.clear();
+    try {
+      await this.directory.connect(connected, this.node, this.now());
+      await this.directory.disconnect(disconnected);
+    } catch (err) {
+      this.logger.warn(
+        { err, connected: connected.length, disconnected: disconnected.length },
+        'cannot record which agents are connected here; other nodes will reach them by the poll',
+      );
+    }
+  }
+}

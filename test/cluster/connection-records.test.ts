@@ -1,0 +1,65 @@
+// Which routes a node records as connected to it, gathered into few writes.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { ConnectionRecords } from '../../src/cluster/connection-records.js';
+import { eventually } from '../support/courier-harness.js';
+import { MemoryClusterDirectory } from '../support/memory-cluster-directory.js';
+
+describe('ConnectionRecords', () => {
+  const make = (directory: MemoryClusterDirectory) => new ConnectionRecords(directory, 'node-me', pino({ level: 'silent' }), () => 42);
+
+  test('routes that start being served are recorded as this node’s; those that stop are removed', async () => {
+    const directory = new MemoryClusterDirectory();
+    const records = make(directory);
+    records.changed('agent:1', 'websocket');
+    records.changed('agent:2', 'websocket');
+    await eventually(() => (directory.connected.size === 2 ? true : undefined), 'both recorded');
+    assert.deepEqual(directory.connected.get('agent:1'), { route: 'agent:1', node: 'node-me', transport: 'websocket', since: 42 });
+    records.changed('agent:1', null);
+    await eventually(() => (directory.connected.has('agent:1') ? undefined : true), 'agent:1 removed');
+    assert.ok(directory.connected.has('agent:2'));
+    await records.close();
+  });
+
+  test('a route that comes and goes within one gathering ends as its last change says', async () => {
+    const directory = new MemoryClusterDirectory();
+    const records = make(directory);
+    records.changed('agent:1', 'websocket');
+    records.changed('agent:1', null);
+    records.changed('agent:2', null);
+    records.changed('agent:2', 'websocket');
+    await records.close();
+    // close removes what this node recorded: nothing of it is left.
+    assert.equal(directory.connected.size, 0);
+  });
+
+  test('close writes what is pending and removes every record of this node, not those of others', async () => {
+    const directory = new MemoryClusterDirectory();
+    directory.connected.set('agent:other', { route: 'agent:other', node: 'node-other', transport: 'long-poll', since: 1 });
+    const records = make(directory);
+    records.changed('agent:1', 'websocket');
+    await eventually(() => (directory.connected.has('agent:1') ? true : undefined), 'recorded');
+    records.changed('agent:2', 'websocket');
+    await records.close();
+    assert.deepEqual([...directory.connected.keys()], ['agent:other']);
+  });
+
+  test('a failed write is logged and does not stop later ones', async () => {
+    const directory = new MemoryClusterDirectory();
+    const connect = directory.connect.bind(directory);
+    let fail = true;
+    directory.connect = async (routes, node, at) => {
+      if (fail) throw new Error('cluster down');
+      return connect(routes, node, at);
+    };
+    const records = make(directory);
+    records.changed('agent:1', 'websocket');
+    await records.close().catch(() => assert.fail('close must not throw'));
+    fail = false;
+    const again = make(directory);
+    again.changed('agent:2', 'websocket');
+    await eventually(() => (directory.connected.has('agent:2') ? true : undefined), 'recorded after the failure');
+    await again.close();
+  });
+});
