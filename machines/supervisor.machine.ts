@@ -20,7 +20,7 @@ export interface SupervisorReply {
 /** Edge events someone waits on: the runtime answers through `reply`. */
 export type SupervisorRequestType = 'SUBMIT' | 'CANCEL' | 'RESULTS' | 'SUBSCRIBE' | 'CONFIRMED';
 /** Edge events nobody waits on. */
-export type SupervisorNoticeType = 'OBSERVED' | 'WRITTEN' | 'UNSUBSCRIBED' | 'REVOKE' | 'WAKE' | 'DEADLINES' | 'SHED';
+export type SupervisorNoticeType = 'OBSERVED' | 'ANNOUNCED' | 'WRITTEN' | 'UNSUBSCRIBED' | 'REVOKE' | 'WAKE' | 'DEADLINES' | 'SHED';
 
 /** `request` is the edge's payload, opaque here: its type is the runtime's (src/runtime/supervisor-events.ts). */
 export type SupervisorEvent = { type: 'STOP' } | { type: SupervisorRequestType; request: unknown; reply: SupervisorReply } | { type: SupervisorNoticeType; request: unknown };
@@ -60,6 +60,8 @@ export const supervisorMachine = setup({
     wake: () => {},
     /** OBSERVED: commands as the store now has them, changed by someone else. */
     observe: () => {},
+    /** ANNOUNCED (on a cluster): commands another node just created for routes served here; taken unless already held. */
+    announce: () => {},
     /** DEADLINES: stored deadlines passed; each command is told. */
     expireDeadlines: () => {},
     /** SHED (on a cluster, now and then): let go of commands whose target is served by another node, or none. */
@@ -97,6 +99,7 @@ export const supervisorMachine = setup({
         REVOKE: { actions: 'revoke' },
         WAKE: { actions: 'wake' },
         OBSERVED: { actions: 'observe' },
+        ANNOUNCED: { actions: 'announce' },
         DEADLINES: { actions: 'expireDeadlines' },
         SHED: { actions: 'shed' },
         STOP: { target: 'draining' },

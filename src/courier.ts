@@ -90,7 +90,15 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   let metrics: Metrics | undefined;
   // On a cluster: the other nodes are told at once of commands for agents connected here, and this one tells them.
   const feed = store.cluster
-    ? new ClusterFeed({ directory: store.cluster, node: config.node, serves: (route) => supervisor.serves(route), logger, now: () => clock.now() })
+    ? new ClusterFeed({
+        directory: store.cluster,
+        node: config.node,
+        serves: (route) => supervisor.serves(route),
+        versionOf: (id) => store.versionOf?.(id),
+        maxNoticeBytes: config.bodyLimit / 2,
+        logger,
+        now: () => clock.now(),
+      })
     : undefined;
   await feed?.start();
   // Off by default; when off, no observer is attached to any actor and no port is opened.

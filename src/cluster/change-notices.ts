@@ -14,9 +14,10 @@ export const NOTICE_PATH = '/api/v1/cluster/commands';
 /** Most commands in one notice (the receiving route's limit). */
 export const MAX_NOTICE_COMMANDS = 5000;
 
+/** A command as announced: its document as created, and the version it was stored at. */
 export interface NoticeCommand {
-  document_id: string;
-  route: string;
+  version: string;
+  document: CommandDocument;
 }
 
 export interface ChangeNoticesOptions {
@@ -24,6 +25,10 @@ export interface ChangeNoticesOptions {
   node: string;
   /** Whether this node serves the route itself (then nobody needs telling). */
   serves: (route: string) => boolean;
+  /** The version a command was stored at (see `CommandStore.versionOf`); one unknown is not announced. */
+  versionOf: (documentId: string) => string | undefined;
+  /** Most bytes in one notice: below the receiving node's body limit (a group's members share large args). */
+  maxNoticeBytes: number;
   logger: Logger;
   now: () => number;
 }
@@ -38,8 +43,9 @@ interface Peer {
 
 /**
  * The change feed between nodes: a node that creates commands for agents connected to another node
- * tells that node at once (`POST /api/v1/cluster/commands` on its management API, with the ids and
- * routes), instead of leaving it to find them at its next poll. The owner of a route is read from
+ * tells that node at once (`POST /api/v1/cluster/commands` on its management API, with the
+ * documents as created and the version each was stored at), instead of leaving it to find them at
+ * its next poll. The owner of a route is read from
  * the cluster's connection records (kept `CACHE_MS`); a node that no longer serves a route says so,
  * and the route is read again next time. Everything here is a hint: a notice that is lost, late or
  * sent to the wrong node costs latency (the poll delivers), never a command.
@@ -57,7 +63,11 @@ export class ChangeNotices {
   /** Commands just created here: those for routes served elsewhere are announced to their node. */
   created(docs: CommandDocument[]): void {
     if (this.closed) return;
-    for (const doc of docs) if (!this.options.serves(doc.route)) this.pending.push({ document_id: doc.document_id, route: doc.route });
+    for (const document of docs) {
+      if (this.options.serves(document.route)) continue;
+      const version = this.options.versionOf(document.document_id);
+      if (version !== undefined) this.pending.push({ version, document });
+    }
     if (this.pending.length === 0 || this.scheduled) return;
     this.scheduled = true;
     // The creates of one turn (slices of one request, several requests) go out together.
@@ -95,7 +105,9 @@ export class ChangeNotices {
   private async byOwner(batch: NoticeCommand[]): Promise<Map<string, NoticeCommand[]>> {
     const now = this.options.now();
     const unknown = new Set<string>();
-    for (const { route } of batch) {
+    for (const {
+      document: { route },
+    } of batch) {
       const owner = this.owners.get(route);
       if (!owner || now - owner.readAt >= CACHE_MS) unknown.add(route);
     }
@@ -109,7 +121,7 @@ export class ChangeNotices {
     }
     const byNode = new Map<string, NoticeCommand[]>();
     for (const command of batch) {
-      const node = this.owners.get(command.route)?.node;
+      const node = this.owners.get(command.document.route)?.node;
       if (node === undefined || node === this.options.node) continue;
       const list = byNode.get(node);
       if (list) list.push(command);
@@ -122,14 +134,14 @@ export class ChangeNotices {
     const peer = await this.peer(node);
     if (!peer) return;
     const { card } = peer;
-    for (let i = 0; i < commands.length; i += MAX_NOTICE_COMMANDS) {
+    for (const body of this.notices(commands)) {
       try {
         const res = await requestJson({
           baseUrl: card.url,
           method: 'POST',
           path: NOTICE_PATH,
           headers: { authorization: `Bearer ${card.secret}` },
-          body: { from: this.options.node, commands: commands.slice(i, i + MAX_NOTICE_COMMANDS) },
+          body,
           agent: peer.agent,
           tls: await peer.tls,
           signal: AbortSignal.timeout(NOTICE_TIMEOUT_MS),
@@ -144,6 +156,25 @@ export class ChangeNotices {
         return;
       }
     }
+  }
+
+  /** The bodies (JSON text) of the notices of `commands`: each within `maxNoticeBytes` and `MAX_NOTICE_COMMANDS`. */
+  private *notices(commands: NoticeCommand[]): Generator<string> {
+    const head = `{"from":${JSON.stringify(this.options.node)},"commands":[`;
+    let items: string[] = [];
+    let bytes = head.length + 2;
+    for (const command of commands) {
+      const item = JSON.stringify(command);
+      const size = Buffer.byteLength(item);
+      if (items.length > 0 && (items.length === MAX_NOTICE_COMMANDS || bytes + size + 1 > this.options.maxNoticeBytes)) {
+        yield `${head}${items.join(',')}]}`;
+        items = [];
+        bytes = head.length + 2;
+      }
+      items.push(item);
+      bytes += size + 1;
+    }
+    if (items.length > 0) yield `${head}${items.join(',')}]}`;
   }
 
   /** The node's card (read at most every `CACHE_MS`), or null for a node gone or unknown. */

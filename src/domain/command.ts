@@ -107,6 +107,11 @@ export interface CommandState {
   version?: string;
 }
 
+/** A command just created: in the machine's initial state, never handed out; `version` as stored, when known. */
+export function createdState(doc: CommandDocument, version?: string): CommandState {
+  return { doc, status: INITIAL_STATUS, result: null, deliveredAt: null, executionDeadline: null, attempts: 0, ...(version === undefined ? {} : { version }) };
+}
+
 export interface CommandClaim {
   node: string;
   /** ms since epoch */

@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { CommandDocument, CommandSpec, CommandState, CommandView } from '../domain/command.js';
-import { commandView, INITIAL_STATUS } from '../domain/command.js';
+import { commandView, createdState, INITIAL_STATUS } from '../domain/command.js';
 import { CourierError, errors, withDetails } from '../errors.js';
 import type { TransitionRecord } from '../store/records.js';
 import type { CommandStore } from '../store/store.js';
@@ -187,11 +187,6 @@ function assertAdoptable(specs: CommandSpec[], existing: (CommandState | null)[]
       throw errors.DOCUMENT_ID_CONFLICT(id, 'already exists with a different target or action');
     }
   }
-}
-
-/** A command just created: in the machine's initial state, never handed out. */
-function createdState(doc: CommandDocument): CommandState {
-  return { doc, status: INITIAL_STATUS, result: null, deliveredAt: null, executionDeadline: null, attempts: 0 };
 }
 
 /** What a producer is told when only some of its commands were stored: the failure's code, and which ones were. */

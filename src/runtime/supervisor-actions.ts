@@ -53,6 +53,13 @@ export function edgeActions(parts: SupervisorParts): Record<string, Action> {
       for (const state of states) table.take(state, now, false);
       if (states.length > 0) parts.notifyCommitted();
     },
+    announce: ({ event }) => {
+      const now = clock.now();
+      // As created: anything this node holds already is at least as new (its tail, or its own claim, was first).
+      const fresh = notice<'ANNOUNCED'>(event).filter((state) => !table.get(state.doc.document_id));
+      for (const state of fresh) table.take(state, now, false);
+      if (fresh.length > 0) parts.notifyCommitted();
+    },
     expireDeadlines: ({ event }) => {
       const at = clock.now();
       dispatcher.releasing(() => {

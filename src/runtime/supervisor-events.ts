@@ -29,6 +29,7 @@ export interface ConfirmedRequest {
 
 export interface SupervisorNotices {
   OBSERVED: CommandState[];
+  ANNOUNCED: CommandState[];
   WRITTEN: Subscription;
   UNSUBSCRIBED: Subscription;
   REVOKE: string;

@@ -238,6 +238,15 @@ export class Supervisor {
   }
 
   /**
+   * On a cluster: commands another node has just created (durable, at `version`) for routes served
+   * here, which it announced so that they need not wait for this node's next poll. Taken as created,
+   * unless this node holds them already (then its view is at least as new).
+   */
+  announced(states: CommandState[]): void {
+    this.mailbox.tell('ANNOUNCED', states);
+  }
+
+  /**
    * Registers a subscription of `route`; it gets this route's pending commands at once if any.
    * A long-poll's `options.acked` acknowledges what the agent read of its previous answer.
    */

@@ -55,25 +55,45 @@ describe('ChangeNotices: telling the node of a route of the commands created for
       now,
     );
     await directory.connect([{ route: 'agent:on-me', transport: 'websocket' }], 'node-me', now);
-    notices = new ChangeNotices({ directory, node: 'node-me', serves: (route) => served.has(route), logger: pino({ level: 'silent' }), now: () => now });
+    notices = new ChangeNotices({
+      directory,
+      node: 'node-me',
+      serves: (route) => served.has(route),
+      versionOf: (id) => (id.startsWith('unstored') ? undefined : `1:${id.length}`),
+      maxNoticeBytes: 2000,
+      logger: pino({ level: 'silent' }),
+      now: () => now,
+    });
   });
 
-  const doc = (id: string, route: string) => ({ document_id: id, route }) as CommandDocument;
+  const doc = (id: string, route: string, args: Record<string, unknown> = {}) => ({ document_id: id, route, command: { action: { args } } }) as unknown as CommandDocument;
+  const announced = (notice: Received) => notice.body.commands.map((c) => [c.document.document_id, c.version]);
 
-  test("the creates of one turn reach their route's node in one notice, with that node's secret", async () => {
+  test("the creates of one turn reach their route's node in one notice, as created and at their version, with that node's secret", async () => {
     notices.created([doc('c1', 'agent:on-p'), doc('c2', 'agent:here')]);
-    notices.created([doc('c3', 'agent:also-on-p')]);
+    notices.created([doc('c33', 'agent:also-on-p'), doc('unstored', 'agent:on-p')]);
     await notices.flushed();
     assert.equal(received.length, 1);
     assert.equal(received[0]!.path, NOTICE_PATH);
     assert.equal(received[0]!.headers.authorization, 'Bearer secret-of-p');
-    assert.deepEqual(received[0]!.body, {
-      from: 'node-me',
-      commands: [
-        { document_id: 'c1', route: 'agent:on-p' },
-        { document_id: 'c3', route: 'agent:also-on-p' },
-      ],
-    });
+    assert.equal(received[0]!.body.from, 'node-me');
+    assert.deepEqual(received[0]!.body.commands[0]!.document, doc('c1', 'agent:on-p'));
+    // A command whose stored version is not known here is not announced: the poll finds it.
+    assert.deepEqual(announced(received[0]!), [
+      ['c1', '1:2'],
+      ['c33', '1:3'],
+    ]);
+  });
+
+  test('a notice stays within the size the receiving node takes: large commands go in several', async () => {
+    const big = { blob: 'x'.repeat(700) };
+    notices.created([doc('c1', 'agent:on-p', big), doc('c2', 'agent:on-p', big), doc('c3', 'agent:on-p', big)]);
+    await notices.flushed();
+    assert.deepEqual(
+      received.map((r) => announced(r).map(([id]) => id)),
+      [['c1', 'c2'], ['c3']],
+    );
+    for (const r of received) assert.ok(Buffer.byteLength(JSON.stringify(r.body)) <= 2000);
   });
 
   test('nobody is told of commands for routes served here, connected nowhere, or recorded as this node’s', async () => {

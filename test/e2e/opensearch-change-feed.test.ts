@@ -45,8 +45,9 @@ describe('courier on OpenSearch: the node that creates a command tells the node 
       ...(options.body !== undefined ? { body: options.body } : {}),
     });
 
-  async function connectToB(id: string): Promise<AgentSocket> {
-    const key = await a.addAgent(id);
+  /** Connects agent `id` (registered now, unless its key is given) to node B by WebSocket. */
+  async function connectToB(id: string, key?: string): Promise<AgentSocket> {
+    key ??= await a.addAgent(id);
     const auth = await onB(b.url, 'POST', '/api/v1/authentication', { body: { uuid: id, key } });
     assert.equal(auth.status, 200, JSON.stringify(auth.body));
     const socket = await new AgentSocket(b.url, (auth.body as { token: string }).token, { ca: caOfB }).open();
@@ -93,11 +94,27 @@ describe('courier on OpenSearch: the node that creates a command tells the node 
     }
   });
 
+  /** A command as node A created it (document and stored version), read back from the cluster: what A announces. */
+  async function asAnnounced(id: string): Promise<{ version: string; document: object }> {
+    const stored = await cluster(url, 'GET', `/${names.commands}/_doc/${id}`);
+    const view = (await a.admin('GET', `/api/v1/commands/${id}`)).body as Record<string, any>;
+    const document = {
+      document_id: id,
+      '@timestamp': view['@timestamp'],
+      delivery_timestamp: view.delivery_timestamp,
+      agent: view.agent,
+      command: { source: view.source, target: view.target, action: view.action, timeout: view.timeout, request_id: view.request_id, order_id: view.order_id },
+      route: `agent:${view.target.id}`,
+      seq: stored.body._source.courier.seq,
+    };
+    return { version: `${stored.body._primary_term}:${stored.body._seq_no}`, document };
+  }
+
   test("a notice without node B's secret is refused and changes nothing; one for a route B does not serve is answered as such", async () => {
     await a.addAgent('feed-nowhere');
     const [created] = await a.send([command({ type: 'agent', id: 'feed-nowhere' })]);
     const id = created!.document_id;
-    const notice = { from: 'node-x', commands: [{ document_id: id, route: 'agent:feed-nowhere' }] };
+    const notice = { from: 'node-x', commands: [await asAnnounced(id)] };
     const base = b.courier.managementUrl;
 
     const missing = await onB(base, 'POST', NOTICE_PATH, { body: notice });
@@ -113,26 +130,42 @@ describe('courier on OpenSearch: the node that creates a command tells the node 
     const malformed = await onB(base, 'POST', NOTICE_PATH, { bearer: secret, body: { from: 'node-x', commands: [{ document_id: id }] } });
     assert.equal(malformed.status, 400, JSON.stringify(malformed.body));
     assert.deepEqual(Object.keys(malformed.body as object).sort(), ['code', 'message']);
+    const badVersion = await onB(base, 'POST', NOTICE_PATH, { bearer: secret, body: { from: 'node-x', commands: [{ ...notice.commands[0]!, version: 'latest' }] } });
+    assert.equal(badVersion.status, 400);
     const empty = await onB(base, 'POST', NOTICE_PATH, { bearer: secret, body: { from: 'node-x', commands: [] } });
     assert.equal(empty.status, 400);
 
     const answered = await onB(base, 'POST', NOTICE_PATH, { bearer: secret, body: notice });
     assert.equal(answered.status, 200, JSON.stringify(answered.body));
-    assert.deepEqual(answered.body, { held: 0, not_served: ['agent:feed-nowhere'] });
+    assert.deepEqual(answered.body, { served: 0, not_served: ['agent:feed-nowhere'] });
     assert.equal(b.courier.supervisor.isLive(id), false, 'node B did not take a command for a route it does not serve');
   });
 
-  test('a notice naming a served route takes only what the cluster says: an unknown id is ignored', async () => {
-    const socket = await connectToB('feed-2');
+  test('a notice that comes after its command moved on (cancelled) does not make it run: the claim, on the announced version, fails and the command is read again', async () => {
+    // Created while its agent is connected nowhere (nobody is told), its announcement kept, then cancelled.
+    const key = await a.addAgent('feed-2');
+    const [stale] = await a.send([command({ type: 'agent', id: 'feed-2' })]);
+    const announcement = await asAnnounced(stale!.document_id);
+    assert.equal((await a.admin('POST', `/api/v1/commands/${stale!.document_id}/cancel`)).status, 200);
+    const socket = await connectToB('feed-2', key);
     try {
       const { secret } = (await cardOf('node-cb'))!;
-      const res = await onB(b.courier.managementUrl, 'POST', NOTICE_PATH, {
-        bearer: secret,
-        body: { from: 'node-x', commands: [{ document_id: 'no-such-command', route: 'agent:feed-2' }] },
-      });
+      const res = await onB(b.courier.managementUrl, 'POST', NOTICE_PATH, { bearer: secret, body: { from: 'node-x', commands: [announcement] } });
       assert.equal(res.status, 200, JSON.stringify(res.body));
-      assert.deepEqual(res.body, { held: 0, not_served: [] });
-      assert.equal(b.courier.supervisor.isLive('no-such-command'), false);
+      assert.deepEqual(res.body, { served: 1, not_served: [] });
+      // A command created after it, for the same agent, is delivered; the cancelled one never is.
+      const [fresh] = await a.send([command({ type: 'agent', id: 'feed-2' })]);
+      const frame = await socket.next();
+      assert.equal(frame.type, 'commands');
+      assert.deepEqual(
+        frame.commands!.map((c) => c.document_id),
+        [fresh!.document_id],
+      );
+      const history = (await a.admin('GET', `/api/v1/commands/${stale!.document_id}/history`)).body as { events: { to: string }[] };
+      assert.deepEqual(
+        history.events.map((e) => e.to),
+        ['pending', 'cancelled'],
+      );
     } finally {
       await socket.close();
     }
