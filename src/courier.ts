@@ -94,8 +94,6 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
         directory: store.cluster,
         node: config.node,
         serves: (route) => supervisor.serves(route),
-        versionOf: (id) => store.versionOf?.(id),
-        maxNoticeBytes: config.bodyLimit / 2,
         logger,
         now: () => clock.now(),
       })
@@ -232,7 +230,14 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   const managementUrl = baseUrl(scheme, config.managementHost, (management.server.address() as AddressInfo).port);
   if (feed) {
     const port = (management.server.address() as AddressInfo).port;
-    await feed.join({ url: config.advertiseUrl ?? advertisedUrl(scheme, config.managementHost, port), caFingerprint: tls?.caFingerprint });
+    const advertised = config.advertiseUrl ?? advertisedUrl(scheme, config.managementHost, port);
+    if (config.advertiseUrl === undefined && isLoopback(config.managementHost)) {
+      logger.warn(
+        { advertised },
+        'the other nodes of the cluster are told to reach this node at a loopback address: only nodes on this machine can tell it of commands for its agents at once (others leave them to its poll); set --advertise-url, or a --management-host they can reach',
+      );
+    }
+    await feed.join({ url: advertised, caFingerprint: tls?.caFingerprint });
     undo.push(() => feed.leave());
   }
   const tlsInfo = tls ? { caFingerprint: tls.caFingerprint, ...(tls.caFile ? { caFile: tls.caFile } : {}) } : undefined;
@@ -326,6 +331,10 @@ function baseUrl(scheme: 'http' | 'https', host: string, port: number): string {
 /** Where the other nodes of a cluster reach a listener: a wildcard bind by this machine's name (which courier's certificate holds). */
 function advertisedUrl(scheme: 'http' | 'https', host: string, port: number): string {
   return host === '0.0.0.0' || host === '::' ? `${scheme}://${hostname()}:${port}` : baseUrl(scheme, host, port);
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 /** The listeners' TLS, or undefined (warned) when plain HTTP was asked for. */

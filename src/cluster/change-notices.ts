@@ -10,14 +10,18 @@ import { STALE_AFTER_MS } from './cluster-membership.js';
 /** How long a route's recorded node, and a node's card, are taken as they were read. */
 const CACHE_MS = 10_000;
 const NOTICE_TIMEOUT_MS = 5_000;
+/** How long a node that could not be reached is not tried again (its notices are dropped meanwhile). */
+const BACKOFF_MS = 10_000;
+/** Most commands waiting for one node; past it the oldest are dropped (the poll finds them). */
+const MAX_QUEUED = 10_000;
 export const NOTICE_PATH = '/api/v1/cluster/commands';
 /** Most commands in one notice (the receiving route's limit). */
-export const MAX_NOTICE_COMMANDS = 5000;
+export const MAX_NOTICE_COMMANDS = 2000;
 
-/** A command as announced: its document as created, and the version it was stored at. */
+/** A command as announced: the receiving node reads it from the cluster by its id. */
 export interface NoticeCommand {
-  version: string;
-  document: CommandDocument;
+  document_id: string;
+  route: string;
 }
 
 export interface ChangeNoticesOptions {
@@ -25,37 +29,42 @@ export interface ChangeNoticesOptions {
   node: string;
   /** Whether this node serves the route itself (then nobody needs telling). */
   serves: (route: string) => boolean;
-  /** The version a command was stored at (see `CommandStore.versionOf`); one unknown is not announced. */
-  versionOf: (documentId: string) => string | undefined;
-  /** Most bytes in one notice: below the receiving node's body limit (a group's members share large args). */
-  maxNoticeBytes: number;
   logger: Logger;
   now: () => number;
 }
 
+/** Another node, as this one tells it of commands: its card, how it is reached, what waits for it. */
 interface Peer {
   card: NodeCard;
   readAt: number;
-  /** How its certificate is verified (its CA pinned by the fingerprint on its card), once learned. */
+  /** How its certificate is verified (its CA pinned by the fingerprint on its card). */
   tls: Promise<ClientTls | undefined>;
+  /** The pin failed (the node was down, or showed another CA): tried again when it is next told something. */
+  pinFailed: boolean;
   agent: HttpAgent;
+  queue: NoticeCommand[];
+  sending: Promise<void> | null;
+  /** Not tried before this time (it could not be reached). */
+  downUntil: number;
 }
 
 /**
  * The change feed between nodes: a node that creates commands for agents connected to another node
- * tells that node at once (`POST /api/v1/cluster/commands` on its management API, with the
- * documents as created and the version each was stored at), instead of leaving it to find them at
- * its next poll. The owner of a route is read from
- * the cluster's connection records (kept `CACHE_MS`); a node that no longer serves a route says so,
- * and the route is read again next time. Everything here is a hint: a notice that is lost, late or
- * sent to the wrong node costs latency (the poll delivers), never a command.
+ * tells that node at once (`POST /api/v1/cluster/commands` on its management API, with their ids
+ * and routes), instead of leaving it to find them at its next poll. The owner of a route is read
+ * from the cluster's connection records (kept `CACHE_MS`); a node that no longer serves a route
+ * says so, and the route is read again next time. Each node has a queue of its own, so that one
+ * that does not answer delays no other. Everything here is a hint: a notice that is lost, late,
+ * dropped or sent to the wrong node costs latency (the poll delivers), never a command.
  */
 export class ChangeNotices {
   private pending: NoticeCommand[] = [];
   private scheduled = false;
-  private sending: Promise<void> = Promise.resolve();
+  private routing: Promise<void> = Promise.resolve();
+  /** Where routes are connected, as read; "connected nowhere" is not kept: the agent may connect at any moment. */
   private readonly owners = new Map<string, { node: string; readAt: number }>();
   private readonly peers = new Map<string, Peer>();
+  private readonly stop = new AbortController();
   private closed = false;
 
   constructor(private readonly options: ChangeNoticesOptions) {}
@@ -63,11 +72,7 @@ export class ChangeNotices {
   /** Commands just created here: those for routes served elsewhere are announced to their node. */
   created(docs: CommandDocument[]): void {
     if (this.closed) return;
-    for (const document of docs) {
-      if (this.options.serves(document.route)) continue;
-      const version = this.options.versionOf(document.document_id);
-      if (version !== undefined) this.pending.push({ version, document });
-    }
+    for (const { document_id, route } of docs) if (!this.options.serves(route)) this.pending.push({ document_id, route });
     if (this.pending.length === 0 || this.scheduled) return;
     this.scheduled = true;
     // The creates of one turn (slices of one request, several requests) go out together.
@@ -75,27 +80,40 @@ export class ChangeNotices {
       this.scheduled = false;
       const batch = this.pending;
       this.pending = [];
-      this.sending = this.sending.then(() => this.send(batch));
+      this.routing = this.routing.then(() => this.route(batch));
     });
   }
 
-  /** Resolves once every notice of the commands created so far has been sent (or given up). */
+  /** Resolves once every notice of the commands created so far has been sent, or given up. */
   async flushed(): Promise<void> {
     if (this.scheduled) await new Promise((resolve) => setImmediate(resolve));
-    await this.sending;
+    await this.routing;
+    await Promise.all([...this.peers.values()].flatMap((peer) => (peer.sending ? [peer.sending] : [])));
   }
 
+  /** Drops what waits, cuts what is under way. */
   async close(): Promise<void> {
     this.closed = true;
+    this.stop.abort();
+    for (const peer of this.peers.values()) peer.queue = [];
     await this.flushed();
     for (const peer of this.peers.values()) peer.agent.destroy();
     this.peers.clear();
   }
 
-  private async send(batch: NoticeCommand[]): Promise<void> {
+  /** Queues each command for the node its route is connected to. */
+  private async route(batch: NoticeCommand[]): Promise<void> {
     try {
-      const byNode = await this.byOwner(batch);
-      await Promise.all([...byNode].map(([node, commands]) => this.tell(node, commands)));
+      for (const [node, commands] of await this.byOwner(batch)) {
+        const peer = await this.peer(node);
+        if (!peer || this.closed || peer.downUntil > this.options.now()) continue;
+        peer.queue.push(...commands);
+        if (peer.queue.length > MAX_QUEUED) {
+          this.options.logger.warn({ node, dropped: peer.queue.length - MAX_QUEUED }, 'too many commands waiting to be announced to a node; the oldest are left to its poll');
+          peer.queue.splice(0, peer.queue.length - MAX_QUEUED);
+        }
+        peer.sending ??= this.drain(node, peer).finally(() => (peer.sending = null));
+      }
     } catch (err) {
       this.options.logger.warn({ err, commands: batch.length }, 'cannot tell other nodes of commands created here; they will find them by the poll');
     }
@@ -105,9 +123,7 @@ export class ChangeNotices {
   private async byOwner(batch: NoticeCommand[]): Promise<Map<string, NoticeCommand[]>> {
     const now = this.options.now();
     const unknown = new Set<string>();
-    for (const {
-      document: { route },
-    } of batch) {
+    for (const { route } of batch) {
       const owner = this.owners.get(route);
       if (!owner || now - owner.readAt >= CACHE_MS) unknown.add(route);
     }
@@ -121,7 +137,7 @@ export class ChangeNotices {
     }
     const byNode = new Map<string, NoticeCommand[]>();
     for (const command of batch) {
-      const node = this.owners.get(command.document.route)?.node;
+      const node = this.owners.get(command.route)?.node;
       if (node === undefined || node === this.options.node) continue;
       const list = byNode.get(node);
       if (list) list.push(command);
@@ -130,51 +146,45 @@ export class ChangeNotices {
     return byNode;
   }
 
-  private async tell(node: string, commands: NoticeCommand[]): Promise<void> {
-    const peer = await this.peer(node);
-    if (!peer) return;
-    const { card } = peer;
-    for (const body of this.notices(commands)) {
-      try {
-        const res = await requestJson({
-          baseUrl: card.url,
-          method: 'POST',
-          path: NOTICE_PATH,
-          headers: { authorization: `Bearer ${card.secret}` },
-          body,
-          agent: peer.agent,
-          tls: await peer.tls,
-          signal: AbortSignal.timeout(NOTICE_TIMEOUT_MS),
-        });
-        if (res.status !== 200) throw new Error(`answered ${res.status}: ${JSON.stringify(res.body)}`);
-        // Routes that node no longer serves: their owner is read again next time.
-        for (const route of (res.body as { not_served?: string[] }).not_served ?? []) this.owners.delete(route);
-      } catch (err) {
-        // Its card may be out of date (a restart makes a new secret and maybe a new CA): read it again next time.
-        this.forgetPeer(node);
-        this.options.logger.warn({ err, node, url: card.url }, 'cannot tell a node of commands for its agents; it will find them by the poll');
-        return;
-      }
+  /** Sends what waits for the node, a notice at a time, until nothing does. */
+  private async drain(node: string, peer: Peer): Promise<void> {
+    while (peer.queue.length > 0 && !this.closed) {
+      const commands = peer.queue.splice(0, MAX_NOTICE_COMMANDS);
+      const outcome = await this.tell(peer, commands);
+      if (outcome === 'told') continue;
+      // Refused (a new secret: it restarted) or not reached: its card is read again, what waits is
+      // left to its poll, and one not reached is not tried for a while.
+      peer.readAt = 0;
+      peer.queue = [];
+      if (outcome === 'unreachable') peer.downUntil = this.options.now() + BACKOFF_MS;
     }
   }
 
-  /** The bodies (JSON text) of the notices of `commands`: each within `maxNoticeBytes` and `MAX_NOTICE_COMMANDS`. */
-  private *notices(commands: NoticeCommand[]): Generator<string> {
-    const head = `{"from":${JSON.stringify(this.options.node)},"commands":[`;
-    let items: string[] = [];
-    let bytes = head.length + 2;
-    for (const command of commands) {
-      const item = JSON.stringify(command);
-      const size = Buffer.byteLength(item);
-      if (items.length > 0 && (items.length === MAX_NOTICE_COMMANDS || bytes + size + 1 > this.options.maxNoticeBytes)) {
-        yield `${head}${items.join(',')}]}`;
-        items = [];
-        bytes = head.length + 2;
+  private async tell(peer: Peer, commands: NoticeCommand[]): Promise<'told' | 'refused' | 'unreachable'> {
+    const { card } = peer;
+    try {
+      const res = await requestJson({
+        baseUrl: card.url,
+        method: 'POST',
+        path: NOTICE_PATH,
+        headers: { authorization: `Bearer ${card.secret}` },
+        body: { from: this.options.node, commands },
+        agent: peer.agent,
+        tls: await peer.tls,
+        signal: AbortSignal.any([this.stop.signal, AbortSignal.timeout(NOTICE_TIMEOUT_MS)]),
+      });
+      if (res.status === 200) {
+        // Routes that node does not serve: where they are is read again next time.
+        for (const route of (res.body as { not_served?: string[] }).not_served ?? []) this.owners.delete(route);
+        return 'told';
       }
-      items.push(item);
-      bytes += size + 1;
+      this.options.logger.warn({ node: card.node, status: res.status, body: res.body }, 'a node refused a notice of commands for its agents; it will find them by the poll');
+      return 'refused';
+    } catch (err) {
+      if (!this.closed)
+        this.options.logger.warn({ err, node: card.node, url: card.url }, 'cannot reach a node to tell it of commands for its agents; it will find them by the poll');
+      return 'unreachable';
     }
-    if (items.length > 0) yield `${head}${items.join(',')}]}`;
   }
 
   /** The node's card (read at most every `CACHE_MS`), or null for a node gone or unknown. */
@@ -183,30 +193,46 @@ export class ChangeNotices {
     let peer = this.peers.get(node);
     if (!peer || now - peer.readAt >= CACHE_MS) {
       const card = (await this.options.directory.cards([node])).get(node);
-      if (peer && (!card || card.url !== peer.card.url || card.secret !== peer.card.secret || card.ca_fingerprint !== peer.card.ca_fingerprint)) this.forgetPeer(node);
+      // Reached elsewhere, or pinned to another CA: a new connection and a new pin.
+      if (peer && (!card || card.url !== peer.card.url || card.ca_fingerprint !== peer.card.ca_fingerprint)) {
+        peer.agent.destroy();
+        this.peers.delete(node);
+        peer = undefined;
+      }
       if (!card) return null;
-      peer = this.peers.get(node);
       if (peer) {
         peer.card = card;
         peer.readAt = now;
+        if (peer.pinFailed) this.pin(peer);
       } else {
-        const secure = new URL(card.url).protocol === 'https:';
-        peer = {
-          card,
-          readAt: now,
-          tls: clientTls(card.url, { caFingerprint: card.ca_fingerprint }),
-          agent: secure ? new HttpsAgent({ keepAlive: true, maxSockets: 4 }) : new HttpAgent({ keepAlive: true, maxSockets: 4 }),
-        };
-        // A failed pin is reported where the notice is sent; here it must not be an unhandled rejection.
-        peer.tls.catch(() => {});
+        peer = this.link(card, now);
         this.peers.set(node, peer);
       }
     }
     return now - peer.card.seen_at < STALE_AFTER_MS ? peer : null;
   }
 
-  private forgetPeer(node: string): void {
-    this.peers.get(node)?.agent.destroy();
-    this.peers.delete(node);
+  private link(card: NodeCard, now: number): Peer {
+    const secure = new URL(card.url).protocol === 'https:';
+    const peer: Peer = {
+      card,
+      readAt: now,
+      tls: Promise.resolve(undefined),
+      pinFailed: false,
+      agent: secure ? new HttpsAgent({ keepAlive: true, maxSockets: 1 }) : new HttpAgent({ keepAlive: true, maxSockets: 1 }),
+      queue: [],
+      sending: null,
+      downUntil: 0,
+    };
+    this.pin(peer);
+    return peer;
+  }
+
+  /** Learns the node's CA from its handshake, by the fingerprint on its card (nothing to learn on plain HTTP). */
+  private pin(peer: Peer): void {
+    peer.pinFailed = false;
+    peer.tls = clientTls(peer.card.url, { caFingerprint: peer.card.ca_fingerprint });
+    // A failed pin is reported where the notice is sent; here it must not be an unhandled rejection.
+    peer.tls.catch(() => (peer.pinFailed = true));
   }
 }

@@ -35,7 +35,7 @@ export class ClusterFeed {
 
   /**
    * Where these routes are connected on the other nodes, as the cluster records it; a record of a
-   * node whose card is stale (gone for 30 s) does not count.
+   * node whose card is stale (gone for 30 s), or of this node (what it knows itself), does not count.
    */
   async whereConnected(routes: string[]): Promise<Map<string, ConnectionRecord>> {
     const { directory, now } = this.options;
@@ -44,7 +44,7 @@ export class ClusterFeed {
     const at = now();
     for (const [route, record] of records) {
       const card = cards.get(record.node);
-      if (!card || at - card.seen_at >= STALE_AFTER_MS) records.delete(route);
+      if (record.node === this.options.node || !card || at - card.seen_at >= STALE_AFTER_MS) records.delete(route);
     }
     return records;
   }

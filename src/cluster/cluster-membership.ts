@@ -27,6 +27,8 @@ export interface Address {
 export class ClusterMembership {
   readonly secret = randomBytes(32).toString('base64url');
   private timer: NodeJS.Timeout | null = null;
+  /** The heartbeat's write under way, waited for by `leave` (or it would write the card back). */
+  private announcing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: MembershipOptions) {}
 
@@ -34,7 +36,9 @@ export class ClusterMembership {
   async join(address: Address): Promise<void> {
     await this.options.directory.announce(this.card(address));
     this.timer = setInterval(() => {
-      this.options.directory.announce(this.card(address)).catch((err: unknown) => this.options.logger.warn({ err }, "cannot refresh this node's card in the cluster"));
+      this.announcing = this.options.directory
+        .announce(this.card(address))
+        .catch((err: unknown) => this.options.logger.warn({ err }, "cannot refresh this node's card in the cluster"));
     }, HEARTBEAT_MS);
     this.timer.unref();
   }
@@ -42,6 +46,7 @@ export class ClusterMembership {
   async leave(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    await this.announcing;
     await this.options.directory.leave(this.options.node).catch((err: unknown) => this.options.logger.warn({ err }, "cannot remove this node's card from the cluster"));
   }
 

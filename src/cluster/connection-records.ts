@@ -5,6 +5,8 @@ type Transport = ConnectionRecord['transport'];
 
 /** Changes gathered into one write (agents connect in bursts: a node restarted, a network back). */
 const FLUSH_DELAY_MS = 50;
+/** How long before a removal that failed is tried again. */
+const RETRY_DELAY_MS = 5_000;
 
 /**
  * Records in the cluster which routes are connected to this node: a route that starts being served
@@ -17,6 +19,7 @@ export class ConnectionRecords {
   /** Route -> its transport (served from now on) or null (no longer served). */
   private readonly changes = new Map<string, Transport | null>();
   private timer: NodeJS.Timeout | null = null;
+  private retry: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   /** Every route recorded here and not removed since (removed at a graceful stop). */
   private readonly served = new Set<string>();
@@ -43,7 +46,8 @@ export class ConnectionRecords {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    if (this.retry) clearTimeout(this.retry);
+    this.timer = this.retry = null;
     await this.flushing.then(() => this.flush());
     for (const route of this.served) this.changes.set(route, null);
     await this.flush();
@@ -64,12 +68,23 @@ export class ConnectionRecords {
     this.changes.clear();
     try {
       await this.directory.connect(connected, this.node, this.now());
-      await this.directory.disconnect(disconnected);
     } catch (err) {
-      this.logger.warn(
-        { err, connected: connected.length, disconnected: disconnected.length },
-        'cannot record which agents are connected here; other nodes will reach them by the poll',
-      );
+      this.logger.warn({ err, routes: connected.length }, 'cannot record which agents are connected here; other nodes will reach them by the poll');
+    }
+    let kept = disconnected;
+    try {
+      kept = await this.directory.disconnect(disconnected);
+    } catch (err) {
+      this.logger.warn({ err, routes: disconnected.length }, 'cannot remove the records of agents no longer connected here; trying again');
+    }
+    // A removal that did not happen is tried again (a record left behind would send notices here
+    // for agents connected elsewhere), unless the route has changed since.
+    if (kept.length > 0 && !this.closed) {
+      for (const route of kept) if (!this.changes.has(route)) this.changes.set(route, null);
+      this.retry ??= setTimeout(() => {
+        this.retry = null;
+        this.flushing = this.flushing.then(() => this.flush());
+      }, RETRY_DELAY_MS).unref();
     }
   }
 }

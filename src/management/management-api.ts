@@ -115,7 +115,14 @@ export async function createManagementApi(deps: ManagementApiDeps) {
   registerManagementAgentRoutes(app, { ...deps, access, policy });
   registerEnrollmentTokenRoutes(app, deps.enrollmentTokens, { policy: scopedTokenPolicy(access), keyed: true });
   if (deps.peerSecret !== undefined) {
-    registerClusterRoutes(app, { supervisor: deps.supervisor, secret: deps.peerSecret, authenticated: unauthenticated.authenticated, logger: deps.logger });
+    registerClusterRoutes(app, {
+      supervisor: deps.supervisor,
+      store: deps.store,
+      refuse: (request, error) => access.refuse(request, error),
+      secret: deps.peerSecret,
+      authenticated: unauthenticated.authenticated,
+      logger: deps.logger,
+    });
   }
   return app;
 }

@@ -33,6 +33,11 @@ export class RouteAffinity {
     return ended !== undefined && now - ended < this.graceMs;
   }
 
+  /** When the route's last subscription here ended, if it has none now and its grace has not passed. */
+  endedAt(route: string): number | undefined {
+    return this.dispatcher.connectionOf(route) === 'offline' ? this.ended.get(route) : undefined;
+  }
+
   /** A subscription of the route ended here. */
   unsubscribed(route: string, now: number): void {
     if (this.dispatcher.connectionOf(route) === 'offline') this.ended.set(route, now);

@@ -66,6 +66,8 @@ const SHED_INTERVAL_MS = 1000;
 const MAX_TAILED_ROUTES = 5000;
 /** How long, on a cluster, routes that start being served are gathered into one read of their commands (ms). */
 const ROUTE_LOAD_DELAY_MS = 50;
+/** A route whose last subscription here ended this long ago is recorded as connected here again when one comes back. */
+const RECORD_AGAIN_AFTER_MS = 5_000;
 
 /**
  * The supervisor: the actor every edge talks to, by events (machines/supervisor.machine.ts). Its
@@ -251,12 +253,15 @@ export class Supervisor {
    * A long-poll's `options.acked` acknowledges what the agent read of its previous answer.
    */
   subscribe(route: string, mode: SubscriptionMode, who: string, transport: SubscriberTransport, options: OpenOptions = {}): Subscription {
-    const starts = this.affinity !== null && !this.affinity.serves(route, this.options.clock.now());
+    const now = this.options.clock.now();
+    const starts = this.affinity !== null && !this.affinity.serves(route, now);
+    // Back after a while without a subscription here (not a long-poll's next poll): another node may
+    // have recorded the route as its own meanwhile, so it is recorded again.
+    const ended = starts ? undefined : this.affinity?.endedAt(route);
+    const returns = ended !== undefined && now - ended >= RECORD_AGAIN_AFTER_MS;
     const subscription = this.mailbox.askNow('SUBSCRIBE', { route, mode, who, transport, options });
-    if (starts) {
-      this.loadRoute(route);
-      this.options.onRouteServed?.(route, mode);
-    }
+    if (starts) this.loadRoute(route);
+    if (starts || returns) this.options.onRouteServed?.(route, mode);
     return subscription;
   }
 

@@ -35,8 +35,11 @@ export interface ClusterDirectory {
   connect(routes: { route: string; transport: ConnectionRecord['transport'] }[], node: string, at: number): Promise<void>;
   /** Removes every record naming `node` (one a node left behind when it last stopped without removing them). */
   clear(node: string): Promise<void>;
-  /** Removes the records of these routes this node wrote, unless another node has recorded the route since. */
-  disconnect(routes: string[]): Promise<void>;
+  /**
+   * Removes the records of these routes this node wrote, unless another node has recorded the route
+   * since; returns the routes whose record could not be removed now (to try again).
+   */
+  disconnect(routes: string[]): Promise<string[]>;
   /** The recorded connection of each of these routes; routes connected nowhere are absent. */
   connections(routes: string[]): Promise<Map<string, ConnectionRecord>>;
 }

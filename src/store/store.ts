@@ -88,8 +88,8 @@ export interface CommandStore {
 
   commit(batch: WriteBatch): Promise<WriteOutcome>;
   getCommand(documentId: string): Promise<CommandState | null>;
-  /** The version of the stored command this node last wrote or read (see `CommandState.version`), if it remembers one. */
-  versionOf?(documentId: string): string | undefined;
+  /** The commands among these ids as stored now (no refresh needed); unknown ids are absent. Only a store shared by several nodes has it. */
+  getCommands?(documentIds: string[]): Promise<CommandState[]>;
   history(documentId: string): Promise<AuditEvent[]>;
   /** Every command not in a final status, in creation order. */
   loadUnfinished(): Promise<CommandState[]>;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { AgentSocket } from '../support/agent-socket.js';
 import { command, eventually, startHarness, tempDir, type Harness } from '../support/courier-harness.js';
 
 describe('admin Unix socket', () => {
@@ -46,6 +47,21 @@ describe('admin Unix socket', () => {
     const removed = await h.admin('DELETE', '/api/v1/agents/adm-1');
     assert.equal(removed.status, 200);
     assert.equal((await h.admin('GET', '/api/v1/agents/adm-1')).status, 404);
+  });
+
+  test('the agent list says how each agent is connected, and to which node', async () => {
+    const token = await h.agentToken('adm-listed');
+    await h.addAgent('adm-away');
+    const socket = await new AgentSocket(h.url, token).open();
+    try {
+      await eventually(() => (h.courier.supervisor.connectionOf('agent:adm-listed') === 'websocket' ? true : undefined), 'the WebSocket subscribed');
+      const listed = (await h.admin('GET', '/api/v1/agents?limit=1000')).body as { items: { id: string; connection: string; node: string | null }[] };
+      const row = (id: string) => listed.items.find((i) => i.id === id);
+      assert.deepEqual({ connection: row('adm-listed')?.connection, node: row('adm-listed')?.node }, { connection: 'websocket', node: h.config.node });
+      assert.deepEqual({ connection: row('adm-away')?.connection, node: row('adm-away')?.node }, { connection: 'offline', node: null });
+    } finally {
+      await socket.close();
+    }
   });
 
   test('a server component long-polls its commands on the socket and reports its result there', async () => {

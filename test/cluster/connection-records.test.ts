@@ -45,6 +45,25 @@ describe('ConnectionRecords', () => {
     assert.deepEqual([...directory.connected.keys()], ['agent:other']);
   });
 
+  test('a removal the cluster did not carry out is tried again', async () => {
+    const directory = new MemoryClusterDirectory();
+    const disconnect = directory.disconnect.bind(directory);
+    const asked: string[][] = [];
+    directory.disconnect = async (routes) => {
+      asked.push(routes);
+      // The first removal is answered "not now" (a shard busy): it must be asked again.
+      return asked.length === 1 ? routes : disconnect(routes);
+    };
+    const records = make(directory);
+    records.changed('agent:1', 'websocket');
+    await eventually(() => (directory.connected.has('agent:1') ? true : undefined), 'recorded');
+    records.changed('agent:1', null);
+    await eventually(() => (asked.length === 1 ? true : undefined), 'a first removal asked');
+    await records.close();
+    assert.deepEqual(asked[1], ['agent:1']);
+    assert.equal(directory.connected.has('agent:1'), false);
+  });
+
   test('a failed write is logged and does not stop later ones', async () => {
     const directory = new MemoryClusterDirectory();
     const connect = directory.connect.bind(directory);

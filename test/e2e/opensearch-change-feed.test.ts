@@ -94,44 +94,31 @@ describe('courier on OpenSearch: the node that creates a command tells the node 
     }
   });
 
-  /** A command as node A created it (document and stored version), read back from the cluster: what A announces. */
-  async function asAnnounced(id: string): Promise<{ version: string; document: object }> {
-    const stored = await cluster(url, 'GET', `/${names.commands}/_doc/${id}`);
-    const view = (await a.admin('GET', `/api/v1/commands/${id}`)).body as Record<string, any>;
-    const document = {
-      document_id: id,
-      '@timestamp': view['@timestamp'],
-      delivery_timestamp: view.delivery_timestamp,
-      agent: view.agent,
-      command: { source: view.source, target: view.target, action: view.action, timeout: view.timeout, request_id: view.request_id, order_id: view.order_id },
-      route: `agent:${view.target.id}`,
-      seq: stored.body._source.courier.seq,
-    };
-    return { version: `${stored.body._primary_term}:${stored.body._seq_no}`, document };
-  }
-
-  test("a notice without node B's secret is refused and changes nothing; one for a route B does not serve is answered as such", async () => {
+  test("a notice without node B's secret is refused before its body is read, audited, and changes nothing; one for a route B does not serve is answered as such", async () => {
     await a.addAgent('feed-nowhere');
     const [created] = await a.send([command({ type: 'agent', id: 'feed-nowhere' })]);
     const id = created!.document_id;
-    const notice = { from: 'node-x', commands: [await asAnnounced(id)] };
+    const notice = { from: 'node-x', commands: [{ document_id: id, route: 'agent:feed-nowhere' }] };
     const base = b.courier.managementUrl;
 
     const missing = await onB(base, 'POST', NOTICE_PATH, { body: notice });
     assert.equal(missing.status, 401);
     assert.equal((missing.body as { code: string }).code, 'COURIER_ERR_NOT_A_PEER');
-    const wrong = await onB(base, 'POST', NOTICE_PATH, { bearer: 'not-the-secret', body: notice });
-    assert.equal(wrong.status, 401);
+    const wrong = await onB(base, 'POST', NOTICE_PATH, { bearer: 'not-the-secret', body: { from: 'node-x', commands: 'not even a list' } });
+    assert.equal(wrong.status, 401, 'the secret is checked before the body');
     // An API key is not a node's secret either.
     const key = await b.createKey('admin');
     assert.equal((await onB(base, 'POST', NOTICE_PATH, { bearer: key, body: notice })).status, 401);
+    const audit = await onB(base, 'GET', '/api/v1/audit?kind=refusal&limit=100', { bearer: key });
+    assert.ok(
+      (audit.body as { items: { detail: string }[] }).items.some((i) => i.detail.includes('COURIER_ERR_NOT_A_PEER')),
+      JSON.stringify(audit.body),
+    );
 
     const { secret } = (await cardOf('node-cb'))!;
     const malformed = await onB(base, 'POST', NOTICE_PATH, { bearer: secret, body: { from: 'node-x', commands: [{ document_id: id }] } });
     assert.equal(malformed.status, 400, JSON.stringify(malformed.body));
     assert.deepEqual(Object.keys(malformed.body as object).sort(), ['code', 'message']);
-    const badVersion = await onB(base, 'POST', NOTICE_PATH, { bearer: secret, body: { from: 'node-x', commands: [{ ...notice.commands[0]!, version: 'latest' }] } });
-    assert.equal(badVersion.status, 400);
     const empty = await onB(base, 'POST', NOTICE_PATH, { bearer: secret, body: { from: 'node-x', commands: [] } });
     assert.equal(empty.status, 400);
 
@@ -141,19 +128,22 @@ describe('courier on OpenSearch: the node that creates a command tells the node 
     assert.equal(b.courier.supervisor.isLive(id), false, 'node B did not take a command for a route it does not serve');
   });
 
-  test('a notice that comes after its command moved on (cancelled) does not make it run: the claim, on the announced version, fails and the command is read again', async () => {
-    // Created while its agent is connected nowhere (nobody is told), its announcement kept, then cancelled.
+  test('a notice makes node B read the commands from the cluster: what the cluster does not hold as pending (an unknown id, a command cancelled since) is not delivered', async () => {
+    // Created while its agent is connected nowhere (nobody is told), then cancelled.
     const key = await a.addAgent('feed-2');
     const [stale] = await a.send([command({ type: 'agent', id: 'feed-2' })]);
-    const announcement = await asAnnounced(stale!.document_id);
     assert.equal((await a.admin('POST', `/api/v1/commands/${stale!.document_id}/cancel`)).status, 200);
     const socket = await connectToB('feed-2', key);
     try {
       const { secret } = (await cardOf('node-cb'))!;
-      const res = await onB(b.courier.managementUrl, 'POST', NOTICE_PATH, { bearer: secret, body: { from: 'node-x', commands: [announcement] } });
+      const commands = [
+        { document_id: stale!.document_id, route: 'agent:feed-2' },
+        { document_id: 'no-such-command', route: 'agent:feed-2' },
+      ];
+      const res = await onB(b.courier.managementUrl, 'POST', NOTICE_PATH, { bearer: secret, body: { from: 'node-x', commands } });
       assert.equal(res.status, 200, JSON.stringify(res.body));
-      assert.deepEqual(res.body, { served: 1, not_served: [] });
-      // A command created after it, for the same agent, is delivered; the cancelled one never is.
+      assert.deepEqual(res.body, { served: 2, not_served: [] });
+      // A command created after them, for the same agent, is delivered; they never are.
       const [fresh] = await a.send([command({ type: 'agent', id: 'feed-2' })]);
       const frame = await socket.next();
       assert.equal(frame.type, 'commands');
@@ -161,11 +151,7 @@ describe('courier on OpenSearch: the node that creates a command tells the node 
         frame.commands!.map((c) => c.document_id),
         [fresh!.document_id],
       );
-      const history = (await a.admin('GET', `/api/v1/commands/${stale!.document_id}/history`)).body as { events: { to: string }[] };
-      assert.deepEqual(
-        history.events.map((e) => e.to),
-        ['pending', 'cancelled'],
-      );
+      assert.equal(b.courier.supervisor.isLive('no-such-command'), false);
     } finally {
       await socket.close();
     }

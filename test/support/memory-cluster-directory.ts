@@ -30,8 +30,9 @@ export class MemoryClusterDirectory implements ClusterDirectory {
   async clear(node: string): Promise<void> {
     for (const [route, record] of this.connected) if (record.node === node) this.connected.delete(route);
   }
-  async disconnect(routes: string[]): Promise<void> {
+  async disconnect(routes: string[]): Promise<string[]> {
     for (const route of routes) if (this.mine.delete(route)) this.connected.delete(route);
+    return [];
   }
   async connections(routes: string[]): Promise<Map<string, ConnectionRecord>> {
     this.reads.connections++;

@@ -4,7 +4,7 @@
  */
 import pino from 'pino';
 import type { CommandState, CommandStatus } from '../../src/domain/command.js';
-import { Supervisor } from '../../src/runtime/supervisor.js';
+import { Supervisor, type SupervisorOptions } from '../../src/runtime/supervisor.js';
 import type { WriteBatch, WriteOutcome } from '../../src/store/store.js';
 import { CommandStoreStub } from './command-store-stub.js';
 
@@ -68,7 +68,8 @@ export class SharedStore extends CommandStoreStub {
 }
 
 /** A supervisor (node `node-a`) on a SharedStore with a settable clock, and a way to send it a command. */
-export function supervisorOnSharedStore() {
+/** `options`: what a test sets beyond the defaults (e.g. the affinity of a node on a cluster). */
+export function supervisorOnSharedStore(options: Partial<SupervisorOptions> = {}) {
   const store = new SharedStore();
   const clock = {
     t: Date.parse('2025-03-01T10:00:00Z'),
@@ -86,6 +87,7 @@ export function supervisorOnSharedStore() {
     maxCommandsPerRequest: 50_000,
     maxWriteBatch: 100,
     claimLeaseMs: 2000,
+    ...options,
   });
   /** Sends a restart to an agent; resolves with its document_id once durable. */
   const send = async (agent: string) => {

@@ -64,16 +64,21 @@ export class OpenSearchClusterDirectory implements ClusterDirectory {
     });
   }
 
-  async disconnect(routes: string[]): Promise<void> {
+  async disconnect(routes: string[]): Promise<string[]> {
     const body: object[] = [];
     for (const route of routes) {
       const version = this.recorded.get(route);
-      if (!version) continue;
-      this.recorded.delete(route);
-      body.push({ delete: { _index: this.indices.connections, _id: route, if_seq_no: version.seqNo, if_primary_term: version.primaryTerm } });
+      if (version) body.push({ delete: { _index: this.indices.connections, _id: route, if_seq_no: version.seqNo, if_primary_term: version.primaryTerm } });
     }
-    // A conflict (another node recorded the route since) or an absent record is what it should be: left alone.
-    if (body.length > 0) await this.bulk(body);
+    if (body.length === 0) return [];
+    const kept: string[] = [];
+    for (const item of await this.bulk(body)) {
+      const done = item.delete!;
+      // Removed, or not ours any more (409: another node recorded the route since; 404: gone): forgotten.
+      if (done.status < 300 || done.status === 404 || done.status === 409) this.recorded.delete(done._id);
+      else kept.push(done._id);
+    }
+    return kept;
   }
 
   async connections(routes: string[]): Promise<Map<string, ConnectionRecord>> {

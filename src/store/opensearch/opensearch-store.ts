@@ -22,8 +22,8 @@ import { ensureIndices, type IndexNames } from './indices.js';
 import { rescanQuery, routesQuery, servedBy } from './command-queries.js';
 import { readTailCursor, writeTailCursor } from './tail-cursor.js';
 import { OpenSearchOperatorQueries } from './operator-queries.js';
-import { searchAll, searchComplete, type Hit } from './search.js';
-import { formatVersion, parseVersion, VersionBook, type DocVersion } from './version-book.js';
+import { getFound, searchAll, searchComplete, type Hit } from './search.js';
+import { parseVersion, VersionBook, type DocVersion } from './version-book.js';
 
 export interface OpenSearchStoreOptions {
   client: Client;
@@ -186,9 +186,14 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
     }
   }
 
-  versionOf(documentId: string): string | undefined {
-    const entry = this.book.get(documentId);
-    return entry ? formatVersion(entry) : undefined;
+  async getCommands(documentIds: string[]): Promise<CommandState[]> {
+    try {
+      const now = this.now();
+      const hits = await getFound<CommandSource>(this.client, this.names.commands, documentIds, 'command');
+      return hits.flatMap((hit) => this.read(hit._id, hit._source, { seqNo: hit._seq_no, primaryTerm: hit._primary_term }, now) ?? []);
+    } catch (error) {
+      throw toCourierError(error);
+    }
   }
 
   async requestOwner(requestId: string): Promise<{ owner: string | null } | null> {
