@@ -168,7 +168,8 @@ export class IndexerPoller {
   }
 
   private async rescan(): Promise<void> {
-    for await (const states of this.options.source.rescan(this.options.pageSize)) {
+    const routes = this.options.routes?.() ?? undefined;
+    for await (const states of this.options.source.rescan(this.options.pageSize, routes)) {
       if (this.stopping) return;
       if (states.length > 0) this.options.observe(states);
     }

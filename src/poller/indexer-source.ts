@@ -29,8 +29,13 @@ export interface IndexerSource {
    * route is derived on reading): what a node of a cluster holds (see `RouteAffinity`).
    */
   tailPage(after: number, upTo: number, size: number, routes?: readonly string[]): Promise<TailPage>;
-  /** Pending commands, lapsed claims and overdue commands, a page at a time. */
-  rescan(size: number): AsyncIterable<CommandState[]>;
+  /**
+   * Pending commands, lapsed claims and overdue commands, a page at a time. With `routes`, the
+   * pending commands only of these routes, those past their delivery deadline and those written by
+   * others than courier: what a node of a cluster holds (see `RouteAffinity`); every node still reads
+   * every lapsed claim and overdue command (some node must act on them).
+   */
+  rescan(size: number, routes?: readonly string[]): AsyncIterable<CommandState[]>;
   readCursor(node: string): Promise<TailCursor | null>;
   writeCursor(node: string, cursor: TailCursor): Promise<void>;
   /** A short account of an error from the source, for logs and health. */

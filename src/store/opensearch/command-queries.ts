@@ -8,14 +8,17 @@ import { statusIn } from './status-query.js';
  * What the poller's periodic re-scan reads: every command someone may have to act on now, whoever
  * wrote it — pending ones; claimed ones whose claim lapsed (or that nobody claimed: a Wazuh server
  * writes `sent` without a claim); claimed ones past their delivery deadline; delivered ones past their
- * execution deadline.
+ * execution deadline. With `routes` (a node of a cluster, see `RouteAffinity`), the pending ones only
+ * of these routes, past their delivery deadline, or written by others than courier: the others'
+ * pending commands are their nodes' business, and a node reading them would only drop them.
  */
-export function rescanQuery(now: number) {
+export function rescanQuery(now: number, routes?: readonly string[]) {
+  const pending = statusIn(['pending']);
   return {
     bool: {
       minimum_should_match: 1,
       should: [
-        statusIn(['pending']),
+        routes ? { bool: { filter: [pending], minimum_should_match: 1, should: [servedBy(routes), { range: { delivery_timestamp: { lte: now } } }] } } : pending,
         {
           bool: {
             filter: [statusIn(['sent'])],

@@ -326,10 +326,10 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
     return { states, hits: hits.length, lastSeqNo: hits.at(-1)?._seq_no ?? null };
   }
 
-  async *rescan(size: number): AsyncGenerator<CommandState[]> {
+  async *rescan(size: number, routes?: readonly string[]): AsyncGenerator<CommandState[]> {
     const now = this.now();
     await this.client.indices.refresh({ index: this.names.commands });
-    const query = rescanQuery(now);
+    const query = rescanQuery(now, routes);
     for await (const hits of searchAll<CommandSource>(this.client, this.names.commands, query, size)) {
       // What this node already acted on is skipped, except a claim whose lease ran out since.
       yield this.statesOf(hits, (state, version) => this.book.isNewer(state.doc.document_id, version) || (state.status === 'sent' && (state.claim?.until ?? 0) <= now));

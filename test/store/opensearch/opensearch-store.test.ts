@@ -250,6 +250,26 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
     }
   });
 
+  test("a re-scan given the routes a node serves reads their pending commands, others' documents and what is past its deadline, not the pending commands of other routes", async () => {
+    const p = indexPrefix('rescan-routes');
+    const writer = openStore(url, p, 'node-a');
+    const reader = openStore(url, p, 'node-b');
+    await Promise.all([writer.open(), reader.open()]);
+    try {
+      await create(writer, [doc('mine-r', 'agent-here'), doc('theirs-r', 'agent-there'), doc('overdue-r', 'agent-there', Date.now() - 200_000)]);
+      const [foreign] = await indexCommands(url, indexNames(p).commands, [wazuhCommand('agent-there')]);
+      const read = async (routes?: string[]) => {
+        const ids: string[] = [];
+        for await (const states of reader.rescan(100, routes)) ids.push(...states.map((s) => s.doc.document_id));
+        return ids.sort();
+      };
+      assert.deepEqual(await read(['agent:agent-here']), ['mine-r', 'overdue-r', foreign!].sort());
+      assert.deepEqual(await read(), ['mine-r', 'overdue-r', 'theirs-r', foreign!].sort());
+    } finally {
+      await Promise.allSettled([writer.close(), reader.close()]);
+    }
+  });
+
   test('history includes every transition written before the call, in order', async () => {
     await create(a, [doc('hist-1')]);
     const steps: [StatusChange['audit']['from'], StatusChange['status']][] = [
