@@ -6,6 +6,7 @@ import { printJson } from './format.js';
 import { commandsTable, type CommandView } from './views.js';
 import { printSummary, type RequestSummary } from './requests-command.js';
 import { FINAL_STATUSES, type CommandStatus } from '../domain/command.js';
+import { exitCodeOf } from './exit-codes.js';
 
 const HELP = `Usage: courier send (--agent <id> | --group <name> | --server <module>) --action <name> [options]
 Options:
@@ -14,7 +15,9 @@ Options:
   --timeout <s>       seconds within which it must be delivered (default 100)
   --source <name>     default "Users/Services"
   --user <name>       who asks (on the management API, the key's name is recorded instead)
-  --wait              show a progress bar until every command is delivered or has ended, then the summary
+  --wait              follow the commands until every one has ended (a progress bar on a terminal), print the
+                      summary, and exit with 0 when all succeeded, else 3 (one failed), 4 (one timed out)
+                      or 5 (one was cancelled), the first that applies in that order
 
 ${CONNECTION_HELP}`;
 
@@ -25,8 +28,8 @@ interface CreatedCommands {
   abridged: boolean;
 }
 
-/** Delivered or ended: what the progress bar counts. */
-const PROGRESSED: readonly CommandStatus[] = ['delivered', ...FINAL_STATUSES];
+/** What the progress bar counts. */
+const ENDED: readonly CommandStatus[] = [...FINAL_STATUSES];
 
 export async function runSend(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -77,27 +80,27 @@ export async function runSend(args: string[]): Promise<number> {
     else console.log(commandsTable(created.commands as CommandView[]));
     return 0;
   }
-  const summary = await waitForDelivery(connection, requestId, created.total, !values.json);
+  const summary = await waitForEnd(connection, requestId, created.total, !values.json);
   if (values.json) printJson(summary);
   else printSummary(summary);
-  return 0;
+  return exitCodeOf(summary.counts);
 }
 
-/** Follows a fan-out until no command is pending or sent any more; a progress bar on a terminal. */
-async function waitForDelivery(connection: Connection, requestId: string, total: number, showBar: boolean): Promise<RequestSummary> {
+/** Follows a fan-out until every command has ended; a progress bar on a terminal. */
+async function waitForEnd(connection: Connection, requestId: string, total: number, showBar: boolean): Promise<RequestSummary> {
   const bar = showBar
     ? new cliProgress.SingleBar(
-        { format: 'delivering {bar} {value}/{total} delivered or ended | {pending} pending, {sent} sent', hideCursor: true },
+        { format: 'running {bar} {value}/{total} ended | {pending} pending, {sent} sent, {delivered} delivered', hideCursor: true },
         cliProgress.Presets.shades_classic,
       )
     : null;
-  bar?.start(total, 0, { pending: total, sent: 0 });
+  bar?.start(total, 0, { pending: total, sent: 0, delivered: 0 });
   try {
     for (;;) {
       const summary = await connection.ok<RequestSummary>('GET', `/api/v1/requests/${encodeURIComponent(requestId)}?limit=1000`);
-      const done = PROGRESSED.reduce((n, s) => n + (summary.counts[s] ?? 0), 0);
-      bar?.update(done, { pending: summary.counts.pending ?? 0, sent: summary.counts.sent ?? 0 });
-      if ((summary.counts.pending ?? 0) + (summary.counts.sent ?? 0) === 0) return summary;
+      const ended = ENDED.reduce((n, s) => n + (summary.counts[s] ?? 0), 0);
+      bar?.update(ended, { pending: summary.counts.pending ?? 0, sent: summary.counts.sent ?? 0, delivered: summary.counts.delivered ?? 0 });
+      if (ended === summary.total) return summary;
       await sleep(250);
     }
   } finally {

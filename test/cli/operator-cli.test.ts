@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ReferenceAgent } from '../../src/agent/reference-agent.js';
-import { startHarness, type Harness } from '../support/courier-harness.js';
+import { eventually, startHarness, type Harness } from '../support/courier-harness.js';
 import { CLI } from '../support/courier-process.js';
 
 const run = promisify(execFile);
@@ -35,25 +35,57 @@ describe('courier CLI (operators)', () => {
     assert.match(json.key, /^[0-9a-f]{64}$/);
   });
 
-  test('send --group --wait follows a fan-out to the end and prints its summary', async () => {
+  /** The CLI's exit code and output, whatever the code. */
+  const outcome = async (args: string[]): Promise<{ code: number; stdout: string }> => {
+    try {
+      return { code: 0, stdout: await viaSocket(args) };
+    } catch (error) {
+      const failed = error as { code?: number; stdout?: string };
+      if (typeof failed.code !== 'number') throw error;
+      return { code: failed.code, stdout: failed.stdout ?? '' };
+    }
+  };
+  type Summary = { total: number; counts: Record<string, number> };
+
+  test('send --group --wait follows a fan-out until every command has ended, prints its summary, and exits 3 when one failed', async () => {
     for (const id of ['cli-w1', 'cli-w2', 'cli-w3']) {
       const key = JSON.parse(await viaSocket(['agents', 'add', id, '--group', 'waiters', '--json'])).key as string;
       const agent = new ReferenceAgent({ url: h.url, id, key, transport: id === 'cli-w2' ? 'websocket' : 'long-poll', resultCode: id === 'cli-w3' ? 4 : 0 });
       agent.start();
       agents.push(agent);
     }
-    const summary = JSON.parse(await viaSocket(['send', '--group', 'waiters', '--action', 'restart', '--wait', '--json'])) as {
-      total: number;
-      counts: Record<string, number>;
-    };
+    const waited = await outcome(['send', '--group', 'waiters', '--action', 'restart', '--wait', '--json']);
+    assert.equal(waited.code, 3, 'one command failed');
+    const summary = JSON.parse(waited.stdout) as Summary;
     assert.equal(summary.total, 3);
-    assert.equal(summary.counts.pending! + summary.counts.sent!, 0);
+    assert.deepEqual([summary.counts.success, summary.counts.failure], [2, 1]);
     const text = await viaSocket([
       'requests',
       'show',
       (JSON.parse(await viaSocket(['commands', 'list', '--agent', 'cli-w1', '--json'])) as { items: { request_id: string }[] }).items[0]!.request_id,
     ]);
     assert.match(text, /3 commands/);
+
+    const alone = await outcome(['send', '--agent', 'cli-w1', '--action', 'restart', '--wait', '--json']);
+    assert.equal(alone.code, 0, 'every command succeeded');
+    assert.equal((JSON.parse(alone.stdout) as Summary).counts.success, 1);
+  });
+
+  test('send --wait exits 4 when a command timed out, 5 when one was cancelled', async () => {
+    await viaSocket(['agents', 'add', 'cli-offline', '--json']);
+    const timedOut = await outcome(['send', '--agent', 'cli-offline', '--action', 'restart', '--timeout', '1', '--wait', '--json']);
+    assert.equal(timedOut.code, 4);
+    assert.equal((JSON.parse(timedOut.stdout) as Summary).counts.timed_out, 1);
+
+    const waiting = outcome(['send', '--agent', 'cli-offline', '--action', 'fetch-config', '--wait', '--json']);
+    const listed = await eventually(async () => {
+      const res = await h.admin('GET', '/api/v1/commands?agent=cli-offline&status=pending');
+      return (res.body as { items: { document_id: string }[] }).items[0];
+    }, 'the command waiting for its agent');
+    assert.equal((await h.admin('POST', `/api/v1/commands/${listed.document_id}/cancel`)).status, 200);
+    const cancelled = await waiting;
+    assert.equal(cancelled.code, 5);
+    assert.equal((JSON.parse(cancelled.stdout) as Summary).counts.cancelled, 1);
   });
 
   test('commands list, show and history read the same commands from the socket and from the management API', async () => {
