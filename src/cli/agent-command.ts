@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ReferenceAgent } from '../agent/reference-agent.js';
 import { TLS_HELP, TLS_OPTIONS, tlsFromFlags } from './tls-options.js';
+import { refuseKeyFlag } from './connection.js';
 import type { ClientTls } from '../tls/client-tls.js';
 import { enroll } from '../agent/enrollment.js';
 import { readKeyFile, reserveKeyFile, type AgentCredentials } from '../agent/key-file.js';
@@ -9,7 +10,7 @@ import { readKeyFile, reserveKeyFile, type AgentCredentials } from '../agent/key
 const AGENT_HELP = `Usage:
   courier agent --url <https://host:27000> --enroll <token> --key-file <path> [--id <id>] [--name <name>] [--ws]
   courier agent --url <https://host:27000> --key-file <path> [--ws]
-  courier agent --url <https://host:27000> --id <agent id> --key <key> [--ws] [--result-code <n>]
+  courier agent --url <https://host:27000> --id <agent id> --agent-key <key> [--ws] [--result-code <n>]
   (each with the TLS options below)
 
 Runs the reference agent: it authenticates, receives its commands (long-poll, or WebSocket
@@ -32,6 +33,8 @@ export async function runAgent(args: string[]): Promise<number> {
       url: { type: 'string', default: 'https://127.0.0.1:27000' },
       ...TLS_OPTIONS,
       id: { type: 'string' },
+      'agent-key': { type: 'string' },
+      // Refused with a message naming the flags that replace it.
       key: { type: 'string' },
       'key-file': { type: 'string' },
       'client-certificate': { type: 'boolean', default: false },
@@ -42,6 +45,7 @@ export async function runAgent(args: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
+  refuseKeyFlag(values);
   const keyFile = values['key-file'];
   const problem = usageProblem(values);
   if (values.help || problem) {
@@ -62,7 +66,7 @@ export async function runAgent(args: string[]): Promise<number> {
     if (!found) return stopping.signal.aborted ? 0 : 1;
     credentials = found;
   } else {
-    credentials = { id: values.id!, key: values.key! };
+    credentials = { id: values.id!, key: values['agent-key']! };
   }
   if (stopping.signal.aborted) return 0;
 
@@ -87,10 +91,10 @@ export async function runAgent(args: string[]): Promise<number> {
   return 0;
 }
 
-function usageProblem(values: { id?: string | undefined; key?: string | undefined; 'key-file'?: string | undefined; enroll?: string | undefined }): string | undefined {
-  if (values['key-file']) return values.key ? 'give --key or --key-file, not both' : undefined;
+function usageProblem(values: { id?: string | undefined; 'agent-key'?: string | undefined; 'key-file'?: string | undefined; enroll?: string | undefined }): string | undefined {
+  if (values['key-file']) return values['agent-key'] ? 'give --agent-key or --key-file, not both' : undefined;
   if (values.enroll) return '--enroll needs --key-file: where the agent keeps the key it is given';
-  if (!values.id || !values.key) return 'give --id and --key, or --key-file (with --enroll <token> the first time)';
+  if (!values.id || !values['agent-key']) return 'give --id and --agent-key, or --key-file (with --enroll <token> the first time)';
   return undefined;
 }
 

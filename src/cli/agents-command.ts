@@ -3,7 +3,7 @@ import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js
 import { printJson, shortTime, table } from './format.js';
 
 const HELP = `Usage:
-  courier agents add <id> [--group <name>]... [--key <key>] [--name <name>] [--replace]
+  courier agents add <id> [--group <name>]... [--agent-key <key>] [--name <name>] [--replace]
                                                               register an agent (a key is generated and shown once if none is given);
                                                               --replace registers an existing id again: its old key stops working
                                                               (agents usually register themselves: courier enrollment-tokens --help)
@@ -20,6 +20,7 @@ interface AgentView {
   created_at: string;
   key?: string;
   connection?: string;
+  node?: string | null;
   last_seen?: string | null;
 }
 
@@ -30,7 +31,7 @@ export async function runAgents(args: string[]): Promise<number> {
     options: {
       ...CONNECTION_OPTIONS,
       group: { type: 'string', multiple: true },
-      key: { type: 'string' },
+      'agent-key': { type: 'string' },
       name: { type: 'string' },
       replace: { type: 'boolean', default: false },
       limit: { type: 'string' },
@@ -42,19 +43,25 @@ export async function runAgents(args: string[]): Promise<number> {
     console.log(HELP);
     return values.help ? 0 : 2;
   }
-  // `--key` names the agent's key here; a remote connection takes its API key from COURIER_API_KEY.
-  const connection = Connection.from({ ...values, key: undefined });
+  const connection = Connection.from(values);
   const path = `/api/v1/agents/${encodeURIComponent(id ?? '')}`;
   const show = (agents: AgentView[]) =>
     console.log(
       table(
-        ['id', 'name', 'groups', 'created', ...(agents.some((a) => a.connection) ? ['connection', 'last seen'] : []), ...(agents.some((a) => a.key) ? ['key (shown once)'] : [])],
+        [
+          'id',
+          'name',
+          'groups',
+          'created',
+          ...(agents.some((a) => a.connection) ? ['connection', 'node', 'last seen'] : []),
+          ...(agents.some((a) => a.key) ? ['key (shown once)'] : []),
+        ],
         agents.map((a) => [
           a.id,
           a.name ?? '',
           a.groups.join(','),
           shortTime(a.created_at),
-          ...(a.connection ? [a.connection, shortTime(a.last_seen)] : []),
+          ...(a.connection ? [a.connection, a.node ?? '', shortTime(a.last_seen)] : []),
           ...(a.key ? [a.key] : []),
         ]),
       ),
@@ -64,7 +71,7 @@ export async function runAgents(args: string[]): Promise<number> {
       const agent = await connection.ok<AgentView>('POST', '/api/v1/agents', {
         id,
         groups: values.group ?? [],
-        ...(values.key ? { key: values.key } : {}),
+        ...(values['agent-key'] ? { key: values['agent-key'] } : {}),
         ...(values.name ? { name: values.name } : {}),
         ...(values.replace ? { replace: true } : {}),
       });

@@ -5,13 +5,15 @@ import { TLS_HELP, TLS_OPTIONS, tlsFromFlags, type TlsValues } from './tls-optio
 
 /**
  * Where an operator command goes: the local admin Unix socket (default: `--socket`, or
- * `<--data-dir>/courier.sock`), or a remote management API (`--url` and `--key`, or
+ * `<--data-dir>/courier.sock`), or a remote management API (`--url` and `--api-key`, or
  * COURIER_URL and COURIER_API_KEY).
  */
 export const CONNECTION_OPTIONS = {
   socket: { type: 'string' },
   'data-dir': { type: 'string' },
   url: { type: 'string' },
+  'api-key': { type: 'string' },
+  // Refused with a message naming the flags that replace it (see `refuseKeyFlag`).
   key: { type: 'string' },
   ...TLS_OPTIONS,
   json: { type: 'boolean', default: false },
@@ -20,7 +22,7 @@ export const CONNECTION_OPTIONS = {
 
 export const CONNECTION_HELP = `Connection (default: the local admin socket):
   --socket <path> | --data-dir <dir>   the admin Unix socket [COURIER_SOCKET, COURIER_DATA_DIR]
-  --url <https://host:55000> --key <k> a remote management API instead [COURIER_URL, COURIER_API_KEY]
+  --url <https://host:55000> --api-key <k>   a remote management API instead [COURIER_URL, COURIER_API_KEY]
   --json                               print JSON instead of tables
 ${TLS_HELP}`;
 
@@ -28,7 +30,18 @@ export interface ConnectionValues extends TlsValues {
   socket?: string | boolean | undefined;
   'data-dir'?: string | boolean | undefined;
   url?: string | boolean | undefined;
+  'api-key'?: string | boolean | undefined;
   key?: string | boolean | undefined;
+}
+
+/**
+ * `--key` once meant the management API's key on some commands and an agent's own key on others
+ * (an API key could end up registered as an agent's secret): each has a flag of its own now.
+ */
+export function refuseKeyFlag(values: { key?: string | boolean | undefined }): void {
+  if (values.key !== undefined) {
+    throw new Error("--key is ambiguous and no longer taken: give --api-key <key> for the management API, or --agent-key <key> for an agent's own key");
+  }
 }
 
 export class Connection {
@@ -42,10 +55,14 @@ export class Connection {
   ) {}
 
   static from(values: ConnectionValues, env: NodeJS.ProcessEnv = process.env): Connection {
+    refuseKeyFlag(values);
     const url = typeof values.url === 'string' ? values.url : env.COURIER_URL;
+    if (typeof values['api-key'] === 'string' && !url) {
+      throw new Error('--api-key is for a remote management API: give --url too (the admin socket takes no key)');
+    }
     if (url) {
-      const key = typeof values.key === 'string' ? values.key : env.COURIER_API_KEY;
-      if (!key) throw new Error('--url needs --key (or COURIER_API_KEY): the management API takes no request without a key');
+      const key = typeof values['api-key'] === 'string' ? values['api-key'] : env.COURIER_API_KEY;
+      if (!key) throw new Error('--url needs --api-key (or COURIER_API_KEY): the management API takes no request without a key');
       return new Connection({ baseUrl: url, key }, values, env);
     }
     const flags: { socket?: string; dataDir?: string } = {};

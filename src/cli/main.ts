@@ -28,7 +28,7 @@ Commands:
   agent                          run the reference agent (prints commands, reports success; --enroll to register itself)
 
 Operator commands talk to the local admin socket, or to a remote management API with
---url and --key (COURIER_URL, COURIER_API_KEY). Human-readable tables by default, --json for scripts.
+--url and --api-key (COURIER_URL, COURIER_API_KEY). Human-readable tables by default, --json for scripts.
 Run \`courier <command> --help\` for its options.`;
 
 /** Each command takes its own arguments and resolves to the process exit code. */

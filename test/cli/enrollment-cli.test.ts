@@ -66,7 +66,7 @@ describe('courier CLI: enrollment', () => {
   test('on the management API with --url and --key: an admin key may, an operator key may not', async () => {
     const admin = await h.createKey('admin', [], 'cli-token-admin');
     const operator = await h.createKey('operator', [], 'cli-token-operator');
-    const made = JSON.parse(await cli(['enrollment-tokens', 'create', '--group', 'linux', '--json', '--url', h.courier.managementUrl, '--key', admin])) as {
+    const made = JSON.parse(await cli(['enrollment-tokens', 'create', '--group', 'linux', '--json', '--url', h.courier.managementUrl, '--api-key', admin])) as {
       created_by: string;
       expires_at: string;
       created_at: string;

@@ -88,6 +88,35 @@ describe('courier CLI (operators)', () => {
     assert.equal((JSON.parse(cancelled.stdout) as Summary).counts.cancelled, 1);
   });
 
+  test("--key is refused by name everywhere (it meant two things); --agent-key is the agent's own key and --api-key the management API's", async () => {
+    const refused = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
+      const error = (await cli(args, env).then(
+        () => assert.fail(`${args.join(' ')} was not refused`),
+        (e: unknown) => e,
+      )) as { code: number; stderr: string };
+      assert.equal(error.code, 1);
+      return error.stderr;
+    };
+    const apiKey = await h.createKey('admin', [], 'cli-key-split');
+    const remote = { COURIER_URL: h.courier.managementUrl, COURIER_API_KEY: apiKey };
+    // The trap: with a remote API in the environment, `--key $APIKEY` made the API key the agent's secret.
+    assert.match(await refused(['agents', 'add', 'cli-key-trap', '--key', apiKey], remote), /--key is ambiguous.*--api-key.*--agent-key/);
+    assert.match(await refused(['agent', '--url', h.url, '--id', 'cli-key-trap', '--key', 'k']), /--key is ambiguous/);
+    assert.equal((await h.admin('GET', '/api/v1/agents/cli-key-trap')).status, 404, 'nothing registered');
+    assert.match(await refused(['agents', 'list', '--api-key', apiKey]), /--api-key is for a remote management API: give --url/);
+
+    const secret = 'a'.repeat(64);
+    const added = JSON.parse(await cli(['agents', 'add', 'cli-key-split', '--agent-key', secret, '--json'], remote)) as { id: string };
+    assert.equal(added.id, 'cli-key-split');
+    const auth = await h.http('POST', '/api/v1/authentication', { body: { uuid: 'cli-key-split', key: secret } });
+    assert.equal(auth.status, 200, 'the agent authenticates with the key given as --agent-key');
+    const listed = JSON.parse(await cli(['agents', 'list', '--limit', '1000', '--json', '--url', h.courier.managementUrl, '--api-key', apiKey])) as { items: { id: string }[] };
+    assert.ok(
+      listed.items.some((a) => a.id === 'cli-key-split'),
+      'the management API reached with --api-key',
+    );
+  });
+
   test('commands list, show and history read the same commands from the socket and from the management API', async () => {
     const created = JSON.parse(await viaSocket(['send', '--agent', 'cli-table-agent', '--action', 'fetch-config', '--json'])) as {
       commands: { document_id: string }[];

@@ -169,7 +169,7 @@ describe('TLS by default', () => {
     const { managementUrl, tls } = running();
     const key = ((await requestJson({ socketPath: server.socket, method: 'POST', path: '/api/v1/keys', body: { role: 'admin' } })).body as { key: string }).key;
     const cli = (args: string[]) =>
-      run(process.execPath, [CLI, ...args, '--url', managementUrl, '--key', key, '--json'], {
+      run(process.execPath, [CLI, ...args, '--url', managementUrl, '--api-key', key, '--json'], {
         env: { ...process.env, COURIER_URL: '', COURIER_API_KEY: '', COURIER_CA: '', COURIER_CA_FINGERPRINT: '' },
       });
     const byFile = JSON.parse((await cli(['audit', '--ca', tls.caFile])).stdout) as { items: unknown[] };
