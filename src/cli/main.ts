@@ -1,4 +1,5 @@
 import { CourierError } from '../errors.js';
+import { COURIER_VERSION } from '../version.js';
 import { runAgent } from './agent-command.js';
 import { runAgents } from './agents-command.js';
 import { runAudit } from './audit-command.js';
@@ -12,7 +13,7 @@ import { runServe } from './serve-command.js';
 
 const HELP = `courier — command distribution for endpoint-agent fleets
 
-Usage: courier <command> [options]
+Usage: courier <command> [options]      courier --version
 
 Commands:
   serve                          run a courier node (agents API, management API, admin Unix socket)
@@ -50,6 +51,10 @@ const RUNNERS: Record<string, (args: string[]) => Promise<number>> = {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    console.log(COURIER_VERSION);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(HELP);
     return name ? 0 : 1;

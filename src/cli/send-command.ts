@@ -62,13 +62,19 @@ export async function runSend(args: string[]): Promise<number> {
       return 2;
     }
   }
+  // Named by its flag, not as the API's `body.commands.0.timeout` would name it.
+  const timeout = Number(values.timeout);
+  if (!/^[0-9]+$/.test(values.timeout) || timeout < 1 || timeout > 2_592_000) {
+    console.error(`courier send: --timeout must be a whole number of seconds from 1 to 2592000 (30 days), not "${values.timeout}"`);
+    return 2;
+  }
   const type = targets[0]!;
   const command = {
     source: values.source,
     ...(values.user ? { user: values.user } : {}),
     target: { type, id: values[type] },
     action: { name: values.action, args: actionArgs, ...(values.version ? { version: values.version } : {}) },
-    timeout: Number(values.timeout),
+    timeout,
   };
   const connection = Connection.from(values);
   const created = await connection.ok<CreatedCommands>('POST', '/api/v1/commands', { commands: [command] });

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { ReferenceAgent } from '../../src/agent/reference-agent.js';
 import { eventually, startHarness, type Harness } from '../support/courier-harness.js';
@@ -86,6 +87,23 @@ describe('courier CLI (operators)', () => {
     const cancelled = await waiting;
     assert.equal(cancelled.code, 5);
     assert.equal((JSON.parse(cancelled.stdout) as Summary).counts.cancelled, 1);
+  });
+
+  test('--version prints the package version; a bad --timeout is named by its flag and sends nothing', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal((await cli(['--version'])).trim(), version);
+    await viaSocket(['agents', 'add', 'cli-timeout', '--json']);
+    for (const bad of ['abc', '0', '1.5', '-3']) {
+      const result = await cli(['send', '--agent', 'cli-timeout', '--action', 'restart', `--timeout=${bad}`, socket[0], socket[1]()]).then(
+        () => assert.fail(`--timeout ${bad} was taken`),
+        (e: unknown) => e as { code: number; stderr: string },
+      );
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /--timeout must be a whole number of seconds/);
+      assert.doesNotMatch(result.stderr, /body\./);
+    }
+    const listed = (await h.admin('GET', '/api/v1/commands?agent=cli-timeout')).body as { items: unknown[] };
+    assert.equal(listed.items.length, 0, 'nothing was sent');
   });
 
   test("--key is refused by name everywhere (it meant two things); --agent-key is the agent's own key and --api-key the management API's", async () => {
