@@ -37,9 +37,10 @@ export interface AuditEntry {
 
 export function commandsTable(commands: CommandView[]): string {
   return table(
-    ['document_id', 'created', 'target', 'agent', 'action', 'status', 'result'],
+    ['document_id', 'request_id', 'created', 'target', 'agent', 'action', 'status', 'result'],
     commands.map((c) => [
       c.document_id,
+      c.request_id,
       shortTime(c['@timestamp']),
       `${c.target.type}:${c.target.id}`,
       c.agent.id,

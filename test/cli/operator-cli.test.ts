@@ -137,9 +137,12 @@ describe('courier CLI (operators)', () => {
 
   test('commands list, show and history read the same commands from the socket and from the management API', async () => {
     const created = JSON.parse(await viaSocket(['send', '--agent', 'cli-table-agent', '--action', 'fetch-config', '--json'])) as {
-      commands: { document_id: string }[];
+      commands: { document_id: string; request_id: string }[];
     };
     const id = created.commands[0]!.document_id;
+    const requestId = created.commands[0]!.request_id;
+    // The tables show each command's request, which `requests show` takes.
+    assert.match(await viaSocket(['send', '--agent', 'cli-table-agent', '--action', 'fetch-config']), /request_id/);
     const key = await h.createKey('auditor', [], 'cli-auditor');
     const remote = { COURIER_URL: h.courier.managementUrl, COURIER_API_KEY: key };
     const local = JSON.parse(await viaSocket(['commands', 'show', id, '--json'])) as { status: string };
@@ -148,7 +151,7 @@ describe('courier CLI (operators)', () => {
     const history = JSON.parse(await cli(['history', id, '--json'], remote)) as { events: { cause: string }[] };
     assert.equal(history.events[0]!.cause, 'created');
     const list = await cli(['commands', 'list', '--agent', 'cli-table-agent'], remote);
-    assert.match(list, new RegExp(id));
+    assert.match(list, new RegExp(`${id}.*${requestId}`));
     const audit = await cli(['audit', '--agent', 'cli-table-agent', '--json'], remote);
     assert.ok((JSON.parse(audit) as { items: { document_id: string }[] }).items.some((e) => e.document_id === id));
   });
