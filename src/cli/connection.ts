@@ -44,6 +44,18 @@ export function refuseKeyFlag(values: { key?: string | boolean | undefined }): v
   }
 }
 
+/** Courier answered a request with an error: its HTTP status, and the body's message and code. */
+export class RefusedByCourier extends Error {
+  constructor(
+    readonly status: number,
+    readonly answer: string,
+    readonly code: string | null,
+  ) {
+    super(`${status} ${answer}${code ? ` (${code})` : ''}`);
+    this.name = 'RefusedByCourier';
+  }
+}
+
 export class Connection {
   /** Resolved once, at the first call (pinning reads the server's handshake). */
   private tls: Promise<ClientTls | undefined> | undefined;
@@ -89,12 +101,12 @@ export class Connection {
     return requestJson({ ...where, method, path, ...(body !== undefined ? { body } : {}) });
   }
 
-  /** Like `call`, but a non-2xx answer becomes an error carrying the server's message. */
+  /** Like `call`, but a non-2xx answer becomes an error carrying the server's message and code. */
   async ok<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.call(method, path, body);
     if (res.status < 200 || res.status >= 300) {
       const error = res.body as { message?: string; code?: string } | null;
-      throw new Error(`${res.status} ${error?.message ?? JSON.stringify(res.body)}${error?.code ? ` (${error.code})` : ''}`);
+      throw new RefusedByCourier(res.status, error?.message ?? JSON.stringify(res.body), error?.code ?? null);
     }
     return res.body as T;
   }

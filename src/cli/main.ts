@@ -1,4 +1,5 @@
 import { CourierError } from '../errors.js';
+import { RefusedByCourier } from './connection.js';
 import { COURIER_VERSION } from '../version.js';
 import { runAgent } from './agent-command.js';
 import { runAgents } from './agents-command.js';
@@ -72,8 +73,19 @@ main(process.argv.slice(2)).then(
     if (code !== 0) process.exitCode = code;
   },
   (error: unknown) => {
-    const message = error instanceof CourierError ? `${error.message} (${error.code})` : error instanceof Error ? error.message : String(error);
-    console.error(`courier: ${message}`);
+    if (process.argv.includes('--json')) {
+      // For scripts: the error as courier's HTTP errors are, `code` null for one of the CLI's own.
+      console.error(JSON.stringify(errorBody(error)));
+    } else {
+      const message = error instanceof CourierError ? `${error.message} (${error.code})` : error instanceof Error ? error.message : String(error);
+      console.error(`courier: ${message}`);
+    }
     process.exitCode = 1;
   },
 );
+
+function errorBody(error: unknown): { message: string; code: string | null; status?: number } {
+  if (error instanceof RefusedByCourier) return { message: error.answer, code: error.code, status: error.status };
+  if (error instanceof CourierError) return { message: error.message, code: error.code };
+  return { message: error instanceof Error ? error.message : String(error), code: null };
+}

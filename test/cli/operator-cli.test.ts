@@ -89,6 +89,25 @@ describe('courier CLI (operators)', () => {
     assert.equal((JSON.parse(cancelled.stdout) as Summary).counts.cancelled, 1);
   });
 
+  test("with --json, an error is JSON too: courier's message and code, or the CLI's own with code null", async () => {
+    const failure = async (args: string[]) =>
+      (await cli(args).then(
+        () => assert.fail(`${args.join(' ')} succeeded`),
+        (e: unknown) => e,
+      )) as { code: number; stderr: string };
+    const missing = await failure(['show', 'no-such-command', '--json', socket[0], socket[1]()]);
+    assert.equal(missing.code, 1);
+    const body = JSON.parse(missing.stderr) as { message: string; code: string; status: number };
+    assert.equal(body.status, 404);
+    assert.match(body.code, /^COURIER_ERR_/);
+    assert.match(body.message, /no-such-command/);
+    const local = JSON.parse((await failure(['agents', 'add', 'x', '--key', 'k', '--json', socket[0], socket[1]()])).stderr) as { message: string; code: null };
+    assert.equal(local.code, null);
+    assert.match(local.message, /--key is ambiguous/);
+    // Without --json, a line for a person.
+    assert.match((await failure(['show', 'no-such-command', socket[0], socket[1]()])).stderr, /^courier: 404 .*\(COURIER_ERR_/);
+  });
+
   test('--version prints the package version; a bad --timeout is named by its flag and sends nothing', async () => {
     const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
     assert.equal((await cli(['--version'])).trim(), version);
