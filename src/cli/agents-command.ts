@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { badUsage } from './usage.js';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js';
 import { printJson, shortTime, table } from './format.js';
 
@@ -12,6 +13,8 @@ const HELP = `Usage:
   courier agents list [--limit n] [--cursor c]                 with connection state (management API or socket)
 
 ${CONNECTION_HELP}`;
+
+const AGENTS_VERBS = ['add', 'show', 'remove', 'list'];
 
 interface AgentView {
   id: string;
@@ -39,10 +42,11 @@ export async function runAgents(args: string[]): Promise<number> {
     },
   });
   const [verb, id] = positionals;
-  if (values.help || !verb || (verb !== 'list' && !id)) {
+  if (values.help) {
     console.log(HELP);
-    return values.help ? 0 : 2;
+    return 0;
   }
+  if (!verb || (verb !== 'list' && !id)) return badUsage('agents', verb, AGENTS_VERBS, HELP);
   const connection = Connection.from(values);
   const path = `/api/v1/agents/${encodeURIComponent(id ?? '')}`;
   const show = (agents: AgentView[]) =>
@@ -102,7 +106,6 @@ export async function runAgents(args: string[]): Promise<number> {
       return 0;
     }
     default:
-      console.error(HELP);
-      return 2;
+      return badUsage('agents', verb, AGENTS_VERBS, HELP);
   }
 }

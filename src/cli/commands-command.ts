@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { badUsage } from './usage.js';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js';
 import { COMMAND_FILTERS, filterOptions, filterQuery } from './filters.js';
 import { printJson } from './format.js';
@@ -21,10 +22,11 @@ export async function runCommands(args: string[], verbOverride?: string): Promis
   });
   const verb = verbOverride ?? positionals.shift();
   const [id] = positionals;
-  if (values.help || !verb || (verb !== 'list' && !id)) {
+  if (values.help) {
     console.log(HELP);
-    return values.help ? 0 : 2;
+    return 0;
   }
+  if (!verb || (verb !== 'list' && !id)) return badUsage('commands', verb, ['list', 'show', 'history', 'cancel'], HELP);
   const connection = Connection.from(values);
   const base = `/api/v1/commands/${encodeURIComponent(id ?? '')}`;
   switch (verb) {
@@ -59,7 +61,6 @@ export async function runCommands(args: string[], verbOverride?: string): Promis
       return 0;
     }
     default:
-      console.error(HELP);
-      return 2;
+      return badUsage('commands', verb, ['list', 'show', 'history', 'cancel'], HELP);
   }
 }

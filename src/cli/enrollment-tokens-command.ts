@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { badUsage } from './usage.js';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js';
 import { printJson, shortTime, table } from './format.js';
 import type { EnrollmentTokenView } from '../auth/enrollment-tokens.js';
@@ -23,10 +24,11 @@ export async function runEnrollmentTokens(args: string[]): Promise<number> {
     options: { ...CONNECTION_OPTIONS, group: { type: 'string', multiple: true }, expires: { type: 'string' }, 'max-uses': { type: 'string' } },
   });
   const [verb, id] = positionals;
-  if (values.help || !verb) {
+  if (values.help) {
     console.log(HELP);
-    return values.help ? 0 : 2;
+    return 0;
   }
+  if (!verb) return badUsage('enrollment-tokens', verb, ['create', 'list', 'revoke'], HELP);
   const connection = Connection.from(values);
   const show = (tokens: TokenView[]) =>
     console.log(
@@ -71,6 +73,5 @@ export async function runEnrollmentTokens(args: string[]): Promise<number> {
     else console.log(`revoked ${revoked.id}`);
     return 0;
   }
-  console.error(HELP);
-  return 2;
+  return badUsage('enrollment-tokens', verb, ['create', 'list', 'revoke'], HELP);
 }

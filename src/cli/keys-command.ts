@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { badUsage } from './usage.js';
 import { CONNECTION_OPTIONS, Connection } from './connection.js';
 import { printJson, shortTime, table } from './format.js';
 
@@ -27,10 +28,11 @@ export async function runKeys(args: string[]): Promise<number> {
     options: { socket, 'data-dir': dataDir, json, help, role: { type: 'string' }, scope: { type: 'string', multiple: true }, name: { type: 'string' } },
   });
   const [verb, id] = positionals;
-  if (values.help || !verb) {
+  if (values.help) {
     console.log(HELP);
-    return values.help ? 0 : 2;
+    return 0;
   }
+  if (!verb) return badUsage('keys', verb, ['create', 'list', 'revoke'], HELP);
   const connection = Connection.from({ socket: values.socket, 'data-dir': values['data-dir'] }, { ...process.env, COURIER_URL: '' });
   const show = (keys: KeyView[]) =>
     console.log(
@@ -57,6 +59,5 @@ export async function runKeys(args: string[]): Promise<number> {
     else console.log(`revoked ${revoked.id}`);
     return 0;
   }
-  console.error(HELP);
-  return 2;
+  return badUsage('keys', verb, ['create', 'list', 'revoke'], HELP);
 }

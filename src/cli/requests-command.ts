@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { badUsage } from './usage.js';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js';
 import { printJson, table } from './format.js';
 
@@ -38,10 +39,11 @@ export async function runRequests(args: string[]): Promise<number> {
     options: { ...CONNECTION_OPTIONS, limit: { type: 'string' }, cursor: { type: 'string' } },
   });
   const [verb, id] = positionals;
-  if (values.help || verb !== 'show' || !id) {
+  if (values.help) {
     console.log(HELP);
-    return values.help ? 0 : 2;
+    return 0;
   }
+  if (verb !== 'show' || !id) return badUsage('requests', verb, ['show'], HELP);
   const query = new URLSearchParams({ limit: values.limit ?? '100', ...(values.cursor ? { cursor: values.cursor } : {}) });
   const summary = await Connection.from(values).ok<RequestSummary>('GET', `/api/v1/requests/${encodeURIComponent(id)}?${query}`);
   if (values.json) printJson(summary);

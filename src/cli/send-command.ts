@@ -49,9 +49,15 @@ export async function runSend(args: string[]): Promise<number> {
     },
   });
   const targets = (['agent', 'group', 'server'] as const).filter((t) => values[t] !== undefined);
-  if (values.help || targets.length !== 1 || !values.action) {
+  if (values.help) {
     console.log(HELP);
-    return values.help ? 0 : 2;
+    return 0;
+  }
+  if (targets.length !== 1 || !values.action) {
+    const why =
+      targets.length > 1 ? `one target only, not ${targets.map((t) => `--${t}`).join(' and ')}` : targets.length === 0 ? 'a target: --agent, --group or --server' : '--action';
+    console.error(`courier send: give ${why}\n\n${HELP}`);
+    return 2;
   }
   let actionArgs: unknown = {};
   if (values.args !== undefined) {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { badUsage } from './usage.js';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { newSigningJwk, parseKeySet } from '../auth/agent-tokens.js';
@@ -23,10 +24,11 @@ export async function runTokenKeys(args: string[]): Promise<number> {
     options: { file: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   const [verb] = positionals;
-  if (values.help || !verb || !values.file) {
+  if (values.help) {
     console.log(HELP);
-    return values.help ? 0 : 2;
+    return 0;
   }
+  if (!verb || !values.file) return badUsage('token-keys', verb, ['rotate', 'list'], HELP);
   const file = resolve(values.file);
   const current = existsSync(file) ? parseKeySet(file, readFileSync(file, 'utf8')) : [];
   if (verb === 'list') {
@@ -46,6 +48,5 @@ export async function runTokenKeys(args: string[]): Promise<number> {
     }
     return 0;
   }
-  console.error(HELP);
-  return 2;
+  return badUsage('token-keys', verb, ['rotate', 'list'], HELP);
 }

@@ -108,6 +108,23 @@ describe('courier CLI (operators)', () => {
     assert.match((await failure(['show', 'no-such-command', socket[0], socket[1]()])).stderr, /^courier: 404 .*\(COURIER_ERR_/);
   });
 
+  test('a command line that is not understood says why: an unknown subcommand, one missing what it needs, a target missing or doubled', async () => {
+    const usage = async (args: string[]) => {
+      const failed = (await cli([...args, socket[0], socket[1]()]).then(
+        () => assert.fail(`${args.join(' ')} was taken`),
+        (e: unknown) => e,
+      )) as { code: number; stderr: string };
+      assert.equal(failed.code, 2, args.join(' '));
+      return failed.stderr.split('\n')[0];
+    };
+    assert.equal(await usage(['agents', 'frob', 'x']), 'courier agents: unknown subcommand "frob" (one of: add, show, remove, list)');
+    assert.equal(await usage(['commands', 'show']), 'courier commands: show: an argument or option it needs is missing');
+    assert.equal(await usage(['keys']), 'courier keys: a subcommand is needed (one of: create, list, revoke)');
+    assert.equal(await usage(['requests', 'list']), 'courier requests: unknown subcommand "list" (one of: show)');
+    assert.equal(await usage(['send', '--action', 'restart']), 'courier send: give a target: --agent, --group or --server');
+    assert.equal(await usage(['send', '--agent', 'a', '--group', 'g', '--action', 'restart']), 'courier send: give one target only, not --agent and --group');
+  });
+
   test('--version prints the package version; a bad --timeout is named by its flag and sends nothing', async () => {
     const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
     assert.equal((await cli(['--version'])).trim(), version);
