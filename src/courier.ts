@@ -227,10 +227,10 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   const address = comms.server.address() as AddressInfo;
   const scheme = tls ? 'https' : 'http';
   const url = baseUrl(scheme, config.host, address.port);
-  const managementUrl = baseUrl(scheme, config.managementHost, (management.server.address() as AddressInfo).port);
+  const managementPort = (management.server.address() as AddressInfo).port;
+  const managementUrl = baseUrl(scheme, config.managementHost, managementPort);
   if (feed) {
-    const port = (management.server.address() as AddressInfo).port;
-    const advertised = config.advertiseUrl ?? advertisedUrl(scheme, config.managementHost, port);
+    const advertised = config.advertiseUrl ?? advertisedUrl(scheme, config.managementHost, managementPort);
     if (config.advertiseUrl === undefined && isLoopback(config.managementHost)) {
       logger.warn(
         { advertised },

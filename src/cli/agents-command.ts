@@ -14,7 +14,7 @@ const HELP = `Usage:
 
 ${CONNECTION_HELP}`;
 
-const AGENTS_VERBS = ['add', 'show', 'remove', 'list'];
+const VERBS = ['add', 'show', 'remove', 'list'];
 
 interface AgentView {
   id: string;
@@ -46,7 +46,7 @@ export async function runAgents(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (!verb || (verb !== 'list' && !id)) return badUsage('agents', verb, AGENTS_VERBS, HELP);
+  if (!verb || (verb !== 'list' && !id)) return badUsage('agents', verb, VERBS, HELP);
   const connection = Connection.from(values);
   const path = `/api/v1/agents/${encodeURIComponent(id ?? '')}`;
   const show = (agents: AgentView[]) =>
@@ -106,6 +106,6 @@ export async function runAgents(args: string[]): Promise<number> {
       return 0;
     }
     default:
-      return badUsage('agents', verb, AGENTS_VERBS, HELP);
+      return badUsage('agents', verb, VERBS, HELP);
   }
 }

@@ -14,6 +14,8 @@ const HELP = `Usage:
 
 ${CONNECTION_HELP}`;
 
+const VERBS = ['list', 'show', 'history', 'cancel'];
+
 export async function runCommands(args: string[], verbOverride?: string): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -26,7 +28,7 @@ export async function runCommands(args: string[], verbOverride?: string): Promis
     console.log(HELP);
     return 0;
   }
-  if (!verb || (verb !== 'list' && !id)) return badUsage('commands', verb, ['list', 'show', 'history', 'cancel'], HELP);
+  if (!verb || (verb !== 'list' && !id)) return badUsage('commands', verb, VERBS, HELP);
   const connection = Connection.from(values);
   const base = `/api/v1/commands/${encodeURIComponent(id ?? '')}`;
   switch (verb) {
@@ -61,6 +63,6 @@ export async function runCommands(args: string[], verbOverride?: string): Promis
       return 0;
     }
     default:
-      return badUsage('commands', verb, ['list', 'show', 'history', 'cancel'], HELP);
+      return badUsage('commands', verb, VERBS, HELP);
   }
 }

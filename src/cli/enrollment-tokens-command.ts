@@ -17,6 +17,8 @@ ${CONNECTION_HELP}`;
 /** A token as the API shows it; `token` (the secret) only in the answer that created it. */
 type TokenView = EnrollmentTokenView & { token?: string };
 
+const VERBS = ['create', 'list', 'revoke'];
+
 export async function runEnrollmentTokens(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -28,7 +30,7 @@ export async function runEnrollmentTokens(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (!verb) return badUsage('enrollment-tokens', verb, ['create', 'list', 'revoke'], HELP);
+  if (!verb) return badUsage('enrollment-tokens', verb, VERBS, HELP);
   const connection = Connection.from(values);
   const show = (tokens: TokenView[]) =>
     console.log(
@@ -73,5 +75,5 @@ export async function runEnrollmentTokens(args: string[]): Promise<number> {
     else console.log(`revoked ${revoked.id}`);
     return 0;
   }
-  return badUsage('enrollment-tokens', verb, ['create', 'list', 'revoke'], HELP);
+  return badUsage('enrollment-tokens', verb, VERBS, HELP);
 }

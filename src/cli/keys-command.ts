@@ -20,6 +20,8 @@ interface KeyView {
   key?: string;
 }
 
+const VERBS = ['create', 'list', 'revoke'];
+
 export async function runKeys(args: string[]): Promise<number> {
   const { socket, 'data-dir': dataDir, json, help } = CONNECTION_OPTIONS;
   const { values, positionals } = parseArgs({
@@ -32,7 +34,7 @@ export async function runKeys(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (!verb) return badUsage('keys', verb, ['create', 'list', 'revoke'], HELP);
+  if (!verb) return badUsage('keys', verb, VERBS, HELP);
   const connection = Connection.from({ socket: values.socket, 'data-dir': values['data-dir'] }, { ...process.env, COURIER_URL: '' });
   const show = (keys: KeyView[]) =>
     console.log(
@@ -59,5 +61,5 @@ export async function runKeys(args: string[]): Promise<number> {
     else console.log(`revoked ${revoked.id}`);
     return 0;
   }
-  return badUsage('keys', verb, ['create', 'list', 'revoke'], HELP);
+  return badUsage('keys', verb, VERBS, HELP);
 }

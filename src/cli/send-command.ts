@@ -5,8 +5,8 @@ import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js
 import { printJson } from './format.js';
 import { commandsTable, type CommandView } from './views.js';
 import { printSummary, type RequestSummary } from './requests-command.js';
-import { FINAL_STATUSES, type CommandStatus } from '../domain/command.js';
-import { exitCodeOf } from './exit-codes.js';
+import { FINAL_STATUSES } from '../domain/command.js';
+import { EXIT, exitCodeOf } from './exit-codes.js';
 
 const HELP = `Usage: courier send (--agent <id> | --group <name> | --server <module>) --action <name> [options]
 Options:
@@ -27,9 +27,6 @@ interface CreatedCommands {
   total: number;
   abridged: boolean;
 }
-
-/** What the progress bar counts. */
-const ENDED: readonly CommandStatus[] = [...FINAL_STATUSES];
 
 export async function runSend(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -57,7 +54,7 @@ export async function runSend(args: string[]): Promise<number> {
     const why =
       targets.length > 1 ? `one target only, not ${targets.map((t) => `--${t}`).join(' and ')}` : targets.length === 0 ? 'a target: --agent, --group or --server' : '--action';
     console.error(`courier send: give ${why}\n\n${HELP}`);
-    return 2;
+    return EXIT.USAGE;
   }
   let actionArgs: unknown = {};
   if (values.args !== undefined) {
@@ -65,14 +62,14 @@ export async function runSend(args: string[]): Promise<number> {
       actionArgs = JSON.parse(values.args);
     } catch (error) {
       console.error(`courier: --args is not JSON: ${(error as Error).message}`);
-      return 2;
+      return EXIT.USAGE;
     }
   }
   // Named by its flag, not as the API's `body.commands.0.timeout` would name it.
   const timeout = Number(values.timeout);
   if (!/^[0-9]+$/.test(values.timeout) || timeout < 1 || timeout > 2_592_000) {
     console.error(`courier send: --timeout must be a whole number of seconds from 1 to 2592000 (30 days), not "${values.timeout}"`);
-    return 2;
+    return EXIT.USAGE;
   }
   const type = targets[0]!;
   const command = {
@@ -110,7 +107,8 @@ async function waitForEnd(connection: Connection, requestId: string, total: numb
   try {
     for (;;) {
       const summary = await connection.ok<RequestSummary>('GET', `/api/v1/requests/${encodeURIComponent(requestId)}?limit=1000`);
-      const ended = ENDED.reduce((n, s) => n + (summary.counts[s] ?? 0), 0);
+      let ended = 0;
+      for (const status of FINAL_STATUSES) ended += summary.counts[status] ?? 0;
       bar?.update(ended, { pending: summary.counts.pending ?? 0, sent: summary.counts.sent ?? 0, delivered: summary.counts.delivered ?? 0 });
       if (ended === summary.total) return summary;
       await sleep(250);

@@ -17,6 +17,8 @@ valid until they expire (900 s). A rotation drops the keys before the previous o
 /** Keys kept by a rotation: the new one, and the one that signed until now. */
 const KEPT = 2;
 
+const VERBS = ['rotate', 'list'];
+
 export async function runTokenKeys(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -28,7 +30,7 @@ export async function runTokenKeys(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (!verb || !values.file) return badUsage('token-keys', verb, ['rotate', 'list'], HELP);
+  if (!verb || !values.file) return badUsage('token-keys', verb, VERBS, HELP);
   const file = resolve(values.file);
   const current = existsSync(file) ? parseKeySet(file, readFileSync(file, 'utf8')) : [];
   if (verb === 'list') {
@@ -48,5 +50,5 @@ export async function runTokenKeys(args: string[]): Promise<number> {
     }
     return 0;
   }
-  return badUsage('token-keys', verb, ['rotate', 'list'], HELP);
+  return badUsage('token-keys', verb, VERBS, HELP);
 }

@@ -5,7 +5,7 @@ import type { CommandDocument } from '../domain/command.js';
 import { requestJson } from '../http-client.js';
 import type { ClusterDirectory, NodeCard } from '../store/cluster-directory.js';
 import { clientTls, type ClientTls } from '../tls/client-tls.js';
-import { STALE_AFTER_MS } from './cluster-membership.js';
+import { isAlive } from './cluster-membership.js';
 
 /** How long a route's recorded node, and a node's card, are taken as they were read. */
 const CACHE_MS = 10_000;
@@ -209,7 +209,7 @@ export class ChangeNotices {
         this.peers.set(node, peer);
       }
     }
-    return now - peer.card.seen_at < STALE_AFTER_MS ? peer : null;
+    return isAlive(peer.card, now) ? peer : null;
   }
 
   private link(card: NodeCard, now: number): Peer {

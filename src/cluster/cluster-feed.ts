@@ -1,7 +1,7 @@
 import type { CommandDocument } from '../domain/command.js';
 import type { ConnectionRecord } from '../store/cluster-directory.js';
 import { ChangeNotices, type ChangeNoticesOptions } from './change-notices.js';
-import { ClusterMembership, STALE_AFTER_MS, type Address } from './cluster-membership.js';
+import { ClusterMembership, isAlive, type Address } from './cluster-membership.js';
 import { ConnectionRecords } from './connection-records.js';
 
 /** What the feed needs: the same as its notices (`serves` is read when commands are created). */
@@ -44,7 +44,7 @@ export class ClusterFeed {
     const at = now();
     for (const [route, record] of records) {
       const card = cards.get(record.node);
-      if (record.node === this.options.node || !card || at - card.seen_at >= STALE_AFTER_MS) records.delete(route);
+      if (record.node === this.options.node || !card || !isAlive(card, at)) records.delete(route);
     }
     return records;
   }

@@ -6,6 +6,11 @@ import type { ClusterDirectory, NodeCard } from '../store/cluster-directory.js';
 export const HEARTBEAT_MS = 10_000;
 export const STALE_AFTER_MS = 3 * HEARTBEAT_MS;
 
+/** Whether the node of this card still says it is alive. */
+export function isAlive(card: NodeCard, now: number): boolean {
+  return now - card.seen_at < STALE_AFTER_MS;
+}
+
 export interface MembershipOptions {
   directory: ClusterDirectory;
   node: string;

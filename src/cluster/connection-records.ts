@@ -12,8 +12,9 @@ const RETRY_DELAY_MS = 5_000;
  * Records in the cluster which routes are connected to this node: a route that starts being served
  * here is recorded, one whose grace passed is removed (if no other node recorded it since). The
  * creating node of a command reads it to tell this node at once (see `ChangeNotices`). Writes are
- * gathered for `FLUSH_DELAY_MS`; a write that fails is logged and not retried: a record is a hint,
- * and without it the command reaches the agent by the poll, later.
+ * gathered for `FLUSH_DELAY_MS`. A record that cannot be written is logged and left: a record is a
+ * hint, and without it the command reaches the agent by the poll, later. A removal that cannot be
+ * made is tried again: a record left behind would send this node notices for agents elsewhere.
  */
 export class ConnectionRecords {
   /** Route -> its transport (served from now on) or null (no longer served). */
@@ -21,8 +22,6 @@ export class ConnectionRecords {
   private timer: NodeJS.Timeout | null = null;
   private retry: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
-  /** Every route recorded here and not removed since (removed at a graceful stop). */
-  private readonly served = new Set<string>();
   private closed = false;
 
   constructor(
@@ -42,28 +41,22 @@ export class ConnectionRecords {
     }, FLUSH_DELAY_MS).unref();
   }
 
-  /** Writes what is pending and removes every record of this node (a graceful stop). */
+  /** Writes what is pending, then removes every record that names this node (a graceful stop). */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.retry) clearTimeout(this.retry);
     this.timer = this.retry = null;
     await this.flushing.then(() => this.flush());
-    for (const route of this.served) this.changes.set(route, null);
-    await this.flush();
+    await this.directory.clear(this.node).catch((err: unknown) => this.logger.warn({ err }, "cannot remove this node's connection records; it removes them when it starts again"));
   }
 
   private async flush(): Promise<void> {
     const connected: { route: string; transport: Transport }[] = [];
     const disconnected: string[] = [];
     for (const [route, transport] of this.changes) {
-      if (transport) {
-        connected.push({ route, transport });
-        this.served.add(route);
-      } else {
-        disconnected.push(route);
-        this.served.delete(route);
-      }
+      if (transport) connected.push({ route, transport });
+      else disconnected.push(route);
     }
     this.changes.clear();
     try {
@@ -77,8 +70,7 @@ export class ConnectionRecords {
     } catch (err) {
       this.logger.warn({ err, routes: disconnected.length }, 'cannot remove the records of agents no longer connected here; trying again');
     }
-    // A removal that did not happen is tried again (a record left behind would send notices here
-    // for agents connected elsewhere), unless the route has changed since.
+    // Tried again unless the route has changed since (at close, `clear` removes what is left).
     if (kept.length > 0 && !this.closed) {
       for (const route of kept) if (!this.changes.has(route)) this.changes.set(route, null);
       this.retry ??= setTimeout(() => {

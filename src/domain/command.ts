@@ -107,9 +107,9 @@ export interface CommandState {
   version?: string;
 }
 
-/** A command just created: in the machine's initial state, never handed out; `version` as stored, when known. */
-export function createdState(doc: CommandDocument, version?: string): CommandState {
-  return { doc, status: INITIAL_STATUS, result: null, deliveredAt: null, executionDeadline: null, attempts: 0, ...(version === undefined ? {} : { version }) };
+/** A command just created: in the machine's initial state, never handed out. */
+export function createdState(doc: CommandDocument): CommandState {
+  return { doc, status: INITIAL_STATUS, result: null, deliveredAt: null, executionDeadline: null, attempts: 0 };
 }
 
 export interface CommandClaim {

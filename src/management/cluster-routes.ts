@@ -2,7 +2,6 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
-import type { Logger } from 'pino';
 import { MAX_NOTICE_COMMANDS, NOTICE_PATH } from '../cluster/change-notices.js';
 import { CourierError, errors } from '../errors.js';
 import type { HttpApp } from '../http/app.js';
@@ -40,7 +39,6 @@ export interface ClusterRouteDeps {
   authenticated: (socket: Socket) => void;
   /** Records a refusal in the audit trail and throws it (see `Access.refuse`). */
   refuse: (request: FastifyRequest, error: CourierError) => Promise<never>;
-  logger: Logger;
 }
 
 /**

@@ -121,7 +121,6 @@ export async function createManagementApi(deps: ManagementApiDeps) {
       refuse: (request, error) => access.refuse(request, error),
       secret: deps.peerSecret,
       authenticated: unauthenticated.authenticated,
-      logger: deps.logger,
     });
   }
   return app;

@@ -2,6 +2,7 @@ import type { AgentRegistry } from '../auth/agent-registry.js';
 import { agentRoute } from '../domain/command.js';
 import type { Scope } from '../domain/scope.js';
 import type { Supervisor } from '../runtime/supervisor.js';
+import type { ConnectionRecord } from '../store/cluster-directory.js';
 import type { OperatorStore, Page } from '../store/operator-store.js';
 
 // Mounted on the admin socket (admin-api/) and on the management API (management/): it lives in
@@ -14,8 +15,11 @@ export interface AgentListDeps {
   /** This node's name. */
   node: string;
   /** On a cluster: where routes not connected here are connected on other nodes (see `ClusterFeed.whereConnected`). */
-  connectedElsewhere?: ((routes: string[]) => Promise<Map<string, { node: string; transport: 'websocket' | 'long-poll' }>>) | undefined;
+  connectedElsewhere?: ((routes: string[]) => Promise<Map<string, Elsewhere>>) | undefined;
 }
+
+/** Where an agent not connected here is connected. */
+type Elsewhere = Pick<ConnectionRecord, 'node' | 'transport'>;
 
 /** A page of agents, each with how it is connected right now and when it was last seen. */
 export async function listAgentsWithConnection(deps: AgentListDeps, page: Page, scope: Scope) {
@@ -45,7 +49,7 @@ export async function listAgentsWithConnection(deps: AgentListDeps, page: Page, 
 }
 
 /** The other nodes' connections of these routes; none when the cluster cannot say (the list shows what this node knows). */
-async function connectedElsewhere(deps: AgentListDeps, routes: string[]): Promise<Map<string, { node: string; transport: 'websocket' | 'long-poll' }>> {
+async function connectedElsewhere(deps: AgentListDeps, routes: string[]): Promise<Map<string, Elsewhere>> {
   if (!deps.connectedElsewhere || routes.length === 0) return new Map();
   return deps.connectedElsewhere(routes).catch(() => new Map());
 }

@@ -1,4 +1,5 @@
 import type { SupervisorEvent } from '../../machines/supervisor.machine.js';
+import type { CommandState } from '../domain/command.js';
 import { errors } from '../errors.js';
 import type { Clock } from './clock.js';
 import type { CommandTable } from './command-table.js';
@@ -29,6 +30,12 @@ type Action = (args: { event: SupervisorEvent }) => void;
 /** What each edge event does: the supervisor machine's actions, by name (machines/supervisor.machine.ts). */
 export function edgeActions(parts: SupervisorParts): Record<string, Action> {
   const { table, dispatcher, subscriptions, producers, results, clock } = parts;
+  /** Commands as stored now, made live (or brought to that state) here; the live feeds are woken. */
+  const takeAll = (states: CommandState[]) => {
+    const now = clock.now();
+    for (const state of states) table.take(state, now, false);
+    if (states.length > 0) parts.notifyCommitted();
+  };
   return {
     submit: ({ event }) => answer(event, (r: SupervisorRequests['SUBMIT']['request']) => producers.submit(r.specs, r.who, r.options)),
     cancel: ({ event }) => answer(event, (r: SupervisorRequests['CANCEL']['request']) => producers.cancel(r.documentId, r.who)),
@@ -47,19 +54,10 @@ export function edgeActions(parts: SupervisorParts): Record<string, Action> {
     },
     revoke: ({ event }) => subscriptions.revoke(notice<'REVOKE'>(event)),
     wake: ({ event }) => dispatcher.markDirty(notice<'WAKE'>(event)),
-    observe: ({ event }) => {
-      const states = notice<'OBSERVED'>(event);
-      const now = clock.now();
-      for (const state of states) table.take(state, now, false);
-      if (states.length > 0) parts.notifyCommitted();
-    },
-    announce: ({ event }) => {
-      const now = clock.now();
-      // As created: anything this node holds already is at least as new (its tail, or its own claim, was first).
-      const fresh = notice<'ANNOUNCED'>(event).filter((state) => !table.get(state.doc.document_id));
-      for (const state of fresh) table.take(state, now, false);
-      if (fresh.length > 0) parts.notifyCommitted();
-    },
+    observe: ({ event }) => takeAll(notice<'OBSERVED'>(event)),
+    // Read when the notice came: a command this node holds already is at least as new here (its tail,
+    // or its own claim since, came first), and a read from before its claim must not undo it.
+    announce: ({ event }) => takeAll(notice<'ANNOUNCED'>(event).filter((state) => !table.get(state.doc.document_id))),
     expireDeadlines: ({ event }) => {
       const at = clock.now();
       dispatcher.releasing(() => {

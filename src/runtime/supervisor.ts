@@ -240,9 +240,9 @@ export class Supervisor {
   }
 
   /**
-   * On a cluster: commands another node has just created (durable, at `version`) for routes served
-   * here, which it announced so that they need not wait for this node's next poll. Taken as created,
-   * unless this node holds them already (then its view is at least as new).
+   * On a cluster: commands another node has just created for routes served here and announced, so
+   * that they need not wait for this node's next poll, as read from the store since. Taken unless this
+   * node holds them already (then its view is at least as new).
    */
   announced(states: CommandState[]): void {
     this.mailbox.tell('ANNOUNCED', states);

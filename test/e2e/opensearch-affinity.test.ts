@@ -42,14 +42,7 @@ describe('courier on OpenSearch: each node holds the commands of the agents conn
 
     const socket = await new AgentSocket(b.url, await tokenOn(b, 'away-1', key)).open();
     try {
-      const received = new Set<string>();
-      while (received.size < ids.length) {
-        const frame = (await socket.next()) as { type: string; commands?: { document_id: string }[] };
-        if (frame.type !== 'commands') continue;
-        for (const c of frame.commands!) received.add(c.document_id);
-        socket.send({ type: 'ack', ids: frame.commands!.map((c) => c.document_id) });
-      }
-      assert.deepEqual([...received].sort(), [...ids].sort());
+      assert.deepEqual([...(await socket.receiveAndAck(ids.length))].sort(), [...ids].sort());
       // Node b holds them now; node a still does not.
       assert.equal(live(b, ids), ids.length);
       assert.equal(live(a, ids), 0);

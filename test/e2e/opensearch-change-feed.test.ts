@@ -75,16 +75,9 @@ describe('courier on OpenSearch: the node that creates a command tells the node 
     const socket = await connectToB('feed-1');
     try {
       const created = await a.send(Array.from({ length: 5 }, () => command({ type: 'agent', id: 'feed-1' })));
-      const ids = new Set(created.map((c) => c.document_id));
-      const received = new Set<string>();
-      while (received.size < ids.size) {
-        const frame = await socket.next();
-        if (frame.type !== 'commands') continue;
-        for (const c of frame.commands!) received.add(c.document_id);
-        socket.send({ type: 'ack', ids: frame.commands!.map((c) => c.document_id) });
-      }
-      assert.deepEqual([...received].sort(), [...ids].sort());
-      assert.equal(b.courier.supervisor.isLive([...ids][0]!), true, 'node B holds them');
+      const ids = created.map((c) => c.document_id);
+      assert.deepEqual([...(await socket.receiveAndAck(ids.length))].sort(), [...ids].sort());
+      assert.equal(b.courier.supervisor.isLive(ids[0]!), true, 'node B holds them');
       // Node A's agent list says where the agent is connected (it is not connected to A).
       const listed = await a.admin('GET', '/api/v1/agents?limit=100');
       const agent = (listed.body as { items: { id: string; connection: string; node: string | null }[] }).items.find((i) => i.id === 'feed-1');

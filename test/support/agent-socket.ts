@@ -51,6 +51,18 @@ export class AgentSocket {
     });
   }
 
+  /** Reads frames, acking every command pushed, until `count` distinct commands have come; returns their ids. */
+  async receiveAndAck(count: number): Promise<Set<string>> {
+    const received = new Set<string>();
+    while (received.size < count) {
+      const frame = await this.next();
+      if (frame.type !== 'commands') continue;
+      for (const c of frame.commands!) received.add(c.document_id);
+      this.send({ type: 'ack', ids: frame.commands!.map((c) => c.document_id) });
+    }
+    return received;
+  }
+
   send(frame: object): void {
     this.ws.send(JSON.stringify(frame));
   }

@@ -202,11 +202,12 @@ const TEMPLATE_PRIORITY = 200;
  * How often the cluster refreshes each index on its own (OpenSearch's default is every second,
  * for every index that is searched). Courier refreshes what it searches itself, right before (the
  * tail, history, lists), so the cluster's own refreshes serve only other readers: every 5 s as
- * Wazuh's template does for `wazuh-commands`, and never for courier-state, which is read by id
- * (realtime), nor for the nodes and connections, read by id too. Each refresh of an index with new writes makes a segment to merge later: at 200
- * commands/s these scheduled refreshes were 2 of the cluster's 4 refreshes per second.
+ * Wazuh's template does for `wazuh-commands`, and never for the indices read by id (realtime):
+ * courier-state, the nodes' cards and the connection records. Each refresh of an index with new
+ * writes makes a segment to merge later: at 200 commands/s these scheduled refreshes were 2 of the
+ * cluster's 4 refreshes per second.
  */
-const REFRESH_INTERVAL = { commands: '5s', audit: '5s', state: '-1', byId: '-1' } as const;
+const REFRESH_INTERVAL = { commands: '5s', audit: '5s', byId: '-1' } as const;
 
 function templates(names: IndexNames) {
   const one = (index: string, mappings: object, refreshInterval?: string) => ({
@@ -224,7 +225,7 @@ function templates(names: IndexNames) {
     one(names.agents, AGENTS_MAPPING),
     one(names.apiKeys, API_KEYS_MAPPING),
     one(names.enrollmentTokens, ENROLLMENT_TOKENS_MAPPING),
-    one(names.state, STATE_MAPPING, REFRESH_INTERVAL.state),
+    one(names.state, STATE_MAPPING, REFRESH_INTERVAL.byId),
     one(names.nodes, NODES_MAPPING, REFRESH_INTERVAL.byId),
     one(names.connections, CONNECTIONS_MAPPING, REFRESH_INTERVAL.byId),
   ];
