@@ -49,8 +49,11 @@ if (needsOpenSearch && !env.COURIER_TEST_OPENSEARCH_URL) {
 }
 
 const reporter = process.env.CI === 'true' ? ['--test-reporter=spec'] : [];
+// A test that waits for something that never comes fails after five minutes, naming itself, instead
+// of holding the whole run until CI's own limit.
+const timeout = flags.some((f) => f.startsWith('--test-timeout')) ? [] : ['--test-timeout=300000'];
 // Not spawnSync: this process must keep reading the OpenSearch node's output while the tests run.
-const child = spawn(process.execPath, ['--enable-source-maps', '--test', ...reporter, ...flags, ...files], {
+const child = spawn(process.execPath, ['--enable-source-maps', '--test', ...reporter, ...timeout, ...flags, ...files], {
   stdio: 'inherit',
   cwd: root,
   env,

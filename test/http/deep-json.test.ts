@@ -1,8 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import WebSocket from 'ws';
 import { requestJson } from '../../src/http-client.js';
+import { AgentSocket, type Frame } from '../support/agent-socket.js';
 import { command, startHarness, type Harness } from '../support/courier-harness.js';
 
 /** The payload of the report: a result whose `data` is nested 6,000 levels deep (~12 KB). */
@@ -21,18 +20,19 @@ async function postRaw(url: string, path: string, token: string, body: string, c
 }
 
 /** Sends one text frame on a fresh WebSocket of the agent and returns the first frame answered. */
-async function wsExchange(url: string, token: string, frame: string): Promise<{ type: string; code?: string; message?: string }> {
-  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/api/v1/commands/ws', { headers: { authorization: `Bearer ${token}` } });
-  await once(ws, 'open');
-  ws.send(frame);
-  // The agent's pending command may be pushed first (it is, once the claim is durable): the answer
-  // to the frame is the first frame that is not a push.
-  for (;;) {
-    const [data] = (await once(ws, 'message')) as [Buffer];
-    const answer = JSON.parse(data.toString()) as { type: string; code?: string; message?: string };
-    if (answer.type === 'commands') continue;
-    ws.close();
-    return answer;
+async function wsExchange(url: string, token: string, frame: string): Promise<Frame> {
+  const socket = await new AgentSocket(url, token).open();
+  socket.ws.send(frame);
+  try {
+    // The agent's pending command may be pushed first (it is, once the claim is durable), in the same
+    // TCP read as the answer: the queueing socket keeps both. The answer is the first frame that is
+    // not a push.
+    for (;;) {
+      const answer = await socket.next();
+      if (answer.type !== 'commands') return answer;
+    }
+  } finally {
+    await socket.close();
   }
 }
 
