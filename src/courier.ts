@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import type { AnyActorRef } from 'xstate';
 import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { AgentTokens } from './auth/agent-tokens.js';
@@ -15,6 +16,7 @@ import { readiness } from './http/readiness.js';
 import { AgentRegistry } from './auth/agent-registry.js';
 import { systemClock, type Clock } from './runtime/clock.js';
 import { Supervisor } from './runtime/supervisor.js';
+import { Jobs } from './jobs/jobs.js';
 import { createInspector, type Inspector } from './inspect/inspector.js';
 import { ApiKeys } from './auth/api-keys.js';
 import { EnrollmentTokens } from './auth/enrollment-tokens.js';
@@ -33,11 +35,14 @@ export interface CourierDeps {
   store?: CommandStore;
   /** Lifetime of agent tokens, for tests of what happens at expiry; Wazuh agents expect the default, 900 s. */
   tokenLifetimeS?: number;
+  /** How often jobs are driven (ms; default 1000): tests with a simulated clock drive them themselves. */
+  jobTickMs?: number;
 }
 
 export interface RunningCourier {
   readonly config: Config;
   readonly supervisor: Supervisor;
+  readonly jobs: Jobs;
   /** Base URL of the agents API, e.g. https://127.0.0.1:27000 */
   readonly url: string;
   /** Base URL of the management API, e.g. https://127.0.0.1:55000 */
@@ -100,7 +105,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     : undefined;
   await feed?.start();
   // Off by default; when off, no observer is attached to any actor and no port is opened.
-  const inspector: Inspector | undefined = config.inspect ? createInspector({ port: config.inspectPort, logger, liveActors: () => supervisor.liveActors() }) : undefined;
+  const inspector: Inspector | undefined = config.inspect ? createInspector({ port: config.inspectPort, logger, liveActors: () => liveActors(supervisor, jobs) }) : undefined;
   const supervisor: Supervisor = new Supervisor({
     store,
     clock,
@@ -120,7 +125,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     ...(isIndexerSource(store) ? { affinityGraceMs: 30_000 } : {}),
     ...(feed ? { onRouteServed: feed.routeServed, onCreated: feed.created } : {}),
   });
-  metrics = new Metrics({ countByStatus: () => store.countByStatus(), stats: () => supervisor.stats() });
+  metrics = new Metrics({ countByStatus: () => store.countByStatus(), stats: () => supervisor.stats(), jobs: () => jobs.stats() });
   const agents = new AgentRegistry(store, () => clock.now());
   const tokens = await AgentTokens.load(config.tokenKeys === undefined ? { dataDir: config.dataDir } : { keySetFile: config.tokenKeys }, () => clock.now(), deps.tokenLifetimeS);
   if (store.kind === 'opensearch' && config.tokenKeys === undefined) {
@@ -146,6 +151,21 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   await supervisor.start();
   poller?.start();
   undo.push(() => poller?.stop());
+  const jobs = new Jobs({
+    store,
+    submit: (specs, who, options) => supervisor.submit(specs, who, options),
+    cancel: (documentId, who) => supervisor.cancel(documentId, who),
+    clock,
+    node: config.node,
+    logger,
+    maxTargets: config.maxCommandsPerRequest,
+    tickMs: deps.jobTickMs ?? 1000,
+    // A job is driven by one node at a time, held for as long as a claim (and renewed while driven).
+    leaseMs: store.cluster ? config.claimLease : null,
+    ...(inspector ? { inspect: inspector.observer } : {}),
+  });
+  await jobs.start();
+  undo.push(() => jobs.stop());
 
   const operators = store.operators;
   if (!operators) throw errors.CONFIG(`the ${store.kind} store has no operator queries: the management API cannot run on it`);
@@ -158,6 +178,8 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     bodyLimit: config.bodyLimit,
     requestTimeoutMs: config.requestTimeout,
     supervisor,
+    jobs,
+    clock,
     agents,
     enrollmentTokens,
     metrics,
@@ -247,6 +269,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   return {
     config,
     supervisor,
+    jobs,
     url,
     managementUrl,
     socket: config.socket,
@@ -267,8 +290,9 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
       (stopping ??= (async () => {
         // Bounded: a store that keeps failing would hold the drain (and the process) forever.
         const drained = await withinDeadline(config.shutdownTimeout, async () => {
-          // The poller first: nothing is handed to a supervisor that is draining.
+          // The poller and the jobs first: nothing is handed to a supervisor that is draining.
           await poller?.stop();
+          await jobs.stop();
           // Then the agents stop getting in: what they send from now on is refused (503) for them to retry
           // elsewhere or after the restart, rather than met by a supervisor that is draining.
           stopAgentRequests();
@@ -356,4 +380,10 @@ async function serverTls(config: Config, logger: Logger): Promise<ServerTls | un
     },
     logger,
   );
+}
+
+/** Every live actor the inspector may show: the supervisor's (itself, subscriptions, commands), then the jobs. */
+function* liveActors(supervisor: Supervisor, jobs: Jobs): Generator<AnyActorRef> {
+  yield* supervisor.liveActors();
+  yield* jobs.actors();
 }

@@ -121,6 +121,12 @@ export const errors = {
   COMMAND_NOT_FOUND: define('COURIER_ERR_COMMAND_NOT_FOUND', 404, (id: string) => `Command [${id}] not found`),
   /** A command time (creation, a deadline) that is not a finite number of ms: it could never come due. */
   INVALID_COMMAND_TIME: define('COURIER_ERR_INVALID_COMMAND_TIME', 500, (id: string, what: string, value: unknown) => `Command [${id}]: ${what} is not a time (${String(value)})`),
+  // Jobs
+  JOB_NOT_FOUND: define('COURIER_ERR_JOB_NOT_FOUND', 404, (id: string) => `Job [${id}] not found`),
+  JOB_NOT_CONTROLLABLE: define('COURIER_ERR_JOB_NOT_CONTROLLABLE', 409, (id: string, status: string, verb: string) => `Job [${id}] is ${status}: it cannot be ${verb}`),
+  JOB_LEASE_LOST: define('COURIER_ERR_JOB_LEASE_LOST', 409, (id: string) => `Job [${id}] was written by another node since this one read it: it is driven there now`),
+  TOO_MANY_TARGETS: define('COURIER_ERR_TOO_MANY_TARGETS', 400, (max: number) => `This job would reach more than ${max} targets (--max-commands-per-request)`),
+  JOBS_NOT_SUPPORTED: define('COURIER_ERR_JOBS_NOT_SUPPORTED', 501, (store: string) => `Jobs are not available on the ${store} store yet`),
   COMMAND_NOT_CANCELLABLE: define(
     'COURIER_ERR_COMMAND_NOT_CANCELLABLE',
     409,

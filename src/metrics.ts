@@ -1,8 +1,11 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { COMMAND_STATUSES, type CommandStatus } from './domain/command.js';
+import { JOB_STATUSES, type JobStatus } from './domain/job.js';
 
 export interface MetricsSources {
   countByStatus(): Promise<Record<CommandStatus, number>>;
+  /** The jobs this node drives, by status, and how many commands they made here. */
+  jobs?: () => { byStatus: Record<JobStatus, number>; commandsMade: number };
   stats(): { liveCommands: number; longPollSubscriptions: number; webSocketSubscriptions: number; longPollAnswersAwaitingAck: number };
 }
 
@@ -52,6 +55,27 @@ export class Metrics {
         for (const status of COMMAND_STATUSES) this.set({ status }, counts[status]);
       },
     });
+    const { jobs } = sources;
+    if (jobs) {
+      new Gauge({
+        name: 'courier_jobs',
+        help: 'Jobs driven by this node, by status (a finished job is let go, and no longer counted)',
+        labelNames: ['status'],
+        registers: [this.registry],
+        collect() {
+          const { byStatus } = jobs();
+          for (const status of JOB_STATUSES) this.set({ status }, byStatus[status]);
+        },
+      });
+      new Gauge({
+        name: 'courier_jobs_commands_made',
+        help: 'Commands the jobs driven by this node made since it started (steps, next steps and retries)',
+        registers: [this.registry],
+        collect() {
+          this.set(jobs().commandsMade);
+        },
+      });
+    }
     new Gauge({
       name: 'courier_live_commands',
       help: 'Unfinished commands held as live actors by the supervisor',

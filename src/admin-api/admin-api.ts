@@ -17,6 +17,9 @@ import type { Supervisor } from '../runtime/supervisor.js';
 import { registerAgentAdminRoutes } from './agent-admin-routes.js';
 import { createHttpApp } from '../http/app.js';
 import { registerCommandRoutes } from '../operator-routes/command-routes.js';
+import { registerJobRoutes } from '../operator-routes/job-routes.js';
+import type { Jobs } from '../jobs/jobs.js';
+import type { Clock } from '../runtime/clock.js';
 import { registerEnrollmentTokenRoutes } from '../operator-routes/enrollment-token-routes.js';
 import { registerKeyAdminRoutes } from './key-admin-routes.js';
 import { holdLongPoll, parseAck } from '../http/long-poll.js';
@@ -29,6 +32,8 @@ export interface AdminApiDeps extends Pick<AgentListDeps, 'node' | 'connectedEls
   requestTimeoutMs: number;
   longPollTimeoutMs: number;
   supervisor: Supervisor;
+  jobs: Jobs;
+  clock: Clock;
   agents: AgentRegistry;
   keys: ApiKeys;
   enrollmentTokens: EnrollmentTokens;
@@ -51,6 +56,7 @@ export async function createAdminApi(deps: AdminApiDeps) {
     openapi: { title: 'courier admin socket', description: 'The local admin plane on the Unix socket (no key: guarded by the socket file mode 0660).' },
   });
   registerCommandRoutes(app, supervisor);
+  registerJobRoutes(app, deps.jobs, deps.clock);
   registerAgentAdminRoutes(app, deps.agents);
   registerKeyAdminRoutes(app, deps.keys);
   registerEnrollmentTokenRoutes(app, deps.enrollmentTokens);

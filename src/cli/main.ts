@@ -9,6 +9,7 @@ import { runTokenKeys } from './token-keys-command.js';
 import { runEnrollmentTokens } from './enrollment-tokens-command.js';
 import { runKeys } from './keys-command.js';
 import { runRequests } from './requests-command.js';
+import { runJobs } from './jobs-command.js';
 import { runSend } from './send-command.js';
 import { runServe } from './serve-command.js';
 
@@ -25,6 +26,7 @@ Commands:
   commands list|show|history|cancel
   show | history | cancel <id>   short for "commands show|history|cancel"
   requests show <request_id>     one fan-out at a glance: counts per status, the agents not (yet) successful
+  jobs create|list|show|pause|resume|approve|cancel   rollouts: scheduled, at a rate, canary first, multi-step
   audit [--follow]               the audit trail, or its live feed
   keys create|list|revoke        operator API keys for the management API
   agent                          run the reference agent (prints commands, reports success; --enroll to register itself)
@@ -44,6 +46,7 @@ const RUNNERS: Record<string, (args: string[]) => Promise<number>> = {
   history: (args) => runCommands(args, 'history'),
   cancel: (args) => runCommands(args, 'cancel'),
   requests: runRequests,
+  jobs: runJobs,
   audit: runAudit,
   keys: runKeys,
   'enrollment-tokens': runEnrollmentTokens,

@@ -26,6 +26,8 @@ export interface AuditEntry {
   id: string;
   kind: string;
   document_id: string | null;
+  /** A job's transition names the job. */
+  job_id?: string;
   from?: string | null;
   to?: string;
   cause: string;
@@ -59,6 +61,7 @@ export function historyTable(events: HistoryEvent[]): string {
 }
 
 export function auditLine(e: AuditEntry): string {
+  if (e.kind === 'job') return `${e.id}\t${shortTime(e.at)}\tjob ${e.job_id}\t${e.from ?? '-'} -> ${e.to}\t${e.cause}\t${e.actor}\t${e.node}${e.detail ? `\t${e.detail}` : ''}`;
   return e.kind === 'refusal'
     ? `${e.id}\t${shortTime(e.at)}\trefused\t${e.actor}\t${e.detail ?? ''}`
     : `${e.id}\t${shortTime(e.at)}\t${e.document_id}\t${e.from ?? '-'} -> ${e.to}\t${e.cause}\t${e.actor}\t${e.node}`;

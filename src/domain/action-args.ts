@@ -1,5 +1,8 @@
 import type { CommandAction } from './command.js';
 
+/** The actions Wazuh defines: a job's steps are one of them. */
+export const KNOWN_ACTIONS: readonly string[] = ['restart', 'set-group', 'fetch-config', 'update', 'refresh'];
+
 /**
  * Checks the arguments of the actions Wazuh defines; other action names pass as they are.
  * Returns a message naming the bad field, or null.

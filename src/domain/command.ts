@@ -59,6 +59,15 @@ export interface CommandSpec {
   document_id?: string | undefined;
   request_id?: string | undefined;
   order_id?: string | undefined;
+  /** Set on the commands a job creates. */
+  job?: JobRef | undefined;
+}
+
+/** Which job made a command: the job, its step (from 0) and the attempt of that step on the target (from 1). */
+export interface JobRef {
+  id: string;
+  step: number;
+  attempt: number;
 }
 
 /** The immutable part of a command, fixed at creation. */
@@ -85,6 +94,8 @@ export interface CommandDocument {
    * the owner of its request, the only one who may add commands to it. Not shown to agents.
    */
   owner?: string;
+  /** The job that made it, when one did. */
+  job?: JobRef;
 }
 
 /** A command as read back: its document plus where its lifecycle stands. */
@@ -147,6 +158,7 @@ export function commandView(state: Pick<CommandState, 'doc' | 'status' | 'result
     timeout: doc.command.timeout,
     request_id: doc.command.request_id,
     order_id: doc.command.order_id,
+    ...(doc.job ? { job_id: doc.job.id, step: doc.job.step, attempt: doc.job.attempt } : {}),
     status: state.status,
     ...(state.result ? { result: state.result } : {}),
   };

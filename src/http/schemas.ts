@@ -96,6 +96,9 @@ export const CommandView = Type.Object({
   timeout: Type.Integer(),
   request_id: Type.String(),
   order_id: Type.String(),
+  job_id: Type.Optional(Type.String({ description: 'The job that made it' })),
+  step: Type.Optional(Type.Integer({ minimum: 0, description: "The job's step it is (from 0)" })),
+  attempt: Type.Optional(Type.Integer({ minimum: 1, description: 'Which attempt of that step on its target (from 1)' })),
   status: StatusSchema,
   result: Type.Optional(CommandResultSchema),
 });

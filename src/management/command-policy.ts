@@ -7,7 +7,7 @@ import { actorOf, type Access } from './access.js';
 import type { Principal } from '../auth/api-keys.js';
 
 /** What a key's commands record as their owner: its id (names may repeat, ids do not). */
-function ownerOf(principal: Principal): string {
+export function ownerOf(principal: Principal): string {
   return `key:${principal.keyId}`;
 }
 

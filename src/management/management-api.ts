@@ -7,6 +7,10 @@ import { registerEnrollmentTokenRoutes } from '../operator-routes/enrollment-tok
 import { createHttpApp } from '../http/app.js';
 import type { TlsServerOptions } from '../tls/server-tls.js';
 import { registerCommandRoutes } from '../operator-routes/command-routes.js';
+import { registerJobRoutes } from '../operator-routes/job-routes.js';
+import type { Jobs } from '../jobs/jobs.js';
+import type { Clock } from '../runtime/clock.js';
+import { scopedJobPolicy } from './job-policy.js';
 import { registerOperationalRoutes, type Health } from '../http/operational-routes.js';
 import type { Metrics } from '../metrics.js';
 import type { AgentRegistry } from '../auth/agent-registry.js';
@@ -37,6 +41,8 @@ export interface ManagementApiDeps {
   node: string;
   now: () => number;
   supervisor: Supervisor;
+  jobs: Jobs;
+  clock: Clock;
   store: CommandStore;
   operators: OperatorStore;
   agents: AgentRegistry;
@@ -108,6 +114,7 @@ export async function createManagementApi(deps: ManagementApiDeps) {
 
   registerOperationalRoutes(app, deps.health, deps.metrics);
   registerCommandRoutes(app, deps.supervisor, policy);
+  registerJobRoutes(app, deps.jobs, deps.clock, scopedJobPolicy(access, deps.store), { keyed: true });
   const scopeOf = (request: FastifyRequest) => access.principal(request).scope;
   registerQueryRoutes(app, deps.operators, scopeOf);
   // A stream ends as soon as its key is revoked, not at its next request (it makes none).

@@ -8,19 +8,22 @@ import { CommandView, Id, IsoTime, StatusSchema } from '../http/schemas.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 256 });
 
+/** What a command (or a job's step) does: the action's name, its arguments, its version. */
+export const ActionSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }),
+    args: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    version: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
 export const CommandSpecSchema = Type.Object(
   {
     source: Name,
     user: Type.Optional(Type.String({ maxLength: 256 })),
     target: Type.Object({ type: Type.Enum(TARGET_TYPES), id: Id }, { additionalProperties: false }),
-    action: Type.Object(
-      {
-        name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }),
-        args: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-        version: Type.Optional(Type.String({ maxLength: 64 })),
-      },
-      { additionalProperties: false },
-    ),
+    action: ActionSchema,
     /** Seconds within which the command must be delivered (at most 30 days). */
     timeout: Type.Integer({ minimum: 1, maximum: 2_592_000 }),
     // Set when an external poller pushes commands it already holds (adopted, not duplicated).

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { COMMAND_STATUSES, isCommandStatus, TARGET_TYPES } from '../domain/command.js';
 import { errors } from '../errors.js';
+import { JOB_STATUSES } from '../domain/job.js';
 import { CommandResultSchema, CommandView } from '../http/schemas.js';
 import type { AuditFilter, CommandFilter, Page } from '../store/operator-store.js';
 
@@ -34,7 +35,7 @@ export const AuditQuery = Type.Object(
     ...pageFields,
     actor: Type.Optional(Text),
     node: Type.Optional(Text),
-    kind: Type.Optional(Type.Union([Type.Literal('transition'), Type.Literal('refusal')])),
+    kind: Type.Optional(Type.Union([Type.Literal('transition'), Type.Literal('refusal'), Type.Literal('job')])),
   },
   { additionalProperties: false },
 );
@@ -79,6 +80,7 @@ export function toAuditFilter(query: Static<typeof AuditQuery> | Static<typeof E
 const Next = Type.Union([Type.String(), Type.Null()], { description: 'Cursor of the next page; null at the end' });
 const IsoTime = Type.String({ format: 'date-time' });
 const Status = Type.Enum(COMMAND_STATUSES);
+const JobStatusSchema = Type.Enum(JOB_STATUSES);
 
 export const CommandPage = Type.Object({ items: Type.Array(CommandView), next: Next });
 
@@ -99,13 +101,14 @@ export const RequestSummaryBody = Type.Object({
   }),
 });
 
-/** One audit entry: a transition (`from`, `to`, `cause`) or a refusal (`detail`). */
+/** One audit entry: a command's transition (`from`, `to`, `cause`), a refusal (`detail`), or a job's transition (`job_id`, `from`, `to`). */
 export const AuditEntryBody = Type.Object({
   id: Type.String(),
-  kind: Type.Union([Type.Literal('transition'), Type.Literal('refusal')]),
+  kind: Type.Union([Type.Literal('transition'), Type.Literal('refusal'), Type.Literal('job')]),
   document_id: Type.Union([Type.String(), Type.Null()]),
-  from: Type.Optional(Type.Union([Status, Type.Null()])),
-  to: Type.Optional(Status),
+  job_id: Type.Optional(Type.String()),
+  from: Type.Optional(Type.Union([Status, JobStatusSchema, Type.Null()])),
+  to: Type.Optional(Type.Union([Status, JobStatusSchema])),
   cause: Type.String(),
   at: IsoTime,
   node: Type.String(),

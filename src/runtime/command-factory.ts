@@ -107,5 +107,6 @@ export function commandDocument(plan: CommandPlan, command: PlannedCommand, now:
     route: command.route,
     seq,
     owner: plan.owner,
+    ...(spec.job ? { job: spec.job } : {}),
   };
 }

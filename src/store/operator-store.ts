@@ -1,6 +1,7 @@
 import type { Scope } from '../domain/scope.js';
 import type { CommandResult, CommandState, CommandStatus, TargetType } from '../domain/command.js';
 import type { AgentRecord, TransitionRecord } from './records.js';
+import type { JobTransitionRecord } from '../domain/job.js';
 
 /**
  * What the operators' side (management API, audit, keys) needs from a store, beside the
@@ -50,7 +51,10 @@ export interface RefusalRecord {
 }
 
 /** One line of the audit trail, in the order it was written (`id` grows). */
-export type AuditEntry = ({ kind: 'transition'; id: string } & TransitionRecord) | ({ kind: 'refusal'; id: string; cause: 'refused' } & RefusalRecord);
+export type AuditEntry =
+  | ({ kind: 'transition'; id: string } & TransitionRecord)
+  | ({ kind: 'refusal'; id: string; cause: 'refused' } & RefusalRecord)
+  | ({ kind: 'job'; id: string; document_id: null } & JobTransitionRecord);
 
 export interface RequestSummary {
   request_id: string;

@@ -1,4 +1,5 @@
 import type { ClusterDirectory } from './cluster-directory.js';
+import type { JobStore } from './job-store.js';
 import type { EnrollmentTokenStore } from './enrollment-token-store.js';
 import type { OperatorStore } from './operator-store.js';
 import { CourierError, errors } from '../errors.js';
@@ -70,6 +71,8 @@ export interface CommandStore {
   readonly operators?: OperatorStore;
   /** Agent enrollment tokens, when the adapter has them. */
   readonly enrollmentTokens?: EnrollmentTokenStore;
+  /** Jobs, when the adapter has them. */
+  readonly jobs?: JobStore;
   /** The nodes of the cluster and where each route is connected: only a store shared by several nodes has it. */
   readonly cluster?: ClusterDirectory;
   open(): Promise<void>;

@@ -10,7 +10,7 @@ import type { CommandView } from '../../src/domain/command.js';
 import { requestJson } from '../../src/http-client.js';
 import { indexNames, type IndexNames } from '../../src/store/opensearch/indices.js';
 import { command, eventually, startHarnesses, tempDir, type Harness } from '../support/courier-harness.js';
-import { spawnCourier } from '../support/courier-process.js';
+import { spawnOpenSearchNode } from '../support/courier-process.js';
 import { cluster, indexCommands, indexPrefix, openSearchTier, wazuhCommand } from '../support/opensearch-tier.js';
 
 const tier = openSearchTier();
@@ -176,28 +176,7 @@ describe('courier on OpenSearch: several nodes', { skip: tier.skip }, () => {
 
   test('a node killed after claiming, before delivery: its claims lapse and another node delivers', { timeout: 120_000 }, async () => {
     const dataDir = tempDir();
-    const killed = await spawnCourier([
-      '--data-dir',
-      dataDir,
-      '--port',
-      '0',
-      '--management-port',
-      '0',
-      '--node',
-      'node-k',
-      '--log-level',
-      'info',
-      '--opensearch',
-      url,
-      '--opensearch-index-prefix',
-      prefix,
-      '--poll-interval',
-      '200ms',
-      '--rescan-interval',
-      '500ms',
-      '--claim-lease',
-      '2s',
-    ]);
+    const killed = await spawnOpenSearchNode({ url, prefix, node: 'node-k', dataDir }, ['--poll-interval', '200ms', '--rescan-interval', '500ms', '--claim-lease', '2s']);
     try {
       const key = await b.addAgent('orphan');
       const auth = await requestJson({ baseUrl: killed.url, method: 'POST', path: '/api/v1/authentication', body: { uuid: 'orphan', key } });

@@ -55,3 +55,24 @@ export function spawnCourier(args: string[], env: NodeJS.ProcessEnv = {}, { tls 
     void exited.then((code) => reject(new Error(`courier exited (${code}) before it was running: ${stderr.join('')}`)));
   });
 }
+
+/** A courier node of a test cluster on OpenSearch, as its own process (one a test may kill). */
+export function spawnOpenSearchNode(options: { url: string; prefix: string; node: string; dataDir: string }, extra: string[] = []): Promise<CourierProcess> {
+  return spawnCourier([
+    '--data-dir',
+    options.dataDir,
+    '--port',
+    '0',
+    '--management-port',
+    '0',
+    '--node',
+    options.node,
+    '--log-level',
+    'info',
+    '--opensearch',
+    options.url,
+    '--opensearch-index-prefix',
+    options.prefix,
+    ...extra,
+  ]);
+}

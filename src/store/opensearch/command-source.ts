@@ -3,6 +3,7 @@ import { ACTION_ARGS_LIMITS, jsonLimitProblem, RESULT_DATA_LIMITS } from '../../
 import { agentRoute, INITIAL_STATUS, isCommandStatus, serverRoute, TARGET_TYPES } from '../../domain/command.js';
 import type { StatusChange } from '../store.js';
 import type { TransitionRecord } from '../records.js';
+import type { JobStatus } from '../../domain/job.js';
 import { isDateMillis, readDate } from './dates.js';
 import { formatVersion, type BookEntry, type DocVersion } from './version-book.js';
 import { auditCommandFields, type AuditCommandFields } from './audit-command-fields.js';
@@ -34,6 +35,7 @@ export interface CommandSource {
     route?: string;
     seq?: number;
     owner?: string;
+    job?: { id?: string; step?: number; attempt?: number };
     delivered_at?: number | string | null;
     execution_deadline?: number | string | null;
     attempts?: number;
@@ -74,6 +76,7 @@ export function newCommandSource(doc: CommandDocument, now: number): CommandSour
       route: doc.route,
       seq: doc.seq,
       ...(doc.owner !== undefined ? { owner: doc.owner } : {}),
+      ...(doc.job !== undefined ? { job: doc.job } : {}),
       delivered_at: null,
       execution_deadline: null,
       attempts: 0,
@@ -108,10 +111,12 @@ function resultSource(result: CommandResult, dataAsText: boolean) {
 
 /** A document of the audit index: a transition of a command, or a refused operator request. */
 export interface AuditSource {
-  kind: 'transition' | 'refusal';
+  kind: 'transition' | 'refusal' | 'job';
   document_id: string | null;
-  from?: TransitionRecord['from'];
-  to?: TransitionRecord['to'];
+  /** A job's transition names its job (`from` and `to` are then job statuses). */
+  job_id?: string;
+  from?: TransitionRecord['from'] | JobStatus | null;
+  to?: TransitionRecord['to'] | JobStatus;
   cause: string;
   at: number;
   node: string;
@@ -207,6 +212,7 @@ export function readSource(id: string, source: CommandSource, version: DocVersio
     route: source.courier?.route ?? routeOf(target, agentId),
     seq: source.courier?.seq ?? 0,
     ...(source.courier?.owner !== undefined ? { owner: source.courier.owner } : {}),
+    ...(jobOf(source) ?? {}),
   };
   const claim = source.courier?.claim;
   const until = dates['courier.claim.until'];
@@ -270,4 +276,11 @@ function resultOf(raw: NonNullable<CommandSource['command']>['result']): Command
 /** The version-book entry of a command read from the store (or just created). */
 export function entryOf(doc: CommandDocument, version: DocVersion): BookEntry {
   return { ...version, route: doc.route, seq: doc.seq, command: auditCommandFields(doc) };
+}
+
+/** The job a document names, when it names one fully (courier wrote it). */
+function jobOf(source: CommandSource): { job: { id: string; step: number; attempt: number } } | null {
+  const job = source.courier?.job;
+  if (typeof job?.id !== 'string' || !Number.isInteger(job.step) || !Number.isInteger(job.attempt)) return null;
+  return { job: { id: job.id, step: job.step!, attempt: job.attempt! } };
 }

@@ -20,6 +20,8 @@ export interface IndexNames {
   nodes: string;
   /** Which node each agent (route) is connected to: Wazuh's `persistent_connection_node`, per route. */
   connections: string;
+  /** Jobs: one document each, with the lease of the node that drives it. */
+  jobs: string;
 }
 
 export function indexNames(prefix = ''): IndexNames {
@@ -32,6 +34,7 @@ export function indexNames(prefix = ''): IndexNames {
     state: `${prefix}courier-state`,
     nodes: `${prefix}courier-nodes`,
     connections: `${prefix}courier-connections`,
+    jobs: `${prefix}courier-jobs`,
   };
 }
 
@@ -48,6 +51,7 @@ export const COURIER_COMMAND_FIELDS = {
     route: keyword,
     seq: { type: 'long' },
     owner: keyword,
+    job: { properties: { id: keyword, step: { type: 'integer' }, attempt: { type: 'integer' } } },
     delivered_at: date,
     execution_deadline: date,
     attempts: { type: 'integer' },
@@ -91,6 +95,7 @@ const AUDIT_MAPPING = {
   properties: {
     kind: keyword,
     document_id: keyword,
+    job_id: keyword,
     from: keyword,
     to: keyword,
     cause: keyword,
@@ -194,6 +199,21 @@ const CONNECTIONS_MAPPING = {
   properties: { route: keyword, node: keyword, transport: keyword, since: date },
 } as const;
 
+/** A job's document: what it is filtered and sorted on is indexed; the rest (spec, targets, machine snapshot) is kept as written. */
+const JOBS_MAPPING = {
+  dynamic: 'strict',
+  properties: {
+    id: keyword,
+    name: keyword,
+    status: keyword,
+    created_at: date,
+    updated_at: date,
+    owner: keyword,
+    lease: { properties: { node: keyword, until: date } },
+    record: opaque,
+  },
+} as const;
+
 const TEMPLATE_META = { managed_by: 'courier', version: 1 };
 // Above the default (0) so that an overlapping template of the same priority cannot block ours.
 const TEMPLATE_PRIORITY = 200;
@@ -228,6 +248,7 @@ function templates(names: IndexNames) {
     one(names.state, STATE_MAPPING, REFRESH_INTERVAL.byId),
     one(names.nodes, NODES_MAPPING, REFRESH_INTERVAL.byId),
     one(names.connections, CONNECTIONS_MAPPING, REFRESH_INTERVAL.byId),
+    one(names.jobs, JOBS_MAPPING),
   ];
 }
 
@@ -274,6 +295,8 @@ export async function ensureIndices(client: Client, names: IndexNames): Promise<
   // reads until it has started: wait for every primary (yellow) before the first read.
   await client.cluster.health({ index: (Object.values(names) as string[]).join(','), wait_for_status: 'yellow', timeout: '30s' });
   await client.indices.putMapping({ index: names.commands, body: { properties: { courier: COURIER_COMMAND_FIELDS } } });
+  // An audit index made before jobs takes their records.
+  await client.indices.putMapping({ index: names.audit, body: { properties: { job_id: keyword } } });
   // An agents index made by an older courier (strict) takes Wazuh's agent documents from now on.
   await client.indices.putMapping({ index: names.agents, body: { properties: { agent: AGENT_FIELDS } } });
   const settings = await client.indices.getSettings({ index: names.commands, name: 'index.number_of_shards' });

@@ -12,6 +12,8 @@ import { OpenSearchClusterDirectory } from './cluster-directory.js';
 import { AgentDirectory } from './agent-directory.js';
 import { readHistory } from './audit-history.js';
 import { OpenSearchEnrollmentTokens } from './enrollment-tokens.js';
+import { OpenSearchJobs } from './jobs.js';
+import type { JobStore } from '../job-store.js';
 import { BulkWriter } from './bulk-writer.js';
 import { indexCheckpoint, type IndexCheckpoint } from './checkpoint.js';
 import { auditSource, entryOf, isForeign, readSource, type CommandSource } from './command-source.js';
@@ -55,6 +57,7 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
   readonly kind = 'opensearch' as const;
   readonly operators: OperatorStore;
   readonly enrollmentTokens: EnrollmentTokenStore;
+  readonly jobs: JobStore;
   readonly cluster: ClusterDirectory;
   private readonly client: Client;
   private readonly names: IndexNames;
@@ -85,6 +88,7 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
     });
     this.operators = new OpenSearchOperatorQueries(this.client, this.names, (id) => this.getCommand(id), this.now);
     this.enrollmentTokens = new OpenSearchEnrollmentTokens(this.client, this.names.enrollmentTokens, this.agents, this.logger);
+    this.jobs = new OpenSearchJobs(this.client, this.names);
     this.cluster = new OpenSearchClusterDirectory(this.client, this.names);
   }
 

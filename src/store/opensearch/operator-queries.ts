@@ -14,6 +14,8 @@ import { isStatus, toCourierError } from './failures.js';
 import type { IndexNames } from './indices.js';
 import { IN_AUDIT, IN_COMMANDS, NOTHING, all, any, commandClauses, decodeCursor, encodeCursor, numericCursor, term, timeClause, type Clause } from './operator-query-clauses.js';
 import { searchAll, searchComplete, type Hit } from './search.js';
+import { isJobStatus, type JobStatus } from '../../domain/job.js';
+import { errors } from '../../errors.js';
 
 interface ApiKeySource {
   id: string;
@@ -28,6 +30,22 @@ interface ApiKeySource {
 function auditEntry(hit: Hit<AuditSource>): AuditEntry {
   const s = hit._source;
   const common = { id: String(hit._seq_no + 1), at: s.at, node: s.node, actor: s.actor };
+  if (s.kind === 'job') {
+    const status = (value: unknown): JobStatus => {
+      if (!isJobStatus(value)) throw errors.STORE_UNAVAILABLE(`audit record ${common.id} names an unknown job status ${JSON.stringify(value)}`);
+      return value;
+    };
+    return {
+      kind: 'job',
+      document_id: null,
+      job_id: s.job_id ?? '',
+      from: s.from === null || s.from === undefined ? null : status(s.from),
+      to: status(s.to),
+      cause: s.cause,
+      ...(s.detail !== undefined ? { detail: s.detail } : {}),
+      ...common,
+    };
+  }
   return s.kind === 'refusal'
     ? { kind: 'refusal', cause: 'refused', document_id: s.document_id, detail: s.detail ?? '', ...common }
     : {

@@ -106,4 +106,19 @@ export const MIGRATIONS: readonly string[] = [
   -- One row per node, rewritten to learn whether the database takes writes again after they failed.
   CREATE TABLE store_probe (node TEXT PRIMARY KEY, at INTEGER NOT NULL) STRICT;
   `,
+  // Jobs (see src/jobs/): one row each, the rest of the job as JSON; their transitions are audit
+  // records of kind 'job', whose document_id is the job's id.
+  `
+  CREATE TABLE jobs (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    owner      TEXT NOT NULL,
+    record     TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX jobs_created ON jobs(created_at, id);
+  CREATE INDEX audit_job ON audit(document_id, id) WHERE kind = 'job';
+  `,
 ];

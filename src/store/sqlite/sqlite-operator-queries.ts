@@ -1,3 +1,4 @@
+import { isJobStatus, type JobStatus } from '../../domain/job.js';
 import type Database from 'better-sqlite3';
 import { isUnrestricted, type Scope } from '../../domain/scope.js';
 import { zeroCountsByStatus, type CommandResult } from '../../domain/command.js';
@@ -69,7 +70,7 @@ const nextCursor = <T>(items: T[], limit: number, key: (item: T) => string | num
 
 interface AuditRow {
   id: number;
-  kind: 'transition' | 'refusal';
+  kind: 'transition' | 'refusal' | 'job';
   document_id: string | null;
   from_status: string | null;
   to_status: string | null;
@@ -82,6 +83,18 @@ interface AuditRow {
 
 function rowToEntry(row: AuditRow): AuditEntry {
   const common = { id: String(row.id), at: row.at, node: row.node, actor: row.actor };
+  if (row.kind === 'job') {
+    return {
+      kind: 'job',
+      document_id: null,
+      job_id: row.document_id!,
+      from: row.from_status === null ? null : jobStatus(row.from_status, row.id),
+      to: jobStatus(row.to_status, row.id),
+      cause: row.cause,
+      ...(row.detail !== null ? { detail: row.detail } : {}),
+      ...common,
+    };
+  }
   return row.kind === 'refusal'
     ? { kind: 'refusal', cause: 'refused', document_id: row.document_id, detail: row.detail ?? '', ...common }
     : {
@@ -92,6 +105,11 @@ function rowToEntry(row: AuditRow): AuditEntry {
         cause: row.cause,
         ...common,
       };
+}
+
+function jobStatus(value: string | null, id: number): JobStatus {
+  if (!isJobStatus(value)) throw errors.STORE_UNAVAILABLE(`audit record ${id} names an unknown job status ${JSON.stringify(value)}`);
+  return value;
 }
 
 /** The operators' queries on the embedded store. */

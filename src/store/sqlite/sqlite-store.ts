@@ -12,6 +12,8 @@ import { rowToState, type CommandRow } from './rows.js';
 import { SqliteOperatorQueries } from './sqlite-operator-queries.js';
 import type { OperatorStore } from '../operator-store.js';
 import type { EnrollmentTokenStore } from '../enrollment-token-store.js';
+import { SqliteJobs } from './sqlite-jobs.js';
+import type { JobStore } from '../job-store.js';
 import { SqliteEnrollmentTokens } from './sqlite-enrollment-tokens.js';
 import { SqliteWriter } from './sqlite-writer.js';
 
@@ -41,6 +43,7 @@ export class SqliteStore implements CommandStore {
   readonly kind = 'sqlite' as const;
   readonly operators: OperatorStore;
   readonly enrollmentTokens: EnrollmentTokenStore;
+  readonly jobs: JobStore;
   private readonly db: Database.Database;
   /** Commits the command writes on a thread of its own; this connection reads (and writes the rest). */
   private readonly writer: SqliteWriter;
@@ -96,6 +99,7 @@ export class SqliteStore implements CommandStore {
       requestOwner: db.prepare(`SELECT json_extract(doc, '$.owner') AS owner FROM commands WHERE request_id = ? ORDER BY seq LIMIT 1`),
     };
     this.enrollmentTokens = new SqliteEnrollmentTokens(db, this.insertAgent);
+    this.jobs = new SqliteJobs(db);
   }
 
   /**
