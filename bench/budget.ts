@@ -16,6 +16,9 @@ export const BUDGET: Partial<Record<BaseName, { max?: number; min?: number }>> =
   tls_ws_dispatch_p99_overhead_ms: { max: 2 },
   rss_kb_per_tls_ws_agent: { max: 40 },
   fanout_10k_ms: { max: 2000 },
+  // A job at no rate limit against a plain group fan-out to the same agents, in the same run; a job's rate as the agents count it.
+  job_dispatch_overhead_pct: { max: 10 },
+  job_rate_error_pct: { max: 2 },
   // One request must not hold every other producer and agent up (a 50,000 fan-out once stalled it 3.1 s).
   fanout_request_loop_stall_ms: { max: 250 },
   live_commands_100k_rss_mb: { max: 600 },
@@ -48,6 +51,8 @@ export const METRIC_UNITS: Record<BaseName, string> = {
   tls_ws_dispatch_p99_overhead_ms: 'ms',
   rss_kb_per_tls_ws_agent: 'KB',
   fanout_10k_ms: 'ms',
+  job_dispatch_overhead_pct: '%',
+  job_rate_error_pct: '%',
   fanout_request_loop_stall_ms: 'ms',
   live_commands_100k_rss_mb: 'MB',
   live_commands_100k_load_ms: 'ms',

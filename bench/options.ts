@@ -24,7 +24,7 @@ Options:
                           phase to <dir>, and print its top functions by self time and its top
                           allocation sites
   --only <list>           run only these scenarios (comma-separated): websocket, tls-websocket, long-poll,
-                          live-commands, indexer, scale-out, auth (raw floor runs with websocket)
+                          live-commands, indexer, scale-out, auth (the raw floor and the jobs run with websocket)
   -h, --help              this help`;
 
 export type Scenario = 'websocket' | 'tls-websocket' | 'long-poll' | 'live-commands' | 'indexer' | 'scale-out' | 'auth';

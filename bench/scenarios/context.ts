@@ -26,6 +26,8 @@ export type MetricName =
   | 'tls_ws_dispatch_p99_overhead_ms'
   | 'rss_kb_per_tls_ws_agent'
   | 'fanout_10k_ms'
+  | 'job_dispatch_overhead_pct'
+  | 'job_rate_error_pct'
   | 'fanout_request_loop_stall_ms'
   | 'live_commands_100k_rss_mb'
   | 'live_commands_100k_load_ms'

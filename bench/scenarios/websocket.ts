@@ -1,6 +1,7 @@
 import { median, percentile, round } from '../stats.js';
 import type { Credentials } from '../load/sim-agents.js';
 import { agentIds, freshCourier, profiled, type BenchContext } from './context.js';
+import { runJobs } from './jobs.js';
 import { connectAll, disconnectAll, dispatchLatency, fanout, perAgentKb, sustain, warmUp } from './phases.js';
 
 export interface WebSocketOutcome {
@@ -13,7 +14,7 @@ export interface WebSocketOutcome {
 
 /**
  * WebSocket agents on one courier: memory per idle connection, dispatch latency, a group fan-out
- * to all of them, and sustained throughput through the whole lifecycle.
+ * to all of them, jobs to them (see jobs.ts), and sustained throughput through the whole lifecycle.
  */
 export async function runWebSocket(ctx: BenchContext): Promise<WebSocketOutcome> {
   const { plan, note, results } = ctx;
@@ -56,6 +57,7 @@ export async function runWebSocket(ctx: BenchContext): Promise<WebSocketOutcome>
     });
     results.fanout_10k_ms = round(median(fanouts), 1);
     note(`websocket: group command to ${agents.length} agents, until the last received it: ${fanouts.map((f) => round(f, 1)).join(', ')} ms (median ${results.fanout_10k_ms})`);
+    await profiled(ctx, courier, 'jobs', () => runJobs(ctx, courier, group, agents.length));
 
     const cpuBefore = await courier.cpuSeconds();
     const completedBefore = (await ctx.fleet.counters()).completed;

@@ -27,6 +27,9 @@ export function zeroCountsByStatus(): Record<CommandStatus, number> {
   return Object.fromEntries(COMMAND_STATUSES.map((status) => [status, 0])) as Record<CommandStatus, number>;
 }
 
+/** The longest id (a document_id, an agent's, a request's) courier takes or makes. */
+export const MAX_ID_LENGTH = 256;
+
 export const TARGET_TYPES = ['agent', 'group', 'server'] as const;
 export type TargetType = (typeof TARGET_TYPES)[number];
 

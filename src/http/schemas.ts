@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { COMMAND_STATUSES, TARGET_TYPES } from '../domain/command.js';
+import { COMMAND_STATUSES, MAX_ID_LENGTH, TARGET_TYPES } from '../domain/command.js';
 import { MAX_RESULTS_PER_REPORT } from '../domain/json-limits.js';
 
 /** Request and response schemas shared by the APIs (agents API, admin socket, management API). */
@@ -9,7 +9,7 @@ export const StatusSchema = Type.Enum(COMMAND_STATUSES);
 /** The same limits bind the JSON and the NDJSON result routes (and the WebSocket's `results` frame). */
 export { MAX_RESULTS_PER_REPORT };
 export const MAX_RESULT_MESSAGE_LENGTH = 65_536;
-export const MAX_ID_LENGTH = 256;
+export { MAX_ID_LENGTH };
 
 /** A secret of only spaces is no secret (and an easy one to send by mistake). */
 export const NOT_ONLY_WHITESPACE = '\\S';

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import { v5 as uuidV5 } from 'uuid';
+import { parse as parseUuid, v5 as uuidV5 } from 'uuid';
 import { createActor, type Actor, type SnapshotFrom } from 'xstate';
 import { jobMachine, type JobMachineEvent, type JobPersistParams } from '../../machines/job.machine.js';
-import { AGENT_ROUTE_PREFIX, SERVER_ROUTE_PREFIX, type CommandSpec, type CommandTarget } from '../domain/command.js';
-import type { JobRecord, JobStatus, JobTransitionRecord } from '../domain/job.js';
+import { AGENT_ROUTE_PREFIX, MAX_ID_LENGTH, SERVER_ROUTE_PREFIX, type CommandSpec, type CommandTarget } from '../domain/command.js';
+import type { JobCommand, JobRecord, JobStatus, JobTransitionRecord } from '../domain/job.js';
 import { CourierError, errors } from '../errors.js';
 import type { Clock } from '../runtime/clock.js';
 import type { InspectObserver } from '../runtime/actor-observers.js';
@@ -13,8 +13,27 @@ import { canarySize } from './job-spec.js';
 import { windowState } from './maintenance-windows.js';
 import { ratePerMinute, ReleaseBudget } from './rollout-rate.js';
 
-/** The namespace of the name-based (v5) UUIDs of a job's commands. */
-const JOB_COMMAND_IDS = '0b6c2f57-3f4e-5d0a-8a61-7c9e1d2b4f30';
+/** The namespace of the name-based (v5) UUIDs of a job's commands whose readable id would be too long. */
+// As bytes: parsed once, not at each id.
+const JOB_COMMAND_IDS = parseUuid('0b6c2f57-3f4e-5d0a-8a61-7c9e1d2b4f30');
+
+/** A read of a job's commands goes back this far before the last one: writes committed late, clocks of other nodes behind. */
+const READ_MARGIN_MS = 5000;
+/** And reads them all this often, whatever it may have missed. */
+const WHOLE_READ_EVERY_MS = 60_000;
+
+/** A job's rounds, while only its progress is to be read, come at most this far apart (ms). */
+const LONGEST_REST_MS = 5000;
+
+/**
+ * How long a job may rest after a round: while targets wait for the rate's budget or a retry waits
+ * for its backoff, not at all; otherwise a little longer the more commands there are to read back
+ * (a round of 10,000 took ~40 ms: every second, that was a tenth of a fan-out's time), up to 5 s.
+ */
+function restAfter(reading: JobReading, commands: number): number {
+  if (reading.notStarted.length > 0 || reading.followUps.length > 0 || reading.nextRetryAt !== null) return 0;
+  return Math.min(LONGEST_REST_MS, commands / 2);
+}
 
 /** Most commands a job creates in one submission (a job at no rate limit over a large fleet goes out in slices). */
 const RELEASE_SLICE = 5000;
@@ -23,7 +42,7 @@ const RELEASE_SLICE = 5000;
 export interface JobDriverDeps {
   store: JobStore;
   /** Creates commands (the supervisor's `submit`); resolves once they are durable. */
-  submit(specs: CommandSpec[], who: string, options: { owner: string }): Promise<unknown>;
+  submit(specs: CommandSpec[], who: string, options: { owner: string; idsKnownNew: true }): Promise<unknown>;
   /** Cancels a pending command (the supervisor's `cancel`). */
   cancel(documentId: string, who: string): Promise<unknown>;
   clock: Clock;
@@ -35,9 +54,15 @@ export interface JobDriverDeps {
   leaseMs?: number | null;
 }
 
-/** The id of the command of one step of a job for one target, in one attempt: the same after a restart. */
+/**
+ * The id of the command of one step of a job for one target, in one attempt: the same after a restart,
+ * and readable — `<job_id>:<step>:<attempt>:<route>`, e.g. `…:1:2:agent:web-01` (step 1, second attempt).
+ * An id that would be longer than an id may be is a name-based UUID of the same parts instead. (A UUID
+ * for each of a 10,000-target fan-out took ~70 ms.)
+ */
 export function jobCommandId(jobId: string, release: Release): string {
-  return uuidV5(`${jobId}\n${release.step}\n${release.attempt}\n${release.route}`, JOB_COMMAND_IDS);
+  const id = `${jobId}:${release.step}:${release.attempt}:${release.route}`;
+  return id.length <= MAX_ID_LENGTH ? id : uuidV5(id, JOB_COMMAND_IDS);
 }
 
 function targetOf(route: string): CommandTarget {
@@ -60,6 +85,15 @@ export class JobDriver {
   private retired = false;
   /** Another node took the job over: this driver stops. */
   private lost = false;
+  /**
+   * Until when the job may rest between rounds of the node's timer (ms): while every target has
+   * started and nothing waits for a time (see `restAfter`). An operator's event, a test's round, do not wait.
+   */
+  restUntil = 0;
+  /** The job's commands as last read, and when they were read (see `read`). */
+  private readonly commands = new Map<string, JobCommand>();
+  private readAt: number | null = null;
+  private wholeReadAt = 0;
 
   constructor(
     private record: JobRecord,
@@ -155,6 +189,7 @@ export class JobDriver {
       } else await this.timeEvents(now);
       if (this.retired) return;
       const reading = await this.read(now);
+      this.restUntil = now + restAfter(reading, this.commands.size);
       await this.step({ type: 'PROGRESS', at: now, ...reading.progress });
       if (this.retired) return;
       if (this.actor.getSnapshot().hasTag('releasing')) await this.releaseDue(reading, now);
@@ -162,10 +197,21 @@ export class JobDriver {
     });
   }
 
-  /** The job's commands read back. */
+  /**
+   * The job's commands read back: those changed since the last read (and a margin, for writes
+   * committed late or by a node whose clock is behind), merged into what was read before; all of
+   * them at first and every minute.
+   */
   async read(now: number): Promise<JobReading> {
-    const commands = await this.deps.store.commands(this.record.id);
-    return readJob(this.record.spec, this.record.targets, commands, canarySize(this.record.spec, this.record.targets.length), now);
+    const whole = this.readAt === null || now - this.wholeReadAt >= WHOLE_READ_EVERY_MS;
+    const changed = await this.deps.store.commands(this.record.id, whole ? undefined : this.readAt! - READ_MARGIN_MS);
+    if (whole) {
+      this.commands.clear();
+      this.wholeReadAt = now;
+    }
+    for (const command of changed) this.commands.set(command.document_id, command);
+    this.readAt = now;
+    return readJob(this.record.spec, this.record.targets, [...this.commands.values()], canarySize(this.record.spec, this.record.targets.length), now);
   }
 
   /** Its rate now (targets per minute), null for none. */
@@ -253,14 +299,14 @@ export class JobDriver {
       };
     });
     try {
-      await this.deps.submit(specs, `job:${job.id}`, { owner: job.owner });
+      await this.deps.submit(specs, `job:${job.id}`, { owner: job.owner, idsKnownNew: true });
     } catch (error) {
       if (!(error instanceof CourierError && error.code === errors.UNKNOWN_AGENT.code)) throw error;
       // An agent removed since the job began: the others go out one by one, and it leaves the job.
       const gone = new Set<string>();
       for (const spec of specs) {
         try {
-          await this.deps.submit([spec], `job:${job.id}`, { owner: job.owner });
+          await this.deps.submit([spec], `job:${job.id}`, { owner: job.owner, idsKnownNew: true });
         } catch (err) {
           if (!(err instanceof CourierError && err.code === errors.UNKNOWN_AGENT.code)) throw err;
           gone.add(`${AGENT_ROUTE_PREFIX}${spec.target.id}`);

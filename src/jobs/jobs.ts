@@ -17,7 +17,7 @@ import { windowState } from './maintenance-windows.js';
 
 export interface JobsOptions {
   store: CommandStore;
-  submit(specs: CommandSpec[], who: string, options: { owner: string }): Promise<unknown>;
+  submit(specs: CommandSpec[], who: string, options: { owner: string; idsKnownNew: true }): Promise<unknown>;
   cancel(documentId: string, who: string): Promise<unknown>;
   clock: Clock;
   node: string;
@@ -90,7 +90,7 @@ export class Jobs {
     if (!this.options.store.jobs) return;
     if (this.options.leaseMs) await this.takeOver();
     else for (const job of await this.store.unfinished()) this.drive(job);
-    this.timer = setInterval(() => void this.tickAll(), this.options.tickMs);
+    this.timer = setInterval(() => void this.rounds(false), this.options.tickMs);
     this.timer.unref();
   }
 
@@ -135,10 +135,9 @@ export class Jobs {
     return this.drive(version === undefined ? leased : { ...leased, version });
   }
 
-  /** Creates a job: its targets resolved now, stored with its first audit record, then driven. */
-  async create(spec: JobSpec, owner: string, who: string): Promise<JobRecord> {
+  /** Creates a job reaching `targets` (see `resolveTargets`): stored with its first audit record, then driven. */
+  async create(spec: JobSpec, targets: string[], owner: string, who: string): Promise<JobRecord> {
     const store = this.store;
-    const targets = await this.resolveTargets(spec);
     const now = this.options.clock.now();
     const { leaseMs, node } = this.options;
     const job: JobRecord = {
@@ -246,8 +245,13 @@ export class Jobs {
     return driver.job;
   }
 
-  /** Drives every job one round; finished ones are let go. */
-  async tickAll(): Promise<void> {
+  /** Drives every job one round now, resting or not; finished ones are let go. */
+  tickAll(): Promise<void> {
+    return this.rounds(true);
+  }
+
+  /** A round of the jobs (the node's timer: those not resting); finished ones are let go. */
+  private async rounds(all: boolean): Promise<void> {
     if (this.ticking) return;
     this.ticking = (async () => {
       const now = this.options.clock.now();
@@ -264,7 +268,7 @@ export class Jobs {
       for (const driver of [...this.drivers.values()]) {
         try {
           if (reread && driver.job.spec.continuous) await driver.addTargets(await this.resolveTargets(driver.job.spec));
-          await driver.tick();
+          if (all || now >= driver.restUntil) await driver.tick();
         } catch (err) {
           if (!driver.finished) this.options.logger.error({ err, job: driver.id }, 'a round of a job failed; it is tried again at the next');
         }
@@ -300,7 +304,7 @@ export class Jobs {
       leaseMs,
       ...(inspect ? { inspect: guardInspect(inspect) } : {}),
       store: this.store,
-      submit: async (specs: CommandSpec[], who: string, options: { owner: string }) => {
+      submit: async (specs: CommandSpec[], who: string, options: { owner: string; idsKnownNew: true }) => {
         await this.options.submit(specs, who, options);
         this.commandsMade += specs.length;
       },

@@ -89,7 +89,7 @@ export function registerJobRoutes(app: HttpApp, jobs: Jobs, clock: Clock, policy
       const spec = toJobSpec(request.body, clock.now());
       const targets = await jobs.resolveTargets(spec);
       const { who, owner } = await policy.create(request, spec, targets);
-      const job = await jobs.create(spec, owner, who);
+      const job = await jobs.create(spec, targets, owner, who);
       return reply.code(201).send({ job_id: job.id, status: job.status });
     },
   );

@@ -15,6 +15,12 @@ export interface SubmitOptions {
   owner?: string;
   /** The producer's idempotency key: a retry under it names the same commands (see `planCommands`). */
   idempotencyKey?: string | undefined;
+  /**
+   * The producer chose the ids and knows them to be new (a job's, derived from job, step, attempt and
+   * target, and read back before): they are not looked up before the write. One that exists after all
+   * is not written again (a store refuses a second create of an id), and is answered as it stands.
+   */
+  idsKnownNew?: boolean;
 }
 
 export interface ProducersOptions {
@@ -61,7 +67,7 @@ export class Producers {
     const problem = this.options.storeProblem();
     if (problem !== null) throw errors.STORE_UNAVAILABLE(problem);
     // Commands pushed with a document_id that courier already has are adopted, not duplicated.
-    const existing = await Promise.all(specs.map((spec) => (spec.document_id ? this.get(spec.document_id) : Promise.resolve(null))));
+    const existing = options.idsKnownNew ? specs.map(() => null) : await Promise.all(specs.map((spec) => (spec.document_id ? this.get(spec.document_id) : Promise.resolve(null))));
     assertAdoptable(specs, existing);
     const fresh = specs.filter((_, i) => !existing[i]);
     const views = new Map<string, CommandView>();

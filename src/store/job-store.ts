@@ -14,8 +14,8 @@ export interface JobStore {
    * (`COURIER_ERR_JOB_LEASE_LOST`) when another node wrote the job since.
    */
   save(job: JobRecord, audit: JobTransitionRecord | null): Promise<string | undefined>;
-  /** Every command the job made, as stored now. */
-  commands(jobId: string): Promise<JobCommand[]>;
+  /** The commands the job made, as stored now: every one, or (`since`, ms) those changed since then. */
+  commands(jobId: string, since?: number): Promise<JobCommand[]>;
   /** The jobs not in a final status: the ones to drive after a start. */
   unfinished(): Promise<JobRecord[]>;
 }

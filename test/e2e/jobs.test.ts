@@ -385,6 +385,39 @@ describe('schedule and operators', () => {
   });
 });
 
+describe('a continuous job', () => {
+  let h: Harness;
+  let clock: TestClock;
+  before(async () => ({ h, clock } = await startWith(3)));
+  after(() => h.stop());
+
+  test('reaches agents that join its group later, and never completes by itself; cancelling ends it', async () => {
+    const id = await createJob(h, { name: 'always', targets: { groups: ['fleet'] }, continuous: true, steps: [restart] });
+    const first = await commandsOf(h, id);
+    assert.equal(first.length, 3);
+    await report(
+      h,
+      first.map((c) => c.document_id),
+      () => 0,
+    );
+    await h.addAgent('late-joiner', ['fleet']);
+    // Groups are read again every 10 s.
+    clock.advance(10_000);
+    await h.courier.jobs.tickAll();
+    const all = await commandsOf(h, id);
+    assert.deepEqual(
+      all.map((c) => c.agent.id).filter((a) => a === 'late-joiner'),
+      ['late-joiner'],
+    );
+    await report(h, [all.find((c) => c.agent.id === 'late-joiner')!.document_id], () => 0);
+    clock.advance(1000);
+    await h.courier.jobs.tickAll();
+    const view = await job(h, id);
+    assert.deepEqual([view.status, view.finished, view.succeeded], ['rolling_out', 4, 4]);
+    assert.equal((await h.admin('POST', `/api/v1/jobs/${id}/cancel`)).status, 200);
+  });
+});
+
 describe('bad jobs', () => {
   let h: Harness;
   before(async () => ({ h } = await startWith(3)));

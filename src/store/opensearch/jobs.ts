@@ -146,11 +146,13 @@ export class OpenSearchJobs implements JobStore {
     return written;
   }
 
-  async commands(jobId: string): Promise<JobCommand[]> {
+  async commands(jobId: string, since?: number): Promise<JobCommand[]> {
     const commands: JobCommand[] = [];
     try {
       await this.client.indices.refresh({ index: this.names.commands });
-      const query = { bool: { filter: [{ term: { 'command.request_id': jobId } }, { term: { 'courier.job.id': jobId } }] } };
+      const filter: object[] = [{ term: { 'command.request_id': jobId } }, { term: { 'courier.job.id': jobId } }];
+      if (since !== undefined) filter.push({ range: { 'courier.updated_at': { gte: since } } });
+      const query = { bool: { filter } };
       for await (const hits of searchAll<CommandSource>(this.client, this.names.commands, query, 5000)) {
         for (const hit of hits) {
           const s = hit._source;

@@ -11,8 +11,8 @@ export function commandWrites(db: Database.Database): (batch: WriteBatch) => Wri
   // Bound by position: no object per row, no lookup by name.
   const insertCommand = db.prepare(
     `INSERT INTO commands (document_id, seq, route, agent_id, request_id, action, status, created_at,
-       delivery_deadline, attempts, updated_at, doc)
-     VALUES (?, ?, ?, ?, ?, ?, '${INITIAL_STATUS}', ?, ?, 0, ?, ?)
+       delivery_deadline, attempts, updated_at, doc, job_step, job_attempt)
+     VALUES (?, ?, ?, ?, ?, ?, '${INITIAL_STATUS}', ?, ?, 0, ?, ?, ?, ?)
      ON CONFLICT(document_id) DO NOTHING`,
   );
   // Found by seq, the recent end of an ordered index (document_id is a random UUID); the
@@ -43,6 +43,8 @@ export function commandWrites(db: Database.Database): (batch: WriteBatch) => Wri
           Date.parse(doc.delivery_timestamp),
           createdAt,
           JSON.stringify(doc),
+          doc.job?.step ?? null,
+          doc.job?.attempt ?? null,
         ).changes === 1;
       if (inserted) audit(a, doc.seq);
       return inserted;

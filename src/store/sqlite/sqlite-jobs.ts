@@ -44,11 +44,14 @@ export class SqliteJobs implements JobStore {
         `INSERT INTO audit (kind, document_id, from_status, to_status, cause, at, node, actor, detail)
            VALUES ('job', @job_id, @from, @to, @cause, @at, @node, @actor, @detail)`,
       ),
-      commands: db.prepare(
-        `SELECT document_id, route, status, updated_at,
-                json_extract(doc, '$.job.step') AS step, json_extract(doc, '$.job.attempt') AS attempt
-           FROM commands WHERE request_id = ? AND json_extract(doc, '$.job.id') = ?`,
-      ),
+      // A job's commands are those of its request (its id) that have a step.
+      // As arrays: no object per row (10,000 rows as objects took ~3 times as long).
+      commands: db
+        .prepare(
+          `SELECT document_id, route, status, updated_at, job_step, job_attempt
+             FROM commands WHERE request_id = ? AND job_step IS NOT NULL AND updated_at >= ?`,
+        )
+        .raw(true),
       unfinished: db.prepare(`SELECT * FROM jobs WHERE status IN (${UNFINISHED.map((s) => `'${s}'`).join(', ')}) ORDER BY created_at, id`),
     };
   }
@@ -90,15 +93,15 @@ export class SqliteJobs implements JobStore {
     return undefined;
   }
 
-  async commands(jobId: string): Promise<JobCommand[]> {
-    const rows = this.stmt.commands.all(jobId, jobId) as { document_id: string; route: string; status: string; updated_at: number; step: number; attempt: number }[];
-    return rows.map((r) => ({
-      document_id: r.document_id,
-      route: r.route,
-      step: r.step,
-      attempt: r.attempt,
-      status: storedStatus(r.status, `command ${r.document_id}`),
-      updatedAt: r.updated_at,
+  async commands(jobId: string, since?: number): Promise<JobCommand[]> {
+    const rows = this.stmt.commands.all(jobId, since ?? 0) as [string, string, string, number, number, number][];
+    return rows.map(([document_id, route, status, updatedAt, step, attempt]) => ({
+      document_id,
+      route,
+      step,
+      attempt,
+      status: storedStatus(status, `command ${document_id}`),
+      updatedAt,
     }));
   }
 

@@ -118,6 +118,9 @@ public final class OpenSearchTestNode {
             .put("cluster.routing.allocation.disk.threshold_enabled", false)
             .put("indices.breaker.total.use_real_memory", false)
             .put("script.disable_max_compilations_rate", true)
+            // Every suite makes its own indices (a prefix each, kept for a look after a failure): a whole run
+            // makes several hundred shards, and the default limit (1,000 per node) is no test of courier.
+            .put("cluster.max_shards_per_node", 10000)
             .build();
         // No config/, modules/ or plugins/ dirs are needed: the modules come in as classpath plugins.
         Environment environment = InternalSettingsPreparer.prepareEnvironment(
