@@ -1,16 +1,12 @@
+import { parseDuration } from './domain/duration.js';
+
 /** How one raw option value (a flag, an environment variable, a JSON file's value) becomes a typed one. */
 export type Kind = 'string' | 'port' | 'int' | 'duration' | 'sync' | 'logLevel' | 'boolean' | 'url' | 'list';
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
-/** `1500ms`, `30s`, `5m`, `1h`, or a bare number of seconds. */
-export function parseDuration(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) throw new Error(`"${text}" is not a duration (e.g. 500ms, 30s, 5m, 1h)`);
-  const value = Number(match[1]);
-  const unit = match[2] ?? 's';
-  return Math.round(value * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
-}
+/** `1500ms`, `30s`, `5m`, `1h`, `2d`, or a bare number of seconds (see domain/duration.ts). */
+export { parseDuration };
 
 /** Throws an Error saying what is wrong (the caller names the option and its source). */
 export function convertKind(kind: Kind, raw: unknown): unknown {

@@ -163,6 +163,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     // A job is driven by one node at a time, held for as long as a claim (and renewed while driven).
     leaseMs: store.cluster ? config.claimLease : null,
     ...(inspector ? { inspect: inspector.observer } : {}),
+    onTransition: () => supervisor.auditWritten(),
   });
   await jobs.start();
   undo.push(() => jobs.stop());

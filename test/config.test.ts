@@ -134,18 +134,19 @@ describe('precedence: flag > env > file > default', () => {
 });
 
 describe('durations', () => {
-  test('parseDuration: ms, s, m, h and bare seconds', () => {
+  test('parseDuration: ms, s, m, h, d and bare seconds', () => {
     assert.equal(parseDuration('500ms'), 500);
     assert.equal(parseDuration('30s'), 30_000);
     assert.equal(parseDuration('5m'), 300_000);
     assert.equal(parseDuration('1h'), 3_600_000);
+    assert.equal(parseDuration('2d'), 172_800_000);
     assert.equal(parseDuration('45'), 45_000);
     assert.equal(parseDuration('1.5s'), 1500);
     assert.equal(parseDuration(' 2m '), 120_000);
   });
 
   test('parseDuration refuses what is not a duration', () => {
-    for (const text of ['', 'soon', '5 minutes', '-5s', '5d', 's', '1e3', '0x10']) {
+    for (const text of ['', 'soon', '5 minutes', '-5s', '5w', 's', '1e3', '0x10']) {
       assert.throws(() => parseDuration(text), /not a duration/, JSON.stringify(text));
     }
   });

@@ -6,10 +6,13 @@ import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js
 import { AUDIT_FILTERS, filterOptions, filterQuery } from './filters.js';
 import { printJson } from './format.js';
 import { auditLine, type AuditEntry } from './views.js';
+import { EXIT } from './exit-codes.js';
+import { durationOrNull } from '../domain/duration.js';
 
 const HELP = `Usage: courier audit [filters] [--follow] [--limit n] [--cursor c]
 Filters: --status s[,s] --agent id --target-type t --target-id id --action a --request id
-         --actor who --node name --kind transition|refusal --from time --to time
+         --actor who --node name --kind transition|refusal|job --from time --to time
+  --since <d>  entries of the last 30s, 15m, 1h, 2d (or since a time, as --from)
   --follow   keep printing new entries as they happen (server-sent events; resumes after a dropped connection)
 
 ${CONNECTION_HELP}`;
@@ -21,6 +24,7 @@ export async function runAudit(args: string[]): Promise<number> {
       ...CONNECTION_OPTIONS,
       ...filterOptions(AUDIT_FILTERS),
       follow: { type: 'boolean', default: false },
+      since: { type: 'string' },
       limit: { type: 'string' },
       cursor: { type: 'string' },
     },
@@ -30,6 +34,18 @@ export async function runAudit(args: string[]): Promise<number> {
     return 0;
   }
   const query = filterQuery(AUDIT_FILTERS, values);
+  if (values.since !== undefined) {
+    const from = sinceTime(values.since, Date.now());
+    if (from === null) {
+      console.error(`courier audit: --since must be a duration such as 30s, 15m, 1h or 2d, or a time (not "${values.since}")`);
+      return EXIT.USAGE;
+    }
+    if (query.has('from')) {
+      console.error('courier audit: give --since or --from, not both');
+      return EXIT.USAGE;
+    }
+    query.set('from', from);
+  }
   const connection = Connection.from(values);
   const print = (entry: AuditEntry) => (values.json ? console.log(JSON.stringify(entry)) : console.log(auditLine(entry)));
   if (values.follow) return follow(connection, query, print);
@@ -43,6 +59,15 @@ export async function runAudit(args: string[]): Promise<number> {
     if (page.next) console.log(`more: --cursor ${page.next}`);
   }
   return 0;
+}
+
+/** `--since`: a duration back from `now`, or a time; as an ISO time, or null when it is neither. */
+export function sinceTime(text: string, now: number): string | null {
+  // A bare number is not taken for seconds here: it may be meant as a time.
+  const back = /^\d+$/.test(text.trim()) ? null : durationOrNull(text);
+  if (back !== null) return new Date(now - back).toISOString();
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : new Date(at).toISOString();
 }
 
 /** Prints the live feed until interrupted; after a dropped connection it resumes from the last id seen. */

@@ -104,12 +104,3 @@ export interface JobTransitionRecord {
   /** e.g. why it aborted. */
   detail?: string | undefined;
 }
-
-/** Parses a duration (`30s`, `90m`, `2h`, `1d`) into ms; null when it is not one. */
-export function parseDuration(text: string): number | null {
-  const match = /^(\d+)(s|m|h|d)$/.exec(text);
-  if (!match) return null;
-  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
-  const ms = Number(match[1]) * unit;
-  return ms > 0 ? ms : null;
-}

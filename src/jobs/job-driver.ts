@@ -52,6 +52,8 @@ export interface JobDriverDeps {
   inspect?: InspectObserver;
   /** On a store shared by several nodes: how long this node's hold on a job lasts unless renewed (ms). */
   leaseMs?: number | null;
+  /** Told after a transition of the job is stored. */
+  onTransition?: () => void;
 }
 
 /**
@@ -256,6 +258,7 @@ export class JobDriver {
       detail: to === 'aborted' ? (abortReason ?? undefined) : undefined,
     });
     this.deps.logger.info({ job: next.id, from, to, cause: persisted.cause, by }, 'job transition');
+    this.deps.onTransition?.();
     if (cancelling) await this.cancelUndelivered(by);
   }
 

@@ -1,6 +1,7 @@
 import type { JobProgress } from '../../machines/job.machine.js';
 import { COMMAND_STATUSES, FINAL_STATUSES, type CommandStatus } from '../domain/command.js';
-import { parseDuration, type JobCommand, type JobSpec } from '../domain/job.js';
+import { durationOrNull } from '../domain/duration.js';
+import type { JobCommand, JobSpec } from '../domain/job.js';
 
 /** One command to create: the step of the job for one target, its attempt (1 the first time). */
 export interface Release {
@@ -120,7 +121,7 @@ function retryOf(spec: JobSpec, command: JobCommand): number | null {
   if (command.status !== 'failure' && command.status !== 'timed_out') return null;
   const rule = (spec.retries ?? []).find((r) => r.on === command.status || r.on === 'any');
   if (!rule || command.attempt >= rule.max_attempts) return null;
-  return rule.backoff ? (parseDuration(rule.backoff) ?? 0) : 0;
+  return rule.backoff ? (durationOrNull(rule.backoff) ?? 0) : 0;
 }
 
 /** The step a target is on (running or waiting for), for the barrier; past every step when finished. */

@@ -28,6 +28,8 @@ export interface JobsOptions {
   tickMs: number;
   /** With inspection on: every job's actor is watched. */
   inspect?: InspectObserver;
+  /** Told after a job's transition (its audit record) is stored: the live feeds show it at once. */
+  onTransition?: () => void;
   /**
    * On a store shared by several nodes: how long a node's hold on a job lasts unless renewed (ms). A
    * job is driven by one node at a time; another takes it over once its lease lapsed. Null: this node
@@ -153,6 +155,7 @@ export class Jobs {
       lease: leaseMs ? { node, until: now + leaseMs } : null,
     };
     const version = await store.add(job, { job_id: job.id, from: null, to: 'scheduled', cause: 'created', at: now, node, actor: who });
+    this.options.onTransition?.();
     const driver = this.drive(version === undefined ? job : { ...job, version });
     // Its first round at once: a job with no start time starts now, not at the next tick.
     await this.firstRound(driver);
@@ -252,7 +255,9 @@ export class Jobs {
 
   /** A round of the jobs (the node's timer: those not resting); finished ones are let go. */
   private async rounds(all: boolean): Promise<void> {
-    if (this.ticking) return;
+    // One round at a time: the timer skips a turn while one runs; a round asked for (`tickAll`) comes after it.
+    if (this.ticking && !all) return;
+    while (this.ticking) await this.ticking;
     this.ticking = (async () => {
       const now = this.options.clock.now();
       const { leaseMs } = this.options;
@@ -299,8 +304,9 @@ export class Jobs {
   }
 
   private driverDeps() {
-    const { clock, node, logger, inspect, leaseMs } = this.options;
+    const { clock, node, logger, inspect, leaseMs, onTransition } = this.options;
     return {
+      ...(onTransition ? { onTransition } : {}),
       leaseMs,
       ...(inspect ? { inspect: guardInspect(inspect) } : {}),
       store: this.store,

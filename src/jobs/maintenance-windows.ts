@@ -1,5 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
-import { parseDuration, type MaintenanceWindow } from '../domain/job.js';
+import { durationOrNull } from '../domain/duration.js';
+import type { MaintenanceWindow } from '../domain/job.js';
 
 /** Whether a time is inside one of the windows, and when that changes next. */
 export interface WindowState {
@@ -17,7 +18,7 @@ export function windowState(windows: MaintenanceWindow[], now: number): WindowSt
   let closesAt = 0;
   let nextOpen = Infinity;
   for (const window of windows) {
-    const duration = parseDuration(window.duration)!;
+    const duration = durationOrNull(window.duration)!;
     const schedule = CronExpressionParser.parse(window.cron, { currentDate: new Date(now + 1), tz: window.time_zone });
     const opened = schedule.prev().getTime();
     if (now < opened + duration) {
@@ -34,7 +35,7 @@ export function windowState(windows: MaintenanceWindow[], now: number): WindowSt
 
 /** Why a window cannot be used, naming its field; null when it can. */
 export function windowProblem(window: MaintenanceWindow, field: string): string | null {
-  if (parseDuration(window.duration) === null) return `${field}.duration must be a duration such as 90m, 2h or 1d (got ${JSON.stringify(window.duration)})`;
+  if (durationOrNull(window.duration) === null) return `${field}.duration must be a duration such as 90m, 2h or 1d (got ${JSON.stringify(window.duration)})`;
   try {
     // An unknown zone is refused by Intl (what cron-parser's time zone support rests on).
     new Intl.DateTimeFormat('en', { timeZone: window.time_zone });

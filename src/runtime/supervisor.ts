@@ -349,6 +349,11 @@ export class Supervisor {
     return events.length > 0 ? events : null;
   }
 
+  /** Wakes the live feeds for audit records written outside the command batches (a job's transitions). */
+  auditWritten(): void {
+    this.notifyCommitted();
+  }
+
   /** Calls `listener` after every commit of transitions (audit records); returns the unsubscribe. */
   onCommitted(listener: () => void): () => void {
     this.commitListeners.add(listener);

@@ -16,8 +16,9 @@ interface SseEvent {
 }
 interface AuditData {
   id: string;
-  kind: 'transition' | 'refusal';
+  kind: 'transition' | 'refusal' | 'job';
   document_id: string | null;
+  job_id?: string;
   from?: string | null;
   to?: string;
   cause: string;
@@ -379,6 +380,21 @@ describe('management API: the event stream (SSE)', () => {
       stream.ids,
       (await auditAfter(start, 'agent=es-in')).map((a) => a.id),
     );
+  });
+
+  test("a job's transitions come on the stream as they are stored (kind job), filtered by ?kind=job", async (t) => {
+    await h.addAgent('es-job', ['es-jobs']);
+    const stream = await opened(await open(t, '/api/v1/events/stream?kind=job'));
+    const created = await h.admin('POST', '/api/v1/jobs', { name: 'streamed', targets: { groups: ['es-jobs'] }, steps: [{ action: { name: 'restart', args: {} }, timeout: 60 }] });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = (created.body as { job_id: string }).job_id;
+    assert.equal((await h.admin('POST', `/api/v1/jobs/${id}/pause`)).status, 200);
+    const jobEvents = () => stream.audit.filter((a) => a.job_id === id).map((a) => `${a.from ?? '-'}>${a.to}:${a.cause}`);
+    // Well within the stream's keepalive (which would also show them): each is woken for as it is stored.
+    await eventually(() => (jobEvents().length === 3 ? true : undefined), 'the job transitions on the stream', 5000);
+    assert.deepEqual(jobEvents(), ['->scheduled:created', 'scheduled>rolling_out:started', 'rolling_out>paused:paused']);
+    assert.ok(stream.audit.every((a) => a.kind === 'job'));
+    assert.equal((await h.admin('POST', `/api/v1/jobs/${id}/cancel`)).status, 200);
   });
 
   test('roles: an auditor or operator may open it; no key or a bad key is 401, audited (once per reason)', async (t) => {
