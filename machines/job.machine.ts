@@ -9,7 +9,7 @@ import { assign, setup } from 'xstate';
  *
  * The machine decides whether commands may go out (the tag `releasing`; `canary` limits them to the
  * canary's targets); the runtime's driver releases them at the job's rate while it may. The effects are
- * named actions, implemented by the runtime (src/jobs/job-effects.ts).
+ * named actions, implemented by the runtime (src/jobs/job-driver.ts).
  */
 
 export type AbortOn = 'failure' | 'timed_out' | 'any';

@@ -46,7 +46,9 @@ function jobSpecProblem(body: JobRequest, now: number): string | null {
   if (rollout && 'exponential' in rollout && rollout.exponential.max_per_minute < rollout.exponential.base_per_minute) {
     return 'body.rollout.exponential.max_per_minute must be at least base_per_minute';
   }
+  if (rollout && 'exponential' in rollout && rollout.exponential.factor <= 1) return 'body.rollout.exponential.factor must be above 1';
   if (canary && (canary.targets === undefined) === (canary.percent === undefined)) return 'body.canary needs one of targets or percent';
+  if (canary?.percent !== undefined && canary.percent <= 0) return 'body.canary.percent must be above 0';
   if (body.continuous && !targets.groups?.length) return 'body.continuous needs body.targets.groups: it reaches agents that join them later';
   if (body.continuous && canary) return 'body.canary cannot be used with body.continuous (the canary would never finish)';
   return null;

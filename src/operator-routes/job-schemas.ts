@@ -59,7 +59,8 @@ export const JobSpecBody = Type.Object(
             exponential: Type.Object(
               {
                 base_per_minute: PerMinute,
-                factor: Type.Number({ exclusiveMinimum: 1, maximum: 5 }),
+                // Above 1 (checked in job-spec.ts: OpenAPI 3.0 has no numeric exclusiveMinimum).
+                factor: Type.Number({ minimum: 1, maximum: 5 }),
                 increase_after: Type.Union([
                   Type.Object({ notified: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
                   Type.Object({ succeeded: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
@@ -77,7 +78,8 @@ export const JobSpecBody = Type.Object(
       Type.Object(
         {
           targets: Type.Optional(Type.Integer({ minimum: 1 })),
-          percent: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
+          // Above 0 (checked in job-spec.ts).
+          percent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
           then: Type.Union([Type.Literal('approve'), Type.Object({ auto_at_success_percent: Percent }, { additionalProperties: false })]),
         },
         { additionalProperties: false },

@@ -434,6 +434,8 @@ describe('bad jobs', () => {
     ['no targets', { targets: {} }, /body\.targets must name/],
     ['more than 10 attempts', { retries: [{ on: 'failure', max_attempts: 11 }] }, /max_attempts/],
     ['a canary with both targets and percent', { canary: { targets: 1, percent: 5, then: 'approve' } }, /canary needs one of/],
+    ['a canary of 0 %', { canary: { percent: 0, then: 'approve' } }, /canary\.percent must be above 0/],
+    ['an exponential factor of 1', { rollout: { exponential: { base_per_minute: 1, factor: 1, increase_after: { notified: 1 }, max_per_minute: 2 } } }, /factor must be above 1/],
   ];
   for (const [what, change, message] of cases) {
     test(`${what}: 400 naming the field, nothing stored`, async () => {
