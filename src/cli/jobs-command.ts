@@ -6,7 +6,7 @@ import { FINAL_JOB_STATUSES, type JobStatus } from '../domain/job.js';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { printJson, shortTime, table } from './format.js';
-import { badUsage } from './usage.js';
+import { badUsage, MAX_TIMEOUT_S, wholeNumber } from './usage.js';
 
 const VERBS = ['create', 'list', 'show', 'pause', 'resume', 'approve', 'cancel'] as const;
 
@@ -76,12 +76,13 @@ function jobFromFlags(values: Record<string, string | string[] | boolean | undef
   if (!values.name) return '--name';
   if (actions.length === 0) return '--action (one per step)';
   if (list('group').length + list('agent').length + list('server').length === 0) return 'a target: --group, --agent or --server';
-  const timeout = Number(values.timeout ?? '3600');
-  if (!Number.isInteger(timeout) || timeout < 1 || timeout > 2_592_000) return `--timeout as a whole number of seconds from 1 to 2592000 (not "${String(values.timeout)}")`;
-  const rate = values.rate === undefined ? undefined : Number(values.rate);
-  if (rate !== undefined && (!Number.isInteger(rate) || rate < 1)) return `--rate as a whole number of targets per minute, at least 1 (not "${String(values.rate)}")`;
-  const canary = values.canary === undefined ? undefined : Number(values.canary);
-  if (canary !== undefined && (!Number.isInteger(canary) || canary < 1)) return `--canary as a whole number of targets, at least 1 (not "${String(values.canary)}")`;
+  const text = (name: string) => values[name] as string | undefined;
+  const timeout = wholeNumber(text('timeout') ?? '3600', 1, MAX_TIMEOUT_S);
+  if (timeout === null) return `--timeout as a whole number of seconds from 1 to ${MAX_TIMEOUT_S} (not "${text('timeout')}")`;
+  const rate = text('rate') === undefined ? undefined : wholeNumber(text('rate')!, 1);
+  if (rate === null) return `--rate as a whole number of targets per minute, at least 1 (not "${text('rate')}")`;
+  const canary = text('canary') === undefined ? undefined : wholeNumber(text('canary')!, 1);
+  if (canary === null) return `--canary as a whole number of targets, at least 1 (not "${text('canary')}")`;
   return {
     name: values.name,
     targets: {

@@ -7,6 +7,7 @@ import { commandsTable, type CommandView } from './views.js';
 import { printSummary, type RequestSummary } from './requests-command.js';
 import { FINAL_STATUSES } from '../domain/command.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
+import { MAX_TIMEOUT_S, wholeNumber } from './usage.js';
 
 const HELP = `Usage: courier send (--agent <id> | --group <name> | --server <module>) --action <name> [options]
 Options:
@@ -66,9 +67,9 @@ export async function runSend(args: string[]): Promise<number> {
     }
   }
   // Named by its flag, not as the API's `body.commands.0.timeout` would name it.
-  const timeout = Number(values.timeout);
-  if (!/^[0-9]+$/.test(values.timeout) || timeout < 1 || timeout > 2_592_000) {
-    console.error(`courier send: --timeout must be a whole number of seconds from 1 to 2592000 (30 days), not "${values.timeout}"`);
+  const timeout = wholeNumber(values.timeout, 1, MAX_TIMEOUT_S);
+  if (timeout === null) {
+    console.error(`courier send: --timeout must be a whole number of seconds from 1 to ${MAX_TIMEOUT_S} (30 days), not "${values.timeout}"`);
     return EXIT.USAGE;
   }
   const type = targets[0]!;

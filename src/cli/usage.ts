@@ -14,3 +14,13 @@ export function badUsage(command: string, verb: string | undefined, known: reado
   console.error(`courier ${command}: ${why}\n\n${help}`);
   return EXIT.USAGE;
 }
+
+/** The most seconds a command may wait for delivery (30 days), as the API allows. */
+export const MAX_TIMEOUT_S = 2_592_000;
+
+/** A flag's value as a whole number within [min, max] (digits only: not `1e3`, not `2.0`), or null. */
+export function wholeNumber(text: string, min: number, max = Number.MAX_SAFE_INTEGER): number | null {
+  if (!/^[0-9]+$/.test(text)) return null;
+  const value = Number(text);
+  return value >= min && value <= max ? value : null;
+}

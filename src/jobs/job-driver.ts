@@ -38,11 +38,13 @@ function restAfter(reading: JobReading, commands: number): number {
 /** Most commands a job creates in one submission (a job at no rate limit over a large fleet goes out in slices). */
 const RELEASE_SLICE = 5000;
 
+/** Creates a job's commands (the supervisor's `submit`, with ids it chose); resolves once they are durable. */
+export type SubmitJobCommands = (specs: CommandSpec[], who: string, options: { owner: string; idsKnownNew: true }) => Promise<unknown>;
+
 /** What a driver needs of the runtime around it. */
 export interface JobDriverDeps {
   store: JobStore;
-  /** Creates commands (the supervisor's `submit`); resolves once they are durable. */
-  submit(specs: CommandSpec[], who: string, options: { owner: string; idsKnownNew: true }): Promise<unknown>;
+  submit: SubmitJobCommands;
   /** Cancels a pending command (the supervisor's `cancel`). */
   cancel(documentId: string, who: string): Promise<unknown>;
   clock: Clock;
@@ -154,6 +156,11 @@ export class JobDriver {
     return this.actor.getPersistedSnapshot();
   }
 
+  /** How many of its targets (the first ones) are its canary: fixed when the job began, kept in its machine. */
+  private get canaryTargets(): number {
+    return this.actor.getSnapshot().context.canaryTargets;
+  }
+
   get status(): JobStatus {
     return this.actor.getSnapshot().value;
   }
@@ -184,11 +191,9 @@ export class JobDriver {
       if (this.finished) return;
       const now = this.deps.clock.now();
       await this.renewLease(now);
-      const { schedule } = this.record.spec;
-      if (this.status === 'scheduled' && now >= (schedule?.start_at ? Date.parse(schedule.start_at) : this.record.createdAt)) {
-        await this.timeEvents(now);
-        await this.step({ type: 'START', at: now });
-      } else await this.timeEvents(now);
+      await this.timeEvents(now);
+      const startAt = this.record.spec.schedule?.start_at;
+      if (this.status === 'scheduled' && now >= (startAt ? Date.parse(startAt) : this.record.createdAt)) await this.step({ type: 'START', at: now });
       if (this.retired) return;
       const reading = await this.read(now);
       this.restUntil = now + restAfter(reading, this.commands.size);
@@ -213,12 +218,7 @@ export class JobDriver {
     }
     for (const command of changed) this.commands.set(command.document_id, command);
     this.readAt = now;
-    return readJob(this.record.spec, this.record.targets, [...this.commands.values()], canarySize(this.record.spec, this.record.targets.length), now);
-  }
-
-  /** Its rate now (targets per minute), null for none. */
-  rate(reading: JobReading): number | null {
-    return ratePerMinute(this.record.spec.rollout, reading);
+    return readJob(this.record.spec, this.record.targets, [...this.commands.values()], this.canaryTargets, now);
   }
 
   private async timeEvents(now: number): Promise<void> {
@@ -278,10 +278,10 @@ export class JobDriver {
 
   /** Sends what may go out now: next steps and retries of started targets, then new targets at the rate. */
   private async releaseDue(reading: JobReading, now: number): Promise<void> {
-    const canary = this.actor.getSnapshot().hasTag('canary') ? canarySize(this.record.spec, this.record.targets.length) : Infinity;
+    const canary = this.actor.getSnapshot().hasTag('canary') ? this.canaryTargets : Infinity;
     const started = this.record.targets.length - reading.notStarted.length;
     const room = Math.max(0, canary - started);
-    const fresh = Math.min(room, this.budget.available(now, this.rate(reading)), reading.notStarted.length);
+    const fresh = Math.min(room, this.budget.available(now, ratePerMinute(this.record.spec.rollout, reading)), reading.notStarted.length);
     const releases: Release[] = [...reading.followUps, ...reading.notStarted.slice(0, fresh).map((route) => ({ route, step: 0, attempt: 1 }))];
     for (let from = 0; from < releases.length; from += RELEASE_SLICE) await this.submit(releases.slice(from, from + RELEASE_SLICE));
     this.budget.spend(fresh);

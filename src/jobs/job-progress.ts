@@ -1,5 +1,5 @@
 import type { JobProgress } from '../../machines/job.machine.js';
-import { COMMAND_STATUSES, FINAL_STATUSES, type CommandStatus } from '../domain/command.js';
+import { FINAL_STATUSES, zeroCountsByStatus, type CommandStatus } from '../domain/command.js';
 import { durationOrNull } from '../domain/duration.js';
 import type { JobCommand, JobSpec } from '../domain/job.js';
 
@@ -19,8 +19,6 @@ export interface JobReading {
   steps: StepCounts[];
   /** Targets that received their first command. */
   notified: number;
-  /** Targets whose every step succeeded. */
-  succeeded: number;
   /** Targets not started yet, in rollout order: they go out at the job's rate. */
   notStarted: string[];
   /** Next steps and retries due now for targets already started: they go out at once. */
@@ -40,16 +38,18 @@ type TargetState =
  */
 export function readJob(spec: JobSpec, targets: string[], commands: JobCommand[], canaryTargets: number, now: number): JobReading {
   const latest = latestAttempts(commands);
-  const steps: StepCounts[] = spec.steps.map(() => ({ ...zeroStepCounts(), not_started: targets.length }));
-  const states = targets.map((route) => targetState(spec, latest.get(route), now));
-  for (const byStep of latest.values()) {
-    for (const [step, command] of byStep) {
+  const steps: StepCounts[] = spec.steps.map(() => ({ ...zeroCountsByStatus(), not_started: targets.length }));
+  const states = targets.map((route) => {
+    const byStep = latest.get(route);
+    // Counted per target: the commands of a target that left the job (an agent removed) are not its.
+    for (const [step, command] of byStep ?? []) {
       const counts = steps[step];
       if (!counts) continue;
       counts[command.status]++;
       counts.not_started--;
     }
-  }
+    return targetState(spec, route, byStep, now);
+  });
 
   // A barrier holds a step back until no unfinished target is on an earlier one.
   let lowestStage = Infinity;
@@ -82,11 +82,7 @@ export function readJob(spec: JobSpec, targets: string[], commands: JobCommand[]
     else if (state.outcome === 'timed_out') progress.timedOut++;
   }
   progress.done = !spec.continuous && targets.length > 0 && progress.finished === targets.length;
-  return { progress, steps, notified, succeeded: progress.succeeded, notStarted, followUps, nextRetryAt };
-}
-
-function zeroStepCounts(): StepCounts {
-  return { ...(Object.fromEntries(COMMAND_STATUSES.map((s) => [s, 0])) as Record<CommandStatus, number>), not_started: 0 };
+  return { progress, steps, notified, notStarted, followUps, nextRetryAt };
 }
 
 /** Per route, per step: the command of the latest attempt. */
@@ -101,9 +97,8 @@ function latestAttempts(commands: JobCommand[]): Map<string, Map<number, JobComm
   return latest;
 }
 
-function targetState(spec: JobSpec, byStep: Map<number, JobCommand> | undefined, now: number): TargetState {
+function targetState(spec: JobSpec, route: string, byStep: Map<number, JobCommand> | undefined, now: number): TargetState {
   if (!byStep || byStep.size === 0) return { kind: 'not_started' };
-  const route = byStep.values().next().value!.route;
   for (let step = 0; step < spec.steps.length; step++) {
     const command = byStep.get(step);
     if (!command) return { kind: 'waiting', release: { route, step, attempt: 1 }, at: now };

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AnyActorRef } from 'xstate';
 import { guardInspect, type InspectObserver } from '../runtime/actor-observers.js';
-import { agentRoute, serverRoute, type CommandSpec } from '../domain/command.js';
+import { agentRoute, serverRoute } from '../domain/command.js';
 import { FINAL_JOB_STATUSES, JOB_STATUSES, type JobRecord, type JobSpec, type JobStatus } from '../domain/job.js';
 import { CourierError, errors } from '../errors.js';
 import type { Clock } from '../runtime/clock.js';
 import type { JobStore } from '../store/job-store.js';
 import type { Page, PageOf } from '../store/operator-store.js';
 import type { CommandStore } from '../store/store.js';
-import { JobDriver } from './job-driver.js';
+import { JobDriver, type SubmitJobCommands } from './job-driver.js';
 import { readJob, type JobReading } from './job-progress.js';
 import { canarySize } from './job-spec.js';
 import { ratePerMinute } from './rollout-rate.js';
@@ -17,7 +17,7 @@ import { windowState } from './maintenance-windows.js';
 
 export interface JobsOptions {
   store: CommandStore;
-  submit(specs: CommandSpec[], who: string, options: { owner: string; idsKnownNew: true }): Promise<unknown>;
+  submit: SubmitJobCommands;
   cancel(documentId: string, who: string): Promise<unknown>;
   clock: Clock;
   node: string;
@@ -310,10 +310,10 @@ export class Jobs {
       leaseMs,
       ...(inspect ? { inspect: guardInspect(inspect) } : {}),
       store: this.store,
-      submit: async (specs: CommandSpec[], who: string, options: { owner: string; idsKnownNew: true }) => {
+      submit: (async (specs, who, options) => {
         await this.options.submit(specs, who, options);
         this.commandsMade += specs.length;
-      },
+      }) satisfies SubmitJobCommands,
       cancel: (documentId: string, who: string) => this.options.cancel(documentId, who),
       clock,
       node,

@@ -1,15 +1,16 @@
 import type { Rollout } from '../domain/job.js';
+import type { JobReading } from './job-progress.js';
 
 /**
  * The job's rate in targets per minute given how far it got, or null for no limit. An exponential
  * rollout starts at its base rate and multiplies it by its factor each time another `increase_after`
  * targets were notified (or succeeded), up to its maximum — as AWS IoT Jobs' exponential rollouts do.
  */
-export function ratePerMinute(rollout: Rollout | undefined, reached: { notified: number; succeeded: number }): number | null {
+export function ratePerMinute(rollout: Rollout | undefined, reached: Pick<JobReading, 'notified' | 'progress'>): number | null {
   if (!rollout) return null;
   if ('max_per_minute' in rollout) return rollout.max_per_minute;
   const { base_per_minute: base, factor, increase_after: after, max_per_minute: max } = rollout.exponential;
-  const [count, every] = 'notified' in after ? [reached.notified, after.notified] : [reached.succeeded, after.succeeded];
+  const [count, every] = 'notified' in after ? [reached.notified, after.notified] : [reached.progress.succeeded, after.succeeded];
   const increases = Math.floor(count / every);
   return Math.min(max, Math.floor(base * factor ** increases));
 }

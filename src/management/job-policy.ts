@@ -52,5 +52,8 @@ export function scopedJobPolicy(access: Access, store: CommandStore): JobPolicy 
       if ((await outsideScope(principal.scope, job.spec, job.targets, store)) !== null) await access.refuse(request, errors.JOB_NOT_FOUND(job.id));
       return actorOf(principal);
     },
+    async sees(request: FastifyRequest, job) {
+      return (await outsideScope(access.principal(request).scope, job.spec, job.targets, store)) === null;
+    },
   };
 }

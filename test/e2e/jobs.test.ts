@@ -469,11 +469,15 @@ describe('bad jobs', () => {
     const other = await createJob(h, { ...valid, targets: { groups: ['windows'] }, canary: { targets: 1, then: 'approve' } });
     assert.equal((await h.mgmt('GET', `/api/v1/jobs/${other}`, { key: linux })).status, 404);
     assert.equal((await h.mgmt('POST', `/api/v1/jobs/${other}/cancel`, { key: linux })).status, 404);
+    const refusals = async () => ((await h.admin('GET', '/api/v1/audit?kind=refusal&limit=1000')).body as { items: unknown[] }).items.length;
+    const refusedBefore = await refusals();
     const listed = (await h.mgmt('GET', '/api/v1/jobs', { key: linux })).body as { jobs: { job_id: string }[] };
     assert.deepEqual(
       listed.jobs.map((j) => j.job_id),
       [(own.body as { job_id: string }).job_id],
     );
+    // Leaving a job out of a list is no refusal: nothing is audited for it.
+    assert.equal(await refusals(), refusedBefore);
     const auditor = await h.createKey('auditor');
     assert.equal((await h.mgmt('POST', `/api/v1/jobs/${other}/cancel`, { key: auditor })).status, 403);
     assert.equal((await h.mgmt('GET', `/api/v1/jobs/${other}`, { key: auditor })).status, 200);

@@ -29,6 +29,11 @@ describe('reading a job from its commands', () => {
     assert.equal(r.steps[1]!.not_started, 4);
   });
 
+  test('a target that left the job (an agent removed) is not counted, though its commands remain', () => {
+    const r = readJob(spec(), ['a'], [cmd('a', 0, 'pending'), cmd('gone', 0, 'success')], 0, 0);
+    assert.deepEqual([r.steps[0]!.pending, r.steps[0]!.success, r.steps[0]!.not_started, r.notified], [1, 0, 0, 1]);
+  });
+
   test('only the latest attempt of a step counts; a retry waits for its backoff', () => {
     const s = spec({ steps: [step], retries: [{ on: 'timed_out', max_attempts: 2, backoff: '30s' }] });
     const early = readJob(s, ['a'], [cmd('a', 0, 'timed_out', 1, 1000)], 0, 20_000);
@@ -59,11 +64,12 @@ describe('reading a job from its commands', () => {
 
 describe('rollout rate', () => {
   test('constant, none, and exponential by notified or succeeded targets, capped', () => {
-    assert.equal(ratePerMinute(undefined, { notified: 0, succeeded: 0 }), null);
-    assert.equal(ratePerMinute({ max_per_minute: 60 }, { notified: 500, succeeded: 0 }), 60);
+    const reached = (notified: number, succeeded: number) => ({ notified, progress: { ...readJob(spec(), [], [], 0, 0).progress, succeeded } });
+    assert.equal(ratePerMinute(undefined, reached(0, 0)), null);
+    assert.equal(ratePerMinute({ max_per_minute: 60 }, reached(500, 0)), 60);
     const exp = { exponential: { base_per_minute: 10, factor: 2, increase_after: { succeeded: 50 }, max_per_minute: 70 } };
     assert.deepEqual(
-      [0, 49, 50, 100, 150, 1000].map((succeeded) => ratePerMinute(exp, { notified: 0, succeeded })),
+      [0, 49, 50, 100, 150, 1000].map((succeeded) => ratePerMinute(exp, reached(0, succeeded))),
       [10, 10, 20, 40, 70, 70],
     );
   });

@@ -1,7 +1,7 @@
 import type { Client } from '@opensearch-project/opensearch';
-import { FINAL_JOB_STATUSES, isJobStatus, JOB_STATUSES, type JobCommand, type JobRecord, type JobStatus, type JobTransitionRecord } from '../../domain/job.js';
+import { FINAL_JOB_STATUSES, JOB_STATUSES, type JobCommand, type JobRecord, type JobStatus, type JobTransitionRecord } from '../../domain/job.js';
 import { errors } from '../../errors.js';
-import type { JobStore } from '../job-store.js';
+import { nextJobCursor, readJobCursor, type JobStore } from '../job-store.js';
 import type { Page, PageOf } from '../operator-store.js';
 import { statusOf, type AuditSource, type CommandSource } from './command-source.js';
 import { isStatus, toCourierError, toWriteError } from './failures.js';
@@ -9,6 +9,7 @@ import type { IndexNames } from './indices.js';
 import { searchAll, searchComplete, type Hit } from './search.js';
 import { formatVersion, parseVersion } from './version-book.js';
 import { readDate } from './dates.js';
+import { storedJobStatus } from '../stored-status.js';
 
 /** A job's document in `courier-jobs`. */
 export interface JobSource {
@@ -39,10 +40,9 @@ function toSource(job: JobRecord): JobSource {
 
 function toJob(hit: Pick<Hit<JobSource>, '_id' | '_source' | '_seq_no' | '_primary_term'>): JobRecord {
   const s = hit._source;
-  if (!isJobStatus(s.status)) throw errors.STORE_UNAVAILABLE(`job ${hit._id} has an unknown status ${JSON.stringify(s.status)}`);
   return {
     id: s.id,
-    status: s.status,
+    status: storedJobStatus(s.status, `job ${hit._id}`),
     createdAt: s.created_at,
     updatedAt: s.updated_at,
     owner: s.owner,
@@ -103,7 +103,8 @@ export class OpenSearchJobs implements JobStore {
   }
 
   async list(filter: { status?: JobStatus[] | undefined }, page: Page): Promise<PageOf<JobRecord>> {
-    const after = page.cursor ? decodeCursor(page.cursor) : undefined;
+    const cursor = page.cursor ? readJobCursor(page.cursor) : null;
+    const after = cursor ? [cursor.at, cursor.id] : undefined;
     try {
       await this.client.indices.refresh({ index: this.names.jobs });
       const res = await searchComplete<JobSource>(this.client, this.names.jobs, {
@@ -112,9 +113,8 @@ export class OpenSearchJobs implements JobStore {
         size: page.limit,
         ...(after ? { search_after: after } : {}),
       });
-      const hits = res.hits.hits;
-      const last = hits.at(-1);
-      return { items: hits.map(toJob), next: hits.length === page.limit && last ? `${last._source.created_at}.${last._source.id}` : null };
+      const items = res.hits.hits.map(toJob);
+      return { items, next: nextJobCursor(items, page.limit) };
     } catch (error) {
       throw toCourierError(error);
     }
@@ -186,11 +186,4 @@ export class OpenSearchJobs implements JobStore {
 function updatedAt(source: CommandSource): number {
   const read = readDate(source.courier?.updated_at);
   return read.kind === 'time' ? read.ms : 0;
-}
-
-/** Cursors this store issues are `<created_at>.<id>`; anything else was not issued by it. */
-function decodeCursor(cursor: string): [number, string] {
-  const match = /^(\d{1,15})\.(.+)$/.exec(cursor);
-  if (!match) throw errors.VALIDATION('Invalid [querystring.cursor]: not a cursor this server issued');
-  return [Number(match[1]), match[2]!];
 }

@@ -4,7 +4,7 @@ import { isUnrestricted } from '../../domain/scope.js';
 import type { CommandState } from '../../domain/command.js';
 import type { ApiKeyRecord, AuditEntry, AuditFilter, CommandFilter, OperatorStore, Page, PageOf, RefusalRecord, RequestSummary } from '../operator-store.js';
 import type { AgentRecord } from '../records.js';
-import { storedFromStatus, storedStatus } from '../stored-status.js';
+import { storedFromJobStatus, storedFromStatus, storedJobStatus, storedStatus } from '../stored-status.js';
 import { toRecord, type AgentSource } from './agent-directory.js';
 import { indexCheckpoint } from './checkpoint.js';
 import { stateFromSource, type AuditSource, type CommandSource } from './command-source.js';
@@ -14,8 +14,6 @@ import { isStatus, toCourierError } from './failures.js';
 import type { IndexNames } from './indices.js';
 import { IN_AUDIT, IN_COMMANDS, NOTHING, all, any, commandClauses, decodeCursor, encodeCursor, numericCursor, term, timeClause, type Clause } from './operator-query-clauses.js';
 import { searchAll, searchComplete, type Hit } from './search.js';
-import { isJobStatus, type JobStatus } from '../../domain/job.js';
-import { errors } from '../../errors.js';
 
 interface ApiKeySource {
   id: string;
@@ -31,16 +29,12 @@ function auditEntry(hit: Hit<AuditSource>): AuditEntry {
   const s = hit._source;
   const common = { id: String(hit._seq_no + 1), at: s.at, node: s.node, actor: s.actor };
   if (s.kind === 'job') {
-    const status = (value: unknown): JobStatus => {
-      if (!isJobStatus(value)) throw errors.STORE_UNAVAILABLE(`audit record ${common.id} names an unknown job status ${JSON.stringify(value)}`);
-      return value;
-    };
     return {
       kind: 'job',
       document_id: null,
       job_id: s.job_id ?? '',
-      from: s.from === null || s.from === undefined ? null : status(s.from),
-      to: status(s.to),
+      from: storedFromJobStatus(s.from, `audit record ${common.id}`),
+      to: storedJobStatus(s.to, `audit record ${common.id}`),
       cause: s.cause,
       ...(s.detail !== undefined ? { detail: s.detail } : {}),
       ...common,

@@ -1,9 +1,8 @@
 import type Database from 'better-sqlite3';
-import { FINAL_JOB_STATUSES, isJobStatus, JOB_STATUSES, type JobCommand, type JobRecord, type JobStatus, type JobTransitionRecord } from '../../domain/job.js';
-import { errors } from '../../errors.js';
-import type { JobStore } from '../job-store.js';
+import { FINAL_JOB_STATUSES, JOB_STATUSES, type JobCommand, type JobRecord, type JobStatus, type JobTransitionRecord } from '../../domain/job.js';
+import { nextJobCursor, readJobCursor, type JobStore } from '../job-store.js';
 import type { Page, PageOf } from '../operator-store.js';
-import { storedStatus } from '../stored-status.js';
+import { storedJobStatus, storedStatus } from '../stored-status.js';
 
 interface JobRow {
   id: string;
@@ -18,10 +17,10 @@ interface JobRow {
 type StoredRest = Pick<JobRecord, 'spec' | 'targets' | 'snapshot' | 'abortReason'>;
 
 function rowToJob(row: JobRow): JobRecord {
-  if (!isJobStatus(row.status)) throw errors.STORE_UNAVAILABLE(`job ${row.id} has an unknown status ${JSON.stringify(row.status)}`);
+  const status = storedJobStatus(row.status, `job ${row.id}`);
   const rest = JSON.parse(row.record) as StoredRest;
   // One node alone drives the jobs of its store: no lease.
-  return { id: row.id, status: row.status, createdAt: row.created_at, updatedAt: row.updated_at, owner: row.owner, lease: null, ...rest };
+  return { id: row.id, status, createdAt: row.created_at, updatedAt: row.updated_at, owner: row.owner, lease: null, ...rest };
 }
 
 function rest(job: JobRecord): string {
@@ -73,7 +72,7 @@ export class SqliteJobs implements JobStore {
     const where: string[] = [];
     const params: Record<string, unknown> = {};
     if (filter.status?.length) where.push(`status IN (${filter.status.map((s, i) => ((params[`s${i}`] = s), `@s${i}`)).join(', ')})`);
-    const cursor = page.cursor ? decodeCursor(page.cursor) : null;
+    const cursor = page.cursor ? readJobCursor(page.cursor) : null;
     if (cursor) {
       where.push(`(created_at < @at OR (created_at = @at AND id < @id))`);
       Object.assign(params, cursor);
@@ -81,8 +80,8 @@ export class SqliteJobs implements JobStore {
     const rows = this.db
       .prepare(`SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ${page.limit}`)
       .all(params) as JobRow[];
-    const last = rows[rows.length - 1];
-    return { items: rows.map(rowToJob), next: rows.length === page.limit && last ? `${last.created_at}.${last.id}` : null };
+    const items = rows.map(rowToJob);
+    return { items, next: nextJobCursor(items, page.limit) };
   }
 
   async save(job: JobRecord, audit: JobTransitionRecord | null): Promise<undefined> {
@@ -112,11 +111,4 @@ export class SqliteJobs implements JobStore {
 
 function auditRow(audit: JobTransitionRecord) {
   return { ...audit, detail: audit.detail ?? null };
-}
-
-/** Cursors this store issues are `<created_at>.<id>`; anything else was not issued by it. */
-function decodeCursor(cursor: string): { at: number; id: string } {
-  const match = /^(\d{1,15})\.(.+)$/.exec(cursor);
-  if (!match) throw errors.VALIDATION('Invalid [querystring.cursor]: not a cursor this server issued');
-  return { at: Number(match[1]), id: match[2]! };
 }

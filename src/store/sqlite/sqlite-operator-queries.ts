@@ -1,8 +1,7 @@
-import { isJobStatus, type JobStatus } from '../../domain/job.js';
 import type Database from 'better-sqlite3';
 import { isUnrestricted, type Scope } from '../../domain/scope.js';
 import { zeroCountsByStatus, type CommandResult } from '../../domain/command.js';
-import { storedFromStatus, storedStatus } from '../stored-status.js';
+import { storedFromJobStatus, storedFromStatus, storedJobStatus, storedStatus } from '../stored-status.js';
 import type { ApiKeyRecord, AuditEntry, AuditFilter, CommandFilter, OperatorStore, Page, PageOf, RefusalRecord, RequestSummary } from '../operator-store.js';
 import type { AgentRecord } from '../records.js';
 import { rowToState, type CommandRow } from './rows.js';
@@ -88,8 +87,8 @@ function rowToEntry(row: AuditRow): AuditEntry {
       kind: 'job',
       document_id: null,
       job_id: row.document_id!,
-      from: row.from_status === null ? null : jobStatus(row.from_status, row.id),
-      to: jobStatus(row.to_status, row.id),
+      from: storedFromJobStatus(row.from_status, `audit record ${row.id}`),
+      to: storedJobStatus(row.to_status, `audit record ${row.id}`),
       cause: row.cause,
       ...(row.detail !== null ? { detail: row.detail } : {}),
       ...common,
@@ -105,11 +104,6 @@ function rowToEntry(row: AuditRow): AuditEntry {
         cause: row.cause,
         ...common,
       };
-}
-
-function jobStatus(value: string | null, id: number): JobStatus {
-  if (!isJobStatus(value)) throw errors.STORE_UNAVAILABLE(`audit record ${id} names an unknown job status ${JSON.stringify(value)}`);
-  return value;
 }
 
 /** The operators' queries on the embedded store. */
