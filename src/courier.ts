@@ -17,6 +17,7 @@ import { AgentRegistry } from './auth/agent-registry.js';
 import { systemClock, type Clock } from './runtime/clock.js';
 import { Supervisor } from './runtime/supervisor.js';
 import { Jobs } from './jobs/jobs.js';
+import { CONSOLE_PATH } from './console/console-page.js';
 import { createInspector, type Inspector } from './inspect/inspector.js';
 import { ApiKeys } from './auth/api-keys.js';
 import { EnrollmentTokens } from './auth/enrollment-tokens.js';
@@ -105,7 +106,11 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     : undefined;
   await feed?.start();
   // Off by default; when off, no observer is attached to any actor and no port is opened.
-  const inspector: Inspector | undefined = config.inspect ? createInspector({ port: config.inspectPort, logger, liveActors: () => liveActors(supervisor, jobs) }) : undefined;
+  /** The console's address, once the management API listens (the inspector's page points to it). */
+  let consoleUrl: string | null = null;
+  const inspector: Inspector | undefined = config.inspect
+    ? createInspector({ port: config.inspectPort, logger, liveActors: () => liveActors(supervisor, jobs), consoleUrl: () => consoleUrl })
+    : undefined;
   const supervisor: Supervisor = new Supervisor({
     store,
     clock,
@@ -231,6 +236,11 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     operators,
     keys,
     tls: tls?.serverOptions(false),
+    tallyLiveStates: (tally) => {
+      supervisor.tallyLiveStates(tally);
+      jobs.tallyLiveStates(tally);
+      poller?.tallyLiveStates(tally);
+    },
     ...(feed ? { peerSecret: feed.secret } : {}),
   });
   undo.push(() => management.close());
@@ -252,6 +262,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   const url = baseUrl(scheme, config.host, address.port);
   const managementPort = (management.server.address() as AddressInfo).port;
   const managementUrl = baseUrl(scheme, config.managementHost, managementPort);
+  consoleUrl = `${managementUrl}${CONSOLE_PATH}`;
   if (feed) {
     const advertised = config.advertiseUrl ?? advertisedUrl(scheme, config.managementHost, managementPort);
     if (config.advertiseUrl === undefined && isLoopback(config.managementHost)) {
@@ -264,7 +275,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     undo.push(() => feed.leave());
   }
   const tlsInfo = tls ? { caFingerprint: tls.caFingerprint, ...(tls.caFile ? { caFile: tls.caFile } : {}) } : undefined;
-  logger.info({ url, managementUrl, socket: config.socket, store: store.kind, ...(tlsInfo ? { tls: tlsInfo } : {}) }, 'courier is running');
+  logger.info({ url, managementUrl, console: consoleUrl, socket: config.socket, store: store.kind, ...(tlsInfo ? { tls: tlsInfo } : {}) }, 'courier is running');
 
   let stopping: Promise<void> | undefined;
   return {

@@ -38,6 +38,7 @@ export async function runServe(args: string[]): Promise<number> {
   const logger = pino({ level: config.logLevel });
   logger.info({ config: redactedConfig(config) }, 'configuration');
   const courier = await startCourier(config, { logger });
+  process.stderr.write(`courier: web console: ${courier.managementUrl}/console (sign in with an API key: courier keys create --role admin|operator|auditor)\n`);
   if (courier.inspector) process.stderr.write(`courier: Stately inspector: open ${courier.inspector.url}\n`);
   if (courier.tls) {
     const pin = courier.tls.caFile ? `--ca ${courier.tls.caFile}, or ` : '';

@@ -8,6 +8,8 @@ export interface InspectorOptions {
   port: number;
   logger: Logger;
   liveActors: () => Iterable<AnyActorRef>;
+  /** Where courier's own console is (the relay's page points to it when stately.ai cannot be reached). */
+  consoleUrl?: () => string | null;
 }
 
 /** The Stately inspector for a courier node: the actors' observer and the relay viewers connect to. */
@@ -27,7 +29,7 @@ export interface Inspector {
 
 export function createInspector(options: InspectorOptions): Inspector {
   const bridge = new InspectionBridge({ liveActors: options.liveActors });
-  const relay = new InspectorRelay({ port: options.port, bridge, logger: options.logger });
+  const relay = new InspectorRelay({ port: options.port, bridge, logger: options.logger, ...(options.consoleUrl ? { consoleUrl: options.consoleUrl } : {}) });
   return {
     observer: bridge.observer,
     get url() {

@@ -17,6 +17,8 @@ export interface InspectorRelayOptions {
   port: number;
   bridge: InspectionBridge;
   logger: Logger;
+  /** Where courier's own console is, for the page to point to when the Stately inspector cannot be loaded. */
+  consoleUrl?: () => string | null;
   /** Defaults to 24 random bytes, base64url. */
   token?: string;
 }
@@ -47,7 +49,7 @@ export class InspectorRelay {
         response.writeHead(404).end();
         return;
       }
-      const page = bridgePage(host);
+      const page = bridgePage(host, this.options.consoleUrl?.() ?? null);
       response.writeHead(200, page.headers).end(request.method === 'HEAD' ? undefined : page.html);
     });
     this.server.on('upgrade', (request, socket, head) => this.upgrade(request, socket, head));

@@ -6,6 +6,8 @@ import { agentRoute, serverRoute } from '../domain/command.js';
 import { FINAL_JOB_STATUSES, JOB_STATUSES, type JobRecord, type JobSpec, type JobStatus } from '../domain/job.js';
 import { CourierError, errors } from '../errors.js';
 import type { Clock } from '../runtime/clock.js';
+import type { LiveStateTally } from '../domain/live-states.js';
+import { jobMachine } from '../../machines/job.machine.js';
 import type { JobStore } from '../store/job-store.js';
 import type { Page, PageOf } from '../store/operator-store.js';
 import type { CommandStore } from '../store/store.js';
@@ -80,6 +82,11 @@ export class Jobs {
     const byStatus = Object.fromEntries(JOB_STATUSES.map((status) => [status, 0])) as Record<JobStatus, number>;
     for (const driver of this.drivers.values()) byStatus[driver.status]++;
     return { byStatus, commandsMade: this.commandsMade };
+  }
+
+  /** Where the jobs driven here stand (for the console's live machines). */
+  tallyLiveStates(tally: LiveStateTally): void {
+    for (const driver of this.drivers.values()) tally.add(jobMachine.id, driver.id, driver.status);
   }
 
   /** The actors of the jobs driven here (for the inspector). */

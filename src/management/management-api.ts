@@ -29,6 +29,8 @@ import { registerEventStream } from '../operator-routes/event-stream.js';
 import { registerQueryRoutes } from '../operator-routes/query-routes.js';
 import { registerClusterRoutes } from './cluster-routes.js';
 import type { AgentListDeps } from '../operator-routes/agent-list.js';
+import { registerConsoleRoutes } from '../console/console-routes.js';
+import type { LiveStateTally } from '../domain/live-states.js';
 
 export interface ManagementApiDeps {
   logger: Logger;
@@ -52,6 +54,8 @@ export interface ManagementApiDeps {
   health: () => Health;
   /** On a cluster: where agents not connected here are connected (see `ClusterFeed.whereConnected`). */
   connectedElsewhere?: AgentListDeps['connectedElsewhere'];
+  /** Adds where this node's live actors stand (the console's live machines). */
+  tallyLiveStates: (tally: LiveStateTally) => void;
   /** On a cluster: this node's secret, which other nodes present when they tell it of commands (see `registerClusterRoutes`). */
   peerSecret?: string;
 }
@@ -121,6 +125,7 @@ export async function createManagementApi(deps: ManagementApiDeps) {
   registerEventStream(app, deps.supervisor, deps.operators, scopeOf, { keyOf: (request) => access.principal(request).keyId, keys: deps.keys });
   registerManagementAgentRoutes(app, { ...deps, access, policy });
   registerEnrollmentTokenRoutes(app, deps.enrollmentTokens, { policy: scopedTokenPolicy(access), keyed: true });
+  registerConsoleRoutes(app, { principalOf: (request) => access.principal(request), tallyLiveStates: deps.tallyLiveStates, node: deps.node });
   if (deps.peerSecret !== undefined) {
     registerClusterRoutes(app, {
       supervisor: deps.supervisor,

@@ -7,6 +7,7 @@ import { toJobSpec } from '../jobs/job-spec.js';
 import type { JobControl, JobDetail, Jobs } from '../jobs/jobs.js';
 import type { Clock } from '../runtime/clock.js';
 import { JobIdParams, JobListQuery, JobPage, JobSpecBody, JobStatusBody, JobView } from './job-schemas.js';
+import { toPage } from './schemas.js';
 
 // Mounted on the admin socket (admin-api/) and on the management API (management/).
 
@@ -104,7 +105,7 @@ export function registerJobRoutes(app: HttpApp, jobs: Jobs, clock: Clock, policy
       config: { permission: 'commands:read' },
     },
     async (request) => {
-      const page = await jobs.list({ status: statusFilter(request.query.status) }, { limit: request.query.limit ?? 100, cursor: request.query.cursor ?? null });
+      const page = await jobs.list({ status: statusFilter(request.query.status) }, toPage(request.query));
       const visible: JobRecord[] = [];
       for (const job of page.items) if (await policy.sees(request, job)) visible.push(job);
       return { jobs: visible.map(jobSummary), next: page.next };

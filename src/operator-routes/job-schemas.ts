@@ -3,6 +3,7 @@ import { COMMAND_STATUSES } from '../domain/command.js';
 import { JOB_STATUSES } from '../domain/job.js';
 import { Id, IsoTime } from '../http/schemas.js';
 import { ActionSchema, CommandSpecSchema } from './command-schemas.js';
+import { Limit } from './schemas.js';
 
 // The job routes' requests and answers. Mounted on the admin socket and on the management API.
 
@@ -129,7 +130,7 @@ export const JobIdParams = Type.Object({ job_id: Id });
 export const JobListQuery = Type.Object(
   {
     status: Type.Optional(Type.String({ description: 'Comma-separated statuses' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    limit: Type.Optional(Limit),
     cursor: Type.Optional(Type.String({ maxLength: 256 })),
   },
   { additionalProperties: false },

@@ -10,7 +10,7 @@ import type { AuditFilter, CommandFilter, Page } from '../store/operator-store.j
 // operator-routes/, which both of them import and which imports neither.
 
 /** A page size, 1 to 1000 (leading zeros allowed): the document says exactly what `toPage` takes. */
-const Limit = Type.String({ pattern: '^0*([1-9][0-9]{0,2}|1000)$' });
+export const Limit = Type.String({ pattern: '^0*([1-9][0-9]{0,2}|1000)$' });
 const Text = Type.String({ minLength: 1, maxLength: 256 });
 const Id = Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9._:@-]+$' });
 

@@ -1,6 +1,7 @@
 import { createActor, fromPromise, type Actor, type SnapshotFrom } from 'xstate';
 import type { Logger } from 'pino';
 import { backoffMs, indexerPollerMachine } from '../../machines/indexer-poller.machine.js';
+import type { LiveStateTally } from '../domain/live-states.js';
 import type { CommandState } from '../domain/command.js';
 import type { IndexerSource, TailCursor } from './indexer-source.js';
 import { unansweredFor } from '../domain/unanswered.js';
@@ -102,6 +103,12 @@ export class IndexerPoller {
     this.stopping = true;
     this.actor?.send({ type: 'STOP' });
     await this.inFlight?.catch(() => {});
+  }
+
+  /** Where the poller's machine stands (for the console's live machines). */
+  tallyLiveStates(tally: LiveStateTally): void {
+    const snapshot = this.actor?.getSnapshot();
+    if (snapshot) tally.add(indexerPollerMachine.id, 'indexer poller', snapshot.value);
   }
 
   health(): PollerHealth {

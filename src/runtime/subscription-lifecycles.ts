@@ -1,4 +1,4 @@
-import { createActor, type Actor, type AnyActorRef } from 'xstate';
+import { createActor, type Actor, type AnyActorRef, type StateValue } from 'xstate';
 import type { longPollSubscriptionMachine, LongPollEvent } from '../../machines/long-poll-subscription.machine.js';
 import { webSocketSubscriptionMachine, type WebSocketSubscriptionEvent } from '../../machines/websocket-subscription.machine.js';
 import type { ActorErrorHandler, InspectObserver } from './actor-observers.js';
@@ -23,6 +23,10 @@ export class ActorLifecycle implements SubscriptionLifecycle {
 
   get accepting(): boolean {
     return this.actor.getSnapshot().hasTag('accepting');
+  }
+
+  get state(): StateValue {
+    return this.actor.getSnapshot().value;
   }
 
   stop(): void {
@@ -98,6 +102,10 @@ export class SteppedLifecycle implements SubscriptionLifecycle {
 
   get accepting(): boolean {
     return this.active && states[this.snapshot.value]!.tags.includes('accepting');
+  }
+
+  get state(): StateValue {
+    return this.snapshot.value;
   }
 
   stop(): void {

@@ -1,4 +1,4 @@
-import type { AnyActorRef } from 'xstate';
+import type { AnyActorRef, StateValue } from 'xstate';
 import type { LongPollEvent } from '../../machines/long-poll-subscription.machine.js';
 import type { WebSocketSubscriptionEvent } from '../../machines/websocket-subscription.machine.js';
 import type { CommandView } from '../domain/command.js';
@@ -37,6 +37,8 @@ export interface SubscriptionLifecycle {
   readonly active: boolean;
   /** In a state tagged `accepting` (it may be handed commands). */
   readonly accepting: boolean;
+  /** The machine's current state. */
+  readonly state: StateValue;
   stop(): void;
   /** The actor the inspector watches, if any. */
   readonly inspected: AnyActorRef | null;

@@ -1,6 +1,9 @@
 import { createActor, fromPromise, waitFor, type Actor, type AnyActorRef } from 'xstate';
 import type { Logger } from 'pino';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
+import { commandMachine } from '../../machines/command.machine.js';
+import { longPollSubscriptionMachine } from '../../machines/long-poll-subscription.machine.js';
+import { webSocketSubscriptionMachine } from '../../machines/websocket-subscription.machine.js';
 import type { CommandDocument, CommandSpec, CommandState, CommandView } from '../domain/command.js';
 import { CourierError, errors } from '../errors.js';
 import type { AuditEvent, CommandStore } from '../store/store.js';
@@ -19,6 +22,7 @@ import { Subscriptions, type OpenOptions } from './subscriptions.js';
 import type { SubscriberTransport, Subscription, SubscriptionMode } from './subscription.js';
 import { WriteBatcher } from './write-batcher.js';
 import { holdsAll, RouteAffinity } from './route-affinity.js';
+import type { LiveStateTally } from '../domain/live-states.js';
 
 export type { SubmitOptions } from './producers.js';
 export type { ResultOutcome, ResultReport } from './results.js';
@@ -378,6 +382,16 @@ export class Supervisor {
     for (const sub of this.dispatcher.allSubscriptions()) if (sub.lifecycle.inspected) yield sub.lifecycle.inspected;
     for (const sub of this.subscriptions.awaitingAck()) if (sub.lifecycle.inspected) yield sub.lifecycle.inspected;
     for (const live of this.table.values()) if (live.inspected) yield live.inspected;
+  }
+
+  /** Where the live actors stand: the supervisor itself, every live command and every open subscription. */
+  tallyLiveStates(tally: LiveStateTally): void {
+    tally.add(supervisorMachine.id, 'supervisor', this.actor.getSnapshot().value);
+    for (const live of this.table.values()) tally.add(commandMachine.id, live.doc.document_id, live.status);
+    for (const sub of [...this.dispatcher.allSubscriptions(), ...this.subscriptions.awaitingAck()]) {
+      if (sub.closed) continue;
+      tally.add(sub.mode === 'websocket' ? webSocketSubscriptionMachine.id : longPollSubscriptionMachine.id, `${sub.id} ${sub.route}`, sub.lifecycle.state);
+    }
   }
 
   stats() {

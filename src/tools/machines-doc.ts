@@ -50,5 +50,7 @@ Every machine in [\`machines/\`](../machines/), drawn from its definition. A tra
 fallback taken when the guards before it fail. \`after X\` fires after the delay \`X\`;
 \`done: src\` / \`error: src\` follow the outcome of the actor \`src\` invoked in that state; a state
 with no target stays where it is (a loop). Notes hold each state's description and what it invokes.
+\`(any state)\` starts the machine's own transitions: taken in any state that does not handle the event
+itself, final states aside.
 \`[*]\` marks the initial state and, as a target, the final ones.
 `;

@@ -30,6 +30,7 @@ describe('machine diagram', () => {
   }).createMachine({
     id: 'sample',
     initial: 'idle',
+    on: { ABANDON: { target: '.failed', actions: 'tidy' }, NOTE: { actions: 'log' } },
     states: {
       idle: {
         description: 'Waiting; nothing to do.',
@@ -99,6 +100,12 @@ describe('machine diagram', () => {
     assert.match(diagram, /note right of idle\n\s+Waiting; nothing to do\.\n\s+entry \/ log\n\s+end note/);
     assert.match(diagram, /note right of working\n\s+invoke fetchThing\n\s+end note/);
     assert.match(diagram, /note right of both\n\s+exit \/ tidy\n\s+end note/);
+  });
+
+  test("draws the machine's own transitions (taken in any state) from a box of their own", () => {
+    assert.ok(lines.includes('state "(any state)" as any_state'));
+    assert.ok(lines.includes('any_state --> failed : ABANDON / tidy'));
+    assert.ok(lines.includes('any_state --> any_state : NOTE / log'));
   });
 
   test('is deterministic', () => {

@@ -356,6 +356,13 @@ describe('schedule and operators', () => {
     assert.ok(commands.length > 0 && commands.every((c) => c.status === 'cancelled'));
     const list = await h.admin('GET', '/api/v1/jobs?status=cancelled');
     assert.ok((list.body as { jobs: { job_id: string }[] }).jobs.some((j) => j.job_id === id));
+    // A page size in the query string (a string, as every query value is), and the cursor to the next page.
+    const first = (await h.admin('GET', '/api/v1/jobs?limit=1')).body as { jobs: { job_id: string }[]; next: string | null };
+    assert.equal(first.jobs.length, 1, JSON.stringify(first));
+    assert.ok(first.next);
+    const second = (await h.admin('GET', `/api/v1/jobs?limit=1&cursor=${encodeURIComponent(first.next)}`)).body as { jobs: { job_id: string }[] };
+    assert.notEqual(second.jobs[0]?.job_id, first.jobs[0]!.job_id);
+    assert.equal((await h.admin('GET', '/api/v1/jobs?limit=0')).status, 400);
   });
 
   test('a maintenance window holds commands until it opens, and the job waits again when it closes', async () => {
