@@ -22,6 +22,12 @@ class Refused extends Error {
   }
 }
 
+/**
+ * Courier refused the agent's own credentials (401 at authentication: the agent was removed, or
+ * registered again with another key). Trying again cannot help: the agent stops.
+ */
+class CredentialsRefused extends Refused {}
+
 export interface ReferenceAgentOptions {
   url: string;
   id: string;
@@ -37,6 +43,10 @@ export interface ReferenceAgentOptions {
   tls?: ClientTls | undefined;
   /** Called each time it obtains a token (the first, and each renewal or re-authentication). */
   onAuthenticated?: (expiresAt: number) => void;
+  /** Called when it is connected (long-poll: authenticated and its results reported; WebSocket: open), and again after each problem. */
+  onConnected?: () => void;
+  /** Called once, when courier refuses the agent's credentials (removed, or registered again): it stops. */
+  onRefused?: (message: string) => void;
 }
 
 /**
@@ -54,11 +64,18 @@ export class ReferenceAgent {
   private readonly abort = new AbortController();
   private socket: WebSocket | null = null;
   private running: Promise<void> | null = null;
+  private isConnected = false;
 
   constructor(private readonly options: ReferenceAgentOptions) {}
 
+  /** Runs until `stop`, or until courier refuses its credentials (`onRefused`); `done` settles then. */
   start(): void {
     this.running ??= this.options.transport === 'websocket' ? this.runWebSocket() : this.runLongPoll();
+  }
+
+  /** Settles when the agent has stopped (by `stop`, or refused). */
+  get done(): Promise<void> {
+    return this.running ?? Promise.resolve();
   }
 
   async stop(): Promise<void> {
@@ -83,6 +100,10 @@ export class ReferenceAgent {
         signal: this.abort.signal,
         withHeaders: true,
       });
+      if (res.status === 401) {
+        const { message, code } = (res.body ?? {}) as { message?: string; code?: string };
+        throw new CredentialsRefused(`courier refused this agent's credentials: ${message ?? 'unauthorized'}${code ? ` (${code})` : ''}`, 401);
+      }
       if (res.status !== 200) {
         // 429: too many failures from here or for this id; the server says how long to wait.
         const retryAfterS = Number(res.headers?.['retry-after']);
@@ -132,7 +153,26 @@ export class ReferenceAgent {
     for (const result of results) this.outbox.delete(result.document_id);
   }
 
+  /** Once connected after a start or a problem, says so. */
+  private connected(): void {
+    if (this.isConnected) return;
+    this.isConnected = true;
+    this.options.onConnected?.();
+  }
+
+  /** Stops for good when courier refused the credentials (true); otherwise backs off before the next try. */
+  private async giveUpOrBackOff(attempt: number, problem: unknown): Promise<boolean> {
+    if (problem instanceof CredentialsRefused) {
+      this.options.onRefused?.(problem.message);
+      this.abort.abort();
+      return true;
+    }
+    await this.backoff(attempt, problem);
+    return false;
+  }
+
   private async backoff(attempt: number, problem: unknown): Promise<void> {
+    this.isConnected = false;
     this.options.onProblem?.(problem instanceof Error ? problem.message : String(problem));
     // The token is refused (expired, or its agent registered again): a new one is asked for.
     if (problem instanceof Refused && (problem.status === 401 || problem.status === 403)) this.token = null;
@@ -152,6 +192,8 @@ export class ReferenceAgent {
       try {
         const authorization = await this.authorization();
         await this.flushOutbox(authorization);
+        // Authenticated and heard: connected, though the poll may be held until a command comes.
+        this.connected();
         const res = await requestJson({
           baseUrl: this.options.url,
           tls: this.options.tls,
@@ -175,8 +217,7 @@ export class ReferenceAgent {
         await this.flushOutbox(authorization);
         failures = 0;
       } catch (error) {
-        if (this.stopped) return;
-        await this.backoff(failures++, error);
+        if (this.stopped || (await this.giveUpOrBackOff(failures++, error))) return;
       }
     }
   }
@@ -205,6 +246,7 @@ export class ReferenceAgent {
           };
           ws.on('open', () => {
             failures = 0;
+            this.connected();
             report([], [...this.outbox.keys()]); // results a broken connection may have lost
           });
           ws.on('message', (data) => {
@@ -231,8 +273,7 @@ export class ReferenceAgent {
         }
         if (!this.stopped) await this.backoff(failures++, `websocket closed (${closeCode})`);
       } catch (error) {
-        if (this.stopped) return;
-        await this.backoff(failures++, error);
+        if (this.stopped || (await this.giveUpOrBackOff(failures++, error))) return;
       }
     }
   }

@@ -6,15 +6,21 @@ import { refuseKeyFlag } from './connection.js';
 import type { ClientTls } from '../tls/client-tls.js';
 import { enroll } from '../agent/enrollment.js';
 import { readKeyFile, reserveKeyFile, type AgentCredentials } from '../agent/key-file.js';
+import { EXIT } from './exit-codes.js';
+
+/** The agent's key from the environment (so that it does not show in `ps`), when neither --agent-key nor --key-file is given. */
+const AGENT_KEY_ENV = 'COURIER_AGENT_KEY';
 
 const AGENT_HELP = `Usage:
   courier agent --url <https://host:27000> --enroll <token> --key-file <path> [--id <id>] [--name <name>] [--ws]
   courier agent --url <https://host:27000> --key-file <path> [--ws]
   courier agent --url <https://host:27000> --id <agent id> --agent-key <key> [--ws] [--result-code <n>]
-  (each with the TLS options below)
+  (each with the TLS options below; COURIER_AGENT_KEY=<key> instead of --agent-key keeps the key out of \`ps\`)
 
-Runs the reference agent: it authenticates, receives its commands (long-poll, or WebSocket
-with --ws), prints each one as a JSON line, and reports the result (code 0 = success).
+Runs the reference agent: it authenticates, says on stderr when it is connected, receives its
+commands (long-poll, or WebSocket with --ws), prints each one as a JSON line, and reports the result
+(code 0 = success). It retries through network problems, but stops (exit 1) when courier refuses its
+credentials (the agent was removed, or registered again with another key).
 
   --enroll <token>   register this host with an enrollment token (courier enrollment-tokens create),
                      then keep the id and key courier gives in --key-file (created with mode 0600).
@@ -66,35 +72,46 @@ export async function runAgent(args: string[]): Promise<number> {
     if (!found) return stopping.signal.aborted ? 0 : 1;
     credentials = found;
   } else {
-    credentials = { id: values.id!, key: values['agent-key']! };
+    credentials = { id: values.id!, key: values['agent-key'] ?? process.env[AGENT_KEY_ENV]! };
   }
   if (stopping.signal.aborted) return 0;
 
   // Mutual TLS: the client certificate kept with the credentials goes with every connection.
   const withCertificate = credentials.certificate && credentials.certificateKey ? { cert: credentials.certificate, key: credentials.certificateKey } : {};
+  let refused = false;
+  const transport = values.ws ? 'websocket' : 'long-poll';
   const agent = new ReferenceAgent({
     url: values.url,
     tls: tls ? { ...tls, ...withCertificate } : undefined,
     id: credentials.id,
     key: credentials.key,
-    transport: values.ws ? 'websocket' : 'long-poll',
+    transport,
     resultCode: Number(values['result-code']),
     onCommand: (command) => console.log(JSON.stringify(command)),
+    onConnected: () => console.error(`agent: connected to ${values.url} as ${credentials.id} (${transport})`),
+    onRefused: (message) => {
+      refused = true;
+      console.error(`courier agent: ${message}; stopping (was the agent removed, or registered again with another key?)`);
+    },
     onProblem: (message) =>
       console.error(
         `agent: ${message}${/self[- ]signed|unable to verify|local issuer/i.test(message) ? " (verify courier's certificate with --ca <data-dir>/tls/ca.pem or --ca-fingerprint <sha256>, as courier printed on start)" : ''}`,
       ),
   });
   agent.start();
-  await new Promise<void>((resolve) => (stopping.signal.aborted ? resolve() : stopping.signal.addEventListener('abort', () => resolve(), { once: true })));
+  await Promise.race([
+    agent.done,
+    new Promise<void>((resolve) => (stopping.signal.aborted ? resolve() : stopping.signal.addEventListener('abort', () => resolve(), { once: true }))),
+  ]);
   await agent.stop();
-  return 0;
+  return refused ? EXIT.ERROR : EXIT.OK;
 }
 
 function usageProblem(values: { id?: string | undefined; 'agent-key'?: string | undefined; 'key-file'?: string | undefined; enroll?: string | undefined }): string | undefined {
   if (values['key-file']) return values['agent-key'] ? 'give --agent-key or --key-file, not both' : undefined;
   if (values.enroll) return '--enroll needs --key-file: where the agent keeps the key it is given';
-  if (!values.id || !values['agent-key']) return 'give --id and --agent-key, or --key-file (with --enroll <token> the first time)';
+  if (!values.id || !(values['agent-key'] ?? process.env[AGENT_KEY_ENV]))
+    return `give --id and --agent-key (or ${AGENT_KEY_ENV}), or --key-file (with --enroll <token> the first time)`;
   return undefined;
 }
 

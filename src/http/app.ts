@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifySchema } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Duplex } from 'node:stream';
@@ -16,7 +16,16 @@ export interface HttpAppOptions {
   /** How long a request (headers and body) may take to arrive (ms); then 408 and the connection is closed. */
   requestTimeoutMs: number;
   /** Describes the routes as an OpenAPI 3 document, served at `/api/v1/openapi.json`. */
-  openapi: { title: string; description: string };
+  openapi: {
+    title: string;
+    description: string;
+    /**
+     * Every route needs an API key unless its config says `public` (the management API): each
+     * operation of the document declares so, for the clients generated from it and for Swagger UI's
+     * "Try it out" to send the key it was given with Authorize.
+     */
+    keyed?: boolean;
+  };
   /** Serve HTTPS with these options; absent: plain HTTP (the Unix socket, or `--insecure-http`). */
   tls?: TlsServerOptions | undefined;
 }
@@ -97,6 +106,16 @@ export async function createHttpApp({ logger, bodyLimit, requestTimeoutMs, opena
       info: { title: openapi.title, description: openapi.description, version: COURIER_VERSION },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
+    ...(openapi.keyed
+      ? {
+          transform: ({ schema, url, route }: { schema: FastifySchema; url: string; route: { config?: unknown } }) => {
+            const declared = schema as FastifySchema & { security?: unknown };
+            if (!schema || declared.security !== undefined) return { schema, url };
+            const open = (route.config as { public?: boolean } | undefined)?.public === true;
+            return { schema: { ...schema, security: open ? [] : [{ bearer: [] }] }, url };
+          },
+        }
+      : {}),
   });
   app.get('/api/v1/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   return app;

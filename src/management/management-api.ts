@@ -79,6 +79,7 @@ export async function createManagementApi(deps: ManagementApiDeps) {
       description:
         'For operators: send and cancel commands, follow fan-outs, read and stream the audit trail, manage agents and their enrollment tokens. ' +
         'Every route needs `Authorization: Bearer <API key>` (keys: `courier keys create --role admin|operator|auditor [--scope …]`).',
+      keyed: true,
     },
   });
   const unauthenticated = new UnauthenticatedConnections({

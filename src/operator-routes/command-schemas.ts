@@ -36,7 +36,20 @@ export const CommandSpecSchema = Type.Object(
 );
 export type CommandSpecBody = Static<typeof CommandSpecSchema>;
 
-export const SubmitCommandsBody = Type.Object({ commands: Type.Array(CommandSpecSchema, { maxItems: 10_000 }) }, { additionalProperties: false });
+export const SubmitCommandsBody = Type.Object(
+  { commands: Type.Array(CommandSpecSchema, { maxItems: 10_000 }) },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        commands: [
+          { source: 'Users/Services', user: 'alice', target: { type: 'agent', id: 'agent-1' }, action: { name: 'restart', args: {}, version: '5.0.0' }, timeout: 300 },
+          { source: 'Users/Services', target: { type: 'group', id: 'linux' }, action: { name: 'set-group', args: { groups: ['linux', 'web'] }, version: '5.0.0' }, timeout: 3600 },
+        ],
+      },
+    ],
+  },
+);
 
 export const DocumentIdParams = Type.Object({ document_id: Id });
 

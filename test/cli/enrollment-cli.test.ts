@@ -1,33 +1,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { command, eventually, startHarness, tempDir, type Harness } from '../support/courier-harness.js';
 import { CLI } from '../support/courier-process.js';
+import { startAgent, type RunningAgent } from '../support/agent-process.js';
 
 const run = promisify(execFile);
-
-interface RunningAgent {
-  child: ChildProcess;
-  stdout: string[];
-  stderr: string[];
-  exited: Promise<number | null>;
-}
-
-/** `courier agent …` as its own process, under umask 000: the key file's mode must not depend on the umask. */
-function startAgent(args: string[]): RunningAgent {
-  const quoted = [process.execPath, CLI, 'agent', ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
-  const child = spawn('/bin/sh', ['-c', `umask 000; exec ${quoted}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  createInterface({ input: child.stdout }).on('line', (line) => stdout.push(line));
-  createInterface({ input: child.stderr }).on('line', (line) => stderr.push(line));
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  return { child, stdout, stderr, exited };
-}
 
 /** The reference agent and the token commands of the CLI, as separate processes. */
 describe('courier CLI: enrollment', () => {
@@ -148,5 +129,34 @@ describe('courier CLI: enrollment', () => {
     };
     assert.notEqual(second.key, first.key);
     assert.deepEqual([second.groups, second.name, second.replaced], [['b'], 'rebuilt', true]);
+  });
+
+  for (const transport of ['long-poll', 'websocket'] as const) {
+    test(`${transport}: takes its key from COURIER_AGENT_KEY (not in its command line), says when it is connected, and stops with exit 1 once it is removed`, async () => {
+      const id = `agent-cli-${transport}`;
+      const key = await h.addAgent(id);
+      const agent = startAgent(['--url', h.url, '--id', id, ...(transport === 'websocket' ? ['--ws'] : [])], { COURIER_AGENT_KEY: key });
+      running.push(agent);
+      await eventually(() => agent.stderr.find((line) => line === `agent: connected to ${h.url} as ${id} (${transport})`), 'the connected line');
+      const [sent] = await h.send([command({ type: 'agent', id })]);
+      await eventually(() => agent.stdout.find((line) => line.includes(sent!.document_id)), 'the command printed');
+      const removed = await h.admin('DELETE', `/api/v1/agents/${id}`);
+      assert.equal(removed.status, 200);
+      // Refused for good: no retrying forever, a message that says why, a non-zero exit.
+      assert.equal(await agent.exited, 1, agent.stderr.join('\n'));
+      assert.ok(
+        agent.stderr.some((line) => /courier refused this agent's credentials: .*stopping \(was the agent removed/.test(line)),
+        agent.stderr.join('\n'),
+      );
+    });
+  }
+
+  test('without --agent-key, COURIER_AGENT_KEY or --key-file: a usage error naming all three', async () => {
+    const agent = startAgent(['--url', h.url, '--id', 'nobody'], { COURIER_AGENT_KEY: '' });
+    assert.equal(await agent.exited, 2);
+    assert.ok(
+      agent.stderr.some((line) => line.includes('give --id and --agent-key (or COURIER_AGENT_KEY), or --key-file')),
+      agent.stderr.join('\n'),
+    );
   });
 });

@@ -261,6 +261,31 @@ describe('the web console in a real browser', { skip: tier.skip }, () => {
     await page.context().close();
   });
 
+  test("the API's Swagger UI: after Authorize, Try it out sends the key on the routes that did not declare it before (a command, its history)", async () => {
+    const [sent] = await h.send([command({ type: 'agent', id: 'web-1' })]);
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    page.setDefaultTimeout(STEP_MS);
+    await page.goto(`${h.courier.managementUrl}/api/v1/docs`);
+    await page.click('button.authorize');
+    await page.fill('.modal-ux input', keys.auditor);
+    await page.click('.modal-ux button.authorize');
+    await page.click('.modal-ux button.btn-done');
+    for (const [operation, expected] of [
+      ['#operations-commands-get_api_v1_commands__document_id_', sent!.document_id],
+      ['#operations-commands-get_api_v1_commands__document_id__history', '"to": "pending"'],
+    ] as const) {
+      const block = page.locator(operation);
+      await block.locator('.opblock-summary').click();
+      await block.locator('button.try-out__btn').click();
+      await block.locator('input[placeholder="document_id"]').fill(sent!.document_id);
+      await block.locator('button.execute').click();
+      await block.locator('.live-responses-table tbody .response-col_status').first().waitFor();
+      assert.equal((await block.locator('.live-responses-table tbody .response-col_status').first().innerText()).trim(), '200', operation);
+      assert.ok((await block.locator('.live-responses-table tbody .response-col_description').first().innerText()).includes(expected), operation);
+    }
+    await page.context().close();
+  });
+
   test('a key revoked while the console is open: the next call sends the operator back to the sign-in form', async () => {
     const key = await h.createKey('operator', [], 'short-lived');
     const page = await signIn(key);

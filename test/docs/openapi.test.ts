@@ -51,3 +51,12 @@ test('errors are declared as JSON on every route, whatever its success content t
   const management = JSON.parse(documents.management) as { paths: Record<string, { get: { responses: Record<string, { content: Record<string, unknown> }> } }> };
   assert.deepEqual(Object.keys(management.paths['/api/v1/events/stream']!.get.responses['200']!.content), ['text/event-stream']);
 });
+
+test('every operation of the management API declares its security: the bearer key, or none for the public /healthz', async () => {
+  const doc = JSON.parse((await generateOpenApiDocuments()).management) as { paths: Record<string, Record<string, { security?: unknown }>> };
+  for (const [path, methods] of Object.entries(doc.paths)) {
+    for (const [method, operation] of Object.entries(methods)) {
+      assert.deepEqual(operation.security, path === '/healthz' ? [] : [{ bearer: [] }], `${method.toUpperCase()} ${path}`);
+    }
+  }
+});
