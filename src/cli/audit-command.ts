@@ -9,10 +9,12 @@ import { auditLine, type AuditEntry } from './views.js';
 import { EXIT } from './exit-codes.js';
 import { durationOrNull } from '../domain/duration.js';
 
-const HELP = `Usage: courier audit [filters] [--follow] [--limit n] [--cursor c]
+const HELP = `Usage: courier audit [filters] [--reverse] [--follow] [--limit n] [--cursor c]
+Newest first, a page at a time (--limit, default 100; the next page with the --cursor it prints).
 Filters: --status s[,s] --agent id --target-type t --target-id id --action a --request id
          --actor who --node name --kind transition|refusal|job --from time --to time
   --since <d>  entries of the last 30s, 15m, 1h, 2d (or since a time, as --from)
+  --reverse  oldest first (the order the trail was written)
   --follow   keep printing new entries as they happen (server-sent events; resumes after a dropped connection)
 
 ${CONNECTION_HELP}`;
@@ -24,6 +26,7 @@ export async function runAudit(args: string[]): Promise<number> {
       ...CONNECTION_OPTIONS,
       ...filterOptions(AUDIT_FILTERS),
       follow: { type: 'boolean', default: false },
+      reverse: { type: 'boolean', default: false },
       since: { type: 'string' },
       limit: { type: 'string' },
       cursor: { type: 'string' },
@@ -48,9 +51,13 @@ export async function runAudit(args: string[]): Promise<number> {
   }
   const connection = Connection.from(values);
   const print = (entry: AuditEntry) => (values.json ? console.log(JSON.stringify(entry)) : console.log(auditLine(entry)));
+  if (values.reverse && values.follow) {
+    console.error('courier audit: --follow prints entries as they are written; --reverse is for a page of the trail');
+    return EXIT.USAGE;
+  }
   if (values.follow) return follow(connection, query, print);
-
   query.set('limit', values.limit ?? '100');
+  query.set('order', values.reverse ? 'asc' : 'desc');
   if (values.cursor) query.set('cursor', values.cursor);
   const page = await connection.ok<{ items: AuditEntry[]; next: string | null }>('GET', `/api/v1/audit?${query}`);
   if (values.json) printJson(page);

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { commandView } from '../domain/command.js';
 import { errors } from '../errors.js';
 import type { HttpApp } from '../http/app.js';
-import type { AuditEntry, AuditFilter, OperatorStore } from '../store/operator-store.js';
+import type { AuditEntry, AuditFilter, AuditOrder, OperatorStore } from '../store/operator-store.js';
 import type { FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
 import type { Scope } from '../domain/scope.js';
@@ -24,10 +24,10 @@ export function auditView(entry: AuditEntry) {
 }
 
 /** Every entry matching `filter`, read a page at a time: an export never holds the whole trail. */
-export async function* auditEntries(store: OperatorStore, filter: AuditFilter, pageSize = 1000): AsyncGenerator<AuditEntry> {
+export async function* auditEntries(store: OperatorStore, filter: AuditFilter, order: AuditOrder = 'asc', pageSize = 1000): AsyncGenerator<AuditEntry> {
   let cursor: string | null = null;
   do {
-    const page = await store.queryAudit(filter, { limit: pageSize, cursor });
+    const page = await store.queryAudit(filter, { limit: pageSize, cursor }, order);
     yield* page.items;
     cursor = page.next;
   } while (cursor);
@@ -105,12 +105,12 @@ export function registerQueryRoutes(app: HttpApp, store: OperatorStore, scopeOf:
       if (request.headers.accept?.includes('application/x-ndjson')) {
         // The whole matching trail, streamed: one JSON line per entry, paged from the store as the client reads.
         const lines = async function* () {
-          for await (const entry of auditEntries(store, filter)) yield `${JSON.stringify(auditView(entry))}\n`;
+          for await (const entry of auditEntries(store, filter, request.query.order)) yield `${JSON.stringify(auditView(entry))}\n`;
         };
         // A stream is piped as is (not serialized by the JSON response schema, which it does not match).
         return reply.type('application/x-ndjson').send(Readable.from(lines()) as never);
       }
-      const page = await store.queryAudit(filter, toPage(request.query));
+      const page = await store.queryAudit(filter, toPage(request.query), request.query.order);
       return { items: page.items.map(auditView), next: page.next };
     },
   );

@@ -36,6 +36,7 @@ export const AuditQuery = Type.Object(
     actor: Type.Optional(Text),
     node: Type.Optional(Text),
     kind: Type.Optional(Type.Union([Type.Literal('transition'), Type.Literal('refusal'), Type.Literal('job')])),
+    order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { description: 'asc (default): oldest first, as written; desc: newest first' })),
   },
   { additionalProperties: false },
 );

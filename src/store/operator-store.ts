@@ -74,10 +74,14 @@ export interface ApiKeyRecord {
   revokedAt: number | null;
 }
 
+/** In which order the audit trail is read: `asc`, oldest first, as it was written; `desc`, newest first. */
+export type AuditOrder = 'asc' | 'desc';
+
 export interface OperatorStore {
   listCommands(filter: CommandFilter, page: Page): Promise<PageOf<CommandState>>;
   requestSummary(requestId: string, page: Page, scope?: Scope): Promise<RequestSummary | null>;
-  queryAudit(filter: AuditFilter, page: Page): Promise<PageOf<AuditEntry>>;
+  /** The trail oldest first (the order it was written), or newest first; the cursor of a page continues in the same order. */
+  queryAudit(filter: AuditFilter, page: Page, order?: AuditOrder): Promise<PageOf<AuditEntry>>;
   recordRefusal(record: RefusalRecord): Promise<void>;
   /** The id of the newest audit record ('0' when none): where a live feed that starts now begins. */
   latestAuditId(): Promise<string>;

@@ -189,7 +189,20 @@ describe('courier CLI (operators)', () => {
     const list = await cli(['commands', 'list', '--agent', 'cli-table-agent'], remote);
     assert.match(list, new RegExp(`${id}.*${requestId}`));
     const audit = await cli(['audit', '--agent', 'cli-table-agent', '--json'], remote);
-    assert.ok((JSON.parse(audit) as { items: { document_id: string }[] }).items.some((e) => e.document_id === id));
+    const newestFirst = (JSON.parse(audit) as { items: { id: string; document_id: string }[] }).items;
+    assert.ok(newestFirst.some((e) => e.document_id === id));
+    // Newest first by default; --reverse: oldest first, as written.
+    const ids = newestFirst.map((e) => Number(e.id));
+    assert.ok(ids.length > 1);
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => b - a),
+    );
+    const oldestFirst = (JSON.parse(await cli(['audit', '--agent', 'cli-table-agent', '--reverse', '--json'], remote)) as { items: { id: string }[] }).items;
+    assert.deepEqual(
+      oldestFirst.map((e) => Number(e.id)),
+      [...ids].reverse(),
+    );
   });
 
   test('keys are created, listed and revoked on the socket; a revoked key no longer works remotely', async () => {

@@ -108,6 +108,15 @@ test('two changes of one command in one batch: the row ends in the last state, e
       [...ids].sort((a, b) => a - b),
       'the trail is in commit order',
     );
+    // Newest first, two at a time: the same trail the other way round, each cursor going on where its page ended.
+    const newest: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await store.operators.queryAudit({}, { limit: 2, cursor }, 'desc');
+      newest.push(...page.items.map((e) => Number(e.id)));
+      cursor = page.next;
+    } while (cursor);
+    assert.deepEqual(newest, [...ids].reverse());
   }));
 
 test('a batch of many commands writes every audit record, in order, each on its own command trail', () =>

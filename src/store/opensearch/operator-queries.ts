@@ -2,7 +2,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import type { Scope } from '../../domain/scope.js';
 import { isUnrestricted } from '../../domain/scope.js';
 import type { CommandState } from '../../domain/command.js';
-import type { ApiKeyRecord, AuditEntry, AuditFilter, CommandFilter, OperatorStore, Page, PageOf, RefusalRecord, RequestSummary } from '../operator-store.js';
+import type { ApiKeyRecord, AuditEntry, AuditFilter, AuditOrder, CommandFilter, OperatorStore, Page, PageOf, RefusalRecord, RequestSummary } from '../operator-store.js';
 import type { AgentRecord } from '../records.js';
 import { storedFromJobStatus, storedFromStatus, storedJobStatus, storedStatus } from '../stored-status.js';
 import { toRecord, type AgentSource } from './agent-directory.js';
@@ -112,7 +112,7 @@ export class OpenSearchOperatorQueries implements OperatorStore {
     };
   }
 
-  async queryAudit(filter: AuditFilter, page: Page): Promise<PageOf<AuditEntry>> {
+  async queryAudit(filter: AuditFilter, page: Page, order: AuditOrder = 'asc'): Promise<PageOf<AuditEntry>> {
     const { status, actor, node, kind, from, to, scope, ...commandFilter } = filter;
     const clauses: Clause[] = [...timeClause('at', from, to)];
     if (status) clauses.push({ terms: { to: status } });
@@ -128,10 +128,13 @@ export class OpenSearchOperatorQueries implements OperatorStore {
       // concurrently with a smaller `_seq_no` can then never appear behind a reader's cursor.
       const { checkpoint } = await indexCheckpoint(this.client, this.names.audit);
       await this.client.indices.refresh({ index: this.names.audit });
-      clauses.push({ range: { _seq_no: { ...(after !== null ? { gte: after } : {}), lte: checkpoint } } });
+      // Past the cursor (an id, `_seq_no` + 1): after it oldest first, before it newest first. (One
+      // upper bound: a range's `lt` and `lte` are the same bound, the last one given wins.)
+      const upper = after !== null && order === 'desc' ? Math.min(after - 2, checkpoint) : checkpoint;
+      clauses.push({ range: { _seq_no: { ...(after !== null && order === 'asc' ? { gte: after } : {}), lte: upper } } });
       const res = await searchComplete<AuditSource>(this.client, this.names.audit, {
         query: all(...clauses),
-        sort: [{ _seq_no: 'asc' }],
+        sort: [{ _seq_no: order }],
         size: page.limit,
       });
       const items = res.hits.hits.map(auditEntry);

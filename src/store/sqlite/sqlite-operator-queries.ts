@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { isUnrestricted, type Scope } from '../../domain/scope.js';
 import { zeroCountsByStatus, type CommandResult } from '../../domain/command.js';
 import { storedFromJobStatus, storedFromStatus, storedJobStatus, storedStatus } from '../stored-status.js';
-import type { ApiKeyRecord, AuditEntry, AuditFilter, CommandFilter, OperatorStore, Page, PageOf, RefusalRecord, RequestSummary } from '../operator-store.js';
+import type { ApiKeyRecord, AuditEntry, AuditFilter, AuditOrder, CommandFilter, OperatorStore, Page, PageOf, RefusalRecord, RequestSummary } from '../operator-store.js';
 import type { AgentRecord } from '../records.js';
 import { rowToState, type CommandRow } from './rows.js';
 import { errors } from '../../errors.js';
@@ -173,7 +173,7 @@ export class SqliteOperatorQueries implements OperatorStore {
     };
   }
 
-  async queryAudit(filter: AuditFilter, page: Page): Promise<PageOf<AuditEntry>> {
+  async queryAudit(filter: AuditFilter, page: Page, order: AuditOrder = 'asc'): Promise<PageOf<AuditEntry>> {
     const where = new Where();
     const { status, actor, node, kind, ...commandFilter } = filter;
     if (status) where.in('a.to_status', status);
@@ -189,11 +189,11 @@ export class SqliteOperatorQueries implements OperatorStore {
     const needsCommand = restricting !== undefined || Object.values(rest).some((v) => v !== undefined);
     if (needsCommand) commandConditions(where, { ...rest, scope: restricting });
     const cursor = numericCursor(page.cursor);
-    if (cursor !== null) where.add(`a.id > ${where.param(cursor)}`);
+    if (cursor !== null) where.add(`a.id ${order === 'asc' ? '>' : '<'} ${where.param(cursor)}`);
     const rows = this.db
       .prepare(
         `SELECT a.* FROM audit a ${needsCommand ? 'JOIN commands c ON c.seq = a.seq' : ''}
-         ${where} ORDER BY a.id LIMIT ${page.limit}`,
+         ${where} ORDER BY a.id ${order === 'asc' ? 'ASC' : 'DESC'} LIMIT ${page.limit}`,
       )
       .all(where.params) as AuditRow[];
     return { items: rows.map(rowToEntry), next: nextCursor(rows, page.limit, (r) => r.id) };

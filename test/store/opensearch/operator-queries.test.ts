@@ -153,6 +153,20 @@ describe('OpenSearch store: operator queries', { skip: tier.skip }, () => {
       [...numeric].sort((x, y) => x - y),
     );
     assert.equal(new Set(numeric).size, numeric.length);
+    // Newest first, page after page: the same entries, the other way round.
+    const newest = await everything((cursor) => ops.queryAudit({}, { limit: 4, cursor }, 'desc'));
+    assert.deepEqual(
+      newest.map((e) => e.id),
+      trail.map((e) => e.id).reverse(),
+    );
+    const newestPending = await everything((cursor) => ops.queryAudit({ status: ['pending'] }, { limit: 2, cursor }, 'desc'));
+    assert.deepEqual(
+      newestPending.map((e) => e.id),
+      trail
+        .filter((e) => e.kind === 'transition' && e.to === 'pending')
+        .map((e) => e.id)
+        .reverse(),
+    );
     const query = (filter: Parameters<OperatorStore['queryAudit']>[0]) => everything((cursor) => ops.queryAudit(filter, { limit: 3, cursor }));
     assert.deepEqual(
       (await query({ status: ['success'] })).map((e) => e.document_id),
