@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { Metrics } from '../metrics.js';
 import type { HttpApp } from './app.js';
+import { errorResponses } from './schemas.js';
 
 /** What `/healthz` reports: `ready` decides 200 or 503; the rest is detail for people. */
 export interface Health {
@@ -23,7 +24,12 @@ export function registerOperationalRoutes(app: HttpApp, health: () => Health, me
   app.get(
     '/metrics',
     {
-      schema: { tags: ['operations'], summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: Type.String() } },
+      // Its refusals (no key, a scoped key) are JSON errors like every route's.
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus metrics',
+        response: { 200: { description: 'The Prometheus text format', content: { 'text/plain': { schema: Type.String() } } }, ...errorResponses },
+      },
       // Counts of the whole fleet: on the management API, for a key without a scope only.
       config: { permission: 'audit:read', fleetWide: true },
     },

@@ -57,6 +57,8 @@ test('every operation of the management API declares its security: the bearer ke
   for (const [path, methods] of Object.entries(doc.paths)) {
     for (const [method, operation] of Object.entries(methods)) {
       assert.deepEqual(operation.security, path === '/healthz' ? [] : [{ bearer: [] }], `${method.toUpperCase()} ${path}`);
+      // A route that needs a key declares the refusal it answers without one (the fuzzer checks the status is documented).
+      if (path !== '/healthz') assert.ok(Object.keys((operation as { responses?: object }).responses ?? {}).includes('4XX'), `${method.toUpperCase()} ${path} declares no 4XX`);
     }
   }
 });
