@@ -62,8 +62,8 @@ export async function createAdminApi(deps: AdminApiDeps) {
   registerEnrollmentTokenRoutes(app, deps.enrollmentTokens);
   registerOperationalRoutes(app, deps.health, deps.metrics);
   // The operators' read routes too (list, fan-out summaries, audit, live stream), unrestricted here.
-  registerQueryRoutes(app, deps.operators, () => UNRESTRICTED, { listRoute: false, keyed: false });
-  registerEventStream(app, supervisor, deps.operators, () => UNRESTRICTED, { keyed: false });
+  registerQueryRoutes(app, deps.operators, () => UNRESTRICTED, { listRoute: false });
+  registerEventStream(app, supervisor, deps.operators, () => UNRESTRICTED);
   app.get(
     '/api/v1/agents',
     { schema: { tags: ['agents'], summary: 'Agents with their connection state and last seen', querystring: PageQuery, response: { 200: AgentPage, ...errorResponses } } },

@@ -19,7 +19,6 @@ export interface ConsoleDeps {
   node: string;
 }
 
-const security = [{ bearer: [] }];
 const tags = ['console'];
 
 const Point = Type.Object({ x: Type.Number(), y: Type.Number() });
@@ -47,6 +46,7 @@ const MachineBody = Type.Object({
       Type.Object({
         source: Type.String(),
         target: Type.String(),
+        event: Type.String(),
         label: Type.String(),
         lines: Type.Array(Type.String()),
         points: Type.Array(Point),
@@ -87,7 +87,6 @@ export function registerConsoleRoutes(app: HttpApp, deps: ConsoleDeps): void {
       schema: {
         tags,
         summary: 'The key this request presented: its name, role, scope and what it may do (the console shows only what it allows)',
-        security,
         response: {
           200: Type.Object({ name: Type.String(), role: Type.String(), scope: Type.Array(Type.String()), permissions: Type.Array(Type.String()), node: Type.String() }),
           ...errorResponses,
@@ -113,7 +112,6 @@ export function registerConsoleRoutes(app: HttpApp, deps: ConsoleDeps): void {
       schema: {
         tags,
         summary: "Every machine of the runtime with its diagram laid out (states and transitions in pixels), from the machines' definitions",
-        security,
         response: { 200: Type.Object({ machines: Type.Array(MachineBody) }), ...errorResponses },
       },
       config: { permission: 'commands:read' },
@@ -127,7 +125,6 @@ export function registerConsoleRoutes(app: HttpApp, deps: ConsoleDeps): void {
       schema: {
         tags,
         summary: "Where this node's live actors stand, per machine: how many in each state, and the first 50 by id (keys without a scope only)",
-        security,
         response: {
           200: Type.Object({ node: Type.String(), at: Type.String({ format: 'date-time' }), machines: Type.Record(Type.String(), LiveStatesBody) }),
           ...errorResponses,

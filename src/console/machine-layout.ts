@@ -1,47 +1,15 @@
 import dagre from '@dagrejs/dagre';
 import type { AnyStateMachine } from 'xstate';
 import { ANY_STATE, machineStructure, type MachineState } from '../inspect/machine-structure.js';
+import { ANY_STATE_PATH, type MachineLayout } from './page/diagram-layout.js';
+
+export type { LaidOutState, LaidOutTransition, MachineLayout } from './page/diagram-layout.js';
 
 /**
  * A machine's diagram laid out for the console: every state a box (a compound or parallel state a
  * box around its children), every transition a polyline with its label, in pixels. Laid out here
  * with dagre from the same structure docs/machines.md is drawn from; the page only draws it.
  */
-export interface MachineLayout {
-  width: number;
-  height: number;
-  states: LaidOutState[];
-  transitions: LaidOutTransition[];
-}
-
-export interface LaidOutState {
-  /** The state's path joined by dots (`pending`, `active.tail.tailing`): what live actors report. */
-  path: string;
-  key: string;
-  /** `any`: the box of the machine's own transitions. */
-  type: MachineState['type'] | 'any';
-  initial: boolean;
-  notes: string[];
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-export interface LaidOutTransition {
-  source: string;
-  target: string;
-  label: string;
-  /** The label cut before its guard and its actions, one line each, as the page draws it. */
-  lines: string[];
-  points: { x: number; y: number }[];
-  labelX: number;
-  labelY: number;
-}
-
-/** The path of the box the machine's own transitions start from. */
-export const ANY_STATE_PATH = '*';
-
 /** Pixels per character of the page's 11px labels, and a state box's height. */
 const CHAR_WIDTH = 6.2;
 const LINE_HEIGHT = 14;
@@ -99,6 +67,7 @@ export function layOutMachine(machine: AnyStateMachine): MachineLayout {
       return {
         source: byId.get(transition.source)!.path.join('.'),
         target: byId.get(transition.target)!.path.join('.'),
+        event: transition.event,
         label: transition.label,
         lines: labelLines(transition.label),
         points: edge.points.map((p) => ({ x: round(p.x), y: round(p.y) })),

@@ -109,8 +109,7 @@ export async function createHttpApp({ logger, bodyLimit, requestTimeoutMs, opena
     ...(openapi.keyed
       ? {
           transform: ({ schema, url, route }: { schema: FastifySchema; url: string; route: { config?: unknown } }) => {
-            const declared = schema as FastifySchema & { security?: unknown };
-            if (!schema || declared.security !== undefined) return { schema, url };
+            if (!schema) return { schema, url };
             const open = (route.config as { public?: boolean } | undefined)?.public === true;
             return { schema: { ...schema, security: open ? [] : [{ bearer: [] }] }, url };
           },

@@ -37,6 +37,8 @@ export interface MachineTransition {
    */
   source: string;
   target: string;
+  /** The event type it is taken on, as the machine names it (`CANCEL`, `xstate.done.actor.recover`). */
+  event: string;
   label: string;
 }
 
@@ -111,16 +113,16 @@ function notesOf(node: Node): string[] {
 function transitionsOf(node: Node): MachineTransition[] {
   const delays = new Map(node.after.map((after) => [after.eventType, after.delay]));
   const invoked = new Map(node.invoke.map((invoke) => [invoke.id, nameOf(invoke.src)]));
-  const groups: [string, readonly Transition[]][] = [...node.transitions.entries()].map(([eventType, list]) => [triggerOf(eventType, delays, invoked), list]);
-  if (node.always && node.always.length > 0) groups.push(['always', node.always]);
+  const groups: [string, string, readonly Transition[]][] = [...node.transitions.entries()].map(([eventType, list]) => [eventType, triggerOf(eventType, delays, invoked), list]);
+  if (node.always && node.always.length > 0) groups.push(['', 'always', node.always]);
   const found: MachineTransition[] = [];
-  for (const [trigger, list] of groups) {
+  for (const [event, trigger, list] of groups) {
     list.forEach((transition, i) => {
       const guarded = transition.guard !== undefined;
       const guard = guarded ? ` [${guardName(transition.guard)}]` : i > 0 && list[i - 1]!.guard !== undefined ? ' [else]' : '';
       const actions = transition.actions.length > 0 ? ` / ${transition.actions.map(nameOf).join(', ')}` : '';
       const targets = transition.target && transition.target.length > 0 ? transition.target : [node];
-      for (const target of targets) found.push({ source: node.id, target: target.id, label: `${trigger}${guard}${actions}` });
+      for (const target of targets) found.push({ source: node.id, target: target.id, event, label: `${trigger}${guard}${actions}` });
     });
   }
   return found;

@@ -15,7 +15,6 @@ import { AgentPage, PageQuery, toPage } from '../operator-routes/schemas.js';
 import { AgentsListQuery, SetGroupQuery, ShortcutBody } from './shortcut-schemas.js';
 
 const tags = ['agents'];
-const security = [{ bearer: [] }];
 
 export interface ManagementAgentDeps extends Pick<AgentListDeps, 'node' | 'connectedElsewhere'> {
   supervisor: Supervisor;
@@ -46,7 +45,6 @@ export function registerManagementAgentRoutes(app: HttpApp, deps: ManagementAgen
       schema: {
         tags,
         summary: 'Agents with their connection state (long-poll, websocket, offline) and last seen',
-        security,
         querystring: PageQuery,
         response: { 200: AgentPage, ...errorResponses },
       },
@@ -61,7 +59,6 @@ export function registerManagementAgentRoutes(app: HttpApp, deps: ManagementAgen
       schema: {
         tags,
         summary: 'Register an agent (admin); `replace: true` registers an existing id again',
-        security,
         body: RegisterAgentBody,
         querystring: NoQuery,
         response: { 201: RegisteredAgent, ...errorResponses },
@@ -80,7 +77,7 @@ export function registerManagementAgentRoutes(app: HttpApp, deps: ManagementAgen
   app.delete(
     '/api/v1/agents/:id',
     {
-      schema: { tags, summary: 'Remove an agent (admin)', security, params: AgentIdParams, querystring: NoQuery, response: { 200: RemovedAgent, ...errorResponses } },
+      schema: { tags, summary: 'Remove an agent (admin)', params: AgentIdParams, querystring: NoQuery, response: { 200: RemovedAgent, ...errorResponses } },
       config: { permission: 'agents:write' },
     },
     async (request) => {
@@ -129,7 +126,7 @@ export function registerManagementAgentRoutes(app: HttpApp, deps: ManagementAgen
   };
 
   const shortcut = <S extends object>(summary: string, extra: S) => ({
-    schema: { tags, summary, security, ...extra, response: { 200: ShortcutBody, ...errorResponses } },
+    schema: { tags, summary, ...extra, response: { 200: ShortcutBody, ...errorResponses } },
     config: { permission: 'commands:send' as const },
   });
 

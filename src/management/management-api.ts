@@ -119,13 +119,13 @@ export async function createManagementApi(deps: ManagementApiDeps) {
 
   registerOperationalRoutes(app, deps.health, deps.metrics);
   registerCommandRoutes(app, deps.supervisor, policy);
-  registerJobRoutes(app, deps.jobs, deps.clock, scopedJobPolicy(access, deps.store), { keyed: true });
+  registerJobRoutes(app, deps.jobs, deps.clock, scopedJobPolicy(access, deps.store));
   const scopeOf = (request: FastifyRequest) => access.principal(request).scope;
   registerQueryRoutes(app, deps.operators, scopeOf);
   // A stream ends as soon as its key is revoked, not at its next request (it makes none).
   registerEventStream(app, deps.supervisor, deps.operators, scopeOf, { keyOf: (request) => access.principal(request).keyId, keys: deps.keys });
   registerManagementAgentRoutes(app, { ...deps, access, policy });
-  registerEnrollmentTokenRoutes(app, deps.enrollmentTokens, { policy: scopedTokenPolicy(access), keyed: true });
+  registerEnrollmentTokenRoutes(app, deps.enrollmentTokens, { policy: scopedTokenPolicy(access) });
   registerConsoleRoutes(app, { principalOf: (request) => access.principal(request), tallyLiveStates: deps.tallyLiveStates, node: deps.node });
   if (deps.peerSecret !== undefined) {
     registerClusterRoutes(app, {

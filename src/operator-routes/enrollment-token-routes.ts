@@ -61,15 +61,10 @@ export const trustedTokenPolicy: EnrollmentTokenPolicy = {
 
 /**
  * Enrollment tokens: made (the token shown once), listed (never their secrets) and revoked. On the
- * admin socket the callers are trusted; on the management API (`keyed`) a policy checks the key.
+ * admin socket the callers are trusted; on the management API a policy checks the key.
  */
-export function registerEnrollmentTokenRoutes(
-  app: HttpApp,
-  tokens: EnrollmentTokens,
-  { policy = trustedTokenPolicy, keyed = false }: { policy?: EnrollmentTokenPolicy; keyed?: boolean } = {},
-): void {
+export function registerEnrollmentTokenRoutes(app: HttpApp, tokens: EnrollmentTokens, { policy = trustedTokenPolicy }: { policy?: EnrollmentTokenPolicy } = {}): void {
   const config = { permission: 'enrollment:admin' as const };
-  const security = keyed ? [{ bearer: [] }] : [];
 
   app.post(
     '/api/v1/enrollment-tokens',
@@ -77,7 +72,6 @@ export function registerEnrollmentTokenRoutes(
       schema: {
         tags,
         summary: 'Create an agent enrollment token (shown once): agents that present it are registered in its groups',
-        security,
         body: CreateTokenBody,
         querystring: NoQuery,
         response: { 201: CreatedToken, ...errorResponses },
@@ -99,7 +93,6 @@ export function registerEnrollmentTokenRoutes(
       schema: {
         tags,
         summary: 'List enrollment tokens, with their uses and status (never their secrets)',
-        security,
         querystring: NoQuery,
         response: { 200: Type.Object({ tokens: Type.Array(TokenView) }), ...errorResponses },
       },
@@ -114,7 +107,6 @@ export function registerEnrollmentTokenRoutes(
       schema: {
         tags,
         summary: 'Revoke an enrollment token: it enrolls no one from now on (agents it enrolled stay registered)',
-        security,
         params: TokenIdParams,
         querystring: NoQuery,
         response: { 200: Type.Object({ id: Type.String(), revoked: Type.Boolean() }), ...errorResponses },

@@ -16,8 +16,6 @@ const KEEPALIVE_MS = 15_000;
 const PAGE = 500;
 
 export interface EventStreamOptions {
-  /** Described as needing the management API's key (the admin socket asks for none). */
-  keyed?: boolean;
   /** The id of the API key a request was let in with. */
   keyOf?: (request: FastifyRequest) => string;
   /** Where revocations are heard of: a stream of a revoked key ends at once. */
@@ -38,7 +36,7 @@ export interface EventStreams {
  * revoked by another node sharing the store, at the next keepalive.
  */
 export function registerEventStream(app: HttpApp, supervisor: Supervisor, store: OperatorStore, scopeOf: ScopeOf, options: EventStreamOptions = {}): EventStreams {
-  const { keyed = true, keyOf, keys } = options;
+  const { keyOf, keys } = options;
   /** Each open stream, with the id of its key (null on the admin socket). */
   const streams = new Map<ServerResponse, string | null>();
   // On shutdown, before the server waits for its connections: each stream's 'close' lets go of the rest.
@@ -55,8 +53,6 @@ export function registerEventStream(app: HttpApp, supervisor: Supervisor, store:
       schema: {
         tags: ['audit'],
         summary: 'Live feed of the audit trail (server-sent events; resumable with Last-Event-ID)',
-        // With the API key the management API asks for; the admin socket asks for none.
-        security: keyed ? [{ bearer: [] }] : [],
         querystring: EventStreamQuery,
         // The feed is text/event-stream; its refusals (before the stream starts) are JSON like every error.
         response: {

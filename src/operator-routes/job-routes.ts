@@ -73,16 +73,13 @@ function statusFilter(text: string | undefined): JobStatus[] | undefined {
 }
 
 /** The job routes: create, list, read, and the operator's pause, resume, approve and cancel. */
-export function registerJobRoutes(app: HttpApp, jobs: Jobs, clock: Clock, policy: JobPolicy = trustedJobPolicy, { keyed = false } = {}): void {
-  const security = keyed ? [{ bearer: [] }] : [];
-
+export function registerJobRoutes(app: HttpApp, jobs: Jobs, clock: Clock, policy: JobPolicy = trustedJobPolicy): void {
   app.post(
     '/api/v1/jobs',
     {
       schema: {
         tags,
         summary: 'Create a job: steps rolled out to targets on a schedule, at a rate, with a canary, abort criteria and retries',
-        security,
         querystring: NoQuery,
         body: JobSpecBody,
         response: { 201: JobStatusBody, ...errorResponses },
@@ -101,7 +98,7 @@ export function registerJobRoutes(app: HttpApp, jobs: Jobs, clock: Clock, policy
   app.get(
     '/api/v1/jobs',
     {
-      schema: { tags, summary: 'Jobs, newest first', security, querystring: JobListQuery, response: { 200: JobPage, ...errorResponses } },
+      schema: { tags, summary: 'Jobs, newest first', querystring: JobListQuery, response: { 200: JobPage, ...errorResponses } },
       config: { permission: 'commands:read' },
     },
     async (request) => {
@@ -123,7 +120,6 @@ export function registerJobRoutes(app: HttpApp, jobs: Jobs, clock: Clock, policy
       schema: {
         tags,
         summary: 'A job: where it stands, its counts per status per step, its rate, its next window',
-        security,
         params: JobIdParams,
         querystring: NoQuery,
         response: { 200: JobView, ...errorResponses },
@@ -140,7 +136,7 @@ export function registerJobRoutes(app: HttpApp, jobs: Jobs, clock: Clock, policy
     app.post(
       `/api/v1/jobs/:job_id/${action}`,
       {
-        schema: { tags, summary, security, params: JobIdParams, querystring: NoQuery, response: { 200: JobStatusBody, ...errorResponses } },
+        schema: { tags, summary, params: JobIdParams, querystring: NoQuery, response: { 200: JobStatusBody, ...errorResponses } },
         config: { permission: action === 'cancel' ? 'commands:cancel' : 'commands:send' },
       },
       async (request) => {

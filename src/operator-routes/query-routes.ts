@@ -16,8 +16,6 @@ import { AuditPage, AuditQuery, CommandListQuery, CommandPage, PageQuery, Reques
 /** The scope of what the caller may read: a key's scope, or everything on the admin socket. */
 export type ScopeOf = (request: FastifyRequest) => Scope;
 
-const KEYED = [{ bearer: [] }];
-
 /** An audit entry as operators read it: times in ISO 8601. */
 export function auditView(entry: AuditEntry) {
   return { ...entry, at: new Date(entry.at).toISOString() };
@@ -43,9 +41,7 @@ export async function listCommands(store: OperatorStore, query: Static<typeof Co
  * The admin socket mounts its own `GET /api/v1/commands` (it doubles as the components'
  * long-poll there), so it passes `listRoute: false`.
  */
-export function registerQueryRoutes(app: HttpApp, store: OperatorStore, scopeOf: ScopeOf, { listRoute = true, keyed = true } = {}): void {
-  // Described with the API key the management API asks for; the admin socket asks for none.
-  const security = keyed ? KEYED : [];
+export function registerQueryRoutes(app: HttpApp, store: OperatorStore, scopeOf: ScopeOf, { listRoute = true } = {}): void {
   if (listRoute)
     app.get(
       '/api/v1/commands',
@@ -53,7 +49,6 @@ export function registerQueryRoutes(app: HttpApp, store: OperatorStore, scopeOf:
         schema: {
           tags: ['commands'],
           summary: 'List commands, newest first (filters; cursor pagination)',
-          security,
           querystring: CommandListQuery,
           response: { 200: CommandPage, ...errorResponses },
         },
@@ -68,7 +63,6 @@ export function registerQueryRoutes(app: HttpApp, store: OperatorStore, scopeOf:
       schema: {
         tags: ['requests'],
         summary: 'One fan-out at a glance: counts per status and the commands not (yet) successful',
-        security,
         params: RequestParams,
         querystring: PageQuery,
         response: { 200: RequestSummaryBody, ...errorResponses },
@@ -88,7 +82,6 @@ export function registerQueryRoutes(app: HttpApp, store: OperatorStore, scopeOf:
       schema: {
         tags: ['audit'],
         summary: 'The audit trail (filters; cursor pagination); with Accept: application/x-ndjson, the whole matching trail streamed',
-        security,
         querystring: AuditQuery,
         response: {
           200: {

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { command, eventually, startHarness, type Harness } from '../support/courier-harness.js';
 import { AgentSocket } from '../support/agent-socket.js';
 
@@ -48,12 +49,29 @@ describe('the console on the management API', () => {
       assert.equal((await raw(`/console/assets/${module}`)).status, 200, module);
   });
 
-  test('a file that is not the console’s is a 404 in the error format, also one reached by ../', async () => {
-    for (const path of ['/console/assets/nope.js', '/console/assets/../../package.json', '/console/assets/%2e%2e/console-routes.js', '/console/assets/']) {
-      const res = await raw(path);
+  test('a file that is not the console’s is a 404 in the error format, also a path climbing out with ../ sent as is', async () => {
+    // Sent with node:http, which keeps the path as written (fetch would resolve the ../ before sending).
+    const verbatim = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const { hostname, port } = new URL(h.courier.managementUrl);
+        httpRequest({ hostname, port, path }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += String(chunk)));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        })
+          .on('error', reject)
+          .end();
+      });
+    for (const path of [
+      '/console/assets/nope.js',
+      '/console/assets/../console-routes.js',
+      '/console/assets/..%2f..%2fconsole-routes.js',
+      '/console/assets/pages/../../../../package.json',
+      '/console/assets/',
+    ]) {
+      const res = await verbatim(path);
       assert.equal(res.status, 404, path);
-      const body = (await res.json()) as { code: string; message: string };
-      assert.equal(body.code, 'COURIER_ERR_ROUTE_NOT_FOUND');
+      assert.equal((JSON.parse(res.body) as { code: string }).code, 'COURIER_ERR_ROUTE_NOT_FOUND', path);
     }
   });
 
@@ -75,6 +93,8 @@ describe('the console on the management API', () => {
     const commandMachine = json(res).machines.find((m: { id: string }) => m.id === 'command');
     assert.ok(commandMachine.layout.states.some((s: { path: string }) => s.path === 'delivered'));
     assert.ok(commandMachine.layout.transitions.every((t: { points: unknown[] }) => t.points.length >= 2));
+    // Each transition names its event, which the page reads to tell which controls a state takes.
+    assert.ok(commandMachine.layout.transitions.some((t: { event: string; source: string }) => t.event === 'CANCEL' && t.source === 'pending'));
   });
 
   test('the live states: the supervisor running, a connected agent’s subscription, its command in its state; not for a scoped key', async () => {

@@ -23,7 +23,7 @@ describe("the console's machine diagrams", () => {
     const structure = machineStructure(commandMachine);
     assert.equal(layout.transitions.length, structure.transitions.length);
     const claim = layout.transitions.find((t) => t.label.startsWith('CLAIM'))!;
-    assert.deepEqual([claim.source, claim.target], ['pending', 'sent']);
+    assert.deepEqual([claim.source, claim.target, claim.event], ['pending', 'sent', 'CLAIM']);
     for (const t of layout.transitions) {
       assert.ok(t.points.length >= 2, `${t.label}: a line of at least two points`);
       assert.deepEqual(t.lines.join(' '), t.label);
@@ -56,7 +56,7 @@ describe("the console's machine diagrams", () => {
     const any = layout.states.find((s) => s.type === 'any')!;
     assert.deepEqual([any.path, any.key], ['*', '(any state)']);
     const cancel = layout.transitions.find((t) => t.label.startsWith('CANCEL'))!;
-    assert.deepEqual([cancel.source, cancel.target], ['*', 'cancelled']);
+    assert.deepEqual([cancel.source, cancel.target, cancel.event], ['*', 'cancelled', 'CANCEL']);
   });
 
   test('labels are cut before the guard and before the actions', () => {

@@ -1,4 +1,5 @@
 import { api } from './api.js';
+import { ANY_STATE_PATH } from './diagram-layout.js';
 import { el, svg } from './dom.js';
 import type { Machine } from './types.js';
 
@@ -19,11 +20,8 @@ export async function machine(id: string): Promise<Machine> {
 /** The events a state takes, read from the machine's transitions (`PAUSE`, `CANCEL`, …): its own, and the machine's unless it is final. */
 export function eventsTaken(m: Machine, state: string): Set<string> {
   const final = m.layout.states.find((s) => s.path === state)?.type === 'final';
-  return new Set(m.layout.transitions.filter((t) => t.source === state || (t.source === ANY_STATE_PATH && !final)).map((t) => t.label.split(' ')[0]!));
+  return new Set(m.layout.transitions.filter((t) => t.source === state || (t.source === ANY_STATE_PATH && !final)).map((t) => t.event));
 }
-
-/** The path of the box the machine's own transitions start from (see machine-layout.ts). */
-const ANY_STATE_PATH = '*';
 
 /** A machine's diagram; `show` marks the states live actors stand in, with how many when more than one. */
 export class Diagram {

@@ -1,5 +1,7 @@
 // The shapes of the management API's answers the page reads (see its OpenAPI document).
 
+import type { MachineLayout } from './diagram-layout.js';
+
 export interface Session {
   name: string;
   role: string;
@@ -86,33 +88,11 @@ export interface Job extends JobSummary {
   driven_by: string | null;
 }
 
-export interface LaidOutState {
-  path: string;
-  key: string;
-  type: string;
-  initial: boolean;
-  notes: string[];
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-export interface LaidOutTransition {
-  source: string;
-  target: string;
-  label: string;
-  lines: string[];
-  points: { x: number; y: number }[];
-  labelX: number;
-  labelY: number;
-}
-
 export interface Machine {
   id: string;
   title: string;
   file: string;
-  layout: { width: number; height: number; states: LaidOutState[]; transitions: LaidOutTransition[] };
+  layout: MachineLayout;
 }
 
 export interface LiveStates {
