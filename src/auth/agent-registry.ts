@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { AgentKeyVerifier } from './agent-key-verifier.js';
 import { generateSecret, hashSecret } from './secret-hash.js';
 import { errors } from '../errors.js';
+import { distinctGroups } from '../domain/agent-groups.js';
 import type { CommandStore } from '../store/store.js';
 import type { AgentRecord } from '../store/records.js';
 
@@ -86,6 +87,16 @@ export class AgentRegistry {
     const agent = await this.store.getAgent(id);
     if (!agent) throw errors.AGENT_NOT_FOUND(id);
     return view(agent);
+  }
+
+  /**
+   * Sets a registered agent's groups (repeats dropped), audited as `who.actor`'s edit on `who.node`;
+   * its connections stay (its registration is the same). The agent as it is now.
+   */
+  async setGroups(id: string, groups: string[], who: { node: string; actor: string }): Promise<AgentView> {
+    const record = await this.store.setAgentGroups({ agent_id: id, groups: distinctGroups(groups), document_id: null, cause: 'edited', at: this.now(), ...who });
+    if (!record) throw errors.AGENT_NOT_FOUND(id);
+    return view(record);
   }
 
   async remove(id: string): Promise<void> {

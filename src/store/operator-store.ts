@@ -1,6 +1,6 @@
 import type { Scope } from '../domain/scope.js';
 import type { CommandResult, CommandState, CommandStatus, TargetType } from '../domain/command.js';
-import type { AgentRecord, TransitionRecord } from './records.js';
+import type { AgentRecord, MembershipRecord, TransitionRecord } from './records.js';
 import type { JobTransitionRecord } from '../domain/job.js';
 
 /**
@@ -54,7 +54,8 @@ export interface RefusalRecord {
 export type AuditEntry =
   | ({ kind: 'transition'; id: string } & TransitionRecord)
   | ({ kind: 'refusal'; id: string; cause: 'refused' } & RefusalRecord)
-  | ({ kind: 'job'; id: string; document_id: null } & JobTransitionRecord);
+  | ({ kind: 'job'; id: string; document_id: null } & JobTransitionRecord)
+  | ({ kind: 'membership'; id: string } & MembershipRecord);
 
 export interface RequestSummary {
   request_id: string;

@@ -109,10 +109,14 @@ function resultSource(result: CommandResult, dataAsText: boolean) {
   return { code: result.code, message: result.message, data };
 }
 
-/** A document of the audit index: a transition of a command, or a refused operator request. */
+/** A document of the audit index: a transition of a command or a job, a refused operator request, or a change of an agent's groups. */
 export interface AuditSource {
-  kind: 'transition' | 'refusal' | 'job';
+  kind: 'transition' | 'refusal' | 'job' | 'membership';
   document_id: string | null;
+  /** A membership change names its agent, its groups after and before. */
+  agent_id?: string;
+  groups?: string[];
+  previous_groups?: string[];
   /** A job's transition names its job (`from` and `to` are then job statuses). */
   job_id?: string;
   from?: TransitionRecord['from'] | JobStatus | null;

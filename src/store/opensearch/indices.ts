@@ -6,7 +6,7 @@ import { isStatus } from './failures.js';
 export interface IndexNames {
   /** Commands, in the Wazuh schema plus `courier.*` (1 shard: the poller tails it by `_seq_no`). */
   commands: string;
-  /** The audit trail: one document per transition of a command, and per refused operator request. */
+  /** The audit trail: one document per transition of a command or a job, per refused operator request, per change of an agent's groups. */
   audit: string;
   /** Registered agents. */
   agents: string;
@@ -96,6 +96,9 @@ const AUDIT_MAPPING = {
     kind: keyword,
     document_id: keyword,
     job_id: keyword,
+    agent_id: keyword,
+    groups: keyword,
+    previous_groups: keyword,
     from: keyword,
     to: keyword,
     cause: keyword,
@@ -295,8 +298,8 @@ export async function ensureIndices(client: Client, names: IndexNames): Promise<
   // reads until it has started: wait for every primary (yellow) before the first read.
   await client.cluster.health({ index: (Object.values(names) as string[]).join(','), wait_for_status: 'yellow', timeout: '30s' });
   await client.indices.putMapping({ index: names.commands, body: { properties: { courier: COURIER_COMMAND_FIELDS } } });
-  // An audit index made before jobs takes their records.
-  await client.indices.putMapping({ index: names.audit, body: { properties: { job_id: keyword } } });
+  // An audit index made before jobs and membership changes takes their records.
+  await client.indices.putMapping({ index: names.audit, body: { properties: { job_id: keyword, agent_id: keyword, groups: keyword, previous_groups: keyword } } });
   // An agents index made by an older courier (strict) takes Wazuh's agent documents from now on.
   await client.indices.putMapping({ index: names.agents, body: { properties: { agent: AGENT_FIELDS } } });
   const settings = await client.indices.getSettings({ index: names.commands, name: 'index.number_of_shards' });

@@ -3,7 +3,7 @@ import type { Scope } from '../../domain/scope.js';
 import { isUnrestricted } from '../../domain/scope.js';
 import type { CommandState } from '../../domain/command.js';
 import type { ApiKeyRecord, AuditEntry, AuditFilter, AuditOrder, CommandFilter, OperatorStore, Page, PageOf, RefusalRecord, RequestSummary } from '../operator-store.js';
-import type { AgentRecord } from '../records.js';
+import type { AgentRecord, MembershipRecord } from '../records.js';
 import { storedFromJobStatus, storedFromStatus, storedJobStatus, storedStatus } from '../stored-status.js';
 import { toRecord, type AgentSource } from './agent-directory.js';
 import { indexCheckpoint } from './checkpoint.js';
@@ -37,6 +37,17 @@ function auditEntry(hit: Hit<AuditSource>): AuditEntry {
       to: storedJobStatus(s.to, `audit record ${common.id}`),
       cause: s.cause,
       ...(s.detail !== undefined ? { detail: s.detail } : {}),
+      ...common,
+    };
+  }
+  if (s.kind === 'membership') {
+    return {
+      kind: 'membership',
+      document_id: s.document_id,
+      agent_id: s.agent_id ?? '',
+      groups: s.groups ?? [],
+      previous_groups: s.previous_groups ?? [],
+      cause: s.cause as MembershipRecord['cause'],
       ...common,
     };
   }

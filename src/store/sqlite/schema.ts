@@ -128,4 +128,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE commands ADD COLUMN job_attempt INTEGER;
   CREATE INDEX commands_job ON commands(request_id, updated_at, status, job_step, job_attempt, route, document_id) WHERE job_step IS NOT NULL;
   `,
+  // Changes of an agent's groups are audit records of kind 'membership': the agent, its groups after
+  // and before (JSON arrays); document_id and seq name the set-group command that made the change,
+  // when one did (so that a key's scope and the command filters read them as the command's).
+  `
+  ALTER TABLE audit ADD COLUMN agent_id TEXT;
+  ALTER TABLE audit ADD COLUMN groups TEXT;
+  ALTER TABLE audit ADD COLUMN previous_groups TEXT;
+  `,
 ];

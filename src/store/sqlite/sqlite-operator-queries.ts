@@ -3,7 +3,7 @@ import { isUnrestricted, type Scope } from '../../domain/scope.js';
 import { zeroCountsByStatus, type CommandResult } from '../../domain/command.js';
 import { storedFromJobStatus, storedFromStatus, storedJobStatus, storedStatus } from '../stored-status.js';
 import type { ApiKeyRecord, AuditEntry, AuditFilter, AuditOrder, CommandFilter, OperatorStore, Page, PageOf, RefusalRecord, RequestSummary } from '../operator-store.js';
-import type { AgentRecord } from '../records.js';
+import type { AgentRecord, MembershipRecord } from '../records.js';
 import { rowToState, type CommandRow } from './rows.js';
 import { errors } from '../../errors.js';
 
@@ -69,7 +69,7 @@ const nextCursor = <T>(items: T[], limit: number, key: (item: T) => string | num
 
 interface AuditRow {
   id: number;
-  kind: 'transition' | 'refusal' | 'job';
+  kind: AuditEntry['kind'];
   document_id: string | null;
   from_status: string | null;
   to_status: string | null;
@@ -78,6 +78,9 @@ interface AuditRow {
   node: string;
   actor: string;
   detail: string | null;
+  agent_id: string | null;
+  groups: string | null;
+  previous_groups: string | null;
 }
 
 function rowToEntry(row: AuditRow): AuditEntry {
@@ -91,6 +94,17 @@ function rowToEntry(row: AuditRow): AuditEntry {
       to: storedJobStatus(row.to_status, `audit record ${row.id}`),
       cause: row.cause,
       ...(row.detail !== null ? { detail: row.detail } : {}),
+      ...common,
+    };
+  }
+  if (row.kind === 'membership') {
+    return {
+      kind: 'membership',
+      document_id: row.document_id,
+      agent_id: row.agent_id!,
+      groups: JSON.parse(row.groups!) as string[],
+      previous_groups: JSON.parse(row.previous_groups!) as string[],
+      cause: row.cause as MembershipRecord['cause'],
       ...common,
     };
   }
