@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AgentKeyVerifier } from './agent-key-verifier.js';
 import { generateSecret, hashSecret } from './secret-hash.js';
+import { RefusalReason } from './refusal-reason.js';
 import { errors } from '../errors.js';
 import { distinctGroups } from '../domain/agent-groups.js';
 import type { CommandStore } from '../store/store.js';
@@ -174,9 +175,9 @@ export class AgentRegistry {
     const agent = await this.store.getAgent(id);
     if (!agent) {
       await this.keys.decoy(key);
-      throw errors.INVALID_KEY();
+      throw errors.INVALID_KEY.causedBy(new RefusalReason('unknown agent', { agentId: id }));
     }
-    if (!(await this.keys.verify(id, key, agent.keyHash))) throw errors.INVALID_KEY();
+    if (!(await this.keys.verify(id, key, agent.keyHash))) throw errors.INVALID_KEY.causedBy(new RefusalReason('wrong key', { agentId: id }));
     return registrationOf(agent);
   }
 }
