@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { convertKind, type Kind } from './config-values.js';
+import { formatDuration } from './domain/duration.js';
 import { errors } from './errors.js';
 
 /**
  * One typed, validated configuration. Each option is read, in order of precedence, from a
- * command-line flag, a `COURIER_*` environment variable, the JSON file named by `--config`
+ * command-line flag, a `COURIER_*` environment variable, the JSON or YAML file named by `--config`
  * (or `COURIER_CONFIG`), and finally its default.
  */
 
@@ -245,6 +247,18 @@ function convert(key: ConfigKey, raw: unknown): unknown {
   return value;
 }
 
+/**
+ * The default as `serve --help` shows it (durations in their largest whole unit, as they can be
+ * written); null when there is none to show: unset, off, empty, or said by the description.
+ */
+export function defaultText(key: ConfigKey): string | null {
+  const spec: OptionSpec = OPTIONS[key];
+  const value = (DEFAULTS as Record<string, unknown>)[key];
+  if (value === undefined || value === false || value === '' || (Array.isArray(value) && value.length === 0) || spec.describe.includes('(default')) return null;
+  if (spec.kind === 'duration' && typeof value === 'number') return formatDuration(value);
+  return Array.isArray(value) ? value.join(',') : typeof value === 'string' || typeof value === 'number' ? String(value) : null;
+}
+
 export function envName(key: ConfigKey): string {
   const spec: OptionSpec = OPTIONS[key];
   return spec.env ?? `COURIER_${spec.flag.replaceAll('-', '_').toUpperCase()}`;
@@ -259,7 +273,7 @@ export interface ConfigSources {
   /** Flag values as parsed from the command line (strings), keyed by config key. */
   flags?: Partial<Record<ConfigKey, string>>;
   env?: NodeJS.ProcessEnv;
-  /** Path of a JSON config file (keys as in `Config`). */
+  /** Path of a JSON, or (`.yaml`, `.yml`) YAML, config file (keys as in `Config`). */
   file?: string;
   cwd?: string;
 }
@@ -271,12 +285,13 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   let fromFile: Record<string, unknown> = {};
   if (filePath) {
     try {
-      fromFile = JSON.parse(readFileSync(resolve(cwd, filePath), 'utf8')) as Record<string, unknown>;
+      const text = readFileSync(resolve(cwd, filePath), 'utf8');
+      fromFile = (/\.ya?ml$/i.test(filePath) ? parseYaml(text) : JSON.parse(text)) as Record<string, unknown>;
     } catch (error) {
       throw errors.CONFIG.causedBy(error, `cannot read config file ${filePath}: ${(error as Error).message}`);
     }
     if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
-      throw errors.CONFIG(`${filePath} must hold a JSON object of options`);
+      throw errors.CONFIG(`${filePath} must hold an object (a mapping) of options`);
     }
     for (const key of Object.keys(fromFile)) {
       if (!(key in OPTIONS)) throw errors.CONFIG(`unknown key "${key}" in ${filePath}`);

@@ -1,64 +1,63 @@
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
+import { Option, type Command } from '@commander-js/extra-typings';
 import { ReferenceAgent } from '../agent/reference-agent.js';
-import { TLS_HELP, TLS_OPTIONS, tlsFromFlags } from './tls-options.js';
+import { tlsFromFlags, withTlsOptions, type TlsValues } from './tls-options.js';
 import { refuseKeyFlag } from './connection.js';
 import type { ClientTls } from '../tls/client-tls.js';
 import { enroll } from '../agent/enrollment.js';
 import { readKeyFile, reserveKeyFile, type AgentCredentials } from '../agent/key-file.js';
 import { EXIT } from './exit-codes.js';
+import { exits, UsageError, wholeNumberOf } from './usage.js';
 
 /** The agent's key from the environment (so that it does not show in `ps`), when neither --agent-key nor --key-file is given. */
 const AGENT_KEY_ENV = 'COURIER_AGENT_KEY';
 
-const AGENT_HELP = `Usage:
-  courier agent --url <https://host:27000> --enroll <token> --key-file <path> [--id <id>] [--name <name>] [--ws]
-  courier agent --url <https://host:27000> --key-file <path> [--ws]
-  courier agent --url <https://host:27000> --id <agent id> --agent-key <key> [--ws] [--result-code <n>]
-  (each with the TLS options below; COURIER_AGENT_KEY=<key> instead of --agent-key keeps the key out of \`ps\`)
-
-Runs the reference agent: it authenticates, says on stderr when it is connected, receives its
-commands (long-poll, or WebSocket with --ws), prints each one as a JSON line, and reports the result
-(code 0 = success). It retries through network problems, but stops (exit 1) when courier refuses its
-credentials (the agent was removed, or registered again with another key).
-
-  --enroll <token>   register this host with an enrollment token (courier enrollment-tokens create),
-                     then keep the id and key courier gives in --key-file (created with mode 0600).
-                     If the key file exists already, it is used and the token is not presented again.
-  --id <id>          the agent id to ask for (default: courier makes a UUID)
-  --name <name>      a name to show beside the id (default: this host's name)
-  --client-certificate  with --enroll, for mutual TLS: make a key here and ask courier for a client
-                     certificate of it (courier started with --tls-client-ca-key); both are kept in --key-file
-
-${TLS_HELP}`;
-
-export async function runAgent(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      url: { type: 'string', default: 'https://127.0.0.1:27000' },
-      ...TLS_OPTIONS,
-      id: { type: 'string' },
-      'agent-key': { type: 'string' },
+/** `courier agent`: the reference agent. */
+export function registerAgent(program: Command): void {
+  withTlsOptions(
+    program
+      .command('agent')
+      .description('run the reference agent (prints commands, reports success; --enroll to register itself)')
+      .option('--url <url>', "courier's agents API", 'https://127.0.0.1:27000')
+      .option('--id <id>', 'the agent id (with --enroll: the one to ask for; default: courier makes a UUID)')
+      .addOption(new Option('--agent-key <key>', `the agent's own key (or ${AGENT_KEY_ENV}, which keeps it out of \`ps\`)`).conflicts('keyFile'))
       // Refused with a message naming the flags that replace it.
-      key: { type: 'string' },
-      'key-file': { type: 'string' },
-      'client-certificate': { type: 'boolean', default: false },
-      enroll: { type: 'string' },
-      name: { type: 'string' },
-      ws: { type: 'boolean', default: false },
-      'result-code': { type: 'string', default: '0' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+      .addOption(new Option('--key <key>').hideHelp())
+      .option('--key-file <path>', 'where the agent keeps its id and key (mode 0600); with --enroll, made the first time')
+      .option('--enroll <token>', 'register this host with an enrollment token (courier enrollment-tokens create); needs --key-file')
+      .option('--name <name>', "with --enroll, a name to show beside the id (default: this host's name)")
+      .option('--client-certificate', 'with --enroll, for mutual TLS: make a key here and ask courier for a client certificate of it')
+      .option('--ws', 'receive commands over WebSocket (default: long-poll)')
+      .option('--result-code <n>', 'the result code reported for every command (0 = success)', wholeNumberOf('a result code', 0, 255), 0),
+  )
+    .addHelpText(
+      'after',
+      `
+It authenticates, says on stderr when it is connected, receives its commands, prints each one as a JSON
+line, and reports the result. It retries through network problems, but stops (exit 1) when courier refuses
+its credentials (the agent was removed, or registered again with another key).`,
+    )
+    .action(exits(runAgent));
+}
+
+type AgentOptions = TlsValues & {
+  url: string;
+  id?: string | undefined;
+  agentKey?: string | undefined;
+  key?: string | undefined;
+  keyFile?: string | undefined;
+  enroll?: string | undefined;
+  name?: string | undefined;
+  clientCertificate?: true | undefined;
+  ws?: true | undefined;
+  resultCode: number;
+};
+
+async function runAgent(values: AgentOptions): Promise<number> {
   refuseKeyFlag(values);
-  const keyFile = values['key-file'];
+  const keyFile = values.keyFile;
   const problem = usageProblem(values);
-  if (values.help || problem) {
-    if (problem && args.length > 0) console.error(`courier agent: ${problem}`);
-    console.log(AGENT_HELP);
-    return values.help ? 0 : 2;
-  }
+  if (problem) throw new UsageError('agent', problem);
   const stopping = new AbortController();
   const stop = () => stopping.abort();
   process.once('SIGINT', stop);
@@ -72,7 +71,7 @@ export async function runAgent(args: string[]): Promise<number> {
     if (!found) return stopping.signal.aborted ? 0 : 1;
     credentials = found;
   } else {
-    credentials = { id: values.id!, key: values['agent-key'] ?? process.env[AGENT_KEY_ENV]! };
+    credentials = { id: values.id!, key: values.agentKey ?? process.env[AGENT_KEY_ENV]! };
   }
   if (stopping.signal.aborted) return 0;
 
@@ -86,7 +85,7 @@ export async function runAgent(args: string[]): Promise<number> {
     id: credentials.id,
     key: credentials.key,
     transport,
-    resultCode: Number(values['result-code']),
+    resultCode: values.resultCode,
     onCommand: (command) => console.log(JSON.stringify(command)),
     onConnected: () => console.error(`agent: connected to ${values.url} as ${credentials.id} (${transport})`),
     onRefused: (message) => {
@@ -107,21 +106,16 @@ export async function runAgent(args: string[]): Promise<number> {
   return refused ? EXIT.ERROR : EXIT.OK;
 }
 
-function usageProblem(values: { id?: string | undefined; 'agent-key'?: string | undefined; 'key-file'?: string | undefined; enroll?: string | undefined }): string | undefined {
-  if (values['key-file']) return values['agent-key'] ? 'give --agent-key or --key-file, not both' : undefined;
+function usageProblem(values: AgentOptions): string | undefined {
+  if (values.keyFile) return undefined;
   if (values.enroll) return '--enroll needs --key-file: where the agent keeps the key it is given';
-  if (!values.id || !(values['agent-key'] ?? process.env[AGENT_KEY_ENV]))
+  if (!values.id || !(values.agentKey ?? process.env[AGENT_KEY_ENV]))
     return `give --id and --agent-key (or ${AGENT_KEY_ENV}), or --key-file (with --enroll <token> the first time)`;
   return undefined;
 }
 
 /** The stored credentials, or new ones from enrolling (kept in the key file); null when there are none. */
-async function credentialsFor(
-  keyFile: string,
-  values: { url: string; id?: string | undefined; enroll?: string | undefined; name?: string | undefined; 'client-certificate'?: boolean | undefined },
-  tls: ClientTls | undefined,
-  signal: AbortSignal,
-): Promise<AgentCredentials | null> {
+async function credentialsFor(keyFile: string, values: AgentOptions, tls: ClientTls | undefined, signal: AbortSignal): Promise<AgentCredentials | null> {
   const stored = readKeyFile(keyFile);
   if (stored) {
     if (stored.tightened) console.error(`agent: ${keyFile} was readable by others: its mode is now 0600`);
@@ -141,7 +135,7 @@ async function credentialsFor(
     const credentials = await enroll({
       url: values.url,
       tls,
-      clientCertificate: values['client-certificate'] === true,
+      clientCertificate: values.clientCertificate === true,
       token: values.enroll,
       id: values.id,
       name: values.name ?? hostname(),
@@ -150,7 +144,7 @@ async function credentialsFor(
     });
     reserved.write(credentials);
     console.error(`agent: enrolled as ${credentials.id}${credentials.certificate ? ' with a client certificate' : ''}; credentials kept in ${keyFile}`);
-    if (values['client-certificate'] && !credentials.certificate) console.error('agent: courier sent no client certificate (does it run with --tls-client-ca-key?)');
+    if (values.clientCertificate && !credentials.certificate) console.error('agent: courier sent no client certificate (does it run with --tls-client-ca-key?)');
     return credentials;
   } catch (error) {
     reserved.abandon();

@@ -1,20 +1,8 @@
-import { parseArgs } from 'node:util';
-import { badUsage } from './usage.js';
-import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js';
+import type { Command } from '@commander-js/extra-typings';
+import { Option } from '@commander-js/extra-typings';
+import { Connection, withConnectionOptions } from './connection.js';
 import { printJson, shortTime, table } from './format.js';
-
-const HELP = `Usage:
-  courier agents add <id> [--group <name>]... [--agent-key <key>] [--name <name>] [--replace]
-                                                              register an agent (a key is generated and shown once if none is given);
-                                                              --replace registers an existing id again: its old key stops working
-                                                              (agents usually register themselves: courier enrollment-tokens --help)
-  courier agents show <id>
-  courier agents remove <id>
-  courier agents list [--limit n] [--cursor c]                 with connection state (management API or socket)
-
-${CONNECTION_HELP}`;
-
-const VERBS = ['add', 'show', 'remove', 'list'];
+import { collect, exits, UsageError, wholeNumberOf } from './usage.js';
 
 interface AgentView {
   id: string;
@@ -27,85 +15,113 @@ interface AgentView {
   last_seen?: string | null;
 }
 
-export async function runAgents(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...CONNECTION_OPTIONS,
-      group: { type: 'string', multiple: true },
-      'agent-key': { type: 'string' },
-      name: { type: 'string' },
-      replace: { type: 'boolean', default: false },
-      limit: { type: 'string' },
-      cursor: { type: 'string' },
-    },
-  });
-  const [verb, id] = positionals;
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (!verb || (verb !== 'list' && !id)) return badUsage('agents', verb, VERBS, HELP);
-  const connection = Connection.from(values);
-  const path = `/api/v1/agents/${encodeURIComponent(id ?? '')}`;
-  const show = (agents: AgentView[]) =>
-    console.log(
-      table(
-        [
-          'id',
-          'name',
-          'groups',
-          'created',
-          ...(agents.some((a) => a.connection) ? ['connection', 'node', 'last seen'] : []),
-          ...(agents.some((a) => a.key) ? ['key (shown once)'] : []),
-        ],
-        agents.map((a) => [
-          a.id,
-          a.name ?? '',
-          a.groups.join(','),
-          shortTime(a.created_at),
-          ...(a.connection ? [a.connection, a.node ?? '', shortTime(a.last_seen)] : []),
-          ...(a.key ? [a.key] : []),
-        ]),
-      ),
-    );
-  switch (verb) {
-    case 'add': {
-      const agent = await connection.ok<AgentView>('POST', '/api/v1/agents', {
+function agentsTable(agents: AgentView[]): string {
+  return table(
+    [
+      'id',
+      'name',
+      'groups',
+      'created',
+      ...(agents.some((a) => a.connection) ? ['connection', 'node', 'last seen'] : []),
+      ...(agents.some((a) => a.key) ? ['key (shown once)'] : []),
+    ],
+    agents.map((a) => [
+      a.id,
+      a.name ?? '',
+      a.groups.join(','),
+      shortTime(a.created_at),
+      ...(a.connection ? [a.connection, a.node ?? '', shortTime(a.last_seen)] : []),
+      ...(a.key ? [a.key] : []),
+    ]),
+  );
+}
+
+const agentPath = (id: string) => `/api/v1/agents/${encodeURIComponent(id)}`;
+
+/** `courier agents add|show|remove|list|set-groups`. */
+export function registerAgents(program: Command): void {
+  const agents = program.command('agents').description('manage registered agents');
+
+  withConnectionOptions(
+    agents
+      .command('add')
+      .description('register an agent; a key is generated and shown once if none is given (agents usually register themselves: courier enrollment-tokens --help)')
+      .argument('<id>', 'the agent id')
+      .option('--group <name>', 'a group of the agent (repeatable)', collect, [] as string[])
+      .option('--agent-key <key>', "the agent's own secret (default: a generated one)")
+      .option('--name <name>', 'a name shown beside the id')
+      .option('--replace', 'register an existing id again: its old key stops working'),
+  ).action(
+    exits(async (id, options) => {
+      const agent = await Connection.from(options).ok<AgentView>('POST', '/api/v1/agents', {
         id,
-        groups: values.group ?? [],
-        ...(values['agent-key'] ? { key: values['agent-key'] } : {}),
-        ...(values.name ? { name: values.name } : {}),
-        ...(values.replace ? { replace: true } : {}),
+        groups: options.group,
+        ...(options.agentKey ? { key: options.agentKey } : {}),
+        ...(options.name ? { name: options.name } : {}),
+        ...(options.replace ? { replace: true } : {}),
       });
-      if (values.json) printJson(agent);
-      else show([agent]);
+      if (options.json) printJson(agent);
+      else console.log(agentsTable([agent]));
       return 0;
-    }
-    case 'show': {
-      const agent = await connection.ok<AgentView>('GET', path);
-      if (values.json) printJson(agent);
-      else show([agent]);
+    }),
+  );
+
+  withConnectionOptions(agents.command('show').description('one agent').argument('<id>', 'the agent id')).action(
+    exits(async (id, options) => {
+      const agent = await Connection.from(options).ok<AgentView>('GET', agentPath(id));
+      if (options.json) printJson(agent);
+      else console.log(agentsTable([agent]));
       return 0;
-    }
-    case 'remove': {
-      const removed = await connection.ok<{ id: string }>('DELETE', path);
-      if (values.json) printJson(removed);
+    }),
+  );
+
+  withConnectionOptions(agents.command('remove').description('remove an agent: its key and tokens stop working').argument('<id>', 'the agent id')).action(
+    exits(async (id, options) => {
+      const removed = await Connection.from(options).ok<{ id: string }>('DELETE', agentPath(id));
+      if (options.json) printJson(removed);
       else console.log(`removed ${removed.id}`);
       return 0;
-    }
-    case 'list': {
-      const query = new URLSearchParams({ limit: values.limit ?? '100', ...(values.cursor ? { cursor: values.cursor } : {}) });
-      const page = await connection.ok<{ items: AgentView[]; next: string | null }>('GET', `/api/v1/agents?${query}`);
-      if (values.json) printJson(page);
+    }),
+  );
+
+  withConnectionOptions(
+    agents
+      .command('set-groups')
+      .description("replace an agent's groups (audited; a successful set-group command does the same)")
+      .argument('<id>', 'the agent id')
+      .option('--group <name>', 'a group the agent is to be in (repeatable)', collect, [] as string[])
+      .addOption(new Option('--none', 'in no group at all').conflicts('group')),
+  ).action(
+    exits(async (id, options) => {
+      if (options.group.length === 0 && !options.none) throw new UsageError('agents set-groups', 'give the groups (--group <name>, repeatable), or --none to leave every group');
+      const agent = await Connection.from(options).ok<AgentView>('PUT', `${agentPath(id)}/groups`, { groups: options.group });
+      if (options.json) printJson(agent);
+      else console.log(agentsTable([agent]));
+      return 0;
+    }),
+  );
+
+  withConnectionOptions(
+    agents
+      .command('list')
+      .description('agents with their connection state, a page at a time')
+      .option('--group <name>', 'only the agents in this group')
+      .addOption(new Option('--state <state>', 'only the agents connected now, or offline').choices(['connected', 'offline'] as const))
+      .option('--limit <n>', 'agents per page', wholeNumberOf('agents', 1, 1000), 100)
+      .option('--cursor <c>', 'the next page, as the previous one printed it'),
+  ).action(
+    exits(async (options) => {
+      const query = new URLSearchParams({ limit: String(options.limit) });
+      if (options.group) query.set('group', options.group);
+      if (options.state) query.set('connection', options.state);
+      if (options.cursor) query.set('cursor', options.cursor);
+      const page = await Connection.from(options).ok<{ items: AgentView[]; next: string | null }>('GET', `/api/v1/agents?${query}`);
+      if (options.json) printJson(page);
       else {
-        show(page.items);
+        console.log(agentsTable(page.items));
         if (page.next) console.log(`more: --cursor ${page.next}`);
       }
       return 0;
-    }
-    default:
-      return badUsage('agents', verb, VERBS, HELP);
-  }
+    }),
+  );
 }

@@ -1,71 +1,48 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { parseArgs } from 'node:util';
+import { InvalidArgumentError, Option, type Command } from '@commander-js/extra-typings';
 import { createParser } from 'eventsource-parser';
-import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js';
-import { AUDIT_FILTERS, filterOptions, filterQuery } from './filters.js';
+import { Connection, withConnectionOptions } from './connection.js';
+import { AUDIT_FILTERS, filterQuery, withAuditFilters } from './filters.js';
 import { printJson } from './format.js';
 import { auditLine, type AuditEntry } from './views.js';
-import { EXIT } from './exit-codes.js';
+import { exits, wholeNumberOf } from './usage.js';
 import { durationOrNull } from '../domain/duration.js';
 
-const HELP = `Usage: courier audit [filters] [--reverse] [--follow] [--limit n] [--cursor c]
-Newest first, a page at a time (--limit, default 100; the next page with the --cursor it prints).
-Filters: --status s[,s] --agent id --target-type t --target-id id --action a --request id
-         --actor who --node name --kind transition|refusal|job --from time --to time
-  --since <d>  entries of the last 30s, 15m, 1h, 2d (or since a time, as --from)
-  --reverse  oldest first (the order the trail was written)
-  --follow   keep printing new entries as they happen (server-sent events; resumes after a dropped connection)
+/** `courier audit`. */
+export function registerAudit(program: Command): void {
+  withConnectionOptions(
+    withAuditFilters(program.command('audit').description('the audit trail, newest first, a page at a time; or (--follow) its live feed'))
+      .addOption(new Option('--since <d>', 'entries of the last 30s, 15m, 1h, 2d (or since a time, as --from)').argParser(sinceOption).conflicts('from'))
+      .addOption(new Option('--reverse', 'oldest first (the order the trail was written)').conflicts('follow'))
+      .option('--follow', 'keep printing new entries as they happen (server-sent events; resumes after a dropped connection)')
+      .option('--limit <n>', 'entries per page', wholeNumberOf('entries', 1, 1000), 100)
+      .option('--cursor <c>', 'the next page, as the previous one printed it'),
+  ).action(
+    exits(async (options) => {
+      const query = filterQuery(AUDIT_FILTERS, options);
+      if (options.since !== undefined) query.set('from', options.since);
+      const connection = Connection.from(options);
+      const print = (entry: AuditEntry) => (options.json ? console.log(JSON.stringify(entry)) : console.log(auditLine(entry)));
+      if (options.follow) return follow(connection, query, print);
+      query.set('limit', String(options.limit));
+      query.set('order', options.reverse ? 'asc' : 'desc');
+      if (options.cursor) query.set('cursor', options.cursor);
+      const page = await connection.ok<{ items: AuditEntry[]; next: string | null }>('GET', `/api/v1/audit?${query}`);
+      if (options.json) printJson(page);
+      else {
+        for (const entry of page.items) print(entry);
+        if (page.next) console.log(`more: --cursor ${page.next}`);
+      }
+      return 0;
+    }),
+  );
+}
 
-${CONNECTION_HELP}`;
-
-export async function runAudit(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...CONNECTION_OPTIONS,
-      ...filterOptions(AUDIT_FILTERS),
-      follow: { type: 'boolean', default: false },
-      reverse: { type: 'boolean', default: false },
-      since: { type: 'string' },
-      limit: { type: 'string' },
-      cursor: { type: 'string' },
-    },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const query = filterQuery(AUDIT_FILTERS, values);
-  if (values.since !== undefined) {
-    const from = sinceTime(values.since, Date.now());
-    if (from === null) {
-      console.error(`courier audit: --since must be a duration such as 30s, 15m, 1h or 2d, or a time (not "${values.since}")`);
-      return EXIT.USAGE;
-    }
-    if (query.has('from')) {
-      console.error('courier audit: give --since or --from, not both');
-      return EXIT.USAGE;
-    }
-    query.set('from', from);
-  }
-  const connection = Connection.from(values);
-  const print = (entry: AuditEntry) => (values.json ? console.log(JSON.stringify(entry)) : console.log(auditLine(entry)));
-  if (values.reverse && values.follow) {
-    console.error('courier audit: --follow prints entries as they are written; --reverse is for a page of the trail');
-    return EXIT.USAGE;
-  }
-  if (values.follow) return follow(connection, query, print);
-  query.set('limit', values.limit ?? '100');
-  query.set('order', values.reverse ? 'asc' : 'desc');
-  if (values.cursor) query.set('cursor', values.cursor);
-  const page = await connection.ok<{ items: AuditEntry[]; next: string | null }>('GET', `/api/v1/audit?${query}`);
-  if (values.json) printJson(page);
-  else {
-    for (const entry of page.items) print(entry);
-    if (page.next) console.log(`more: --cursor ${page.next}`);
-  }
-  return 0;
+function sinceOption(text: string): string {
+  const from = sinceTime(text, Date.now());
+  if (from === null) throw new InvalidArgumentError('Give a duration such as 30s, 15m, 1h or 2d, or a time.');
+  return from;
 }
 
 /** `--since`: a duration back from `now`, or a time; as an ISO time, or null when it is neither. */

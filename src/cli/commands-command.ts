@@ -1,68 +1,72 @@
-import { parseArgs } from 'node:util';
-import { badUsage } from './usage.js';
-import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js';
-import { COMMAND_FILTERS, filterOptions, filterQuery } from './filters.js';
+import type { Command } from '@commander-js/extra-typings';
+import { Connection, withConnectionOptions } from './connection.js';
+import { COMMAND_FILTERS, filterQuery, withCommandFilters } from './filters.js';
 import { printJson } from './format.js';
+import { exits, wholeNumberOf } from './usage.js';
 import { commandsTable, historyTable, type CommandView, type HistoryEvent } from './views.js';
 
-const HELP = `Usage:
-  courier commands list [--status s[,s]] [--agent id] [--target-type t --target-id id] [--action a]
-                        [--request id] [--from time] [--to time] [--limit n] [--cursor c]
-  courier commands show <document_id>       a command, its status and result
-  courier commands history <document_id>    every transition: from, to, cause, time, node, actor
-  courier commands cancel <document_id>     cancel a command not yet delivered
+const commandPath = (id: string) => `/api/v1/commands/${encodeURIComponent(id)}`;
 
-${CONNECTION_HELP}`;
+/** What `commands show|history|cancel` do, also reachable as `courier show|history|cancel`. */
+const ONE_COMMAND = {
+  show: {
+    describe: 'a command, its status and result',
+    run: async (connection: Connection, id: string, json: boolean) => {
+      const command = await connection.ok<CommandView>('GET', commandPath(id));
+      if (json) printJson(command);
+      else console.log(commandsTable([command]));
+    },
+  },
+  history: {
+    describe: "a command's every transition: from, to, cause, time, node, actor",
+    run: async (connection: Connection, id: string, json: boolean) => {
+      const history = await connection.ok<{ events: HistoryEvent[] }>('GET', `${commandPath(id)}/history`);
+      if (json) printJson(history);
+      else console.log(historyTable(history.events));
+    },
+  },
+  cancel: {
+    describe: 'cancel a command not yet delivered',
+    run: async (connection: Connection, id: string, json: boolean) => {
+      const command = await connection.ok<CommandView>('POST', `${commandPath(id)}/cancel`);
+      if (json) printJson(command);
+      else console.log(commandsTable([command]));
+    },
+  },
+} as const;
 
-const VERBS = ['list', 'show', 'history', 'cancel'];
+function registerOneCommand(parent: Command, verb: keyof typeof ONE_COMMAND, describe: string): void {
+  withConnectionOptions(parent.command(verb).description(describe).argument('<document_id>', "the command's id")).action(
+    exits(async (id, options) => {
+      await ONE_COMMAND[verb].run(Connection.from(options), id, options.json === true);
+      return 0;
+    }),
+  );
+}
 
-export async function runCommands(args: string[], verbOverride?: string): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...CONNECTION_OPTIONS, ...filterOptions(COMMAND_FILTERS), limit: { type: 'string' }, cursor: { type: 'string' } },
-  });
-  const verb = verbOverride ?? positionals.shift();
-  const [id] = positionals;
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (!verb || (verb !== 'list' && !id)) return badUsage('commands', verb, VERBS, HELP);
-  const connection = Connection.from(values);
-  const base = `/api/v1/commands/${encodeURIComponent(id ?? '')}`;
-  switch (verb) {
-    case 'list': {
-      const query = filterQuery(COMMAND_FILTERS, values);
-      query.set('limit', typeof values.limit === 'string' ? values.limit : '50');
-      if (typeof values.cursor === 'string') query.set('cursor', values.cursor);
-      const page = await connection.ok<{ items: CommandView[]; next: string | null }>('GET', `/api/v1/commands?${query}`);
-      if (values.json) printJson(page);
+/** `courier commands list|show|history|cancel`, and the short forms `courier show|history|cancel`. */
+export function registerCommands(program: Command): void {
+  const commands = program.command('commands').description('list commands, and show, follow or cancel one');
+  withConnectionOptions(
+    withCommandFilters(commands.command('list').description('commands, newest first, a page at a time'))
+      .option('--limit <n>', 'commands per page', wholeNumberOf('commands', 1, 1000), 50)
+      .option('--cursor <c>', 'the next page, as the previous one printed it'),
+  ).action(
+    exits(async (options) => {
+      const query = filterQuery(COMMAND_FILTERS, options);
+      query.set('limit', String(options.limit));
+      if (options.cursor) query.set('cursor', options.cursor);
+      const page = await Connection.from(options).ok<{ items: CommandView[]; next: string | null }>('GET', `/api/v1/commands?${query}`);
+      if (options.json) printJson(page);
       else {
         console.log(commandsTable(page.items));
         if (page.next) console.log(`more: --cursor ${page.next}`);
       }
       return 0;
-    }
-    case 'show': {
-      const command = await connection.ok<CommandView>('GET', base);
-      if (values.json) printJson(command);
-      else console.log(commandsTable([command]));
-      return 0;
-    }
-    case 'history': {
-      const history = await connection.ok<{ events: HistoryEvent[] }>('GET', `${base}/history`);
-      if (values.json) printJson(history);
-      else console.log(historyTable(history.events));
-      return 0;
-    }
-    case 'cancel': {
-      const command = await connection.ok<CommandView>('POST', `${base}/cancel`);
-      if (values.json) printJson(command);
-      else console.log(commandsTable([command]));
-      return 0;
-    }
-    default:
-      return badUsage('commands', verb, VERBS, HELP);
+    }),
+  );
+  for (const verb of ['show', 'history', 'cancel'] as const) {
+    registerOneCommand(commands, verb, ONE_COMMAND[verb].describe);
+    registerOneCommand(program, verb, `short for "courier commands ${verb}": ${ONE_COMMAND[verb].describe}`);
   }
 }

@@ -1,44 +1,44 @@
 import { loadConfig } from '../config.js';
 import { requestJson, type JsonResponse } from '../http-client.js';
 import type { ClientTls } from '../tls/client-tls.js';
-import { TLS_HELP, TLS_OPTIONS, tlsFromFlags, type TlsValues } from './tls-options.js';
+import { Option, type Command, type OptionValues } from '@commander-js/extra-typings';
+import { tlsFromFlags, withTlsOptions, type TlsValues } from './tls-options.js';
 
 /**
  * Where an operator command goes: the local admin Unix socket (default: `--socket`, or
  * `<--data-dir>/courier.sock`), or a remote management API (`--url` and `--api-key`, or
  * COURIER_URL and COURIER_API_KEY).
  */
-export const CONNECTION_OPTIONS = {
-  socket: { type: 'string' },
-  'data-dir': { type: 'string' },
-  url: { type: 'string' },
-  'api-key': { type: 'string' },
-  // Refused with a message naming the flags that replace it (see `refuseKeyFlag`).
-  key: { type: 'string' },
-  ...TLS_OPTIONS,
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+export function withConnectionOptions<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(
+  command: Command<Args, Opts, Globals>,
+): Command<Args, Opts & ConnectionValues, Globals> {
+  return withTlsOptions(
+    command
+      .option('--json', 'print JSON instead of tables (errors too)')
+      .option('--socket <path>', 'the local admin Unix socket (the default connection) [COURIER_SOCKET]')
+      .option('--data-dir <dir>', 'or the data directory of the local node, whose socket it is [COURIER_DATA_DIR]')
+      .option('--url <url>', 'a remote management API instead, e.g. https://host:55000 [COURIER_URL]')
+      .option('--api-key <key>', 'the API key for --url [COURIER_API_KEY]')
+      // Refused with a message naming the flags that replace it (see `refuseKeyFlag`).
+      .addOption(new Option('--key <key>').hideHelp()),
+  ) as unknown as Command<Args, Opts & ConnectionValues, Globals>;
+}
 
-export const CONNECTION_HELP = `Connection (default: the local admin socket):
-  --socket <path> | --data-dir <dir>   the admin Unix socket [COURIER_SOCKET, COURIER_DATA_DIR]
-  --url <https://host:55000> --api-key <k>   a remote management API instead [COURIER_URL, COURIER_API_KEY]
-  --json                               print JSON instead of tables
-${TLS_HELP}`;
-
+/** The connection options as parsed (the return type of `withConnectionOptions` is spelled out: see withTlsOptions). */
 export interface ConnectionValues extends TlsValues {
-  socket?: string | boolean | undefined;
-  'data-dir'?: string | boolean | undefined;
-  url?: string | boolean | undefined;
-  'api-key'?: string | boolean | undefined;
-  key?: string | boolean | undefined;
+  json?: true | undefined;
+  socket?: string | undefined;
+  dataDir?: string | undefined;
+  url?: string | undefined;
+  apiKey?: string | undefined;
+  key?: string | undefined;
 }
 
 /**
  * `--key` once meant the management API's key on some commands and an agent's own key on others
  * (an API key could end up registered as an agent's secret): each has a flag of its own now.
  */
-export function refuseKeyFlag(values: { key?: string | boolean | undefined }): void {
+export function refuseKeyFlag(values: { key?: string | undefined }): void {
   if (values.key !== undefined) {
     throw new Error("--key is ambiguous and no longer taken: give --api-key <key> for the management API, or --agent-key <key> for an agent's own key");
   }
@@ -68,18 +68,18 @@ export class Connection {
 
   static from(values: ConnectionValues, env: NodeJS.ProcessEnv = process.env): Connection {
     refuseKeyFlag(values);
-    const url = typeof values.url === 'string' ? values.url : env.COURIER_URL;
-    if (typeof values['api-key'] === 'string' && !url) {
+    const url = values.url ?? env.COURIER_URL;
+    if (values.apiKey !== undefined && !url) {
       throw new Error('--api-key is for a remote management API: give --url too (the admin socket takes no key)');
     }
     if (url) {
-      const key = typeof values['api-key'] === 'string' ? values['api-key'] : env.COURIER_API_KEY;
+      const key = values.apiKey ?? env.COURIER_API_KEY;
       if (!key) throw new Error('--url needs --api-key (or COURIER_API_KEY): the management API takes no request without a key');
       return new Connection({ baseUrl: url, key }, values, env);
     }
     const flags: { socket?: string; dataDir?: string } = {};
-    if (typeof values.socket === 'string') flags.socket = values.socket;
-    if (typeof values['data-dir'] === 'string') flags.dataDir = values['data-dir'];
+    if (values.socket !== undefined) flags.socket = values.socket;
+    if (values.dataDir !== undefined) flags.dataDir = values.dataDir;
     return new Connection({ socketPath: loadConfig({ flags, env }).socket });
   }
 

@@ -1,30 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { Option, type Command } from '@commander-js/extra-typings';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
-import { FINAL_JOB_STATUSES, type JobStatus } from '../domain/job.js';
-import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js';
+import { FINAL_JOB_STATUSES, JOB_STATUSES, type JobStatus } from '../domain/job.js';
+import { Connection, withConnectionOptions } from './connection.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { printJson, shortTime, table } from './format.js';
-import { badUsage, MAX_TIMEOUT_S, wholeNumber } from './usage.js';
-
-const VERBS = ['create', 'list', 'show', 'pause', 'resume', 'approve', 'cancel'] as const;
-
-const HELP = `Usage: courier jobs <subcommand> [options]
-  create --file <job.json>        a job as docs/jobs.md describes it ('-' reads it from stdin); or, for the
-                                  common case, from flags:
-  create --name <n> (--group <g> | --agent <id> | --server <m>)... --action <a>... [--timeout <s>]
-         [--rate <per minute>] [--canary <n>] [--continuous]
-                                  each --action is a step, in order (per target, the next after the previous
-                                  succeeded); --canary n: the first n targets, then an operator's approve
-  list [--status <s,…>]           jobs, newest first
-  show <job_id> [--watch | --wait]  where it stands: counts per status per step, rate, next window;
-                                  --watch redraws it until it ends (bars per step); --wait waits for the end
-                                  and exits 0 when every target succeeded, else 3 (a failure), 4 (a timeout),
-                                  5 (cancelled, ended or aborted with nothing failed)
-  pause | resume | approve | cancel <job_id>
-
-${CONNECTION_HELP}`;
+import { collect, exits, timeoutSeconds, UsageError, wholeNumberOf } from './usage.js';
 
 interface JobView {
   job_id: string;
@@ -69,116 +51,135 @@ export function jobExitCode(job: Pick<JobView, 'status' | 'steps' | 'targets' | 
   return code === EXIT.OK ? EXIT.CANCELLED : code;
 }
 
+interface JobFlags {
+  name?: string | undefined;
+  group: string[];
+  agent: string[];
+  server: string[];
+  action: string[];
+  timeout: number;
+  rate?: number | undefined;
+  canary?: number | undefined;
+  continuous?: true | undefined;
+}
+
 /** A job from the flags of `jobs create` (the common case: one rollout of a few steps). */
-function jobFromFlags(values: Record<string, string | string[] | boolean | undefined>): object | string {
-  const list = (name: string) => (values[name] as string[] | undefined) ?? [];
-  const actions = list('action');
-  if (!values.name) return '--name';
-  if (actions.length === 0) return '--action (one per step)';
-  if (list('group').length + list('agent').length + list('server').length === 0) return 'a target: --group, --agent or --server';
-  const text = (name: string) => values[name] as string | undefined;
-  const timeout = wholeNumber(text('timeout') ?? '3600', 1, MAX_TIMEOUT_S);
-  if (timeout === null) return `--timeout as a whole number of seconds from 1 to ${MAX_TIMEOUT_S} (not "${text('timeout')}")`;
-  const rate = text('rate') === undefined ? undefined : wholeNumber(text('rate')!, 1);
-  if (rate === null) return `--rate as a whole number of targets per minute, at least 1 (not "${text('rate')}")`;
-  const canary = text('canary') === undefined ? undefined : wholeNumber(text('canary')!, 1);
-  if (canary === null) return `--canary as a whole number of targets, at least 1 (not "${text('canary')}")`;
+function jobFromFlags(flags: JobFlags): object {
+  const missing = !flags.name
+    ? '--name'
+    : flags.action.length === 0
+      ? '--action (one per step)'
+      : flags.group.length + flags.agent.length + flags.server.length === 0
+        ? 'a target: --group, --agent or --server'
+        : null;
+  if (missing) throw new UsageError('jobs create', `give ${missing} (or --file <job.json>)`);
   return {
-    name: values.name,
+    name: flags.name,
     targets: {
-      ...(list('agent').length ? { agents: list('agent') } : {}),
-      ...(list('group').length ? { groups: list('group') } : {}),
-      ...(list('server').length ? { servers: list('server') } : {}),
+      ...(flags.agent.length ? { agents: flags.agent } : {}),
+      ...(flags.group.length ? { groups: flags.group } : {}),
+      ...(flags.server.length ? { servers: flags.server } : {}),
     },
-    ...(values.continuous ? { continuous: true } : {}),
-    steps: actions.map((name) => ({ action: { name, args: {} }, timeout })),
-    ...(rate !== undefined ? { rollout: { max_per_minute: rate } } : {}),
-    ...(canary !== undefined ? { canary: { targets: canary, then: 'approve' } } : {}),
+    ...(flags.continuous ? { continuous: true } : {}),
+    steps: flags.action.map((name) => ({ action: { name, args: {} }, timeout: flags.timeout })),
+    ...(flags.rate !== undefined ? { rollout: { max_per_minute: flags.rate } } : {}),
+    ...(flags.canary !== undefined ? { canary: { targets: flags.canary, then: 'approve' } } : {}),
   };
 }
 
-export async function runJobs(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...CONNECTION_OPTIONS,
-      file: { type: 'string' },
-      name: { type: 'string' },
-      group: { type: 'string', multiple: true },
-      agent: { type: 'string', multiple: true },
-      server: { type: 'string', multiple: true },
-      action: { type: 'string', multiple: true },
-      timeout: { type: 'string' },
-      rate: { type: 'string' },
-      canary: { type: 'string' },
-      continuous: { type: 'boolean' },
-      status: { type: 'string' },
-      watch: { type: 'boolean', default: false },
-      wait: { type: 'boolean', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT.OK;
+/** `--file job.json` ('-': stdin): the job as docs/jobs.md describes it. */
+function jobFile(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file === '-' ? 0 : file, 'utf8'));
+  } catch (error) {
+    throw new UsageError('jobs create', `--file ${file} is not a readable JSON job: ${(error as Error).message}`);
   }
-  const [verb, id] = positionals;
-  const known = verb !== undefined && (VERBS as readonly string[]).includes(verb);
-  if (!known || (verb !== 'create' && verb !== 'list' && !id)) return badUsage('jobs', verb, VERBS, HELP);
-  const connection = Connection.from(values);
+}
 
-  if (verb === 'create') {
-    let body: unknown;
-    if (values.file !== undefined) {
-      try {
-        body = JSON.parse(readFileSync(values.file === '-' ? 0 : values.file, 'utf8'));
-      } catch (error) {
-        console.error(`courier jobs create: --file ${values.file} is not a readable JSON job: ${(error as Error).message}`);
-        return EXIT.USAGE;
-      }
-    } else {
-      const job = jobFromFlags(values);
-      if (typeof job === 'string') {
-        console.error(`courier jobs create: give ${job} (or --file <job.json>)\n\n${HELP}`);
-        return EXIT.USAGE;
-      }
-      body = job;
-    }
-    const created = await connection.ok<{ job_id: string; status: string }>('POST', '/api/v1/jobs', body);
-    if (values.json) printJson(created);
-    else console.log(`job ${created.job_id}: ${created.status}\nfollow it: courier jobs show ${created.job_id} --watch`);
-    return EXIT.OK;
-  }
-  if (verb === 'list') {
-    const query = new URLSearchParams(values.status ? { status: values.status } : {});
-    const page = await connection.ok<{ jobs: JobSummary[]; next: string | null }>('GET', `/api/v1/jobs?${query}`);
-    if (values.json) printJson(page);
-    else
-      console.log(
-        table(
-          ['job_id', 'name', 'status', 'targets', 'created', 'by'],
-          page.jobs.map((j) => [j.job_id, j.name, j.status, j.targets, shortTime(j.created_at), j.created_by]),
-        ),
-      );
-    return EXIT.OK;
-  }
-  const path = `/api/v1/jobs/${encodeURIComponent(id!)}`;
-  if (verb === 'show') {
-    if (values.watch || values.wait) {
-      const job = await follow(connection, path, values.watch && !values.json);
-      if (values.json) printJson(job);
+const jobPath = (id: string) => `/api/v1/jobs/${encodeURIComponent(id)}`;
+
+/** `courier jobs create|list|show|pause|resume|approve|cancel`. */
+export function registerJobs(program: Command): void {
+  const jobs = program.command('jobs').description('rollouts: scheduled, at a rate, canary first, multi-step');
+
+  withConnectionOptions(
+    jobs
+      .command('create')
+      .description('a job from a file as docs/jobs.md describes it, or, for the common case, from flags')
+      .addOption(new Option('--file <job.json>', "the job as JSON ('-' reads it from stdin)").conflicts(['name', 'action', 'group', 'agent', 'server']))
+      .option('--name <name>', "the job's name")
+      .option('--group <name>', 'every agent of this group (repeatable)', collect, [] as string[])
+      .option('--agent <id>', 'this agent (repeatable)', collect, [] as string[])
+      .option('--server <module>', 'this server component (repeatable)', collect, [] as string[])
+      .option('--action <name>', 'a step, in order: per target, the next after the previous succeeded (repeatable)', collect, [] as string[])
+      .option('--timeout <seconds>', 'seconds each step has to be delivered', timeoutSeconds, 3600)
+      .option('--rate <per-minute>', 'most targets started per minute', wholeNumberOf('targets per minute', 1))
+      .option('--canary <n>', "the first n targets, then an operator's approve", wholeNumberOf('targets', 1))
+      .option('--continuous', 'also agents that join the groups later'),
+  ).action(
+    exits(async (options) => {
+      const body = options.file !== undefined ? jobFile(options.file) : jobFromFlags(options);
+      const created = await Connection.from(options).ok<{ job_id: string; status: string }>('POST', '/api/v1/jobs', body);
+      if (options.json) printJson(created);
+      else console.log(`job ${created.job_id}: ${created.status}\nfollow it: courier jobs show ${created.job_id} --watch`);
+      return EXIT.OK;
+    }),
+  );
+
+  withConnectionOptions(
+    jobs
+      .command('list')
+      .description('jobs, newest first')
+      .option('--status <s[,s]>', `only these statuses (${JOB_STATUSES.join(', ')})`),
+  ).action(
+    exits(async (options) => {
+      const query = new URLSearchParams(options.status ? { status: options.status } : {});
+      const page = await Connection.from(options).ok<{ jobs: JobSummary[]; next: string | null }>('GET', `/api/v1/jobs?${query}`);
+      if (options.json) printJson(page);
+      else
+        console.log(
+          table(
+            ['job_id', 'name', 'status', 'targets', 'created', 'by'],
+            page.jobs.map((j) => [j.job_id, j.name, j.status, j.targets, shortTime(j.created_at), j.created_by]),
+          ),
+        );
+      return EXIT.OK;
+    }),
+  );
+
+  withConnectionOptions(
+    jobs
+      .command('show')
+      .description('where a job stands: counts per status per step, rate, next window')
+      .argument('<job_id>', "the job's id")
+      .addOption(new Option('--watch', 'redraw it until it ends (bars per step)').conflicts('wait'))
+      .option('--wait', 'wait for its end; exit 0 when every target succeeded, else 3 (a failure), 4 (a timeout), 5 (cancelled, ended or aborted with nothing failed)'),
+  ).action(
+    exits(async (id, options) => {
+      const connection = Connection.from(options);
+      const job = options.watch || options.wait ? await follow(connection, jobPath(id), options.watch === true && !options.json) : await connection.ok<JobView>('GET', jobPath(id));
+      if (options.json) printJson(job);
       else console.log(jobText(job));
-      return values.wait ? jobExitCode(job) : EXIT.OK;
-    }
-    const job = await connection.ok<JobView>('GET', path);
-    if (values.json) printJson(job);
-    else console.log(jobText(job));
-    return EXIT.OK;
+      return options.wait ? jobExitCode(job) : EXIT.OK;
+    }),
+  );
+
+  const controls = {
+    pause: 'hold a job: no new targets start',
+    resume: 'go on with a paused job',
+    approve: 'go on after the canary',
+    cancel: 'end a job: no new targets start, commands not yet delivered are cancelled',
+  };
+  for (const [verb, describe] of Object.entries(controls)) {
+    withConnectionOptions(jobs.command(verb).description(describe).argument('<job_id>', "the job's id")).action(
+      exits(async (id, options) => {
+        const answer = await Connection.from(options).ok<{ job_id: string; status: string }>('POST', `${jobPath(id)}/${verb}`);
+        if (options.json) printJson(answer);
+        else console.log(`job ${answer.job_id}: ${answer.status}`);
+        return EXIT.OK;
+      }),
+    );
   }
-  const answer = await connection.ok<{ job_id: string; status: string }>('POST', `${path}/${verb}`);
-  if (values.json) printJson(answer);
-  else console.log(`job ${answer.job_id}: ${answer.status}`);
-  return EXIT.OK;
 }
 
 /** Reads a job every second until it has ended; with `bars`, a progress bar per step meanwhile. */

@@ -1,12 +1,7 @@
-import { parseArgs } from 'node:util';
-import { badUsage } from './usage.js';
-import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js';
-import { printJson, table } from './format.js';
-
-const HELP = `Usage: courier requests show <request_id> [--limit n] [--cursor c]
-One fan-out at a glance: counts per status, and the agents whose command did not (yet) succeed.
-
-${CONNECTION_HELP}`;
+import type { Command } from '@commander-js/extra-typings';
+import { Connection, withConnectionOptions } from './connection.js';
+import { printJson, shortTime, table } from './format.js';
+import { exits, wholeNumberOf } from './usage.js';
 
 export interface RequestSummary {
   request_id: string;
@@ -16,6 +11,17 @@ export interface RequestSummary {
     items: { document_id: string; agent_id: string | null; status: string; result: { code: number; message: string } | null }[];
     next: string | null;
   };
+}
+
+/** One line of `GET /api/v1/requests`: a fan-out, what it was and where it stands. */
+interface RequestListItem {
+  request_id: string;
+  created_at: string;
+  total: number;
+  counts: Record<string, number>;
+  action: string;
+  target_type: string;
+  target_id: string | null;
 }
 
 export function printSummary(summary: RequestSummary): void {
@@ -32,21 +38,64 @@ export function printSummary(summary: RequestSummary): void {
   if (summary.not_succeeded.next) console.log(`more: --cursor ${summary.not_succeeded.next}`);
 }
 
-export async function runRequests(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...CONNECTION_OPTIONS, limit: { type: 'string' }, cursor: { type: 'string' } },
-  });
-  const [verb, id] = positionals;
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (verb !== 'show' || !id) return badUsage('requests', verb, ['show'], HELP);
-  const query = new URLSearchParams({ limit: values.limit ?? '100', ...(values.cursor ? { cursor: values.cursor } : {}) });
-  const summary = await Connection.from(values).ok<RequestSummary>('GET', `/api/v1/requests/${encodeURIComponent(id)}?${query}`);
-  if (values.json) printJson(summary);
-  else printSummary(summary);
-  return 0;
+/** The counts of a request in one cell: `success 12 · failure 1 · pending 3`, zeros left out. */
+function countsText(counts: Record<string, number>): string {
+  return Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([status, n]) => `${status} ${n}`)
+    .join(' · ');
+}
+
+/** `courier requests list|show`. */
+export function registerRequests(program: Command): void {
+  const requests = program.command('requests').description('fan-outs: the commands one send created, at a glance');
+  withConnectionOptions(
+    requests
+      .command('list')
+      .description('requests, newest first, with their counts per status')
+      .option('--action <name>', 'only requests of this action')
+      .option('--limit <n>', 'requests per page', wholeNumberOf('requests', 1, 1000), 50)
+      .option('--cursor <c>', 'the next page, as the previous one printed it'),
+  ).action(
+    exits(async (options) => {
+      const query = new URLSearchParams({ limit: String(options.limit) });
+      if (options.action) query.set('action', options.action);
+      if (options.cursor) query.set('cursor', options.cursor);
+      const page = await Connection.from(options).ok<{ items: RequestListItem[]; next: string | null }>('GET', `/api/v1/requests?${query}`);
+      if (options.json) printJson(page);
+      else {
+        console.log(
+          table(
+            ['request_id', 'created', 'action', 'target', 'total', 'statuses'],
+            page.items.map((r) => [
+              r.request_id,
+              shortTime(r.created_at),
+              r.action,
+              r.target_id === null ? r.target_type : `${r.target_type}:${r.target_id}`,
+              r.total,
+              countsText(r.counts),
+            ]),
+          ),
+        );
+        if (page.next) console.log(`more: --cursor ${page.next}`);
+      }
+      return 0;
+    }),
+  );
+  withConnectionOptions(
+    requests
+      .command('show')
+      .description('one request: counts per status, and the agents whose command did not (yet) succeed')
+      .argument('<request_id>', "the request's id (send and commands list print it)")
+      .option('--limit <n>', 'commands not succeeded per page', wholeNumberOf('commands', 1, 1000), 100)
+      .option('--cursor <c>', 'the next page, as the previous one printed it'),
+  ).action(
+    exits(async (id, options) => {
+      const query = new URLSearchParams({ limit: String(options.limit), ...(options.cursor ? { cursor: options.cursor } : {}) });
+      const summary = await Connection.from(options).ok<RequestSummary>('GET', `/api/v1/requests/${encodeURIComponent(id)}?${query}`);
+      if (options.json) printJson(summary);
+      else printSummary(summary);
+      return 0;
+    }),
+  );
 }

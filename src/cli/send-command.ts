@@ -1,26 +1,27 @@
-import { parseArgs } from 'node:util';
+import { InvalidArgumentError, Option, type Command } from '@commander-js/extra-typings';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
-import { CONNECTION_HELP, CONNECTION_OPTIONS, Connection } from './connection.js';
+import { Connection, withConnectionOptions, type ConnectionValues } from './connection.js';
 import { printJson } from './format.js';
 import { commandsTable, type CommandView } from './views.js';
 import { printSummary, type RequestSummary } from './requests-command.js';
 import { FINAL_STATUSES } from '../domain/command.js';
-import { EXIT, exitCodeOf } from './exit-codes.js';
-import { MAX_TIMEOUT_S, wholeNumber } from './usage.js';
+import { exitCodeOf } from './exit-codes.js';
+import { exits, timeoutSeconds, UsageError } from './usage.js';
 
-const HELP = `Usage: courier send (--agent <id> | --group <name> | --server <module>) --action <name> [options]
-Options:
-  --args <json>       action arguments, e.g. '{"groups":["linux"]}' (default {})
-  --version <v>       action version (e.g. 5.0.0)
-  --timeout <s>       seconds within which it must be delivered (default 100)
-  --source <name>     default "Users/Services"
-  --user <name>       who asks (on the management API, the key's name is recorded instead)
-  --wait              follow the commands until every one has ended (a progress bar on a terminal), print the
-                      summary, and exit with 0 when all succeeded, else 3 (one failed), 4 (one timed out)
-                      or 5 (one was cancelled), the first that applies in that order
-
-${CONNECTION_HELP}`;
+interface SendOptions extends ConnectionValues {
+  agent?: string | undefined;
+  group?: string | undefined;
+  server?: string | undefined;
+  action: string;
+  args?: unknown;
+  version?: string | undefined;
+  timeout: number;
+  source: string;
+  user?: string | undefined;
+  wait?: true | undefined;
+  json?: true | undefined;
+}
 
 /** The create's answer: whole documents, or (`abridged`) references to them. */
 interface CreatedCommands {
@@ -29,56 +30,48 @@ interface CreatedCommands {
   abridged: boolean;
 }
 
-export async function runSend(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...CONNECTION_OPTIONS,
-      agent: { type: 'string' },
-      group: { type: 'string' },
-      server: { type: 'string' },
-      action: { type: 'string' },
-      args: { type: 'string' },
-      version: { type: 'string' },
-      timeout: { type: 'string', default: '100' },
-      source: { type: 'string', default: 'Users/Services' },
-      user: { type: 'string' },
-      wait: { type: 'boolean', default: false },
-    },
-  });
-  const targets = (['agent', 'group', 'server'] as const).filter((t) => values[t] !== undefined);
-  if (values.help) {
-    console.log(HELP);
-    return 0;
+/** `--args`: the action's arguments, a JSON value. */
+function jsonArgs(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InvalidArgumentError(`It is not JSON: ${(error as Error).message}.`);
   }
-  if (targets.length !== 1 || !values.action) {
-    const why =
-      targets.length > 1 ? `one target only, not ${targets.map((t) => `--${t}`).join(' and ')}` : targets.length === 0 ? 'a target: --agent, --group or --server' : '--action';
-    console.error(`courier send: give ${why}\n\n${HELP}`);
-    return EXIT.USAGE;
-  }
-  let actionArgs: unknown = {};
-  if (values.args !== undefined) {
-    try {
-      actionArgs = JSON.parse(values.args);
-    } catch (error) {
-      console.error(`courier: --args is not JSON: ${(error as Error).message}`);
-      return EXIT.USAGE;
-    }
-  }
-  // Named by its flag, not as the API's `body.commands.0.timeout` would name it.
-  const timeout = wholeNumber(values.timeout, 1, MAX_TIMEOUT_S);
-  if (timeout === null) {
-    console.error(`courier send: --timeout must be a whole number of seconds from 1 to ${MAX_TIMEOUT_S} (30 days), not "${values.timeout}"`);
-    return EXIT.USAGE;
-  }
-  const type = targets[0]!;
+}
+
+const TARGETS = ['agent', 'group', 'server'] as const;
+
+/** `courier send`. */
+export function registerSend(program: Command): void {
+  withConnectionOptions(
+    program
+      .command('send')
+      .description('send a command to an agent, a group or a server component (--wait: follow it to its end)')
+      .addOption(new Option('--agent <id>', 'to this agent').conflicts(['group', 'server']))
+      .addOption(new Option('--group <name>', 'to every agent of this group').conflicts(['agent', 'server']))
+      .addOption(new Option('--server <module>', 'to a server component (it long-polls the admin socket)').conflicts(['agent', 'group']))
+      .requiredOption('--action <name>', 'the action, e.g. restart, set-group, fetch-config')
+      .option('--args <json>', 'the action\'s arguments, e.g. \'{"groups":["linux"]}\' (default {})', jsonArgs)
+      .option('--version <v>', "the action's version, e.g. 5.0.0")
+      .option('--timeout <seconds>', 'seconds within which it must be delivered', timeoutSeconds, 100)
+      .option('--source <name>', 'who sends it, as Wazuh names it', 'Users/Services')
+      .option('--user <name>', "who asks (on the management API, the key's name is recorded instead)")
+      .option(
+        '--wait',
+        'follow the commands until every one has ended (a progress bar on a terminal), print the summary, and exit 0 when all succeeded, else 3 (one failed), 4 (one timed out) or 5 (one was cancelled), the first that applies in that order',
+      ),
+  ).action(exits(async (options) => send(options)));
+}
+
+async function send(values: SendOptions): Promise<number> {
+  const type = TARGETS.find((t) => values[t] !== undefined);
+  if (!type) throw new UsageError('send', 'give a target: --agent, --group or --server');
   const command = {
     source: values.source,
     ...(values.user ? { user: values.user } : {}),
     target: { type, id: values[type] },
-    action: { name: values.action, args: actionArgs, ...(values.version ? { version: values.version } : {}) },
-    timeout,
+    action: { name: values.action, args: values.args ?? {}, ...(values.version ? { version: values.version } : {}) },
+    timeout: values.timeout,
   };
   const connection = Connection.from(values);
   const created = await connection.ok<CreatedCommands>('POST', '/api/v1/commands', { commands: [command] });

@@ -1,40 +1,53 @@
-import { parseArgs } from 'node:util';
-import { envName, loadConfig, OPTIONS, redactedConfig, type ConfigKey } from '../config.js';
+import { Option, type Command } from '@commander-js/extra-typings';
+import { defaultText, envName, loadConfig, OPTIONS, redactedConfig, type ConfigKey } from '../config.js';
 import { startCourier } from '../courier.js';
 import { createLogger } from '../logger.js';
 import { CourierError, errors } from '../errors.js';
+import { exits } from './usage.js';
 
-/** Width of the flag column: the longest flag and two spaces. */
-const FLAG_WIDTH = Math.max(...Object.values(OPTIONS).map((o) => `--${o.flag}`.length)) + 2;
-
-export const SERVE_HELP = `Usage: courier serve [options]
-
-Runs a courier node, on the embedded store or (--opensearch) on an OpenSearch
-cluster. Each option can also be set in the
-environment (shown) or in a JSON file given with --config (COURIER_CONFIG).
-Precedence: flag > environment > file > default.
-
-Options:
-${(Object.keys(OPTIONS) as ConfigKey[]).map((key) => `  ${`--${OPTIONS[key].flag}`.padEnd(FLAG_WIDTH)}${OPTIONS[key].describe} [${envName(key)}]`).join('\n')}
-  ${'--config <file>'.padEnd(FLAG_WIDTH)}JSON config file [COURIER_CONFIG]
-  ${'-h, --help'.padEnd(FLAG_WIDTH)}this help`;
-
-export async function runServe(args: string[]): Promise<number> {
-  const options = Object.fromEntries(
-    (Object.keys(OPTIONS) as ConfigKey[]).map((key) => [OPTIONS[key].flag, { type: OPTIONS[key].kind === 'boolean' ? ('boolean' as const) : ('string' as const) }]),
-  );
-  const { values } = parseArgs({ args, options: { ...options, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  if (values.help) {
-    console.log(SERVE_HELP);
-    return 0;
-  }
-  const flags: Partial<Record<ConfigKey, string>> = {};
+/** `courier serve`: its options are the configuration's (src/config.ts), each with its variable and default. */
+export function registerServe(program: Command): void {
+  const serve = program
+    .command('serve')
+    .description('run a courier node (agents API, management API, admin Unix socket)')
+    .addHelpText(
+      'after',
+      `
+Runs a courier node, on the embedded store or (--opensearch) on an OpenSearch cluster. Each option can
+also be set in the environment (shown) or in a JSON or YAML file given with --config, under the name
+in docs/operations.md. Precedence: flag > environment > file > default.`,
+    );
+  const attributes: [ConfigKey, string][] = [];
   for (const key of Object.keys(OPTIONS) as ConfigKey[]) {
-    const value = (values as Record<string, string | boolean | undefined>)[OPTIONS[key].flag];
-    if (typeof value === 'string') flags[key] = value;
-    else if (value === true) flags[key] = 'true'; // a bare boolean flag such as --inspect
+    const spec = OPTIONS[key];
+    const shown = defaultText(key);
+    // Typed as string: a template of the flags' literal types would make commander's typings infer every combination.
+    const flags: string = `--${spec.flag}${spec.kind === 'boolean' ? '' : ` <${valueName(spec.kind)}>`}`;
+    const option = new Option(flags, `${spec.describe} [${envName(key)}]${shown === null ? '' : ` (default: ${shown})`}`);
+    serve.addOption(option);
+    attributes.push([key, option.attributeName()]);
   }
-  const config = loadConfig({ flags, ...(typeof values.config === 'string' ? { file: values.config } : {}) });
+  serve.option('--config <file>', 'JSON or YAML config file [COURIER_CONFIG]');
+  serve.action(
+    exits(async () => {
+      const values = serve.opts() as Record<string, string | boolean | undefined>;
+      const flags: Partial<Record<ConfigKey, string>> = {};
+      for (const [key, attribute] of attributes) {
+        const value = values[attribute];
+        if (typeof value === 'string') flags[key] = value;
+        else if (value === true) flags[key] = 'true'; // a bare boolean flag such as --inspect
+      }
+      return runServe(flags, typeof values.config === 'string' ? values.config : undefined);
+    }),
+  );
+}
+
+function valueName(kind: string): string {
+  return { duration: 'duration', port: 'port', int: 'n', url: 'url', list: 'a,b', logLevel: 'level', sync: 'mode' }[kind] ?? 'value';
+}
+
+async function runServe(flags: Partial<Record<ConfigKey, string>>, file: string | undefined): Promise<number> {
+  const config = loadConfig({ flags, ...(file !== undefined ? { file } : {}) });
   const logger = createLogger(config);
   logger.info({ config: redactedConfig(config) }, 'configuration');
   const courier = await startCourier(config, { logger });

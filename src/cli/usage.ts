@@ -1,18 +1,32 @@
+import { InvalidArgumentError } from '@commander-js/extra-typings';
 import { EXIT } from './exit-codes.js';
 
 /**
- * A command line a command did not understand: says why — no subcommand, one it does not have, or
- * one missing what it needs — then prints the command's help; returns the usage exit code.
+ * A command line the CLI cannot act on although each flag parsed (a target missing, two that
+ * exclude each other): printed as `courier <command>: <why>`, exit code 2.
  */
-export function badUsage(command: string, verb: string | undefined, known: readonly string[], help: string): number {
-  const why =
-    verb === undefined
-      ? `a subcommand is needed (one of: ${known.join(', ')})`
-      : known.includes(verb)
-        ? `${verb}: an argument or option it needs is missing`
-        : `unknown subcommand "${verb}" (one of: ${known.join(', ')})`;
-  console.error(`courier ${command}: ${why}\n\n${help}`);
-  return EXIT.USAGE;
+export class UsageError extends Error {
+  readonly exitCode = EXIT.USAGE;
+  constructor(
+    readonly command: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** An action's body resolves to the process exit code; commander's action handlers resolve to nothing. */
+export function exits<Args extends unknown[]>(body: (...args: Args) => Promise<number>): (...args: Args) => Promise<void> {
+  return async (...args) => {
+    const code = await body(...args);
+    if (code !== EXIT.OK) process.exitCode = code;
+  };
+}
+
+/** A repeatable option's values, in the order given (`--group a --group b`). */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }
 
 /** The most seconds a command may wait for delivery (30 days), as the API allows. */
@@ -24,3 +38,15 @@ export function wholeNumber(text: string, min: number, max = Number.MAX_SAFE_INT
   const value = Number(text);
   return value >= min && value <= max ? value : null;
 }
+
+/** An option parser taking a whole number within [min, max]; commander names the flag and the value in its error. */
+export function wholeNumberOf(what: string, min: number, max = Number.MAX_SAFE_INTEGER, note = ''): (text: string) => number {
+  return (text) => {
+    const value = wholeNumber(text, min, max);
+    if (value === null) throw new InvalidArgumentError(`Give a whole number of ${what}, from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}${note}.`);
+    return value;
+  };
+}
+
+/** `--timeout`: seconds within which a command must be delivered, named as the flag and not as the API's `body.commands.0.timeout`. */
+export const timeoutSeconds = wholeNumberOf('seconds', 1, MAX_TIMEOUT_S, ' (30 days)');

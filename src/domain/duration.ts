@@ -16,3 +16,16 @@ export function durationOrNull(text: string): number | null {
     return null;
   }
 }
+
+/** A duration in ms as the largest whole unit writes it: 300000 → `5m`, 1500 → `1500ms`. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}

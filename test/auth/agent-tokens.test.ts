@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT, type JWK } from 'jose';
 import { AgentTokens, TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_LIFETIME_S } from '../../src/auth/agent-tokens.js';
 import { CourierError } from '../../src/errors.js';
-import { runTokenKeys } from '../../src/cli/token-keys-command.js';
+import { rotateKeySet } from '../../src/cli/token-keys-command.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -155,7 +155,7 @@ describe('agent tokens: a key set shared by the nodes of a cluster (--token-keys
   let file: string;
   before(async () => {
     file = join(tempDir(), 'token-keys.json');
-    assert.equal(await runTokenKeys(['rotate', '--file', file, '--json']), 0);
+    await rotateKeySet(file);
   });
   const node = () => AgentTokens.load({ keySetFile: file }, time.now);
 
@@ -182,7 +182,7 @@ describe('agent tokens: a key set shared by the nodes of a cluster (--token-keys
     const b = await node();
     const before = await a.issue('agent-k3', 'reg');
     const [first] = a.keyIds;
-    assert.equal(await runTokenKeys(['rotate', '--file', file, '--json']), 0);
+    await rotateKeySet(file);
     await a.reload();
     assert.equal(a.keyIds.length, 2);
     assert.equal(a.keyIds[1], first, 'the previous key verifies');
@@ -191,7 +191,7 @@ describe('agent tokens: a key set shared by the nodes of a cluster (--token-keys
     // b was not told (no SIGHUP yet): a token naming a key it does not know makes it read the file.
     assert.equal((await b.verify(after)).agentId, 'agent-k3');
     assert.equal((await b.verify(before)).agentId, 'agent-k3');
-    assert.equal(await runTokenKeys(['rotate', '--file', file, '--json']), 0);
+    await rotateKeySet(file);
     await b.reload();
     await rejectsWith(b.verify(before), 'COURIER_ERR_INVALID_TOKEN');
     assert.equal((await b.verify(after)).agentId, 'agent-k3');

@@ -168,6 +168,8 @@ describe('courier on OpenSearch: several nodes', { skip: tier.skip }, () => {
     const onB = (await b.http('POST', '/api/v1/authentication', { body: { uuid: 'acker', key } })).body as { token: string };
     const next = b.http('GET', `/api/v1/commands?ack=${id}`, { token: onB.token });
     await eventually(async () => ((await statusesOf([id])).get(id) === 'delivered' ? true : undefined), 'delivered once node b took the acknowledgement');
+    // The status and its audit record go to two indices in one bulk: one shard may show its write before the other.
+    await eventually(async () => ((await auditOf([id])).length >= 3 ? true : undefined), 'the delivery in the audit trail');
     const trail = (await auditOf([id])).map((e) => `${e.cause}@${e.node}`);
     assert.deepEqual(trail, ['created@node-a', 'claimed@node-a', 'delivered@node-b'], 'no lease expiry, no second delivery');
     await eventually(() => (a.courier.supervisor.stats().longPollAnswersAwaitingAck === 0 ? true : undefined), "node a's answer to be settled by what node b wrote");

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { runTokenKeys } from '../../src/cli/token-keys-command.js';
+import { rotateKeySet } from '../../src/cli/token-keys-command.js';
 import { command, startHarnesses, tempDir, type Harness } from '../support/courier-harness.js';
 import { indexPrefix, openSearchTier } from '../support/opensearch-tier.js';
 
@@ -18,7 +18,7 @@ describe('courier on OpenSearch: agent tokens hold on every node', { skip: tier.
   before(async () => {
     const url = await tier.url();
     keys = join(tempDir(), 'token-keys.json');
-    assert.equal(await runTokenKeys(['rotate', '--file', keys, '--json']), 0);
+    await rotateKeySet(keys);
     const shared = { opensearch: url, opensearchIndexPrefix: indexPrefix('token-keys'), pollInterval: '200ms', longPollTimeout: '1s', tokenKeys: keys };
     [a, b] = (await startHarnesses({ ...shared, node: 'node-ta' }, { ...shared, node: 'node-tb' })) as [Harness, Harness];
   });
@@ -47,7 +47,7 @@ describe('courier on OpenSearch: agent tokens hold on every node', { skip: tier.
   test('a rollover: node a takes the new key (SIGHUP), node b has not yet; tokens of both keys hold on both', async () => {
     const key = await a.addAgent('roaming-2');
     const old = await tokenFrom(a, 'roaming-2', key);
-    assert.equal(await runTokenKeys(['rotate', '--file', keys, '--json']), 0);
+    await rotateKeySet(keys);
     await a.courier.reloadTokenKeys();
     const fresh = await tokenFrom(a, 'roaming-2', key);
     for (const [node, token] of [
