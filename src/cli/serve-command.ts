@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { envName, loadConfig, OPTIONS, redactedConfig, type ConfigKey } from '../config.js';
-import { startCourier } from '../courier.js';
+import { createCourier } from '../index.js';
 import { CourierError, errors } from '../errors.js';
 
 /** Width of the flag column: the longest flag and two spaces. */
@@ -37,7 +37,7 @@ export async function runServe(args: string[]): Promise<number> {
   const config = loadConfig({ flags, ...(typeof values.config === 'string' ? { file: values.config } : {}) });
   const logger = pino({ level: config.logLevel });
   logger.info({ config: redactedConfig(config) }, 'configuration');
-  const courier = await startCourier(config, { logger });
+  const courier = await createCourier(config, { logger });
   process.stderr.write(`courier: web console: ${courier.managementUrl}/console (sign in with an API key: courier keys create --role admin|operator|auditor)\n`);
   if (courier.inspector) process.stderr.write(`courier: Stately inspector: open ${courier.inspector.url}\n`);
   if (courier.tls) {
@@ -62,7 +62,7 @@ export async function runServe(args: string[]): Promise<number> {
       }
       stopping = true;
       logger.info({ signal, deadlineMs: config.shutdownTimeout }, 'shutting down');
-      void courier.stop().then(
+      void courier.close().then(
         () => resolve(0),
         (err: unknown) => {
           // Already logged with what was not written, when it is the deadline.
