@@ -59,6 +59,35 @@ export function convertKind(kind: Kind, raw: unknown): unknown {
   }
 }
 
+/**
+ * Throws an Error saying what is wrong with a value given already typed (by a program embedding
+ * courier), as `convertKind` would of the same value written out: durations are in ms here.
+ */
+export function checkTyped(kind: Kind, value: unknown): unknown {
+  const fail = (expected: string) => new Error(`expected ${expected}, got ${JSON.stringify(value)}`);
+  switch (kind) {
+    case 'boolean':
+      if (typeof value !== 'boolean') throw fail('true or false');
+      return value;
+    case 'port':
+    case 'int':
+      if (typeof value !== 'number') throw fail(kind === 'port' ? 'a port number' : 'a positive integer');
+      return convertKind(kind, value);
+    case 'duration':
+      if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw fail('a positive number of milliseconds');
+      return Math.round(value);
+    case 'list':
+      if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || item.trim() === '')) throw fail('an array of non-empty strings');
+      return value.map((item: string) => item.trim());
+    case 'string':
+    case 'sync':
+    case 'logLevel':
+    case 'url':
+      if (typeof value !== 'string') throw fail('a string');
+      return convertKind(kind, value);
+  }
+}
+
 const TRUE = new Set(['true', '1', 'yes', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'off']);
 

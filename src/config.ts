@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { convertKind, type Kind } from './config-values.js';
+import { checkTyped, convertKind, type Kind } from './config-values.js';
 import { formatDuration } from './domain/duration.js';
 import { errors } from './errors.js';
 
@@ -120,6 +120,11 @@ export const OPTIONS = {
   },
   inspect: { flag: 'inspect', kind: 'boolean', describe: 'Stream live actors to the Stately inspector (127.0.0.1 relay behind a token; off by default)' },
   inspectPort: { flag: 'inspect-port', kind: 'port', describe: 'Port of the inspector relay on 127.0.0.1' },
+  plugin: {
+    flag: 'plugin',
+    kind: 'list',
+    describe: 'Modules that add routes to the admin socket, each exporting `plugin` (a fastify plugin) and `prefix` (comma-separated; see docs/embedding.md)',
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 export type ConfigKey = keyof typeof OPTIONS;
@@ -184,6 +189,8 @@ export interface Config {
   /** Serve the Stately inspector relay (loopback only, token-guarded). */
   inspect: boolean;
   inspectPort: number;
+  /** Absolute paths of the plugin modules loaded at start (routes of their own on the admin socket). */
+  plugin: string[];
 }
 
 const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string } = {
@@ -235,11 +242,16 @@ const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string 
   shutdownTimeout: 30_000,
   inspect: false,
   inspectPort: 8087,
+  plugin: [],
 };
 
+/** A raw value (flag, environment, file) made typed and checked against the option's bounds. */
 function convert(key: ConfigKey, raw: unknown): unknown {
+  return withinBounds(key, convertKind(OPTIONS[key].kind, raw));
+}
+
+function withinBounds(key: ConfigKey, value: unknown): unknown {
   const spec: OptionSpec = OPTIONS[key];
-  const value = convertKind(spec.kind, raw);
   if (spec.min !== undefined && typeof value === 'number' && value < spec.min) {
     throw new Error(`must be at least ${spec.kind === 'duration' ? `${spec.min} ms` : spec.min}`);
   }
@@ -316,18 +328,48 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
   }
 
+  return completed(values, cwd);
+}
+
+/** What a program embedding courier gives: any options, typed as in `Config`; the others take their defaults. */
+export type ConfigInput = Partial<Config>;
+
+/**
+ * A configuration from typed values (a program embedding courier): each given option is checked as
+ * a flag would be (its kind and bounds; durations in ms), every other one takes its default.
+ * Neither the environment nor a file is read: they are the command line's sources.
+ */
+export function configFrom(input: ConfigInput, cwd = process.cwd()): Config {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw errors.CONFIG('expected an object of options');
+  const values: Record<string, unknown> = { ...DEFAULTS };
+  for (const [key, value] of Object.entries(input)) {
+    if (!(key in OPTIONS)) throw errors.CONFIG(`unknown option "${key}"`);
+    // The default itself stands (a whole configuration, defaults included, is taken as it is).
+    if (value === undefined || value === (DEFAULTS as Record<string, unknown>)[key]) continue;
+    try {
+      values[key] = withinBounds(key as ConfigKey, checkTyped(OPTIONS[key as ConfigKey].kind, value));
+    } catch (error) {
+      throw errors.CONFIG.causedBy(error, `${key}: ${(error as Error).message}`);
+    }
+  }
+  return completed(values, cwd);
+}
+
+/** The options' values made whole: paths absolute (from `cwd`), the socket and the node's name derived when not given. */
+function completed(values: Record<string, unknown>, cwd: string): Config {
+  const path = (value: unknown) => (value === undefined ? undefined : resolve(cwd, value as string));
   const dataDir = resolve(cwd, values.dataDir as string);
-  const config: Config = {
+  return {
     ...(values as Omit<Config, 'dataDir' | 'socket' | 'node'>),
     dataDir,
     socket: resolve(cwd, (values.socket as string | undefined) ?? resolve(dataDir, 'courier.sock')),
     node: (values.node as string | undefined) ?? hostname(),
-    opensearchCa: values.opensearchCa === undefined ? undefined : resolve(cwd, values.opensearchCa as string),
-    tlsCert: values.tlsCert === undefined ? undefined : resolve(cwd, values.tlsCert as string),
-    tlsKey: values.tlsKey === undefined ? undefined : resolve(cwd, values.tlsKey as string),
-    tokenKeys: values.tokenKeys === undefined ? undefined : resolve(cwd, values.tokenKeys as string),
-    tlsClientCa: values.tlsClientCa === undefined ? undefined : resolve(cwd, values.tlsClientCa as string),
-    tlsClientCaKey: values.tlsClientCaKey === undefined ? undefined : resolve(cwd, values.tlsClientCaKey as string),
+    opensearchCa: path(values.opensearchCa),
+    tlsCert: path(values.tlsCert),
+    tlsKey: path(values.tlsKey),
+    tokenKeys: path(values.tokenKeys),
+    tlsClientCa: path(values.tlsClientCa),
+    tlsClientCaKey: path(values.tlsClientCaKey),
+    plugin: (values.plugin as string[]).map((module) => resolve(cwd, module)),
   };
-  return config;
 }

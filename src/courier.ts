@@ -7,6 +7,7 @@ import { ClusterFeed } from './cluster/cluster-feed.js';
 import type { Config } from './config.js';
 import { listenOnSocket } from './http/unix-socket.js';
 import { createAdminApi } from './admin-api/admin-api.js';
+import type { AdminPlugin } from './admin-api/component-routes.js';
 import { createAgentsApi } from './agents-api/agents-api.js';
 import { errors } from './errors.js';
 import { createLogger } from './logger.js';
@@ -27,8 +28,11 @@ import { IndexerPoller } from './poller/indexer-poller.js';
 import { isIndexerSource } from './poller/indexer-source.js';
 import { createStore } from './store/create-store.js';
 import type { CommandStore } from './store/store.js';
+import type { OperatorStore } from './store/operator-store.js';
 import type { Server as TlsServer } from 'node:tls';
 import { ServerTls } from './tls/server-tls.js';
+
+export type { AdminPlugin } from './admin-api/component-routes.js';
 
 export interface CourierDeps {
   logger?: Logger;
@@ -45,6 +49,8 @@ export interface RunningCourier {
   readonly config: Config;
   readonly supervisor: Supervisor;
   readonly jobs: Jobs;
+  /** The operators' queries of the store (lists, the audit trail). */
+  readonly operators: OperatorStore;
   /** Base URL of the agents API, e.g. https://127.0.0.1:27000 */
   readonly url: string;
   /** Base URL of the management API, e.g. https://127.0.0.1:55000 */
@@ -58,6 +64,11 @@ export interface RunningCourier {
   reloadTls(): Promise<void>;
   /** Reads the `--token-keys` file again (SIGHUP): its first key signs from now on. */
   reloadTokenKeys(): Promise<void>;
+  /** Routes components add to the admin socket, each set under a prefix of its own (none may shadow courier's). */
+  readonly adminRoutes: {
+    register(plugin: AdminPlugin, prefix: string, decorations: Record<string, unknown>): Promise<void>;
+    readonly prefixes: string[];
+  };
   /** With `inspect` on: the Stately inspector relay (127.0.0.1 only); `url` carries its token. */
   readonly inspector?: { readonly url: string; readonly webSocketUrl: string; readonly port: number; readonly token: string };
   stop(): Promise<void>;
@@ -199,8 +210,11 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   undo.push(() => tls?.close());
 
   // Admin plane: the local Unix socket (0660).
-  const admin = await createAdminApi({ ...common, keys, operators, longPollTimeoutMs: config.longPollTimeout });
-  undo.push(() => admin.close());
+  const { app: admin, components } = await createAdminApi({ ...common, keys, operators, longPollTimeoutMs: config.longPollTimeout });
+  undo.push(
+    () => admin.close(),
+    () => components.close(),
+  );
   // Agents API (TCP): long-poll, results, WebSocket.
   const {
     app: comms,
@@ -283,6 +297,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     config,
     supervisor,
     jobs,
+    operators,
     url,
     managementUrl,
     socket: config.socket,
@@ -297,6 +312,12 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
         logger.error({ err }, 'agent token keys not reloaded: the file cannot be used; the keys stay as they were');
         throw err;
       }
+    },
+    adminRoutes: {
+      register: (plugin, prefix, decorations) => components.register(plugin, prefix, decorations),
+      get prefixes() {
+        return components.prefixes;
+      },
     },
     ...(inspector ? { inspector } : {}),
     stop: () =>
@@ -322,6 +343,8 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
         webSocket.close();
         tls?.close();
         await Promise.allSettled([admin.close(), comms.close(), management.close(), inspector?.close()]);
+        // The components' hooks last: the socket hands them no more requests.
+        await components.close();
         try {
           await store.close();
         } finally {

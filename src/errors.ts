@@ -170,6 +170,28 @@ export const errors = {
   ENROLLMENT_TOKEN_NOT_FOUND: define('COURIER_ERR_ENROLLMENT_TOKEN_NOT_FOUND', 404, (id: string) => `Enrollment token [${id}] not found or already revoked`),
   // Nodes of a cluster
   NOT_A_PEER: define('COURIER_ERR_NOT_A_PEER', 401, () => "Not a node of this cluster: send Authorization: Bearer <this node's secret, from its card in the cluster>"),
+  // Components embedding courier (the library) and their routes on the admin socket
+  PLUGIN_PREFIX_INVALID: define(
+    'COURIER_ERR_PLUGIN_PREFIX_INVALID',
+    400,
+    (prefix: string) => `Plugin prefix "${prefix}" must be a path of plain segments below / (e.g. /api/v1/rbac): no parameters, wildcards or trailing slash`,
+  ),
+  PLUGIN_ROUTE_SHADOWED: define(
+    'COURIER_ERR_PLUGIN_ROUTE_SHADOWED',
+    409,
+    (prefix: string, route: string) => `Plugin prefix ${prefix} would shadow courier's own route ${route} on the admin socket: choose a prefix no built-in route lies under`,
+  ),
+  PLUGIN_PREFIX_TAKEN: define(
+    'COURIER_ERR_PLUGIN_PREFIX_TAKEN',
+    409,
+    (prefix: string, taken: string) => `Plugin prefix ${prefix} overlaps ${taken}, the prefix of a plugin already registered: one component per prefix`,
+  ),
+  PLUGIN_MODULE: define('COURIER_ERR_PLUGIN_MODULE', 500, (module: string, detail: string) => `Plugin module ${module} cannot be used: ${detail}`),
+  SUBSCRIPTION_TARGET: define(
+    'COURIER_ERR_SUBSCRIPTION_TARGET',
+    400,
+    (detail: string) => `In-process subscriptions are for server targets ({ type: 'server', id: '<module>' }): ${detail}`,
+  ),
   // Runtime
   SHUTTING_DOWN: define('COURIER_ERR_SHUTTING_DOWN', 503, () => 'Courier is shutting down'),
   STORE_UNAVAILABLE: define('COURIER_ERR_STORE_UNAVAILABLE', 503, (detail: string) => `Store unavailable: ${detail}`),

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { envName, loadConfig, type ConfigSources } from '../src/config.js';
+import { configFrom, envName, loadConfig, type ConfigSources } from '../src/config.js';
 import { parseDuration } from '../src/config-values.js';
 import { CourierError } from '../src/errors.js';
 
@@ -263,5 +263,47 @@ describe('the config file', () => {
   test('a file path is resolved against cwd', () => {
     configFile('relative.json', { port: 4242 });
     assert.equal(load({ file: 'relative.json' }).port, 4242);
+  });
+});
+
+describe('plugin modules (--plugin)', () => {
+  test('a comma-separated list from the flag, COURIER_PLUGIN or the file, each resolved against cwd; none by default', () => {
+    assert.deepEqual(load().plugin, []);
+    assert.deepEqual(load({ flags: { plugin: './a.js, /opt/b.js' } }).plugin, [join(dir, 'a.js'), '/opt/b.js']);
+    assert.deepEqual(load({ env: { COURIER_PLUGIN: 'c.js' } }).plugin, [join(dir, 'c.js')]);
+    assert.deepEqual(load({ file: configFile('plugins.json', { plugin: ['d.js', 'e.js'] }) }).plugin, [join(dir, 'd.js'), join(dir, 'e.js')]);
+  });
+});
+
+describe('configFrom (typed options, for a program embedding courier)', () => {
+  test('fills in the defaults and derives what the command line derives', () => {
+    const config = configFrom({ dataDir: 'd', port: 0 }, dir);
+    assert.deepEqual(config, load({ flags: { dataDir: 'd', port: '0' } }));
+  });
+
+  test('takes a whole configuration as it is (the command line hands it one)', () => {
+    const loaded = load({ flags: { dataDir: 'd', longPollTimeout: '5s', tlsHosts: 'a,b', plugin: 'p.js' } });
+    assert.deepEqual(configFrom(loaded, '/elsewhere'), loaded);
+  });
+
+  test('checks each option as its flag is checked, durations in ms, and names it', () => {
+    for (const [input, message] of [
+      [{ port: 70_000 }, /port: "70000" is not a port/],
+      [{ port: '1' }, /port: expected a port number/],
+      [{ longPollTimeout: '5s' }, /longPollTimeout: expected a positive number of milliseconds/],
+      [{ requestTimeout: 999 }, /requestTimeout: must be at least 1000 ms/],
+      [{ insecureHttp: 'yes' }, /insecureHttp: expected true or false/],
+      [{ plugin: 'a.js' }, /plugin: expected an array of non-empty strings/],
+      [{ sync: 'sometimes' }, /sync: "sometimes" is not one of normal, full/],
+      [{ opensearch: 'ftp://x' }, /opensearch: "ftp:\/\/x" is not an http\(s\) URL/],
+      [{ dataDirectory: 'x' }, /unknown option "dataDirectory"/],
+    ] as const) {
+      assert.throws(
+        () => configFrom(input as never, dir),
+        (error: unknown) => error instanceof CourierError && error.code === 'COURIER_ERR_CONFIG' && message.test(error.message),
+        JSON.stringify(input),
+      );
+    }
+    assert.equal(configFrom({ longPollTimeout: 1500 }, dir).longPollTimeout, 1500);
   });
 });

@@ -3,6 +3,8 @@
  * others, no two folders import each other, and the HTTP folders are layered: the listeners
  * (agents-api, admin-api, management) import the routes they share (operator-routes) and the kernel
  * (http), never one another; nothing below them imports any of them. Type-only imports count too.
+ * On top, the composition roots: courier.ts wires the listeners up, and the library (src/library,
+ * the public API that src/index.ts exports) wraps it; only the public entry imports the library.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,6 +73,7 @@ function crossings(from: (unit: string) => boolean, to: (unit: string) => boolea
 const LISTENERS = ['src/agents-api', 'src/admin-api', 'src/management'];
 // The console's routes are mounted on the management listener, like the operator routes.
 const HTTP_FOLDERS = [...LISTENERS, 'src/operator-routes', 'src/console', 'src/http'];
+const COMPOSITION_ROOTS = ['src/courier.ts', 'src/library'];
 
 describe('the import graph', () => {
   test('the parser finds the imports (a sanity check of this test)', () => {
@@ -139,10 +142,20 @@ describe('the import graph', () => {
     );
   });
 
-  test('nothing below the HTTP folders imports them (only courier.ts wires them up)', () => {
-    const below = (u: string) => !HTTP_FOLDERS.includes(u) && u !== 'src/courier.ts';
+  test('nothing below the HTTP folders imports them (only the composition roots: courier.ts, and the library for the checks it shares)', () => {
+    const below = (u: string) => !HTTP_FOLDERS.includes(u) && !COMPOSITION_ROOTS.includes(u);
     assert.deepEqual(
       crossings(below, (u) => HTTP_FOLDERS.includes(u)),
+      [],
+    );
+  });
+
+  test('only the public entry imports the library (the runtime knows nothing of who embeds it)', () => {
+    assert.deepEqual(
+      crossings(
+        (u) => u !== 'src/index.ts',
+        (u) => u === 'src/library',
+      ),
       [],
     );
   });

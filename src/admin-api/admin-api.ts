@@ -15,7 +15,8 @@ import type { Metrics } from '../metrics.js';
 import type { AgentRegistry } from '../auth/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import { registerAgentAdminRoutes } from './agent-admin-routes.js';
-import { createHttpApp } from '../http/app.js';
+import { createHttpApp, routesOf } from '../http/app.js';
+import { ComponentRoutes } from './component-routes.js';
 import { registerCommandRoutes } from '../operator-routes/command-routes.js';
 import { registerJobRoutes } from '../operator-routes/job-routes.js';
 import type { Jobs } from '../jobs/jobs.js';
@@ -46,14 +47,18 @@ export interface AdminApiDeps extends Pick<AgentListDeps, 'node' | 'connectedEls
  * The admin plane, served on the local Unix socket (mode 0660): producers create and follow
  * commands, server components (e.g. `rbac`) long-poll theirs and report results, agents,
  * operator keys and agent enrollment tokens are managed. Being local and file-permission guarded, it needs no key.
+ * Components add routes of their own to it under their prefixes (`components`).
  */
 export async function createAdminApi(deps: AdminApiDeps) {
   const { supervisor } = deps;
+  // Components' own routes (see component-routes.ts): given the requests under their prefixes first.
+  const components = new ComponentRoutes({ ...deps, builtIns: () => routesOf(app) });
   const app = await createHttpApp({
     logger: deps.logger,
     bodyLimit: deps.bodyLimit,
     requestTimeoutMs: deps.requestTimeoutMs,
     openapi: { title: 'courier admin socket', description: 'The local admin plane on the Unix socket (no key: guarded by the socket file mode 0660).' },
+    dispatch: components.dispatch,
   });
   registerCommandRoutes(app, supervisor);
   registerJobRoutes(app, deps.jobs, deps.clock);
@@ -108,7 +113,7 @@ export async function createAdminApi(deps: AdminApiDeps) {
       return { results: await supervisor.reportResults(request.body.results, null, 'admin-socket') };
     },
   );
-  return app;
+  return { app, components };
 }
 
 /** The component long-poll and the command list share Wazuh's route; only the long-poll takes `ack`. */

@@ -1,6 +1,6 @@
 import { Option, type Command } from '@commander-js/extra-typings';
 import { defaultText, envName, loadConfig, OPTIONS, redactedConfig, type ConfigKey } from '../config.js';
-import { startCourier } from '../courier.js';
+import { createCourier } from '../index.js';
 import { createLogger } from '../logger.js';
 import { CourierError, errors } from '../errors.js';
 import { exits } from './usage.js';
@@ -50,7 +50,7 @@ async function runServe(flags: Partial<Record<ConfigKey, string>>, file: string 
   const config = loadConfig({ flags, ...(file !== undefined ? { file } : {}) });
   const logger = createLogger(config);
   logger.info({ config: redactedConfig(config) }, 'configuration');
-  const courier = await startCourier(config, { logger });
+  const courier = await createCourier(config, { logger });
   process.stderr.write(`courier: web console: ${courier.managementUrl}/console (sign in with an API key: courier keys create --role admin|operator|auditor)\n`);
   if (courier.inspector) process.stderr.write(`courier: Stately inspector: open ${courier.inspector.url}\n`);
   if (courier.tls) {
@@ -75,7 +75,7 @@ async function runServe(flags: Partial<Record<ConfigKey, string>>, file: string 
       }
       stopping = true;
       logger.info({ signal, deadlineMs: config.shutdownTimeout }, 'shutting down');
-      void courier.stop().then(
+      void courier.close().then(
         () => resolve(0),
         (err: unknown) => {
           // Already logged with what was not written, when it is the deadline.

@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Duplex } from 'node:stream';
-import type { RequestListener, Server as HttpServer } from 'node:http';
+import { createServer as createPlainServer, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TlsServerOptions } from '../tls/server-tls.js';
 import { closeWithError } from './raw-error.js';
@@ -15,8 +15,8 @@ export interface HttpAppOptions {
   bodyLimit: number;
   /** How long a request (headers and body) may take to arrive (ms); then 408 and the connection is closed. */
   requestTimeoutMs: number;
-  /** Describes the routes as an OpenAPI 3 document, served at `/api/v1/openapi.json`. */
-  openapi: {
+  /** Describes the routes as an OpenAPI 3 document, served at `/api/v1/openapi.json`; absent, no document. */
+  openapi?: {
     title: string;
     description: string;
     /**
@@ -28,6 +28,11 @@ export interface HttpAppOptions {
   };
   /** Serve HTTPS with these options; absent: plain HTTP (the Unix socket, or `--insecure-http`). */
   tls?: TlsServerOptions | undefined;
+  /**
+   * Sees each request first: true when it took it (answered it elsewhere, e.g. a component's own
+   * routes on the admin socket), false to leave it to this app.
+   */
+  dispatch?: ((request: IncomingMessage, response: ServerResponse) => boolean) | undefined;
 }
 
 /** How long an idle keep-alive connection is kept (ms). */
@@ -38,7 +43,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 72_000;
  * coercion, unknown properties rejected where a schema says so) and every error answered as
  * `{"message","code"}`.
  */
-export async function createHttpApp({ logger, bodyLimit, requestTimeoutMs, openapi, tls }: HttpAppOptions) {
+export async function createHttpApp({ logger, bodyLimit, requestTimeoutMs, openapi, tls, dispatch }: HttpAppOptions) {
   const httpOptions = {
     // Long query strings (e.g. a list of 100,000 characters of agent ids) must reach validation.
     maxHeaderSize: 256 * 1024,
@@ -51,10 +56,12 @@ export async function createHttpApp({ logger, bodyLimit, requestTimeoutMs, opena
     // With TLS, the server is made here so that it keeps the HTTP options above (fastify's own
     // `https` option drops them) and the app keeps the plain server's type: an https.Server is
     // one at heart (node's https.Server runs the http.Server request machinery over TLS).
-    ...(tls
+    // A dispatcher sees requests before the app's router, so the server is made here too.
+    ...(tls || dispatch
       ? {
           serverFactory: (handler: RequestListener): HttpServer => {
-            const server = createHttpsServer({ ...tls, ...httpOptions }, handler);
+            const listener: RequestListener = dispatch ? (request, response) => dispatch(request, response) || handler(request, response) : handler;
+            const server = tls ? createHttpsServer({ ...tls, ...httpOptions }, listener) : createPlainServer(httpOptions, listener);
             server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
             return server;
           },
@@ -88,6 +95,9 @@ export async function createHttpApp({ logger, bodyLimit, requestTimeoutMs, opena
     },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  const routes: RouteRecord[] = [];
+  app.addHook('onRoute', ({ method, url }) => void routes.push({ method: [method].flat().join('|'), url }));
+  routeRecords.set(app, routes);
   // JSON only: a text/plain body must be refused (415), not parsed as a string.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler((error, request, reply) => {
@@ -99,6 +109,7 @@ export async function createHttpApp({ logger, bodyLimit, requestTimeoutMs, opena
     return sendError(reply, mapped);
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, errors.NOT_FOUND_ROUTE(request.method, request.url)));
+  if (!openapi) return app;
   // Registered (and awaited) before any route, so that every route is described.
   await app.register(fastifySwagger, {
     openapi: {
@@ -121,6 +132,19 @@ export async function createHttpApp({ logger, bodyLimit, requestTimeoutMs, opena
 }
 
 export type HttpApp = Awaited<ReturnType<typeof createHttpApp>>;
+
+/** A route as registered: its method(s) (`GET`, `GET|POST`) and its URL pattern. */
+export interface RouteRecord {
+  method: string;
+  url: string;
+}
+
+const routeRecords = new WeakMap<object, RouteRecord[]>();
+
+/** Every route registered on an app made by `createHttpApp` so far, its own included. */
+export function routesOf(app: object): readonly RouteRecord[] {
+  return routeRecords.get(app) ?? [];
+}
 
 /** Route config naming the content type a route accepts, for the 415 message (default JSON). */
 export interface RouteAccepts {

@@ -6,6 +6,7 @@ import type { HttpApp } from '../http/app.js';
 import { errorResponses } from '../http/schemas.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { AuditFilter, OperatorStore } from '../store/operator-store.js';
+import { AuditTail } from '../store/audit-tail.js';
 import { auditView, type ScopeOf } from './query-routes.js';
 import { EventStreamQuery, toAuditFilter } from './schemas.js';
 
@@ -13,7 +14,6 @@ import { EventStreamQuery, toAuditFilter } from './schemas.js';
 // operator-routes/, which both of them import and which imports neither.
 
 const KEEPALIVE_MS = 15_000;
-const PAGE = 500;
 
 export interface EventStreamOptions {
   /** The id of the API key a request was let in with. */
@@ -108,38 +108,19 @@ export function registerEventStream(app: HttpApp, supervisor: Supervisor, store:
       });
       raw.write(': courier audit stream\n\n');
 
-      let pumping = false;
-      let again = false;
-      // Sends everything after `cursor`; a wake-up during a pump makes it go round once more.
-      const pump = async (): Promise<void> => {
-        if (pumping) {
-          again = true;
-          return;
-        }
-        pumping = true;
-        try {
-          do {
-            again = false;
-            let next: string | null = cursor;
-            while (next !== null && !closed) {
-              const page = await store.queryAudit(filter, { limit: PAGE, cursor });
-              for (const entry of page.items) {
-                if (closed) break;
-                cursor = entry.id;
-                if (!write(raw, `id: ${entry.id}\nevent: ${entry.kind}\ndata: ${JSON.stringify(auditView(entry))}\n\n`)) {
-                  await drained(raw);
-                }
-              }
-              next = page.next;
-            }
-          } while (again && !closed);
-        } catch (err) {
+      const tail = new AuditTail(
+        store,
+        filter,
+        cursor,
+        (entry) => write(raw, `id: ${entry.id}\nevent: ${entry.kind}\ndata: ${JSON.stringify(auditView(entry))}\n\n`) || drained(raw),
+        () => closed,
+      );
+      // Sends everything after the cursor; a wake-up during a pump makes it go round once more.
+      const pump = (): Promise<void> =>
+        tail.pump().catch((err: unknown) => {
           request.log.error({ err }, 'event stream failed');
           raw.destroy();
-        } finally {
-          pumping = false;
-        }
-      };
+        });
 
       unsubscribe = supervisor.onCommitted(() => void pump());
       keepalive = setInterval(() => {
