@@ -5,7 +5,8 @@ import { UNRESTRICTED } from '../domain/scope.js';
 import { errors } from '../errors.js';
 import { registerEventStream } from '../operator-routes/event-stream.js';
 import { listCommands, registerQueryRoutes } from '../operator-routes/query-routes.js';
-import { AgentPage, CommandListQuery, CommandPage, PageQuery, toPage } from '../operator-routes/schemas.js';
+import { AgentPage, CommandListQuery, CommandPage, toPage } from '../operator-routes/schemas.js';
+import { AgentListQuery, toAgentListFilter } from '../operator-routes/agent-list-schemas.js';
 import { listAgentsWithConnection, type AgentListDeps } from '../operator-routes/agent-list.js';
 import { Type } from 'typebox';
 import type { OperatorStore } from '../store/operator-store.js';
@@ -71,8 +72,15 @@ export async function createAdminApi(deps: AdminApiDeps) {
   registerEventStream(app, supervisor, deps.operators, () => UNRESTRICTED);
   app.get(
     '/api/v1/agents',
-    { schema: { tags: ['agents'], summary: 'Agents with their connection state and last seen', querystring: PageQuery, response: { 200: AgentPage, ...errorResponses } } },
-    async (request) => listAgentsWithConnection({ ...deps, operators: deps.operators }, toPage(request.query), UNRESTRICTED),
+    {
+      schema: {
+        tags: ['agents'],
+        summary: 'Agents with their connection state and last seen (filters: group, connection, id or name prefix; cursor pagination)',
+        querystring: AgentListQuery,
+        response: { 200: AgentPage, ...errorResponses },
+      },
+    },
+    async (request) => listAgentsWithConnection({ ...deps, operators: deps.operators }, toPage(request.query), UNRESTRICTED, toAgentListFilter(request.query)),
   );
 
   app.get(

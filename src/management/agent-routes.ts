@@ -12,7 +12,8 @@ import type { OperatorStore } from '../store/operator-store.js';
 import type { CommandStore } from '../store/store.js';
 import { actorOf, type Access } from './access.js';
 import { listAgentsWithConnection, type AgentListDeps } from '../operator-routes/agent-list.js';
-import { AgentPage, PageQuery, toPage } from '../operator-routes/schemas.js';
+import { AgentPage, toPage } from '../operator-routes/schemas.js';
+import { AgentListQuery, toAgentListFilter } from '../operator-routes/agent-list-schemas.js';
 import { AgentsListQuery, SetGroupQuery, ShortcutBody } from './shortcut-schemas.js';
 
 const tags = ['agents'];
@@ -45,13 +46,13 @@ export function registerManagementAgentRoutes(app: HttpApp, deps: ManagementAgen
     {
       schema: {
         tags,
-        summary: 'Agents with their connection state (long-poll, websocket, offline) and last seen',
-        querystring: PageQuery,
+        summary: 'Agents with their connection state (long-poll, websocket, offline) and last seen (filters: group, connection, id or name prefix; cursor pagination)',
+        querystring: AgentListQuery,
         response: { 200: AgentPage, ...errorResponses },
       },
       config: { permission: 'agents:read' },
     },
-    async (request) => listAgentsWithConnection(deps, toPage(request.query), access.principal(request).scope),
+    async (request) => listAgentsWithConnection(deps, toPage(request.query), access.principal(request).scope, toAgentListFilter(request.query)),
   );
 
   app.post(

@@ -8,6 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
 import type { Scope } from '../domain/scope.js';
 import { errorResponses } from '../http/schemas.js';
+import { RequestListQuery, RequestPage, requestView, toRequestFilter } from './request-list-schemas.js';
 import { AuditPage, AuditQuery, CommandListQuery, CommandPage, PageQuery, RequestParams, RequestSummaryBody, toAuditFilter, toCommandFilter, toPage } from './schemas.js';
 
 // Mounted on the admin socket (admin-api/) and on the management API (management/): it lives in
@@ -37,7 +38,7 @@ export async function listCommands(store: OperatorStore, query: Static<typeof Co
 }
 
 /**
- * Read routes (management API and admin socket): commands, fan-out summaries, the audit trail.
+ * Read routes (management API and admin socket): commands, fan-outs (listed, and one at a time), the audit trail.
  * The admin socket mounts its own `GET /api/v1/commands` (it doubles as the components'
  * long-poll there), so it passes `listRoute: false`.
  */
@@ -56,6 +57,24 @@ export function registerQueryRoutes(app: HttpApp, store: OperatorStore, scopeOf:
       },
       async (request) => listCommands(store, request.query, scopeOf(request)),
     );
+
+  app.get(
+    '/api/v1/requests',
+    {
+      schema: {
+        tags: ['requests'],
+        summary: 'Fan-outs, newest first: each with its counts per status, what it was and who asked (filters; cursor pagination)',
+        querystring: RequestListQuery,
+        response: { 200: RequestPage, ...errorResponses },
+      },
+      config: { permission: 'commands:read' },
+    },
+    async (request) => {
+      // A scoped key's list counts only the commands in its scope, and leaves out requests with none.
+      const page = await store.listRequests({ ...toRequestFilter(request.query), scope: scopeOf(request) }, toPage(request.query));
+      return { items: page.items.map(requestView), next: page.next };
+    },
+  );
 
   app.get(
     '/api/v1/requests/:request_id',

@@ -65,6 +65,47 @@ export interface RequestSummary {
   not_succeeded: PageOf<{ document_id: string; agent_id: string | null; status: CommandStatus; result: CommandResult | null }>;
 }
 
+/** Which fan-outs to list: the commands they are made of (and the caller's scope), and when they were created. */
+export interface RequestFilter {
+  action?: string | undefined;
+  targetType?: TargetType | undefined;
+  targetId?: string | undefined;
+  /** Requests created (their first command) at or after (ms). */
+  from?: number | undefined;
+  /** Requests created before (ms). */
+  to?: number | undefined;
+  /** Only commands inside this scope (a scoped key's view). */
+  scope?: Scope | undefined;
+}
+
+/**
+ * A request (the commands one POST created, or added to it later under its id) as a list shows it:
+ * only the commands the filter and the scope select count, and `created_at` is the first of those.
+ * `action`, `target_type` and `target_id` are null when its commands differ in them.
+ */
+export interface RequestListItem {
+  request_id: string;
+  /** ms since the epoch. */
+  created_at: number;
+  total: number;
+  counts: Record<CommandStatus, number>;
+  action: string | null;
+  target_type: TargetType | null;
+  /** The id of the target all of them share (one agent, group or component), else null. */
+  target_id: string | null;
+  /** Who asked, as its first command says. */
+  source: string | null;
+  user: string | null;
+}
+
+/** Which registered agents to list, beside a key's scope. */
+export interface AgentFilter {
+  /** Members of this group. */
+  group?: string | undefined;
+  /** Whose id or name starts with this. */
+  prefix?: string | undefined;
+}
+
 export interface ApiKeyRecord {
   id: string;
   name: string;
@@ -86,8 +127,13 @@ export interface OperatorStore {
   recordRefusal(record: RefusalRecord): Promise<void>;
   /** The id of the newest audit record ('0' when none): where a live feed that starts now begins. */
   latestAuditId(): Promise<string>;
-  /** Registered agents by id; with a scope, only those inside it. */
-  listAgents(page: Page, scope?: Scope): Promise<PageOf<AgentRecord>>;
+  /** Fan-outs, newest first (by their first command). */
+  listRequests(filter: RequestFilter, page: Page): Promise<PageOf<RequestListItem>>;
+  /**
+   * Registered agents by id; with a scope, only those inside it. The cursor is the id of the last
+   * agent listed: a caller that keeps only some of a page resumes after any agent it kept.
+   */
+  listAgents(page: Page, scope?: Scope, filter?: AgentFilter): Promise<PageOf<AgentRecord>>;
 
   addApiKey(record: ApiKeyRecord): Promise<void>;
   getApiKey(id: string): Promise<ApiKeyRecord | null>;

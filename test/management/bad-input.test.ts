@@ -148,7 +148,16 @@ function cases(): Case[] {
     { name: 'request: non-numeric cursor', method: 'GET', path: `/api/v1/requests/${f.request}?cursor=abc`, status: 400, code: V, mentions: ['cursor'] },
 
     // ---- GET /api/v1/agents
-    { name: 'agents: unknown parameter', method: 'GET', path: '/api/v1/agents?group=linux', status: 400, code: V, mentions: ['group'] },
+    { name: 'agents: unknown parameter', method: 'GET', path: '/api/v1/agents?state=connected', status: 400, code: V, mentions: ['state'] },
+    { name: 'agents: unknown connection', method: 'GET', path: '/api/v1/agents?connection=online', status: 400, code: V, mentions: ['connection'] },
+    { name: 'agents: group not an id', method: 'GET', path: '/api/v1/agents?group=a%20b', status: 400, code: V, mentions: ['group'] },
+    { name: 'agents: empty prefix', method: 'GET', path: '/api/v1/agents?q=', status: 400, code: V, mentions: ['q'] },
+
+    // ---- GET /api/v1/requests
+    { name: 'requests: cursor not issued', method: 'GET', path: '/api/v1/requests?cursor=abc', status: 400, code: V, mentions: ['cursor'] },
+    { name: 'requests: malformed time', method: 'GET', path: '/api/v1/requests?from=yesterday', status: 400, code: V, mentions: ['from'] },
+    { name: 'requests: unknown target type', method: 'GET', path: '/api/v1/requests?target_type=planet', status: 400, code: V, mentions: ['target_type'] },
+    { name: 'requests: no status filter', method: 'GET', path: '/api/v1/requests?status=pending', status: 400, code: V, mentions: ['status'] },
     { name: 'agents: over-long cursor', method: 'GET', path: `/api/v1/agents?cursor=${long(65)}`, status: 400, code: V, mentions: ['cursor'] },
 
     // ---- POST /api/v1/agents
@@ -236,7 +245,7 @@ function cases(): Case[] {
   ];
 
   // ---- the list routes: the same bad paging and filters on each
-  const listRoutes = ['/api/v1/commands', '/api/v1/audit', `/api/v1/requests/${f.request}`, '/api/v1/agents'];
+  const listRoutes = ['/api/v1/commands', '/api/v1/audit', '/api/v1/requests', `/api/v1/requests/${f.request}`, '/api/v1/agents'];
   for (const route of listRoutes) {
     for (const limit of ['0', '1001', 'abc', '-1', '1.5', '', '1e3', '0x10']) {
       list.push({ name: `${route}: limit=${limit}`, method: 'GET', path: `${route}?limit=${limit}`, status: 400, code: V, mentions: ['limit'] });

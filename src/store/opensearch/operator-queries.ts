@@ -2,7 +2,21 @@ import type { Client } from '@opensearch-project/opensearch';
 import type { Scope } from '../../domain/scope.js';
 import { isUnrestricted } from '../../domain/scope.js';
 import type { CommandState } from '../../domain/command.js';
-import type { ApiKeyRecord, AuditEntry, AuditFilter, AuditOrder, CommandFilter, OperatorStore, Page, PageOf, RefusalRecord, RequestSummary } from '../operator-store.js';
+import type {
+  AgentFilter,
+  ApiKeyRecord,
+  AuditEntry,
+  AuditFilter,
+  AuditOrder,
+  CommandFilter,
+  OperatorStore,
+  Page,
+  PageOf,
+  RefusalRecord,
+  RequestFilter,
+  RequestListItem,
+  RequestSummary,
+} from '../operator-store.js';
 import type { AgentRecord, MembershipRecord } from '../records.js';
 import { storedFromJobStatus, storedFromStatus, storedJobStatus, storedStatus } from '../stored-status.js';
 import { toRecord, type AgentSource } from './agent-directory.js';
@@ -14,6 +28,7 @@ import { isStatus, toCourierError } from './failures.js';
 import type { IndexNames } from './indices.js';
 import { IN_AUDIT, IN_COMMANDS, NOTHING, all, any, commandClauses, decodeCursor, encodeCursor, numericCursor, term, timeClause, type Clause } from './operator-query-clauses.js';
 import { searchAll, searchComplete, type Hit } from './search.js';
+import { listRequests } from './request-list.js';
 
 interface ApiKeySource {
   id: string;
@@ -182,8 +197,14 @@ export class OpenSearchOperatorQueries implements OperatorStore {
     }
   }
 
-  async listAgents(page: Page, scope?: Scope): Promise<PageOf<AgentRecord>> {
+  listRequests(filter: RequestFilter, page: Page): Promise<PageOf<RequestListItem>> {
+    return listRequests(this.client, this.names.commands, filter, page);
+  }
+
+  async listAgents(page: Page, scope?: Scope, filter: AgentFilter = {}): Promise<PageOf<AgentRecord>> {
     const clauses: Clause[] = [];
+    if (filter.group !== undefined) clauses.push(term('agent.groups', filter.group));
+    if (filter.prefix !== undefined) clauses.push(any([{ prefix: { 'agent.id': filter.prefix } }, { prefix: { 'agent.name': filter.prefix } }]));
     if (scope && scope.targets.length > 0) {
       const inScope = scope.targets.flatMap((t) => {
         if (t.type === 'agent') return [t.prefix ? { prefix: { 'agent.id': t.id } } : term('agent.id', t.id)];

@@ -2,70 +2,25 @@ import type Database from 'better-sqlite3';
 import { isUnrestricted, type Scope } from '../../domain/scope.js';
 import { zeroCountsByStatus, type CommandResult } from '../../domain/command.js';
 import { storedFromJobStatus, storedFromStatus, storedJobStatus, storedStatus } from '../stored-status.js';
-import type { ApiKeyRecord, AuditEntry, AuditFilter, AuditOrder, CommandFilter, OperatorStore, Page, PageOf, RefusalRecord, RequestSummary } from '../operator-store.js';
+import type {
+  AgentFilter,
+  ApiKeyRecord,
+  AuditEntry,
+  AuditFilter,
+  AuditOrder,
+  CommandFilter,
+  OperatorStore,
+  Page,
+  PageOf,
+  RefusalRecord,
+  RequestFilter,
+  RequestListItem,
+  RequestSummary,
+} from '../operator-store.js';
 import type { AgentRecord, MembershipRecord } from '../records.js';
 import { rowToState, type CommandRow } from './rows.js';
-import { errors } from '../../errors.js';
-
-type Params = Record<string, string | number>;
-
-/** A WHERE clause built from conditions, with named parameters. */
-class Where {
-  readonly conditions: string[] = [];
-  readonly params: Params = {};
-  private n = 0;
-
-  param(value: string | number): string {
-    const name = `p${this.n++}`;
-    this.params[name] = value;
-    return `@${name}`;
-  }
-
-  add(condition: string): void {
-    this.conditions.push(condition);
-  }
-
-  in(column: string, values: readonly (string | number)[]): void {
-    this.add(values.length === 0 ? '0' : `${column} IN (${values.map((v) => this.param(v)).join(', ')})`);
-  }
-
-  toString(): string {
-    return this.conditions.length > 0 ? `WHERE ${this.conditions.join(' AND ')}` : '';
-  }
-}
-
-/** Conditions on the `commands` table (aliased `c`) for a filter, including a key's scope. */
-function commandConditions(where: Where, filter: Omit<CommandFilter, 'status'>): void {
-  if (filter.targetType) where.add(`json_extract(c.doc, '$.command.target.type') = ${where.param(filter.targetType)}`);
-  if (filter.targetId) where.add(`json_extract(c.doc, '$.command.target.id') = ${where.param(filter.targetId)}`);
-  if (filter.action) where.add(`c.action = ${where.param(filter.action)}`);
-  if (filter.requestId) where.add(`c.request_id = ${where.param(filter.requestId)}`);
-  if (filter.agentId) where.add(`c.agent_id = ${where.param(filter.agentId)}`);
-  if (filter.from !== undefined) where.add(`c.created_at >= ${where.param(filter.from)}`);
-  if (filter.to !== undefined) where.add(`c.created_at < ${where.param(filter.to)}`);
-  if (filter.scope) scopeConditions(where, filter.scope);
-}
-
-function scopeConditions(where: Where, scope: Scope): void {
-  if (scope.actions.length > 0) where.in('c.action', scope.actions);
-  if (scope.targets.length === 0) return;
-  const any = scope.targets.map((t) => {
-    if (t.type === 'agent' && t.prefix) return `substr(c.agent_id, 1, ${t.id.length}) = ${where.param(t.id)}`;
-    if (t.type === 'agent') return `c.agent_id = ${where.param(t.id)}`;
-    if (t.type === 'group') return `c.agent_id IN (SELECT agent_id FROM agent_groups WHERE group_name = ${where.param(t.id)})`;
-    return `c.route = ${where.param(`server:${t.id}`)}`;
-  });
-  where.add(`(${any.join(' OR ')})`);
-}
-
-/** Cursors this store issues are row numbers; anything else was not issued by it. */
-function numericCursor(cursor: string | null | undefined): number | null {
-  if (cursor === null || cursor === undefined) return null;
-  if (!/^[0-9]{1,19}$/.test(cursor)) throw errors.VALIDATION('Invalid [querystring.cursor]: not a cursor this server issued');
-  return Number(cursor);
-}
-
-const nextCursor = <T>(items: T[], limit: number, key: (item: T) => string | number): string | null => (items.length === limit ? String(key(items[items.length - 1]!)) : null);
+import { listRequests } from './sqlite-request-list.js';
+import { agentFilterConditions, commandConditions, nextCursor, numericCursor, Where } from './query-conditions.js';
 
 interface AuditRow {
   id: number;
@@ -224,9 +179,14 @@ export class SqliteOperatorQueries implements OperatorStore {
     return String((this.prepared(`SELECT COALESCE(MAX(id), 0) AS id FROM audit`).get() as { id: number }).id);
   }
 
-  async listAgents(page: Page, scope?: Scope): Promise<PageOf<AgentRecord>> {
+  async listRequests(filter: RequestFilter, page: Page): Promise<PageOf<RequestListItem>> {
+    return listRequests(this.db, filter, page);
+  }
+
+  async listAgents(page: Page, scope?: Scope, filter: AgentFilter = {}): Promise<PageOf<AgentRecord>> {
     const where = new Where();
     if (page.cursor) where.add(`a.id > ${where.param(page.cursor)}`);
+    agentFilterConditions(where, filter);
     if (scope && scope.targets.length > 0) {
       const any = scope.targets.flatMap((t) => {
         if (t.type === 'agent' && t.prefix) return [`substr(a.id, 1, ${t.id.length}) = ${where.param(t.id)}`];
