@@ -35,7 +35,7 @@ export const AuditQuery = Type.Object(
     ...pageFields,
     actor: Type.Optional(Text),
     node: Type.Optional(Text),
-    kind: Type.Optional(Type.Union([Type.Literal('transition'), Type.Literal('refusal'), Type.Literal('job')])),
+    kind: Type.Optional(Type.Union([Type.Literal('transition'), Type.Literal('refusal'), Type.Literal('job'), Type.Literal('key')])),
     order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { description: 'asc (default): oldest first, as written; desc: newest first' })),
   },
   { additionalProperties: false },
@@ -102,12 +102,16 @@ export const RequestSummaryBody = Type.Object({
   }),
 });
 
-/** One audit entry: a command's transition (`from`, `to`, `cause`), a refusal (`detail`), or a job's transition (`job_id`, `from`, `to`). */
+/**
+ * One audit entry: a command's transition (`from`, `to`, `cause`), a refusal (`detail`), a job's
+ * transition (`job_id`, `from`, `to`), or an operator key made or revoked (`key_id`, `cause`, `detail`).
+ */
 export const AuditEntryBody = Type.Object({
   id: Type.String(),
-  kind: Type.Union([Type.Literal('transition'), Type.Literal('refusal'), Type.Literal('job')]),
+  kind: Type.Union([Type.Literal('transition'), Type.Literal('refusal'), Type.Literal('job'), Type.Literal('key')]),
   document_id: Type.Union([Type.String(), Type.Null()]),
   job_id: Type.Optional(Type.String()),
+  key_id: Type.Optional(Type.String({ description: 'kind key: the key made (cause created) or revoked (cause revoked)' })),
   from: Type.Optional(Type.Union([Status, JobStatusSchema, Type.Null()])),
   to: Type.Optional(Type.Union([Status, JobStatusSchema])),
   cause: Type.String(),

@@ -49,9 +49,10 @@ export interface HistoryEvent {
 
 export interface AuditEntry {
   id: string;
-  kind: 'transition' | 'refusal' | 'job';
+  kind: 'transition' | 'refusal' | 'job' | 'key';
   document_id: string | null;
   job_id?: string;
+  key_id?: string;
   from?: string | null;
   to?: string;
   cause: string;

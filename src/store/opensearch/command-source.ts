@@ -109,12 +109,14 @@ function resultSource(result: CommandResult, dataAsText: boolean) {
   return { code: result.code, message: result.message, data };
 }
 
-/** A document of the audit index: a transition of a command, or a refused operator request. */
+/** A document of the audit index: a transition of a command or a job, a refused operator request, a key made or revoked. */
 export interface AuditSource {
-  kind: 'transition' | 'refusal' | 'job';
+  kind: 'transition' | 'refusal' | 'job' | 'key';
   document_id: string | null;
   /** A job's transition names its job (`from` and `to` are then job statuses). */
   job_id?: string;
+  /** An operator key made or revoked (`cause`). */
+  key_id?: string;
   from?: TransitionRecord['from'] | JobStatus | null;
   to?: TransitionRecord['to'] | JobStatus;
   cause: string;

@@ -96,6 +96,7 @@ const AUDIT_MAPPING = {
     kind: keyword,
     document_id: keyword,
     job_id: keyword,
+    key_id: keyword,
     from: keyword,
     to: keyword,
     cause: keyword,
@@ -158,6 +159,8 @@ const API_KEYS_MAPPING = {
     key_hash: { type: 'keyword', index: false },
     created_at: date,
     revoked_at: date,
+    expires_at: date,
+    last_used_at: date,
   },
 } as const;
 
@@ -295,8 +298,10 @@ export async function ensureIndices(client: Client, names: IndexNames): Promise<
   // reads until it has started: wait for every primary (yellow) before the first read.
   await client.cluster.health({ index: (Object.values(names) as string[]).join(','), wait_for_status: 'yellow', timeout: '30s' });
   await client.indices.putMapping({ index: names.commands, body: { properties: { courier: COURIER_COMMAND_FIELDS } } });
-  // An audit index made before jobs takes their records.
-  await client.indices.putMapping({ index: names.audit, body: { properties: { job_id: keyword } } });
+  // An audit index made before jobs (or before keys were audited) takes their records.
+  await client.indices.putMapping({ index: names.audit, body: { properties: { job_id: keyword, key_id: keyword } } });
+  // An API keys index made before keys could expire takes their expiry and last use.
+  await client.indices.putMapping({ index: names.apiKeys, body: { properties: { expires_at: date, last_used_at: date } } });
   // An agents index made by an older courier (strict) takes Wazuh's agent documents from now on.
   await client.indices.putMapping({ index: names.agents, body: { properties: { agent: AGENT_FIELDS } } });
   const settings = await client.indices.getSettings({ index: names.commands, name: 'index.number_of_shards' });

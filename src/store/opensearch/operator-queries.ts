@@ -2,7 +2,19 @@ import type { Client } from '@opensearch-project/opensearch';
 import type { Scope } from '../../domain/scope.js';
 import { isUnrestricted } from '../../domain/scope.js';
 import type { CommandState } from '../../domain/command.js';
-import type { ApiKeyRecord, AuditEntry, AuditFilter, AuditOrder, CommandFilter, OperatorStore, Page, PageOf, RefusalRecord, RequestSummary } from '../operator-store.js';
+import type {
+  ApiKeyRecord,
+  AuditEntry,
+  KeyAuditRecord,
+  AuditFilter,
+  AuditOrder,
+  CommandFilter,
+  OperatorStore,
+  Page,
+  PageOf,
+  RefusalRecord,
+  RequestSummary,
+} from '../operator-store.js';
 import type { AgentRecord } from '../records.js';
 import { storedFromJobStatus, storedFromStatus, storedJobStatus, storedStatus } from '../stored-status.js';
 import { toRecord, type AgentSource } from './agent-directory.js';
@@ -23,6 +35,9 @@ interface ApiKeySource {
   key_hash: string;
   created_at: number;
   revoked_at: number | null;
+  /** Absent from keys made before keys could expire. */
+  expires_at?: number | null;
+  last_used_at?: number | null;
 }
 
 function auditEntry(hit: Hit<AuditSource>): AuditEntry {
@@ -40,6 +55,9 @@ function auditEntry(hit: Hit<AuditSource>): AuditEntry {
       ...common,
     };
   }
+  if (s.kind === 'key') {
+    return { kind: 'key', document_id: null, key_id: s.key_id ?? '', cause: s.cause as KeyAuditRecord['cause'], detail: s.detail ?? '', ...common };
+  }
   return s.kind === 'refusal'
     ? { kind: 'refusal', cause: 'refused', document_id: s.document_id, detail: s.detail ?? '', ...common }
     : {
@@ -52,8 +70,21 @@ function auditEntry(hit: Hit<AuditSource>): AuditEntry {
       };
 }
 
+/** A key's document is updated by scripts from several nodes (its last use, its revocation): each tries again on a conflict. */
+const RETRIES_ON_CONFLICT = 10;
+
 function keyRecord(s: ApiKeySource): ApiKeyRecord {
-  return { id: s.id, name: s.name, role: s.role, scopes: s.scopes, keyHash: s.key_hash, createdAt: s.created_at, revokedAt: s.revoked_at ?? null };
+  return {
+    id: s.id,
+    name: s.name,
+    role: s.role,
+    scopes: s.scopes,
+    keyHash: s.key_hash,
+    createdAt: s.created_at,
+    revokedAt: s.revoked_at ?? null,
+    expiresAt: s.expires_at ?? null,
+    lastUsedAt: s.last_used_at ?? null,
+  };
 }
 
 /**
@@ -197,7 +228,7 @@ export class OpenSearchOperatorQueries implements OperatorStore {
     }
   }
 
-  async addApiKey(record: ApiKeyRecord): Promise<void> {
+  async addApiKey(record: ApiKeyRecord, audit: KeyAuditRecord): Promise<void> {
     const source: ApiKeySource = {
       id: record.id,
       name: record.name,
@@ -206,12 +237,17 @@ export class OpenSearchOperatorQueries implements OperatorStore {
       key_hash: record.keyHash,
       created_at: record.createdAt,
       revoked_at: record.revokedAt,
+      expires_at: record.expiresAt,
+      last_used_at: record.lastUsedAt,
     };
     try {
       await this.client.index({ index: this.names.apiKeys, id: record.id, op_type: 'create', body: source });
     } catch (error) {
       throw toCourierError(error);
     }
+    // Two documents, two writes: the key is written first, so that no record tells of a key that is
+    // not there. Should the record fail, the answer fails too: the key's secret was never shown.
+    await this.auditKey(audit);
   }
 
   async getApiKey(id: string): Promise<ApiKeyRecord | null> {
@@ -236,11 +272,14 @@ export class OpenSearchOperatorQueries implements OperatorStore {
     return keys;
   }
 
-  async revokeApiKey(id: string, at: number): Promise<boolean> {
+  async revokeApiKey(id: string, at: number, audit: KeyAuditRecord): Promise<boolean> {
+    let revoked: boolean;
     try {
       const res = await this.client.update({
         index: this.names.apiKeys,
         id,
+        // Nodes write a key's last use concurrently: a revocation between a read and a write is tried again.
+        retry_on_conflict: RETRIES_ON_CONFLICT,
         body: {
           script: {
             lang: 'painless',
@@ -250,9 +289,41 @@ export class OpenSearchOperatorQueries implements OperatorStore {
           },
         },
       });
-      return (res.body as unknown as { result: string }).result === 'updated';
+      revoked = (res.body as unknown as { result: string }).result === 'updated';
     } catch (error) {
       if (isStatus(error, 404)) return false;
+      throw toCourierError(error);
+    }
+    if (revoked) await this.auditKey(audit);
+    return revoked;
+  }
+
+  async touchApiKey(id: string, at: number): Promise<void> {
+    try {
+      await this.client.update({
+        index: this.names.apiKeys,
+        id,
+        retry_on_conflict: RETRIES_ON_CONFLICT,
+        body: {
+          script: {
+            lang: 'painless',
+            // The latest use wins, whichever node writes last.
+            source: 'if (ctx._source.last_used_at == null || ctx._source.last_used_at < params.at) { ctx._source.last_used_at = params.at } else { ctx.op = "noop" }',
+            params: { at },
+          },
+        },
+      });
+    } catch (error) {
+      if (isStatus(error, 404)) return;
+      throw toCourierError(error);
+    }
+  }
+
+  private async auditKey(record: KeyAuditRecord): Promise<void> {
+    const source: AuditSource = { kind: 'key', document_id: null, ...record };
+    try {
+      await this.client.index({ index: this.names.audit, body: source });
+    } catch (error) {
       throw toCourierError(error);
     }
   }

@@ -2,7 +2,19 @@ import type Database from 'better-sqlite3';
 import { isUnrestricted, type Scope } from '../../domain/scope.js';
 import { zeroCountsByStatus, type CommandResult } from '../../domain/command.js';
 import { storedFromJobStatus, storedFromStatus, storedJobStatus, storedStatus } from '../stored-status.js';
-import type { ApiKeyRecord, AuditEntry, AuditFilter, AuditOrder, CommandFilter, OperatorStore, Page, PageOf, RefusalRecord, RequestSummary } from '../operator-store.js';
+import type {
+  ApiKeyRecord,
+  AuditEntry,
+  KeyAuditRecord,
+  AuditFilter,
+  AuditOrder,
+  CommandFilter,
+  OperatorStore,
+  Page,
+  PageOf,
+  RefusalRecord,
+  RequestSummary,
+} from '../operator-store.js';
 import type { AgentRecord } from '../records.js';
 import { rowToState, type CommandRow } from './rows.js';
 import { errors } from '../../errors.js';
@@ -69,7 +81,7 @@ const nextCursor = <T>(items: T[], limit: number, key: (item: T) => string | num
 
 interface AuditRow {
   id: number;
-  kind: 'transition' | 'refusal' | 'job';
+  kind: 'transition' | 'refusal' | 'job' | 'key';
   document_id: string | null;
   from_status: string | null;
   to_status: string | null;
@@ -93,6 +105,9 @@ function rowToEntry(row: AuditRow): AuditEntry {
       ...(row.detail !== null ? { detail: row.detail } : {}),
       ...common,
     };
+  }
+  if (row.kind === 'key') {
+    return { kind: 'key', document_id: null, key_id: row.document_id!, cause: row.cause as KeyAuditRecord['cause'], detail: row.detail ?? '', ...common };
   }
   return row.kind === 'refusal'
     ? { kind: 'refusal', cause: 'refused', document_id: row.document_id, detail: row.detail ?? '', ...common }
@@ -241,11 +256,15 @@ export class SqliteOperatorQueries implements OperatorStore {
     };
   }
 
-  async addApiKey(record: ApiKeyRecord): Promise<void> {
-    this.prepared(
-      `INSERT INTO api_keys (id, name, role, scopes, key_hash, created_at, revoked_at)
-         VALUES (@id, @name, @role, @scopes, @keyHash, @createdAt, @revokedAt)`,
-    ).run({ ...record, scopes: JSON.stringify(record.scopes) });
+  async addApiKey(record: ApiKeyRecord, audit: KeyAuditRecord): Promise<void> {
+    const insert = this.prepared(
+      `INSERT INTO api_keys (id, name, role, scopes, key_hash, created_at, revoked_at, expires_at, last_used_at)
+         VALUES (@id, @name, @role, @scopes, @keyHash, @createdAt, @revokedAt, @expiresAt, @lastUsedAt)`,
+    );
+    this.db.transaction(() => {
+      insert.run({ ...record, scopes: JSON.stringify(record.scopes) });
+      this.auditKey(audit);
+    })();
   }
 
   async getApiKey(id: string): Promise<ApiKeyRecord | null> {
@@ -257,8 +276,24 @@ export class SqliteOperatorQueries implements OperatorStore {
     return (this.prepared(`SELECT * FROM api_keys ORDER BY created_at, id`).all() as ApiKeyRow[]).map(rowToKey);
   }
 
-  async revokeApiKey(id: string, at: number): Promise<boolean> {
-    return this.prepared(`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`).run(at, id).changes === 1;
+  async revokeApiKey(id: string, at: number, audit: KeyAuditRecord): Promise<boolean> {
+    const revoke = this.prepared(`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`);
+    return this.db.transaction(() => {
+      if (revoke.run(at, id).changes !== 1) return false;
+      this.auditKey(audit);
+      return true;
+    })();
+  }
+
+  async touchApiKey(id: string, at: number): Promise<void> {
+    this.prepared(`UPDATE api_keys SET last_used_at = @at WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @at)`).run({ id, at });
+  }
+
+  private auditKey(record: KeyAuditRecord): void {
+    this.prepared(
+      `INSERT INTO audit (kind, document_id, cause, at, node, actor, detail)
+         VALUES ('key', @key_id, @cause, @at, @node, @actor, @detail)`,
+    ).run(record);
   }
 }
 
@@ -270,6 +305,8 @@ interface ApiKeyRow {
   key_hash: string;
   created_at: number;
   revoked_at: number | null;
+  expires_at: number | null;
+  last_used_at: number | null;
 }
 
 function rowToKey(row: ApiKeyRow): ApiKeyRecord {
@@ -281,5 +318,7 @@ function rowToKey(row: ApiKeyRow): ApiKeyRecord {
     keyHash: row.key_hash,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
+    expiresAt: row.expires_at,
+    lastUsedAt: row.last_used_at,
   };
 }
