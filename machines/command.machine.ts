@@ -65,6 +65,11 @@ export const commandMachine = setup({
       },
     }),
     // Effects: declared here by name (and params), implemented by the runtime.
+    /**
+     * Carry out what its success means beyond the command (a set-group's groups become its
+     * agent's, in the registry): staged here, written by the `persist` that follows, with it.
+     */
+    applyResult: () => {},
     /** Write the new state and its audit record (one per transition), batched; watchers wake on the commit. */
     persist: (_, _params: PersistParams) => {},
     /** Queue it on its route, in creation order, ready since now; wake the route. */
@@ -107,7 +112,7 @@ export const commandMachine = setup({
         DEADLINE: { guard: 'deliveryDeadlinePassed', target: 'timed_out', actions: [{ type: 'persist', params: { cause: 'deadline' } }] },
         // A result for a command that went back to pending (its earlier delivery reached the agent).
         RESULT: [
-          { guard: 'resultIsSuccess', target: 'success', actions: ['recordResult', { type: 'persist', params: { cause: 'result' } }] },
+          { guard: 'resultIsSuccess', target: 'success', actions: ['recordResult', 'applyResult', { type: 'persist', params: { cause: 'result' } }] },
           { target: 'failure', actions: ['recordResult', { type: 'persist', params: { cause: 'result' } }] },
         ],
       },
@@ -124,7 +129,7 @@ export const commandMachine = setup({
         LEASE_EXPIRED: { target: 'pending', actions: [{ type: 'persist', params: { cause: 'lease_expired' } }] },
         DEADLINE: { guard: 'deliveryDeadlinePassed', target: 'timed_out', actions: [{ type: 'persist', params: { cause: 'deadline' } }] },
         RESULT: [
-          { guard: 'resultIsSuccess', target: 'success', actions: ['recordResult', { type: 'persist', params: { cause: 'result' } }] },
+          { guard: 'resultIsSuccess', target: 'success', actions: ['recordResult', 'applyResult', { type: 'persist', params: { cause: 'result' } }] },
           { target: 'failure', actions: ['recordResult', { type: 'persist', params: { cause: 'result' } }] },
         ],
       },
@@ -134,7 +139,7 @@ export const commandMachine = setup({
       entry: ['armExecutionDeadline', 'observeDelivery'],
       on: {
         RESULT: [
-          { guard: 'resultIsSuccess', target: 'success', actions: ['recordResult', { type: 'persist', params: { cause: 'result' } }] },
+          { guard: 'resultIsSuccess', target: 'success', actions: ['recordResult', 'applyResult', { type: 'persist', params: { cause: 'result' } }] },
           { target: 'failure', actions: ['recordResult', { type: 'persist', params: { cause: 'result' } }] },
         ],
         DEADLINE: { guard: 'executionDeadlinePassed', target: 'timed_out', actions: [{ type: 'persist', params: { cause: 'deadline' } }] },

@@ -1,9 +1,10 @@
 import { parseDuration } from './domain/duration.js';
 
 /** How one raw option value (a flag, an environment variable, a JSON file's value) becomes a typed one. */
-export type Kind = 'string' | 'port' | 'int' | 'duration' | 'sync' | 'logLevel' | 'boolean' | 'url' | 'list';
+export type Kind = 'string' | 'port' | 'int' | 'duration' | 'sync' | 'logLevel' | 'logFormat' | 'boolean' | 'url' | 'list';
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const LOG_FORMATS = new Set(['auto', 'json', 'pretty']);
 
 /** `1500ms`, `30s`, `5m`, `1h`, `2d`, or a bare number of seconds (see domain/duration.ts). */
 export { parseDuration };
@@ -40,6 +41,9 @@ export function convertKind(kind: Kind, raw: unknown): unknown {
       return text;
     case 'logLevel':
       if (!LOG_LEVELS.has(text)) throw new Error(`"${text}" is not one of ${[...LOG_LEVELS].join(', ')}`);
+      return text;
+    case 'logFormat':
+      if (!LOG_FORMATS.has(text)) throw new Error(`"${text}" is not one of ${[...LOG_FORMATS].join(', ')}`);
       return text;
     case 'list': {
       const items = text

@@ -33,6 +33,7 @@ export const OPTIONS = {
   executionTimeout: { flag: 'execution-timeout', kind: 'duration', describe: 'How long a delivered command may take to report a result' },
   node: { flag: 'node', kind: 'string', describe: 'Name of this node in the audit trail (default: host name)' },
   logLevel: { flag: 'log-level', kind: 'logLevel', describe: 'fatal, error, warn, info, debug, trace or silent' },
+  logFormat: { flag: 'log-format', kind: 'logFormat', describe: 'Log lines on stdout: auto (readable on a terminal, JSON otherwise), json or pretty' },
   sync: { flag: 'sync', kind: 'sync', describe: 'SQLite durability: normal (survives a crash) or full (also power loss)' },
   bodyLimit: { flag: 'body-limit', kind: 'int', describe: 'Largest accepted request body, in bytes' },
   wsPingInterval: { flag: 'ws-ping-interval', kind: 'duration', describe: 'WebSocket keepalive ping interval' },
@@ -134,6 +135,8 @@ export interface Config {
   executionTimeout: number;
   node: string;
   logLevel: string;
+  /** auto: readable lines when stdout is a terminal, JSON lines otherwise (see logger.ts). */
+  logFormat: 'auto' | 'json' | 'pretty';
   sync: 'normal' | 'full';
   bodyLimit: number;
   /** ms */
@@ -190,6 +193,7 @@ const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string 
   longPollTimeout: 300_000,
   executionTimeout: 600_000,
   logLevel: 'info',
+  logFormat: 'auto',
   sync: 'normal',
   bodyLimit: 1_048_576,
   wsPingInterval: 30_000,

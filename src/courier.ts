@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { AnyActorRef } from 'xstate';
 import { hostname } from 'node:os';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { AgentTokens } from './auth/agent-tokens.js';
 import { ClusterFeed } from './cluster/cluster-feed.js';
 import type { Config } from './config.js';
@@ -9,6 +9,7 @@ import { listenOnSocket } from './http/unix-socket.js';
 import { createAdminApi } from './admin-api/admin-api.js';
 import { createAgentsApi } from './agents-api/agents-api.js';
 import { errors } from './errors.js';
+import { createLogger } from './logger.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { prepareDataDir } from './data-dir.js';
 import { Metrics } from './metrics.js';
@@ -67,7 +68,7 @@ export interface RunningCourier {
  * commands before anything listens), the admin Unix socket and the agents API.
  */
 export async function startCourier(config: Config, deps: CourierDeps = {}): Promise<RunningCourier> {
-  const logger = deps.logger ?? pino({ level: config.logLevel });
+  const logger = deps.logger ?? createLogger(config);
   const clock = deps.clock ?? systemClock;
   prepareDataDir(config.dataDir);
   // Claimed before the store is opened: a second courier on this directory must not recover it.

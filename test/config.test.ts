@@ -50,6 +50,7 @@ describe('defaults', () => {
     assert.equal(config.executionTimeout, 600_000);
     assert.equal(config.dataDir, resolve(dir, 'data'));
     assert.equal(config.logLevel, 'info');
+    assert.equal(config.logFormat, 'auto');
     assert.equal(config.sync, 'normal');
     assert.equal(config.bodyLimit, 1_048_576);
     assert.equal(config.maxCommandsPerDelivery, 100);
@@ -207,6 +208,9 @@ describe('invalid values: COURIER_ERR_CONFIG naming the source', () => {
     { name: '--sync unknown', sources: () => ({ flags: { sync: 'sometimes' } }), mentions: ['--sync', 'sometimes'] },
     { name: 'COURIER_LOG_LEVEL unknown', sources: () => ({ env: { COURIER_LOG_LEVEL: 'loud' } }), mentions: ['COURIER_LOG_LEVEL', 'loud'] },
     { name: '--log-level unknown', sources: () => ({ flags: { logLevel: 'loud' } }), mentions: ['--log-level', 'loud'] },
+    { name: '--log-format unknown', sources: () => ({ flags: { logFormat: 'yaml' } }), mentions: ['--log-format', 'yaml', 'auto, json, pretty'] },
+    { name: 'COURIER_LOG_FORMAT unknown', sources: () => ({ env: { COURIER_LOG_FORMAT: 'text' } }), mentions: ['COURIER_LOG_FORMAT', 'text'] },
+    { name: 'logFormat in the file unknown', sources: () => ({ file: configFile('lf.json', { logFormat: 'color' }) }), mentions: [/lf\.json:logFormat/, 'color'] },
   ];
   for (const c of cases) {
     test(c.name, () => assertConfigError(() => load(c.sources()), ...c.mentions));
@@ -214,6 +218,15 @@ describe('invalid values: COURIER_ERR_CONFIG naming the source', () => {
 
   test('a flag overrides a bad env value (only the value used is checked)', () => {
     assert.equal(load({ flags: { port: '1234' }, env: { COURIER_PORT: 'nope' } }).port, 1234);
+  });
+});
+
+describe('the log format', () => {
+  test('auto, json or pretty, from a flag, COURIER_LOG_FORMAT or the file', () => {
+    assert.equal(load({ flags: { logFormat: 'pretty' }, env: { COURIER_LOG_FORMAT: 'json' } }).logFormat, 'pretty');
+    assert.equal(load({ env: { COURIER_LOG_FORMAT: 'json' } }).logFormat, 'json');
+    assert.equal(load({ file: configFile('log-format.json', { logFormat: 'pretty' }) }).logFormat, 'pretty');
+    assert.equal(load({ env: { COURIER_LOG_FORMAT: ' auto ' } }).logFormat, 'auto');
   });
 });
 

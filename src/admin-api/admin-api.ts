@@ -57,7 +57,7 @@ export async function createAdminApi(deps: AdminApiDeps) {
   });
   registerCommandRoutes(app, supervisor);
   registerJobRoutes(app, deps.jobs, deps.clock);
-  registerAgentAdminRoutes(app, deps.agents);
+  registerAgentAdminRoutes(app, deps.agents, deps.node);
   registerKeyRoutes(app, deps.keys);
   registerEnrollmentTokenRoutes(app, deps.enrollmentTokens);
   registerOperationalRoutes(app, deps.health, deps.metrics);

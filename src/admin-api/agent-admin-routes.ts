@@ -1,11 +1,13 @@
 import type { AgentRegistry } from '../auth/agent-registry.js';
 import type { HttpApp } from '../http/app.js';
-import { AgentIdParams, AgentView, errorResponses, NoQuery, RegisterAgentBody, RegisteredAgent, RemovedAgent } from '../http/schemas.js';
+import { AgentIdParams, AgentView, errorResponses, NoQuery, RegisterAgentBody, RegisteredAgent, RemovedAgent, SetAgentGroupsBody } from '../http/schemas.js';
 
 const tags = ['agents'];
+/** Who the audit trail names for an edit made on the socket (as for the results reported on it). */
+const SOCKET_ACTOR = 'admin-socket';
 
-/** Agent registration on the admin plane: register, read, remove. Keys are never read back. */
-export function registerAgentAdminRoutes(app: HttpApp, agents: AgentRegistry): void {
+/** Agent registration on the admin plane: register, read, set its groups, remove. Keys are never read back. */
+export function registerAgentAdminRoutes(app: HttpApp, agents: AgentRegistry, node: string): void {
   app.post(
     '/api/v1/agents',
     {
@@ -27,6 +29,21 @@ export function registerAgentAdminRoutes(app: HttpApp, agents: AgentRegistry): v
     '/api/v1/agents/:id',
     { schema: { tags, summary: 'A registered agent', params: AgentIdParams, querystring: NoQuery, response: { 200: AgentView, ...errorResponses } } },
     async (request) => agents.get(request.params.id),
+  );
+
+  app.put(
+    '/api/v1/agents/:id/groups',
+    {
+      schema: {
+        tags,
+        summary: "Set an agent's groups (all of them: the list replaces its groups); audited",
+        params: AgentIdParams,
+        querystring: NoQuery,
+        body: SetAgentGroupsBody,
+        response: { 200: AgentView, ...errorResponses },
+      },
+    },
+    async (request) => agents.setGroups(request.params.id, request.body.groups, { node, actor: SOCKET_ACTOR }),
   );
 
   app.delete(

@@ -8,11 +8,13 @@ import { errors } from '../errors.js';
 import { assertResultsWithinLimits } from '../domain/json-limits.js';
 import type { AgentTokens } from '../auth/agent-tokens.js';
 import type { AgentRegistry } from '../auth/agent-registry.js';
+import { RefusalReason } from '../auth/refusal-reason.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { HttpApp } from '../http/app.js';
 import type { AuthenticationGuard } from '../http/authentication-guard.js';
 import { holdLongPoll, parseAck } from '../http/long-poll.js';
 import { parseStatefulEvents } from './stateful-events.js';
+import type { LongPollPresence } from './long-poll-presence.js';
 import { Type } from 'typebox';
 import { CommandsBody, ErrorBody, errorResponses, LongPollQuery, NoQuery, ResultOutcomesBody, ResultsBody } from '../http/schemas.js';
 import { AuthenticationBody } from './schemas.js';
@@ -28,6 +30,8 @@ export interface AgentRoutesDeps {
   authenticated?: (socket: Socket) => void;
   /** Mutual TLS: every connection's client certificate must name the agent that uses it. */
   mutualTls?: boolean;
+  /** Logs long-polling agents as they come and go. */
+  presence: LongPollPresence;
 }
 
 /**
@@ -62,7 +66,8 @@ export async function authenticatedAgent(
   assertCertificateNames(deps, socket, agentId);
   // The same single read of the agent as before: comparing fingerprints adds one short hash.
   const current = await deps.agents.registration(agentId);
-  if (current === null || current !== registration) throw errors.INVALID_TOKEN();
+  if (current === null) throw errors.INVALID_TOKEN.causedBy(new RefusalReason('agent not registered (removed)', { agentId }));
+  if (current !== registration) throw errors.INVALID_TOKEN.causedBy(new RefusalReason('issued before the agent was registered again', { agentId }));
   deps.agents.touch(agentId, registration);
   return { agentId, expiresAt };
 }
@@ -121,6 +126,10 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
       },
       async (request, reply) => {
         const { agentId, expiresAt } = callers.get(request)!;
+        const ended = deps.presence.opened(agentId, request.ip);
+        reply.raw.once('close', ended);
+        // Gone while it was being authenticated: its 'close' has been already.
+        if (reply.raw.destroyed) ended();
         return holdLongPoll(supervisor, reply, agentRoute(agentId), `agent:${agentId}`, {
           timeoutMs: deps.longPollTimeoutMs,
           expiresInMs: tokens.remainingMs({ expiresAt }),

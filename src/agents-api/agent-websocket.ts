@@ -55,8 +55,10 @@ export interface AgentWebSocketOptions extends Pick<AgentRoutesDeps, 'supervisor
   pingIntervalMs: number;
   /** What one socket may hold (see WebSocketFlow). */
   limits: WebSocketLimits;
-  /** An upgrade was refused (bad token, unknown agent…), for the refusal counter. */
-  onRefused?: (error: CourierError) => void;
+  /** An upgrade was refused (bad token, unknown agent…), for the refusal counter and the log. */
+  onRefused?: (error: CourierError, request: IncomingMessage) => void;
+  /** This node's name, in the log lines of connections. */
+  node: string;
 }
 
 /**
@@ -105,16 +107,16 @@ export class AgentWebSocket {
       caller = await authenticatedAgent(this.options, request.headers.authorization, request.socket);
     } catch (error) {
       const refusal = error instanceof CourierError ? error : errors.INVALID_TOKEN.causedBy(error);
-      this.options.onRefused?.(refusal);
+      this.options.onRefused?.(refusal, request);
       return endWithError(socket, refusal);
     }
     this.options.authenticated?.(socket as Socket);
     if (socket.destroyed) return;
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.serve(ws, caller));
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.serve(ws, caller, request.socket.remoteAddress ?? ''));
   }
 
-  private serve(ws: AgentSocket, { agentId, expiresAt }: AuthenticatedAgent): void {
-    const { supervisor, logger, tokens } = this.options;
+  private serve(ws: AgentSocket, { agentId, expiresAt }: AuthenticatedAgent, address: string): void {
+    const { supervisor, logger, tokens, node } = this.options;
     const who = `agent:${agentId}`;
     const route = agentRoute(agentId);
     ws.isAlive = true;
@@ -147,6 +149,9 @@ export class AgentWebSocket {
       return;
     }
     const subscription = sub;
+    const connection = { agentId, transport: 'websocket', node, address };
+    const openedAt = performance.now();
+    logger.info(connection, 'agent connected');
     // A socket must not outlive the token it was opened with: at its expiry it ends, with a close
     // code of its own, and what it held unacked goes back to pending for the agent's next connection.
     const expiry = setTimeout(
@@ -157,10 +162,12 @@ export class AgentWebSocket {
       },
       Math.max(0, tokens.remainingMs({ expiresAt })),
     );
-    ws.on('close', () => {
+    ws.on('close', (code: number, reason: Buffer) => {
       clearTimeout(expiry);
       flow.stop();
       supervisor.unsubscribe(subscription);
+      // The close frame's code and reason (1006 and none: the connection was lost or cut).
+      logger.info({ ...connection, code, reason: reason.toString(), connectedMs: Math.round(performance.now() - openedAt) }, 'agent disconnected');
     });
     ws.on('error', (err) => logger.debug({ err, agentId }, 'agent websocket error'));
     ws.on('message', (data: RawData, isBinary: boolean) => {

@@ -12,14 +12,16 @@ import { AgentWebSocket, WEBSOCKET_PATH } from './agent-websocket.js';
 import { createHttpApp } from '../http/app.js';
 import type { TlsServerOptions } from '../tls/server-tls.js';
 import { AuthenticationGuard } from '../http/authentication-guard.js';
+import { AuthenticationFailures, logAuthenticationFailures } from '../http/authentication-failures.js';
 import { countRefusals, isRefusal } from '../http/refusal-metrics.js';
 import { registerOperationalRoutes, type Health } from '../http/operational-routes.js';
 import { errorResponses } from '../http/schemas.js';
 import { UnauthenticatedConnections } from '../http/unauthenticated-connections.js';
 import type { WebSocketLimits } from './websocket-flow.js';
 import { startRegistrationSweep } from './registration-sweep.js';
+import { LongPollPresence } from './long-poll-presence.js';
 
-export interface AgentsApiDeps extends Omit<AgentRoutesDeps, 'guard' | 'authenticated'> {
+export interface AgentsApiDeps extends Omit<AgentRoutesDeps, 'guard' | 'authenticated' | 'presence'> {
   logger: Logger;
   bodyLimit: number;
   requestTimeoutMs: number;
@@ -76,7 +78,11 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
     now: deps.now,
   });
   app.addHook('onClose', async () => guard.close());
-  registerAgentRoutes(app, { ...deps, guard, authenticated: unauthenticated.authenticated });
+  const failures = new AuthenticationFailures({ api: 'agents', logger: deps.logger, now: deps.now });
+  logAuthenticationFailures(app, failures);
+  const presence = new LongPollPresence({ node: deps.node, logger: deps.logger, now: deps.now });
+  app.addHook('onClose', async () => presence.close());
+  registerAgentRoutes(app, { ...deps, guard, authenticated: unauthenticated.authenticated, presence });
   const enrollmentRefusals = new EnrollmentRefusals({ store: deps.operators, node: deps.node, now: deps.now, logger: deps.logger });
   // Before the store closes (courier closes it after this listener): held-back refusals are summarized.
   app.addHook('onClose', async () => enrollmentRefusals.close());
@@ -107,8 +113,9 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
     pingIntervalMs: deps.wsPingIntervalMs,
     limits: deps.webSocketLimits,
     authenticated: unauthenticated.authenticated,
-    onRefused: (error) => {
+    onRefused: (error, request) => {
       if (isRefusal(error)) deps.metrics.countRefusal('agents', error.code);
+      failures.record(error, request.socket.remoteAddress ?? '', `GET ${WEBSOCKET_PATH}`);
     },
   });
   webSocket.attach(app.server);

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { AgentKeyVerifier } from './agent-key-verifier.js';
 import { generateSecret, hashSecret } from './secret-hash.js';
+import { RefusalReason } from './refusal-reason.js';
 import { errors } from '../errors.js';
+import { distinctGroups } from '../domain/agent-groups.js';
 import type { CommandStore } from '../store/store.js';
 import type { AgentRecord } from '../store/records.js';
 
@@ -88,6 +90,16 @@ export class AgentRegistry {
     return view(agent);
   }
 
+  /**
+   * Sets a registered agent's groups (repeats dropped), audited as `who.actor`'s edit on `who.node`;
+   * its connections stay (its registration is the same). The agent as it is now.
+   */
+  async setGroups(id: string, groups: string[], who: { node: string; actor: string }): Promise<AgentView> {
+    const record = await this.store.setAgentGroups({ agent_id: id, groups: distinctGroups(groups), document_id: null, cause: 'edited', at: this.now(), ...who });
+    if (!record) throw errors.AGENT_NOT_FOUND(id);
+    return view(record);
+  }
+
   async remove(id: string): Promise<void> {
     if (!(await this.store.removeAgent(id))) throw errors.AGENT_NOT_FOUND(id);
     this.forget(id);
@@ -163,9 +175,9 @@ export class AgentRegistry {
     const agent = await this.store.getAgent(id);
     if (!agent) {
       await this.keys.decoy(key);
-      throw errors.INVALID_KEY();
+      throw errors.INVALID_KEY.causedBy(new RefusalReason('unknown agent', { agentId: id }));
     }
-    if (!(await this.keys.verify(id, key, agent.keyHash))) throw errors.INVALID_KEY();
+    if (!(await this.keys.verify(id, key, agent.keyHash))) throw errors.INVALID_KEY.causedBy(new RefusalReason('wrong key', { agentId: id }));
     return registrationOf(agent);
   }
 }

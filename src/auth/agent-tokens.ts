@@ -3,6 +3,7 @@ import { tightenIfPresent, writePrivateFile } from '../data-dir.js';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, decodeProtectedHeader, errors as joseErrors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { CourierError, errors } from '../errors.js';
+import { RefusalReason } from './refusal-reason.js';
 
 /**
  * Agent tokens, as the Wazuh Communications API issues them: JWT, RS256, issuer `wazuh`,
@@ -178,7 +179,7 @@ export class AgentTokens {
       await this.reload().catch(() => {});
       key = this.keys.find((k) => k.kid === kid);
     }
-    if (!key) throw errors.INVALID_TOKEN();
+    if (!key) throw errors.INVALID_TOKEN.causedBy(new RefusalReason('signed by a key not in the key set'));
     return key.publicKey;
   }
 

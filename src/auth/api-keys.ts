@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { errors } from '../errors.js';
 import type { ApiKeyRecord, KeyAuditRecord, OperatorStore } from '../store/operator-store.js';
 import { hashSecret, verifySecret } from './secret-hash.js';
+import { RefusalReason } from './refusal-reason.js';
 import { isRole, type Role } from './roles.js';
 import { formatScope, isUnrestricted, parseScope, type Scope } from '../domain/scope.js';
 import { keyExpiry, type ExpiryRequest } from './key-expiry.js';
@@ -184,11 +185,15 @@ export class ApiKeys {
     const presented = presentedKey(authorization, apiKeyHeader);
     if (!presented) throw errors.MISSING_API_KEY();
     const match = KEY_FORMAT.exec(presented);
-    const record = match ? await this.store.getApiKey(match[1]!) : null;
-    if (!match || !record || record.revokedAt !== null || !verifySecret(match[2]!, record.keyHash) || !isRole(record.role)) {
-      throw errors.INVALID_API_KEY();
-    }
-    if (isExpired(record, this.now())) throw errors.EXPIRED_API_KEY();
+    if (!match) throw errors.INVALID_API_KEY.causedBy(new RefusalReason('not in the format of an API key'));
+    const keyId = match[1]!;
+    const refused = (reason: string) => errors.INVALID_API_KEY.causedBy(new RefusalReason(reason, { keyId }));
+    const record = await this.store.getApiKey(keyId);
+    if (!record) throw refused('unknown key');
+    if (record.revokedAt !== null) throw refused('revoked key');
+    if (!verifySecret(match[2]!, record.keyHash)) throw refused('wrong secret');
+    if (!isRole(record.role)) throw refused(`unknown role ${record.role}`);
+    if (isExpired(record, this.now())) throw errors.EXPIRED_API_KEY.causedBy(new RefusalReason('expired key', { keyId }));
     this.uses.used(record.id);
     return { keyId: record.id, name: record.name, role: record.role, scope: parseScope(record.scopes) };
   }

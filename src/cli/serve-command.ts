@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import pino from 'pino';
 import { envName, loadConfig, OPTIONS, redactedConfig, type ConfigKey } from '../config.js';
 import { startCourier } from '../courier.js';
+import { createLogger } from '../logger.js';
 import { CourierError, errors } from '../errors.js';
 
 /** Width of the flag column: the longest flag and two spaces. */
@@ -35,7 +35,7 @@ export async function runServe(args: string[]): Promise<number> {
     else if (value === true) flags[key] = 'true'; // a bare boolean flag such as --inspect
   }
   const config = loadConfig({ flags, ...(typeof values.config === 'string' ? { file: values.config } : {}) });
-  const logger = pino({ level: config.logLevel });
+  const logger = createLogger(config);
   logger.info({ config: redactedConfig(config) }, 'configuration');
   const courier = await startCourier(config, { logger });
   process.stderr.write(`courier: web console: ${courier.managementUrl}/console (sign in with an API key: courier keys create --role admin|operator|auditor)\n`);

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { COMMAND_STATUSES, MAX_ID_LENGTH, TARGET_TYPES } from '../domain/command.js';
 import { MAX_RESULTS_PER_REPORT } from '../domain/json-limits.js';
+import { MAX_AGENT_GROUPS } from '../domain/agent-groups.js';
 
 /** Request and response schemas shared by the APIs (agents API, admin socket, management API). */
 
@@ -54,7 +55,12 @@ export const ResultsBody = Type.Object({ results: Type.Array(ResultSchema, { min
 
 /** A name shown beside an agent's id (e.g. its host name): printable, no control characters. */
 export const AgentName = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\x00-\\x1F\\x7F]+$' });
-export const AgentGroups = Type.Array(Id, { maxItems: 128, uniqueItems: true });
+export const AgentGroups = Type.Array(Id, { maxItems: MAX_AGENT_GROUPS, uniqueItems: true });
+/** An agent's groups, set as a whole; a name given twice counts once. */
+export const SetAgentGroupsBody = Type.Object(
+  { groups: Type.Array(Id, { maxItems: MAX_AGENT_GROUPS, description: 'Every group the agent is to be in (none: in no group); repeats count once' }) },
+  { additionalProperties: false, examples: [{ groups: ['linux', 'web'] }] },
+);
 
 export const RegisterAgentBody = Type.Object(
   {

@@ -1,15 +1,16 @@
 import type { FastifyRequest } from 'fastify';
-import { allowsAgent, type Scope } from '../domain/scope.js';
+import { allowsAction, allowsAgent, type Scope } from '../domain/scope.js';
+import { distinctGroups, groupChangeOutside } from '../domain/agent-groups.js';
 import { errors, type CourierError } from '../errors.js';
 import type { CommandSpec } from '../domain/command.js';
 import type { CommandPolicy } from '../operator-routes/command-routes.js';
 import type { HttpApp } from '../http/app.js';
-import { AgentIdParams, errorResponses, NoQuery, RegisterAgentBody, RegisteredAgent, RemovedAgent } from '../http/schemas.js';
+import { AgentIdParams, AgentView, errorResponses, NoQuery, RegisterAgentBody, RegisteredAgent, RemovedAgent, SetAgentGroupsBody } from '../http/schemas.js';
 import type { AgentRegistry } from '../auth/agent-registry.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { OperatorStore } from '../store/operator-store.js';
 import type { CommandStore } from '../store/store.js';
-import type { Access } from './access.js';
+import { actorOf, type Access } from './access.js';
 import { listAgentsWithConnection, type AgentListDeps } from '../operator-routes/agent-list.js';
 import { AgentPage, PageQuery, toPage } from '../operator-routes/schemas.js';
 import { AgentsListQuery, SetGroupQuery, ShortcutBody } from './shortcut-schemas.js';
@@ -31,13 +32,13 @@ function shortcutSpec(agentId: string, action: string, args: Record<string, unkn
 }
 
 /**
- * Agents on the management API: the list with each agent's connection state, registration and
- * removal (admin), and the Wazuh-style shortcuts `PUT /agents/{id}/restart`,
+ * Agents on the management API: the list with each agent's connection state, registration, its
+ * groups and removal (admin), and the Wazuh-style shortcuts `PUT /agents/{id}/restart`,
  * `PUT /agents/restart?agents_list=` (empty: every agent the key may reach) and
  * `PUT /agents/group?agents_list=&group_id=` (a set-group command to each).
  */
 export function registerManagementAgentRoutes(app: HttpApp, deps: ManagementAgentDeps): void {
-  const { supervisor, store, operators, agents, access, policy } = deps;
+  const { supervisor, store, operators, agents, access, policy, node } = deps;
 
   app.get(
     '/api/v1/agents',
@@ -84,6 +85,34 @@ export function registerManagementAgentRoutes(app: HttpApp, deps: ManagementAgen
       await assertAgentsInScope(request, [request.params.id], await store.agentGroups([request.params.id]));
       await agents.remove(request.params.id);
       return { id: request.params.id, removed: true };
+    },
+  );
+
+  app.put(
+    '/api/v1/agents/:id/groups',
+    {
+      schema: {
+        tags,
+        summary: "Set an agent's groups (admin; all of them: the list replaces its groups); audited",
+        description:
+          'A scoped key reaches as far as a set-group command it could send: the agent must be inside its scope, the key may send set-group, and every group it names or removes must be one of its groups.',
+        params: AgentIdParams,
+        querystring: NoQuery,
+        body: SetAgentGroupsBody,
+        response: { 200: AgentView, ...errorResponses },
+      },
+      config: { permission: 'agents:write' },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const groups = distinctGroups(request.body.groups);
+      const principal = access.principal(request);
+      const current = await store.agentGroups([id]);
+      await assertAgentsInScope(request, [id], current);
+      if (!allowsAction(principal.scope, 'set-group')) await access.refuse(request, errors.OUT_OF_SCOPE('action set-group'));
+      const outside = groupChangeOutside(principal.scope, current.get(id) ?? [], groups);
+      if (outside !== undefined) await access.refuse(request, errors.OUT_OF_SCOPE(`group ${outside} (named or removed)`));
+      return agents.setGroups(id, groups, { node, actor: actorOf(principal) });
     },
   );
 

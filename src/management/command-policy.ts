@@ -1,4 +1,5 @@
 import { allowsAction, allowsCommand, allowsTarget, isUnrestricted, type Scope } from '../domain/scope.js';
+import { groupChangeOutside } from '../domain/agent-groups.js';
 import type { CommandSpec } from '../domain/command.js';
 import { errors } from '../errors.js';
 import type { CommandPolicy } from '../operator-routes/command-routes.js';
@@ -17,9 +18,22 @@ function groupsSet(spec: CommandSpec): string[] {
   return Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [];
 }
 
-/** A group the key may not move agents into: a set-group command reaches as far as the groups it sets. */
-function groupOutside(scope: Scope, spec: CommandSpec): string | undefined {
-  return groupsSet(spec).find((group) => !allowsTarget(scope, { type: 'group', id: group }));
+/**
+ * A group the key may not move agents into or out of: a set-group command reaches as far as the
+ * groups it sets, and the groups its agents leave (read from the registry: the agent's, or each
+ * member's of the group it targets).
+ */
+async function groupOutside(scope: Scope, spec: CommandSpec, store: CommandStore, groupsOf: Map<string, string[]>): Promise<string | undefined> {
+  if (spec.action.name !== 'set-group') return undefined;
+  const next = groupsSet(spec);
+  if (spec.target.type === 'agent') return groupChangeOutside(scope, groupsOf.get(spec.target.id) ?? [], next);
+  const named = groupChangeOutside(scope, [], next);
+  if (named !== undefined || spec.target.type !== 'group' || scope.targets.length === 0) return named;
+  for (const member of await store.agentsInGroup(spec.target.id)) {
+    const outside = groupChangeOutside(scope, member.groups, next);
+    if (outside !== undefined) return outside;
+  }
+  return undefined;
 }
 
 /**
@@ -40,8 +54,8 @@ export function scopedCommandPolicy(access: Access, store: CommandStore): Comman
           await access.refuse(request, errors.OUT_OF_SCOPE(`target ${spec.target.type}:${spec.target.id}`));
         }
         // Else a key scoped to group linux could move its agents into windows, out of its own reach
-        // and into another key's, and have them run what is sent to windows.
-        const group = groupOutside(scope, spec);
+        // and into another key's, and have them run what is sent to windows (or take them out of windows).
+        const group = await groupOutside(scope, spec, store, groupsOf);
         if (group !== undefined) await access.refuse(request, errors.OUT_OF_SCOPE(`group ${group} (set by ${spec.action.name})`));
         // Choosing a document_id would tell a scoped key whether a command outside its scope has that id
         // (taken: 409 or adopted; free: created), whatever the answer said. So it may not choose one: the

@@ -20,6 +20,7 @@ import type { Supervisor } from '../runtime/supervisor.js';
 import type { OperatorStore } from '../store/operator-store.js';
 import type { CommandStore } from '../store/store.js';
 import { AuthenticationGuard } from '../http/authentication-guard.js';
+import { AuthenticationFailures, logAuthenticationFailures } from '../http/authentication-failures.js';
 import { countRefusals } from '../http/refusal-metrics.js';
 import { errors } from '../errors.js';
 import { UnauthenticatedConnections } from '../http/unauthenticated-connections.js';
@@ -117,6 +118,7 @@ export async function createManagementApi(deps: ManagementApiDeps) {
     await deps.keys.settled();
   });
   countRefusals(app, deps.metrics, 'management');
+  logAuthenticationFailures(app, new AuthenticationFailures({ api: 'management', logger: deps.logger, now: deps.now }));
   await app.register(fastifySwaggerUi, { routePrefix: DOCS_PREFIX });
   const policy = scopedCommandPolicy(access, deps.store);
 

@@ -1,7 +1,8 @@
 import type { StatusChange } from '../store/store.js';
 import type { CommandTable } from './command-table.js';
 import type { Dispatcher } from './dispatcher.js';
-import type { CommandEffects } from './live-command.js';
+import type { CommandEffects, Step } from './live-command.js';
+import { groupsSetBy } from '../domain/agent-groups.js';
 import type { WriteBatcher } from './write-batcher.js';
 
 /** Who the audit trail names when courier itself caused a transition (a deadline, a recovery). */
@@ -24,7 +25,15 @@ export interface CommandEffectsDeps {
  * because the machine listed it for the transition being taken, never because a status changed.
  */
 export function commandEffects({ table, dispatcher, writes, node, claimLeaseMs, onDelivered }: CommandEffectsDeps): CommandEffects {
+  const actorOf = (event: Step['event']) => ('by' in event && event.by) || SYSTEM;
   return {
+    applyResult(command, { event }) {
+      // Only a set-group to an agent, with groups the registry takes, changes anything.
+      const groups = groupsSetBy(command.doc);
+      if (groups === null) return;
+      const { doc } = command;
+      command.membership = { agent_id: doc.agent.id!, groups, document_id: doc.document_id, cause: 'set-group', at: event.at, node, actor: actorOf(event) };
+    },
     persist(command, { event, from }, { cause, claim }) {
       const id = command.doc.document_id;
       const state = command.state;
@@ -33,8 +42,10 @@ export function commandEffects({ table, dispatcher, writes, node, claimLeaseMs, 
         seq: command.doc.seq,
         ...state,
         claim: claim ? { node, until: event.at + claimLeaseMs } : null,
-        audit: { document_id: id, from, to: state.status, cause, at: event.at, node, actor: ('by' in event && event.by) || SYSTEM },
+        audit: { document_id: id, from, to: state.status, cause, at: event.at, node, actor: actorOf(event) },
+        ...(command.membership ? { membership: command.membership } : {}),
       };
+      command.membership = null;
       command.write = table.track(id, writes.change(change));
     },
     enqueue(command, { event }) {

@@ -6,6 +6,7 @@ import { errors } from '../errors.js';
 import type { ActorErrorHandler, InspectObserver } from './actor-observers.js';
 import { hasTag, isFinalStatus, type CommandTag } from './command-states.js';
 import { machineStepper, type FlatSnapshotOf } from './machine-stepper.js';
+import type { MembershipChange } from '../store/records.js';
 
 type CommandSnapshot = FlatSnapshotOf<typeof commandMachine>;
 
@@ -27,6 +28,7 @@ export interface Step {
  * the command (already in its new state), the step, and the params the machine gave.
  */
 export interface CommandEffects {
+  applyResult(command: LiveCommand, step: Step): void;
   persist(command: LiveCommand, step: Step, params: PersistParams): void;
   enqueue(command: LiveCommand, step: Step): void;
   handToConnection(command: LiveCommand, step: Step): void;
@@ -69,6 +71,8 @@ export class LiveCommand {
   readySince: number;
   /** The store write of its latest transition (set by `persist`). */
   write: Promise<WriteOutcome> | null = null;
+  /** What the transition under way changes in the registry: staged by `applyResult`, written (and cleared) by `persist`. */
+  membership: MembershipChange | null = null;
   private snapshot: CommandSnapshot | null = null;
   private resting: Resting | null;
   private mirror: Actor<typeof commandMachine> | null = null;

@@ -1,6 +1,6 @@
 import type { Scope } from '../domain/scope.js';
 import type { CommandResult, CommandState, CommandStatus, TargetType } from '../domain/command.js';
-import type { AgentRecord, TransitionRecord } from './records.js';
+import type { AgentRecord, MembershipRecord, TransitionRecord } from './records.js';
 import type { JobTransitionRecord } from '../domain/job.js';
 
 /**
@@ -55,6 +55,7 @@ export type AuditEntry =
   | ({ kind: 'transition'; id: string } & TransitionRecord)
   | ({ kind: 'refusal'; id: string; cause: 'refused' } & RefusalRecord)
   | ({ kind: 'job'; id: string; document_id: null } & JobTransitionRecord)
+  | ({ kind: 'membership'; id: string } & MembershipRecord)
   | ({ kind: 'key'; id: string; document_id: null } & KeyAuditRecord);
 
 /** An operator API key made or revoked: who did it (`actor`) and what the key is (`detail`). */

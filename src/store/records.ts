@@ -27,3 +27,25 @@ export interface AgentRecord {
   /** A name to show beside the id (e.g. the host name an enrolling agent gave); absent when none. */
   name?: string;
 }
+
+/**
+ * An agent's groups set to `groups`: by the success of a set-group command (`document_id` names it,
+ * written with that transition), or by an operator (`document_id` null). Its audit record says
+ * the groups before and after; nothing is written for an agent that is not registered.
+ */
+export interface MembershipChange {
+  agent_id: string;
+  groups: string[];
+  document_id: string | null;
+  /** `set-group`: a command's success; `edited`: an operator's edit. */
+  cause: 'set-group' | 'edited';
+  /** ms since epoch */
+  at: number;
+  node: string;
+  actor: string;
+}
+
+/** The audit record of a membership change, as stored: with the groups it replaced. */
+export interface MembershipRecord extends MembershipChange {
+  previous_groups: string[];
+}

@@ -4,7 +4,7 @@ import type { EnrollmentTokenStore } from './enrollment-token-store.js';
 import type { OperatorStore } from './operator-store.js';
 import { CourierError, errors } from '../errors.js';
 import type { CommandClaim, CommandDocument, CommandResult, CommandState, CommandStatus } from '../domain/command.js';
-import type { AgentRecord, TransitionRecord } from './records.js';
+import type { AgentRecord, MembershipChange, TransitionRecord } from './records.js';
 
 /**
  * The store port: what the runtime needs from a durable store. Two adapters implement it:
@@ -29,6 +29,12 @@ export interface StatusChange {
   /** Set when the change is a claim (to `sent`); null otherwise. */
   claim: CommandClaim | null;
   audit: TransitionRecord;
+  /**
+   * What the transition changes in the registry (a set-group command's success: its agent's
+   * groups), written with it: in the same transaction, or, by a store that has none, once the
+   * change went through. Never written when the change is not (a conflict, a refusal).
+   */
+  membership?: MembershipChange | undefined;
 }
 
 /**
@@ -111,6 +117,11 @@ export interface CommandStore {
   replaceAgent(agent: AgentRecord): Promise<boolean>;
   getAgent(id: string): Promise<AgentRecord | null>;
   removeAgent(id: string): Promise<boolean>;
+  /**
+   * Sets a registered agent's groups and audits it (one write: the record names the groups it
+   * replaced); null, nothing written, when the agent is not registered.
+   */
+  setAgentGroups(change: MembershipChange): Promise<AgentRecord | null>;
   /**
    * A small write of no meaning (this node's probe row or document): it succeeds once the store takes
    * writes again after they failed, and fails as a commit would (same error codes).

@@ -39,12 +39,14 @@ const nameOf = new Map(Object.entries(EVENTS).map(([name, event]) => [JSON.strin
 /** The design: the effects of each transition, in order (`persist(cause)`; `+claim` takes the claim lease). */
 const RELEASE = 'releaseFromConnection';
 const FINAL = (cause: string) => [`persist(${cause})`, 'retire'];
+/** A success first stages what it changes beyond the command, which its `persist` writes. */
+const SUCCESS = ['applyResult', ...FINAL('result')];
 const EFFECTS: Partial<Record<`${CommandStatus} ${EventName}`, string[]>> = {
   'pending CLAIM': ['persist(claimed+claim)', 'handToConnection'],
   'pending CANCEL': FINAL('cancelled'),
   'pending DEADLINE_DELIVERY': FINAL('deadline'),
   'pending DEADLINE_EXECUTION': FINAL('deadline'),
-  'pending RESULT_OK': FINAL('result'),
+  'pending RESULT_OK': SUCCESS,
   'pending RESULT_ERR': FINAL('result'),
   'sent TRANSPORT_CONFIRMED': [RELEASE, 'persist(delivered)', 'armExecutionDeadline', 'observeDelivery'],
   'sent TRANSPORT_FAILED': [RELEASE, 'persist(transport_failed)', 'enqueue'],
@@ -52,9 +54,9 @@ const EFFECTS: Partial<Record<`${CommandStatus} ${EventName}`, string[]>> = {
   'sent LEASE_EXPIRED': [RELEASE, 'persist(lease_expired)', 'enqueue'],
   'sent DEADLINE_DELIVERY': [RELEASE, ...FINAL('deadline')],
   'sent DEADLINE_EXECUTION': [RELEASE, ...FINAL('deadline')],
-  'sent RESULT_OK': [RELEASE, ...FINAL('result')],
+  'sent RESULT_OK': [RELEASE, ...SUCCESS],
   'sent RESULT_ERR': [RELEASE, ...FINAL('result')],
-  'delivered RESULT_OK': FINAL('result'),
+  'delivered RESULT_OK': SUCCESS,
   'delivered RESULT_ERR': FINAL('result'),
   'delivered DEADLINE_EXECUTION': FINAL('deadline'),
   // Anything else changes nothing and runs nothing.
@@ -79,6 +81,7 @@ function recordingEffects(calls: string[]): CommandEffects {
       calls.push(`persist(${params.cause}${params.claim ? '+claim' : ''})`);
       command.write = Promise.resolve('ok');
     },
+    applyResult: plain('applyResult'),
     enqueue: plain('enqueue'),
     handToConnection: plain('handToConnection'),
     releaseFromConnection: plain(RELEASE),

@@ -38,6 +38,9 @@ export abstract class CommandStoreStub implements CommandStore {
   async removeAgent(): Promise<boolean> {
     return true;
   }
+  async setAgentGroups(): Promise<AgentRecord | null> {
+    return null;
+  }
   async probeWrite(): Promise<void> {}
   async getAgents(_ids: string[]): Promise<Map<string, AgentRecord>> {
     return new Map();

@@ -1,6 +1,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import type { AgentRecord } from '../records.js';
-import { isStatus, isUnavailable, toCourierError } from './failures.js';
+import { isStatus, isUnavailable, toCourierError, toWriteError } from './failures.js';
+import type { DocVersion } from './version-book.js';
 import { getFound, searchAll } from './search.js';
 import { writeMark } from './checkpoint.js';
 
@@ -9,6 +10,9 @@ export interface AgentSource {
   agent: { id: string; key?: string | null; groups?: string[] | null; name?: string | null };
   courier?: { created_at?: number };
 }
+
+/** How many times a change of an agent's groups is read and tried again when other writes come first. */
+const CONFLICT_RETRIES = 5;
 
 /** An agent Wazuh registered has no `courier` object: its registration is told apart by its key hash alone. */
 export function toRecord(source: AgentSource): AgentRecord {
@@ -79,6 +83,47 @@ export class AgentDirectory {
       const known = this.lastKnown.get(id);
       if (known && isUnavailable(error)) return known;
       throw toCourierError(error);
+    }
+  }
+
+  /**
+   * Sets a registered agent's groups: a partial update conditioned on the version just read (so
+   * that a registration replaced or removed meanwhile is not overwritten or made again), read
+   * again when another write came first. Null when the agent is not registered; else the record
+   * before and after, and the version of the document written.
+   */
+  async setGroups(id: string, groups: string[]): Promise<{ before: AgentRecord; after: AgentRecord; version: DocVersion } | null> {
+    for (let attempt = 0; ; attempt++) {
+      let found: { _source: AgentSource; _seq_no: number; _primary_term: number } | null;
+      try {
+        const res = await this.client.get({ index: this.index, id });
+        found = res.body as unknown as { _source: AgentSource; _seq_no: number; _primary_term: number };
+      } catch (error) {
+        if (!isStatus(error, 404)) throw toCourierError(error);
+        found = null;
+      }
+      if (!found) {
+        this.lastKnown.delete(id);
+        return null;
+      }
+      const before = toRecord(found._source);
+      try {
+        const res = await this.client.update({
+          index: this.index,
+          id,
+          if_seq_no: found._seq_no,
+          if_primary_term: found._primary_term,
+          body: { doc: { agent: { groups } } },
+        });
+        const body = res.body as unknown as { _seq_no: number; _primary_term: number };
+        const after = { ...before, groups };
+        this.lastKnown.set(id, after);
+        return { before, after, version: { seqNo: body._seq_no, primaryTerm: body._primary_term } };
+      } catch (error) {
+        // Changed (or removed) since the read: read it again.
+        if ((isStatus(error, 409) || isStatus(error, 404)) && attempt < CONFLICT_RETRIES) continue;
+        throw toWriteError(error);
+      }
     }
   }
 

@@ -3,7 +3,10 @@ import type { Client } from '@opensearch-project/opensearch';
 import type { Logger } from 'pino';
 import { FINAL_STATUSES } from '../../domain/command.js';
 import { errors } from '../../errors.js';
-import type { StatusChange, WriteBatch, WriteOutcome } from '../store.js';
+import { isStoreFailure, type StatusChange, type WriteBatch, type WriteOutcome } from '../store.js';
+import type { MembershipChange } from '../records.js';
+import type { AgentDirectory } from './agent-directory.js';
+import { writeMembership } from './membership.js';
 import { auditSource, changeSource, entryOf, newCommandSource, type AuditSource } from './command-source.js';
 import { auditCommandFields, type AuditCommandFields } from './audit-command-fields.js';
 import { isUnavailable, toCourierError, toWriteError } from './failures.js';
@@ -18,6 +21,8 @@ export interface BulkWriterOptions {
   logger: Logger;
   /** Whether structured result data is stored as JSON text (known once the store is open). */
   resultDataAsText: () => boolean;
+  /** Where the membership changes that status changes carry are written. */
+  agents: AgentDirectory;
 }
 
 /**
@@ -68,7 +73,9 @@ interface BulkAnswer {
  * `_bulk` is not a transaction: some items may be written and others not. Each item is reported
  * for itself (written, conflict, or failed with its error, in `WriteOutcome.failed`); the batch
  * as a whole fails (throws) only when nothing of it was written, so that a write that went
- * through is never reported failed and then made a second time.
+ * through is never reported failed and then made a second time. For the same reason, the
+ * membership change a status change carries (a set-group command's success) is written after it,
+ * once it went through, as its audit records are.
  */
 export class BulkWriter {
   private readonly client: Client;
@@ -111,6 +118,7 @@ export class BulkWriter {
     });
 
     const audits: { id: string; source: AuditSource }[] = [];
+    const memberships: { change: MembershipChange; command: AuditCommandFields }[] = [];
     // An earlier write of this command in the batch did not go through: its later ones are not
     // sent, and share its fate (a conflict: re-read; a failure: tried again, in order).
     const stopped = new Map<string, Exclude<Settled, { written: DocVersion }>>();
@@ -155,7 +163,10 @@ export class BulkWriter {
           const settled: Settled = result ? this.settle(op, result, outcome) : { failed: toWriteError(answer.error) };
           if ('written' in settled) {
             wroteAny = true;
-            if (op.kind === 'change') audits.push(...changeRecords(op, settled.written.seqNo, fields[i]!));
+            if (op.kind === 'change') {
+              audits.push(...changeRecords(op, settled.written.seqNo, fields[i]!));
+              for (const { item } of [...op.earlier, op]) if (item.membership) memberships.push({ change: item.membership, command: fields[i]! });
+            }
           } else if ('failed' in settled) fail(op, settled.failed);
           else stopped.set(op.id, settled);
         });
@@ -175,8 +186,28 @@ export class BulkWriter {
         await this.writeAudit(audits).catch((err: unknown) => this.logger.error({ err, records: audits.map((a) => a.id) }, 'audit records could not be written'));
       }
       if (orphans.length > 0) await this.removeAudit(orphans);
+      for (const membership of memberships) await this.applyMembership(membership);
     }
     return outcome;
+  }
+
+  /**
+   * A membership change whose transition is durable: tried again for a while when the cluster
+   * fails (setting the same groups twice is harmless), then its loss is logged, as for audit records.
+   */
+  private async applyMembership({ change, command }: { change: MembershipChange; command: AuditCommandFields }): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await writeMembership(this.options.agents, (audits) => this.writeAudit(audits), change, command);
+        return;
+      } catch (err) {
+        if (!isStoreFailure(err) || attempt >= 8) {
+          this.logger.error({ err, agent_id: change.agent_id, document_id: change.document_id }, 'the groups a set-group command set could not be written');
+          return;
+        }
+      }
+      await sleep(Math.min(5000, 100 * 2 ** attempt));
+    }
   }
 
   /** Audit records of creations that did not happen: removed, or logged if they cannot be. */

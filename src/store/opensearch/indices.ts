@@ -6,7 +6,7 @@ import { isStatus } from './failures.js';
 export interface IndexNames {
   /** Commands, in the Wazuh schema plus `courier.*` (1 shard: the poller tails it by `_seq_no`). */
   commands: string;
-  /** The audit trail: one document per transition of a command, and per refused operator request. */
+  /** The audit trail: one document per transition of a command or a job, per refused operator request, per change of an agent's groups. */
   audit: string;
   /** Registered agents. */
   agents: string;
@@ -96,6 +96,9 @@ const AUDIT_MAPPING = {
     kind: keyword,
     document_id: keyword,
     job_id: keyword,
+    agent_id: keyword,
+    groups: keyword,
+    previous_groups: keyword,
     key_id: keyword,
     from: keyword,
     to: keyword,
@@ -298,8 +301,11 @@ export async function ensureIndices(client: Client, names: IndexNames): Promise<
   // reads until it has started: wait for every primary (yellow) before the first read.
   await client.cluster.health({ index: (Object.values(names) as string[]).join(','), wait_for_status: 'yellow', timeout: '30s' });
   await client.indices.putMapping({ index: names.commands, body: { properties: { courier: COURIER_COMMAND_FIELDS } } });
-  // An audit index made before jobs (or before keys were audited) takes their records.
-  await client.indices.putMapping({ index: names.audit, body: { properties: { job_id: keyword, key_id: keyword } } });
+  // An audit index made before jobs, membership changes or audited keys takes their records.
+  await client.indices.putMapping({
+    index: names.audit,
+    body: { properties: { job_id: keyword, agent_id: keyword, groups: keyword, previous_groups: keyword, key_id: keyword } },
+  });
   // An API keys index made before keys could expire takes their expiry and last use.
   await client.indices.putMapping({ index: names.apiKeys, body: { properties: { expires_at: date, last_used_at: date } } });
   // An agents index made by an older courier (strict) takes Wazuh's agent documents from now on.

@@ -5,7 +5,8 @@ import { FINAL_STATUSES, UNFINISHED_STATUSES } from '../../domain/command.js';
 import type { IndexerSource, TailCursor, TailPage } from '../../poller/indexer-source.js';
 import type { OperatorStore } from '../operator-store.js';
 import type { AuditEvent, CommandStore, WriteBatch, WriteOutcome } from '../store.js';
-import type { AgentRecord, TransitionRecord } from '../records.js';
+import type { AgentRecord, MembershipChange, TransitionRecord } from '../records.js';
+import { writeMembership } from './membership.js';
 import type { EnrollmentTokenStore } from '../enrollment-token-store.js';
 import type { ClusterDirectory } from '../cluster-directory.js';
 import { OpenSearchClusterDirectory } from './cluster-directory.js';
@@ -85,6 +86,7 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
       book: this.book,
       logger: this.logger,
       resultDataAsText: () => this.resultDataAsText,
+      agents: this.agents,
     });
     this.operators = new OpenSearchOperatorQueries(this.client, this.names, (id) => this.getCommand(id), this.now);
     this.enrollmentTokens = new OpenSearchEnrollmentTokens(this.client, this.names.enrollmentTokens, this.agents, this.logger);
@@ -281,6 +283,10 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
 
   removeAgent(id: string): Promise<boolean> {
     return this.agents.remove(id);
+  }
+
+  setAgentGroups(change: MembershipChange): Promise<AgentRecord | null> {
+    return writeMembership(this.agents, (audits) => this.writer.writeAudit(audits), change);
   }
 
   async probeWrite(node: string, at: number): Promise<void> {

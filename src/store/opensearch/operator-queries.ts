@@ -15,7 +15,7 @@ import type {
   RefusalRecord,
   RequestSummary,
 } from '../operator-store.js';
-import type { AgentRecord } from '../records.js';
+import type { AgentRecord, MembershipRecord } from '../records.js';
 import { storedFromJobStatus, storedFromStatus, storedJobStatus, storedStatus } from '../stored-status.js';
 import { toRecord, type AgentSource } from './agent-directory.js';
 import { indexCheckpoint } from './checkpoint.js';
@@ -57,6 +57,17 @@ function auditEntry(hit: Hit<AuditSource>): AuditEntry {
   }
   if (s.kind === 'key') {
     return { kind: 'key', document_id: null, key_id: s.key_id ?? '', cause: s.cause as KeyAuditRecord['cause'], detail: s.detail ?? '', ...common };
+  }
+  if (s.kind === 'membership') {
+    return {
+      kind: 'membership',
+      document_id: s.document_id,
+      agent_id: s.agent_id ?? '',
+      groups: s.groups ?? [],
+      previous_groups: s.previous_groups ?? [],
+      cause: s.cause as MembershipRecord['cause'],
+      ...common,
+    };
   }
   return s.kind === 'refusal'
     ? { kind: 'refusal', cause: 'refused', document_id: s.document_id, detail: s.detail ?? '', ...common }

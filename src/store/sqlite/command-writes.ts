@@ -2,10 +2,12 @@ import type Database from 'better-sqlite3';
 import { INITIAL_STATUS } from '../../domain/command.js';
 import type { TransitionRecord } from '../records.js';
 import type { WriteBatch, WriteOutcome } from '../store.js';
+import { membershipWrites } from './membership-writes.js';
 
 /**
  * The write path of the embedded store: one batch of creates and status changes, each with its audit
- * record, as one transaction. Runs on whichever connection is given (the store's writer thread).
+ * record (and the membership change a change carries), as one transaction. Runs on whichever
+ * connection is given (the store's writer thread).
  */
 export function commandWrites(db: Database.Database): (batch: WriteBatch) => WriteOutcome {
   // Bound by position: no object per row, no lookup by name.
@@ -25,6 +27,7 @@ export function commandWrites(db: Database.Database): (batch: WriteBatch) => Wri
     `INSERT INTO audit (document_id, seq, from_status, to_status, cause, at, node, actor)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
+  const setGroups = membershipWrites(db);
   // An audit record joins its command's trail by the command's seq, carried by the write (not looked up).
   const audit = (a: TransitionRecord, seq: number) => insertAudit.run(a.document_id, seq, a.from, a.to, a.cause, a.at, a.node, a.actor);
 
@@ -59,6 +62,8 @@ export function commandWrites(db: Database.Database): (batch: WriteBatch) => Wri
       if (last.get(c.document_id) === i)
         updateCommand.run(c.status, c.result ? JSON.stringify(c.result) : null, c.deliveredAt, c.executionDeadline, c.attempts, a.at, c.seq, c.document_id);
       audit(a, c.seq);
+      // What the transition changes in the registry is written with it, or not at all.
+      if (c.membership) setGroups(c.membership, c.seq);
       return 'ok' as const;
     });
     return { created, changes };

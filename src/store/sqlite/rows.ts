@@ -1,5 +1,6 @@
 import type { CommandDocument, CommandResult, CommandState } from '../../domain/command.js';
 import { storedStatus } from '../stored-status.js';
+import type { AgentRecord } from '../records.js';
 
 /** A `commands` row as the queries select it. */
 export interface CommandRow {
@@ -21,4 +22,11 @@ export function rowToState(row: CommandRow): CommandState {
     executionDeadline: row.execution_deadline,
     attempts: row.attempts,
   };
+}
+
+/** An `agents` row as the queries select it. */
+export type AgentRow = { id: string; key_hash: string; groups: string; created_at: number; name: string | null };
+
+export function agentRecord(row: AgentRow): AgentRecord {
+  return { id: row.id, keyHash: row.key_hash, groups: JSON.parse(row.groups) as string[], createdAt: row.created_at, ...(row.name !== null ? { name: row.name } : {}) };
 }

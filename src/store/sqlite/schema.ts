@@ -38,7 +38,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX commands_agent ON commands(agent_id, seq);
 
   -- kind 'transition': one status change of a command; kind 'refusal': a refused operator request
-  -- (and, from later versions, 'job' and 'key').
+  -- (and, from later versions, 'job', 'membership' and 'key').
   CREATE TABLE audit (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     kind        TEXT NOT NULL DEFAULT 'transition',
@@ -128,6 +128,14 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE commands ADD COLUMN job_step INTEGER;
   ALTER TABLE commands ADD COLUMN job_attempt INTEGER;
   CREATE INDEX commands_job ON commands(request_id, updated_at, status, job_step, job_attempt, route, document_id) WHERE job_step IS NOT NULL;
+  `,
+  // Changes of an agent's groups are audit records of kind 'membership': the agent, its groups after
+  // and before (JSON arrays); document_id and seq name the set-group command that made the change,
+  // when one did (so that a key's scope and the command filters read them as the command's).
+  `
+  ALTER TABLE audit ADD COLUMN agent_id TEXT;
+  ALTER TABLE audit ADD COLUMN groups TEXT;
+  ALTER TABLE audit ADD COLUMN previous_groups TEXT;
   `,
   // Operator keys may expire, and say when they were last used; their creation and revocation are
   // audit records of kind 'key', whose document_id is the key's id.

@@ -15,7 +15,7 @@ import type {
   RefusalRecord,
   RequestSummary,
 } from '../operator-store.js';
-import type { AgentRecord } from '../records.js';
+import type { AgentRecord, MembershipRecord } from '../records.js';
 import { rowToState, type CommandRow } from './rows.js';
 import { errors } from '../../errors.js';
 
@@ -81,7 +81,7 @@ const nextCursor = <T>(items: T[], limit: number, key: (item: T) => string | num
 
 interface AuditRow {
   id: number;
-  kind: 'transition' | 'refusal' | 'job' | 'key';
+  kind: AuditEntry['kind'];
   document_id: string | null;
   from_status: string | null;
   to_status: string | null;
@@ -90,6 +90,9 @@ interface AuditRow {
   node: string;
   actor: string;
   detail: string | null;
+  agent_id: string | null;
+  groups: string | null;
+  previous_groups: string | null;
 }
 
 function rowToEntry(row: AuditRow): AuditEntry {
@@ -108,6 +111,17 @@ function rowToEntry(row: AuditRow): AuditEntry {
   }
   if (row.kind === 'key') {
     return { kind: 'key', document_id: null, key_id: row.document_id!, cause: row.cause as KeyAuditRecord['cause'], detail: row.detail ?? '', ...common };
+  }
+  if (row.kind === 'membership') {
+    return {
+      kind: 'membership',
+      document_id: row.document_id,
+      agent_id: row.agent_id!,
+      groups: JSON.parse(row.groups!) as string[],
+      previous_groups: JSON.parse(row.previous_groups!) as string[],
+      cause: row.cause as MembershipRecord['cause'],
+      ...common,
+    };
   }
   return row.kind === 'refusal'
     ? { kind: 'refusal', cause: 'refused', document_id: row.document_id, detail: row.detail ?? '', ...common }

@@ -2,13 +2,14 @@ import Database from 'better-sqlite3';
 import type { CommandState, CommandStatus } from '../../domain/command.js';
 import { INITIAL_STATUS, zeroCountsByStatus } from '../../domain/command.js';
 import type { AuditEvent, CommandStore, WriteBatch, WriteOutcome } from '../store.js';
-import type { AgentRecord } from '../records.js';
+import type { AgentRecord, MembershipChange } from '../records.js';
 import { MIGRATIONS, UNFINISHED_CONDITION } from './schema.js';
 import { storedFromStatus, storedStatus } from '../stored-status.js';
 import { toStoreFailure } from './failures.js';
 import { ensurePrivateFile, tightenIfPresent } from '../../data-dir.js';
 import { errors } from '../../errors.js';
-import { rowToState, type CommandRow } from './rows.js';
+import { agentRecord, rowToState, type AgentRow, type CommandRow } from './rows.js';
+import { membershipWrites } from './membership-writes.js';
 import { SqliteOperatorQueries } from './sqlite-operator-queries.js';
 import type { OperatorStore } from '../operator-store.js';
 import type { EnrollmentTokenStore } from '../enrollment-token-store.js';
@@ -48,6 +49,8 @@ export class SqliteStore implements CommandStore {
   /** Commits the command writes on a thread of its own; this connection reads (and writes the rest). */
   private readonly writer: SqliteWriter;
   private readonly stmt;
+  /** Sets an agent's groups and audits it, on this connection (see membership-writes.ts). */
+  private readonly writeMembership: ReturnType<typeof membershipWrites>;
   /** Commands per status, once first asked for (see countByStatus). */
   private counts: Record<CommandStatus, number> | null = null;
 
@@ -100,6 +103,7 @@ export class SqliteStore implements CommandStore {
     };
     this.enrollmentTokens = new SqliteEnrollmentTokens(db, this.insertAgent);
     this.jobs = new SqliteJobs(db);
+    this.writeMembership = membershipWrites(db);
   }
 
   /**
@@ -202,6 +206,10 @@ export class SqliteStore implements CommandStore {
     })();
   }
 
+  async setAgentGroups(change: MembershipChange): Promise<AgentRecord | null> {
+    return this.db.transaction(() => this.writeMembership(change, null))();
+  }
+
   async getAgent(id: string): Promise<AgentRecord | null> {
     const row = this.stmt.getAgent.get(id) as AgentRow | undefined;
     return row ? agentRecord(row) : null;
@@ -254,10 +262,4 @@ function rowToAudit(row: AuditRow): AuditEvent {
     node: row.node,
     actor: row.actor,
   };
-}
-
-type AgentRow = { id: string; key_hash: string; groups: string; created_at: number; name: string | null };
-
-function agentRecord(row: AgentRow): AgentRecord {
-  return { id: row.id, keyHash: row.key_hash, groups: JSON.parse(row.groups) as string[], createdAt: row.created_at, ...(row.name !== null ? { name: row.name } : {}) };
 }
