@@ -187,7 +187,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
 
   const operators = store.operators;
   if (!operators) throw errors.CONFIG(`the ${store.kind} store has no operator queries: the management API cannot run on it`);
-  const keys = new ApiKeys(operators, () => clock.now());
+  const keys = new ApiKeys(operators, { now: () => clock.now(), node: config.node, logger, onAudited: () => supervisor.auditWritten() });
   if (!store.enrollmentTokens) throw errors.CONFIG(`the ${store.kind} store has no enrollment tokens: agents cannot enroll on it`);
   const enrollmentTokens = new EnrollmentTokens(store.enrollmentTokens, () => clock.now());
   const health = readiness({ supervisor, poller, store: store.kind, node: config.node });

@@ -163,6 +163,13 @@ export const errors = {
   // Operators (management API)
   MISSING_API_KEY: define('COURIER_ERR_MISSING_API_KEY', 401, () => 'Missing API key: send Authorization: Bearer <key>'),
   INVALID_API_KEY: define('COURIER_ERR_INVALID_API_KEY', 401, () => 'Invalid or revoked API key'),
+  /** Only said to whoever presents the key's secret: it tells nothing of keys one does not hold. */
+  EXPIRED_API_KEY: define('COURIER_ERR_EXPIRED_API_KEY', 401, () => 'API key expired: ask an admin for a new one'),
+  LAST_ADMIN_KEY: define(
+    'COURIER_ERR_LAST_ADMIN_KEY',
+    409,
+    (id: string) => `API key [${id}] is the last active admin key without a scope: make another one before revoking it (or revoke it on the admin socket)`,
+  ),
   FORBIDDEN: define('COURIER_ERR_FORBIDDEN', 403, (role: string, permission: string) => `Role ${role} may not ${permission}`),
   OUT_OF_SCOPE: define('COURIER_ERR_OUT_OF_SCOPE', 403, (what: string) => `Outside the key's scope: ${what}`),
   REQUEST_NOT_FOUND: define('COURIER_ERR_REQUEST_NOT_FOUND', 404, (id: string) => `Request [${id}] not found (or none of its commands is in the key's scope)`),

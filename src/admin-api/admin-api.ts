@@ -23,7 +23,7 @@ import { registerJobRoutes } from '../operator-routes/job-routes.js';
 import type { Jobs } from '../jobs/jobs.js';
 import type { Clock } from '../runtime/clock.js';
 import { registerEnrollmentTokenRoutes } from '../operator-routes/enrollment-token-routes.js';
-import { registerKeyAdminRoutes } from './key-admin-routes.js';
+import { registerKeyRoutes } from '../operator-routes/key-routes.js';
 import { holdLongPoll, parseAck } from '../http/long-poll.js';
 import { registerOperationalRoutes, type Health } from '../http/operational-routes.js';
 import { CommandsBody, ErrorBody, errorResponses, LongPollQuery, NoQuery, ResultOutcomesBody, ResultsBody } from '../http/schemas.js';
@@ -64,7 +64,7 @@ export async function createAdminApi(deps: AdminApiDeps) {
   registerCommandRoutes(app, supervisor);
   registerJobRoutes(app, deps.jobs, deps.clock);
   registerAgentAdminRoutes(app, deps.agents, deps.node);
-  registerKeyAdminRoutes(app, deps.keys);
+  registerKeyRoutes(app, deps.keys);
   registerEnrollmentTokenRoutes(app, deps.enrollmentTokens);
   registerOperationalRoutes(app, deps.health, deps.metrics);
   // The operators' read routes too (list, fan-out summaries, audit, live stream), unrestricted here.

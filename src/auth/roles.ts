@@ -1,9 +1,10 @@
 /**
  * Operator roles and what each may do. `admin` may do everything (including `enrollment:admin`:
- * making, listing and revoking agent enrollment tokens); `operator` sends, cancels and reads;
+ * making, listing and revoking agent enrollment tokens, and `keys:admin`: operators' API keys);
+ * `operator` sends, cancels and reads;
  * `auditor` only reads.
  */
-export const PERMISSIONS = ['commands:read', 'commands:send', 'commands:cancel', 'audit:read', 'agents:read', 'agents:write', 'enrollment:admin'] as const;
+export const PERMISSIONS = ['commands:read', 'commands:send', 'commands:cancel', 'audit:read', 'agents:read', 'agents:write', 'enrollment:admin', 'keys:admin'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLES = {

@@ -71,3 +71,20 @@ export function allowsCommand(scope: Scope, doc: CommandDocument): boolean {
   if (doc.agent.id !== null) return allowsAgent(scope, doc.agent.id, doc.agent.groups);
   return allowsTarget(scope, doc.command.target);
 }
+
+/**
+ * Whether every target and action `inner` may reach, `outer` may reach too, whatever the fleet holds:
+ * judged from the patterns alone. An agent pattern is within an agent prefix it starts with; a group
+ * or server only within itself (an agent pattern is not within a group: membership changes). An
+ * unrestricted dimension of `inner` is within only an unrestricted one.
+ */
+export function scopeWithin(inner: Scope, outer: Scope): boolean {
+  const targets = outer.targets.length === 0 || (inner.targets.length > 0 && inner.targets.every((target) => outer.targets.some((reach) => patternWithin(target, reach))));
+  const actions = outer.actions.length === 0 || (inner.actions.length > 0 && inner.actions.every((action) => outer.actions.includes(action)));
+  return targets && actions;
+}
+
+function patternWithin(inner: TargetPattern, outer: TargetPattern): boolean {
+  if (inner.type === 'agent' && outer.type === 'agent') return outer.prefix ? inner.id.startsWith(outer.id) : !inner.prefix && inner.id === outer.id;
+  return inner.type === outer.type && inner.id === outer.id;
+}

@@ -21,6 +21,7 @@ const CREDENTIAL_REFUSALS = new Set<string>(
     errors.CLIENT_CERTIFICATE_MISMATCH,
     errors.MISSING_API_KEY,
     errors.INVALID_API_KEY,
+    errors.EXPIRED_API_KEY,
     errors.NOT_A_PEER,
   ].map((entry) => entry.code),
 );

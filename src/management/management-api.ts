@@ -4,6 +4,8 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { ApiKeys } from '../auth/api-keys.js';
 import type { EnrollmentTokens } from '../auth/enrollment-tokens.js';
 import { registerEnrollmentTokenRoutes } from '../operator-routes/enrollment-token-routes.js';
+import { registerKeyRoutes } from '../operator-routes/key-routes.js';
+import { scopedKeyPolicy } from './key-policy.js';
 import { createHttpApp } from '../http/app.js';
 import type { TlsServerOptions } from '../tls/server-tls.js';
 import { registerCommandRoutes } from '../operator-routes/command-routes.js';
@@ -78,7 +80,7 @@ export async function createManagementApi(deps: ManagementApiDeps) {
     openapi: {
       title: 'courier management API',
       description:
-        'For operators: send and cancel commands, follow fan-outs, read and stream the audit trail, manage agents and their enrollment tokens. ' +
+        'For operators: send and cancel commands, follow fan-outs, read and stream the audit trail, manage agents and their enrollment tokens, and operator keys. ' +
         'Every route needs `Authorization: Bearer <API key>` (keys: `courier keys create --role admin|operator|auditor [--scope …]`).',
       keyed: true,
     },
@@ -113,6 +115,7 @@ export async function createManagementApi(deps: ManagementApiDeps) {
   app.addHook('onClose', async () => {
     guard.close();
     await access.close();
+    await deps.keys.settled();
   });
   countRefusals(app, deps.metrics, 'management');
   logAuthenticationFailures(app, new AuthenticationFailures({ api: 'management', logger: deps.logger, now: deps.now }));
@@ -128,6 +131,7 @@ export async function createManagementApi(deps: ManagementApiDeps) {
   registerEventStream(app, deps.supervisor, deps.operators, scopeOf, { keyOf: (request) => access.principal(request).keyId, keys: deps.keys });
   registerManagementAgentRoutes(app, { ...deps, access, policy });
   registerEnrollmentTokenRoutes(app, deps.enrollmentTokens, { policy: scopedTokenPolicy(access) });
+  registerKeyRoutes(app, deps.keys, { policy: scopedKeyPolicy(access, deps.keys) });
   registerConsoleRoutes(app, { principalOf: (request) => access.principal(request), tallyLiveStates: deps.tallyLiveStates, node: deps.node });
   if (deps.peerSecret !== undefined) {
     registerClusterRoutes(app, {

@@ -19,7 +19,7 @@ export interface EventStreamOptions {
   /** The id of the API key a request was let in with. */
   keyOf?: (request: FastifyRequest) => string;
   /** Where revocations are heard of: a stream of a revoked key ends at once. */
-  keys?: Pick<ApiKeys, 'onRevoked' | 'isRevoked'>;
+  keys?: Pick<ApiKeys, 'onRevoked' | 'lapsed'>;
 }
 
 export interface EventStreams {
@@ -126,10 +126,10 @@ export function registerEventStream(app: HttpApp, supervisor: Supervisor, store:
       keepalive = setInterval(() => {
         write(raw, ': keepalive\n\n');
         void pump(); // refusals are written outside the transition batches
-        // A revocation made by another node is not heard of here: the key is read again.
+        // A revocation made by another node is not heard of here, nor an expiry: the key is read again.
         if (keyId !== null && keys)
-          void keys.isRevoked(keyId).then(
-            (revoked) => revoked && raw.destroy(),
+          void keys.lapsed(keyId).then(
+            (lapsed) => lapsed && raw.destroy(),
             () => undefined,
           );
       }, KEEPALIVE_MS);

@@ -14,8 +14,11 @@ export const Limit = Type.String({ pattern: '^0*([1-9][0-9]{0,2}|1000)$' });
 const Text = Type.String({ minLength: 1, maxLength: 256 });
 const Id = Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9._:@-]+$' });
 
-/** What an audit record is of: a command's transition, a refused request, a job's transition, a change of an agent's groups. */
-const AuditKind = Type.Union([Type.Literal('transition'), Type.Literal('refusal'), Type.Literal('job'), Type.Literal('membership')]);
+/**
+ * What an audit record is of: a command's transition, a refused request, a job's transition, a change
+ * of an agent's groups, an operator key made or revoked.
+ */
+const AuditKind = Type.Union([Type.Literal('transition'), Type.Literal('refusal'), Type.Literal('job'), Type.Literal('membership'), Type.Literal('key')]);
 
 const commandFilterFields = {
   status: Type.Optional(Type.String({ pattern: `^(${COMMAND_STATUSES.join('|')})(,(${COMMAND_STATUSES.join('|')}))*$` })),
@@ -107,8 +110,9 @@ export const RequestSummaryBody = Type.Object({
 
 /**
  * One audit entry: a command's transition (`from`, `to`, `cause`), a refusal (`detail`), a job's
- * transition (`job_id`, `from`, `to`), or a change of an agent's groups (`agent_id`, `groups`,
- * `previous_groups`; `cause` set-group with the command as `document_id`, or edited).
+ * transition (`job_id`, `from`, `to`), a change of an agent's groups (`agent_id`, `groups`,
+ * `previous_groups`; `cause` set-group with the command as `document_id`, or edited), or an
+ * operator key made or revoked (`key_id`, `cause`, `detail`).
  */
 export const AuditEntryBody = Type.Object({
   id: Type.String(),
@@ -118,6 +122,7 @@ export const AuditEntryBody = Type.Object({
   agent_id: Type.Optional(Type.String()),
   groups: Type.Optional(Type.Array(Type.String())),
   previous_groups: Type.Optional(Type.Array(Type.String())),
+  key_id: Type.Optional(Type.String({ description: 'kind key: the key made (cause created) or revoked (cause revoked)' })),
   from: Type.Optional(Type.Union([Status, JobStatusSchema, Type.Null()])),
   to: Type.Optional(Type.Union([Status, JobStatusSchema])),
   cause: Type.String(),

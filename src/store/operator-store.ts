@@ -55,7 +55,19 @@ export type AuditEntry =
   | ({ kind: 'transition'; id: string } & TransitionRecord)
   | ({ kind: 'refusal'; id: string; cause: 'refused' } & RefusalRecord)
   | ({ kind: 'job'; id: string; document_id: null } & JobTransitionRecord)
-  | ({ kind: 'membership'; id: string } & MembershipRecord);
+  | ({ kind: 'membership'; id: string } & MembershipRecord)
+  | ({ kind: 'key'; id: string; document_id: null } & KeyAuditRecord);
+
+/** An operator API key made or revoked: who did it (`actor`) and what the key is (`detail`). */
+export interface KeyAuditRecord {
+  key_id: string;
+  cause: 'created' | 'revoked';
+  at: number;
+  node: string;
+  actor: string;
+  /** e.g. `operator key alice, scopes group:web, expires 2026-01-01T00:00:00.000Z; by key 0123456789abcdef` */
+  detail: string;
+}
 
 export interface RequestSummary {
   request_id: string;
@@ -114,6 +126,10 @@ export interface ApiKeyRecord {
   keyHash: string;
   createdAt: number;
   revokedAt: number | null;
+  /** From then on the key is refused (null: never). */
+  expiresAt: number | null;
+  /** When it last authenticated a request, to within a minute or so (see `KeyUseRecorder`); null: never. */
+  lastUsedAt: number | null;
 }
 
 /** In which order the audit trail is read: `asc`, oldest first, as it was written; `desc`, newest first. */
@@ -135,8 +151,12 @@ export interface OperatorStore {
    */
   listAgents(page: Page, scope?: Scope, filter?: AgentFilter): Promise<PageOf<AgentRecord>>;
 
-  addApiKey(record: ApiKeyRecord): Promise<void>;
+  /** Stores the key with its audit record (`created`). */
+  addApiKey(record: ApiKeyRecord, audit: KeyAuditRecord): Promise<void>;
   getApiKey(id: string): Promise<ApiKeyRecord | null>;
   listApiKeys(): Promise<ApiKeyRecord[]>;
-  revokeApiKey(id: string, at: number): Promise<boolean>;
+  /** Revokes the key once, with its audit record (`revoked`); false (and nothing written) if unknown or revoked already. */
+  revokeApiKey(id: string, at: number, audit: KeyAuditRecord): Promise<boolean>;
+  /** Records that the key authenticated a request at `at`; never moves `lastUsedAt` back (nodes write it concurrently). */
+  touchApiKey(id: string, at: number): Promise<void>;
 }

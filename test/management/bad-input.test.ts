@@ -217,6 +217,37 @@ function cases(): Case[] {
     },
     { name: 'revoke: not a token id', method: 'DELETE', path: '/api/v1/enrollment-tokens/linux', status: 400, code: V, mentions: ['id'] },
 
+    // ---- /api/v1/keys
+    { name: 'key: malformed JSON', method: 'POST', path: '/api/v1/keys', body: '{"role":', status: 400, code: 'COURIER_ERR_MALFORMED_JSON' },
+    { name: 'key: unknown field', method: 'POST', path: '/api/v1/keys', body: { role: 'operator', expires: '1h' }, status: 400, code: V, mentions: ['expires'] },
+    { name: 'key: role not a string', method: 'POST', path: '/api/v1/keys', body: { role: 1 }, status: 400, code: V, mentions: ['role'] },
+    { name: 'key: scopes not a list', method: 'POST', path: '/api/v1/keys', body: { role: 'operator', scopes: 'group:linux' }, status: 400, code: V, mentions: ['scopes'] },
+    { name: 'key: a bad scope', method: 'POST', path: '/api/v1/keys', body: { role: 'operator', scopes: ['linux'] }, status: 400, code: V, mentions: ['scope'] },
+    { name: 'key: expires_in as text', method: 'POST', path: '/api/v1/keys', body: { role: 'operator', expires_in: '3600' }, status: 400, code: V, mentions: ['expires_in'] },
+    { name: 'key: expires_in 0', method: 'POST', path: '/api/v1/keys', body: { role: 'operator', expires_in: 0 }, status: 400, code: V, mentions: ['expires_in'] },
+    { name: 'key: expires_at not a time', method: 'POST', path: '/api/v1/keys', body: { role: 'operator', expires_at: 'soon' }, status: 400, code: V, mentions: ['expires_at'] },
+    {
+      name: 'key: expires_at in the past',
+      method: 'POST',
+      path: '/api/v1/keys',
+      body: { role: 'operator', expires_at: '2001-01-01T00:00:00Z' },
+      status: 400,
+      code: V,
+      mentions: ['expires_at', 'future'],
+    },
+    {
+      name: 'key: both expiry fields',
+      method: 'POST',
+      path: '/api/v1/keys',
+      body: { role: 'operator', expires_at: '2099-01-01T00:00:00Z', expires_in: 60 },
+      status: 400,
+      code: V,
+      mentions: ['expires_at', 'expires_in', 'not both'],
+    },
+    { name: 'keys: unknown query parameter', method: 'GET', path: '/api/v1/keys?status=active', status: 400, code: V, mentions: ['status'] },
+    { name: 'revoke an unknown key', method: 'DELETE', path: '/api/v1/keys/ffffffffffffffff', status: 404, code: 'COURIER_ERR_API_KEY_NOT_FOUND', mentions: ['ffffffffffffffff'] },
+    { name: 'revoke: not a key id', method: 'DELETE', path: '/api/v1/keys/alice', status: 400, code: V, mentions: ['id'] },
+
     // ---- DELETE /api/v1/agents/:id
     { name: 'remove an unknown agent', method: 'DELETE', path: '/api/v1/agents/ghost', status: 404, code: 'COURIER_ERR_AGENT_NOT_FOUND', mentions: ['ghost'] },
     { name: 'remove: over-long id', method: 'DELETE', path: `/api/v1/agents/${long(257)}`, status: 400, code: V },

@@ -21,6 +21,8 @@ interface Fixture {
   requestId: string;
   /** An enrollment token not yet revoked. */
   tokenId: string;
+  /** An operator key not yet revoked. */
+  keyId: string;
 }
 
 const ALL: Role[] = ['admin', 'operator', 'auditor'];
@@ -47,6 +49,10 @@ const ROUTES: RouteCase[] = [
   { name: 'create an enrollment token', method: 'POST', path: () => '/api/v1/enrollment-tokens', body: () => ({ groups: ['linux'], max_uses: 1 }), allowed: ['admin'] },
   { name: 'list enrollment tokens', method: 'GET', path: () => '/api/v1/enrollment-tokens', allowed: ['admin'] },
   { name: 'revoke an enrollment token', method: 'DELETE', path: (f) => `/api/v1/enrollment-tokens/${f.tokenId}`, allowed: ['admin'] },
+  { name: 'create an API key', method: 'POST', path: () => '/api/v1/keys', body: () => ({ role: 'auditor', expires_in: 3600 }), allowed: ['admin'] },
+  { name: 'list API keys', method: 'GET', path: () => '/api/v1/keys', allowed: ['admin'] },
+  { name: 'read an API key', method: 'GET', path: (f) => `/api/v1/keys/${f.keyId}`, allowed: ['admin'] },
+  { name: 'revoke an API key', method: 'DELETE', path: (f) => `/api/v1/keys/${f.keyId}`, allowed: ['admin'] },
 ];
 
 describe('management API: roles', () => {
@@ -64,7 +70,8 @@ describe('management API: roles', () => {
     const [created] = await h.send([command({ type: 'agent', id: 'role-agent' })]);
     const state = (await h.admin('GET', `/api/v1/commands/${created!.document_id}`)).body as { request_id: string };
     const token = (await h.admin('POST', '/api/v1/enrollment-tokens', { groups: ['linux'] })).body as { id: string };
-    return { documentId: created!.document_id, requestId: state.request_id, tokenId: token.id };
+    const key = (await h.admin('POST', '/api/v1/keys', { role: 'operator' })).body as { id: string };
+    return { documentId: created!.document_id, requestId: state.request_id, tokenId: token.id, keyId: key.id };
   };
 
   for (const route of ROUTES) {
@@ -120,7 +127,7 @@ describe('management API: roles', () => {
   test('a key is shown once: listing keys never returns secrets or hashes', async () => {
     const list = (await h.admin('GET', '/api/v1/keys')).body as { items: Record<string, unknown>[] };
     for (const item of list.items) {
-      assert.deepEqual(Object.keys(item).sort(), ['created_at', 'id', 'name', 'revoked_at', 'role', 'scopes']);
+      assert.deepEqual(Object.keys(item).sort(), ['created_at', 'expires_at', 'id', 'last_used_at', 'name', 'revoked_at', 'role', 'scopes', 'status']);
     }
   });
 

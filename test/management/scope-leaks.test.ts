@@ -101,7 +101,7 @@ describe('management API: scope leaks', () => {
 
   test('an unknown route answers 404 to every key (and to none), and writes no audit row', async () => {
     const before = await refusals();
-    const paths = ['/api/v1/nothing-here', '/api/v2/commands', '/admin', '/api/v1/keys', '/api/v1/agents/lx-1/upgrade'];
+    const paths = ['/api/v1/nothing-here', '/api/v2/commands', '/admin', '/api/v1/keys/0123456789abcdef/rotate', '/api/v1/agents/lx-1/upgrade'];
     for (const key of [admin, linux, auditorLinux, auditor, restartOnly, 'courier_0123456789abcdef_not-a-real-secret-not-a-real-secret-00000', undefined]) {
       for (const path of paths) {
         for (const method of ['GET', 'POST', 'DELETE']) {

@@ -17,11 +17,13 @@ const PER_AGENT = 100;
 const COMMANDS = AGENTS * PER_AGENT;
 const BATCH = 500;
 const REFUSALS = 5;
+/** The auditor key made for the test: its creation is audited too. */
+const KEYS = 1;
 const TRANSITIONS = COMMANDS * 4;
 
 interface AuditItem {
   id: string;
-  kind: 'transition' | 'refusal';
+  kind: 'transition' | 'refusal' | 'key';
   document_id: string | null;
   from?: string | null;
   to?: string;
@@ -165,11 +167,12 @@ describe('management API: audit export', () => {
     assert.equal(res.headers['transfer-encoding'], 'chunked');
     assert.ok(res.chunks > 1, `arrived in ${res.chunks} chunk(s)`);
     const items = lines(res.text);
-    assert.equal(items.length, TRANSITIONS + REFUSALS);
+    assert.equal(items.length, TRANSITIONS + REFUSALS + KEYS);
     assert.ok(items.length >= 10_000);
     assertIncreasing(items);
     assert.equal(items.filter((i) => i.kind === 'transition').length, TRANSITIONS);
     assert.equal(items.filter((i) => i.kind === 'refusal').length, REFUSALS);
+    assert.equal(items.filter((i) => i.kind === 'key').length, KEYS);
     // Every command has its four transitions, in order.
     const causes = new Map<string, string[]>();
     for (const i of items) if (i.kind === 'transition') causes.set(i.document_id!, [...(causes.get(i.document_id!) ?? []), i.cause]);
@@ -214,7 +217,7 @@ describe('management API: audit export', () => {
     assert.equal(combined.length, PER_AGENT);
 
     const inTime = lines((await exportAudit(`?from=${encodeURIComponent(startedAt)}`)).text);
-    assert.equal(inTime.length, TRANSITIONS + REFUSALS);
+    assert.equal(inTime.length, TRANSITIONS + REFUSALS + KEYS);
     const future = await exportAudit(`?from=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`);
     assert.equal(future.status, 200);
     assert.match(String(future.headers['content-type']), /^application\/x-ndjson/);

@@ -49,13 +49,14 @@ export interface HistoryEvent {
 
 export interface AuditEntry {
   id: string;
-  kind: 'transition' | 'refusal' | 'job' | 'membership';
+  kind: 'transition' | 'refusal' | 'job' | 'membership' | 'key';
   document_id: string | null;
   job_id?: string;
   /** A membership change: the agent, its groups after and before. */
   agent_id?: string;
   groups?: string[];
   previous_groups?: string[];
+  key_id?: string;
   from?: string | null;
   to?: string;
   cause: string;

@@ -109,9 +109,12 @@ function resultSource(result: CommandResult, dataAsText: boolean) {
   return { code: result.code, message: result.message, data };
 }
 
-/** A document of the audit index: a transition of a command or a job, a refused operator request, or a change of an agent's groups. */
+/**
+ * A document of the audit index: a transition of a command or a job, a refused operator request,
+ * a change of an agent's groups, or a key made or revoked.
+ */
 export interface AuditSource {
-  kind: 'transition' | 'refusal' | 'job' | 'membership';
+  kind: 'transition' | 'refusal' | 'job' | 'membership' | 'key';
   document_id: string | null;
   /** A membership change names its agent, its groups after and before. */
   agent_id?: string;
@@ -119,6 +122,8 @@ export interface AuditSource {
   previous_groups?: string[];
   /** A job's transition names its job (`from` and `to` are then job statuses). */
   job_id?: string;
+  /** An operator key made or revoked (`cause`). */
+  key_id?: string;
   from?: TransitionRecord['from'] | JobStatus | null;
   to?: TransitionRecord['to'] | JobStatus;
   cause: string;

@@ -99,6 +99,7 @@ const AUDIT_MAPPING = {
     agent_id: keyword,
     groups: keyword,
     previous_groups: keyword,
+    key_id: keyword,
     from: keyword,
     to: keyword,
     cause: keyword,
@@ -161,6 +162,8 @@ const API_KEYS_MAPPING = {
     key_hash: { type: 'keyword', index: false },
     created_at: date,
     revoked_at: date,
+    expires_at: date,
+    last_used_at: date,
   },
 } as const;
 
@@ -298,8 +301,13 @@ export async function ensureIndices(client: Client, names: IndexNames): Promise<
   // reads until it has started: wait for every primary (yellow) before the first read.
   await client.cluster.health({ index: (Object.values(names) as string[]).join(','), wait_for_status: 'yellow', timeout: '30s' });
   await client.indices.putMapping({ index: names.commands, body: { properties: { courier: COURIER_COMMAND_FIELDS } } });
-  // An audit index made before jobs and membership changes takes their records.
-  await client.indices.putMapping({ index: names.audit, body: { properties: { job_id: keyword, agent_id: keyword, groups: keyword, previous_groups: keyword } } });
+  // An audit index made before jobs, membership changes or audited keys takes their records.
+  await client.indices.putMapping({
+    index: names.audit,
+    body: { properties: { job_id: keyword, agent_id: keyword, groups: keyword, previous_groups: keyword, key_id: keyword } },
+  });
+  // An API keys index made before keys could expire takes their expiry and last use.
+  await client.indices.putMapping({ index: names.apiKeys, body: { properties: { expires_at: date, last_used_at: date } } });
   // An agents index made by an older courier (strict) takes Wazuh's agent documents from now on.
   await client.indices.putMapping({ index: names.agents, body: { properties: { agent: AGENT_FIELDS } } });
   const settings = await client.indices.getSettings({ index: names.commands, name: 'index.number_of_shards' });

@@ -6,6 +6,7 @@ import type {
   AgentFilter,
   ApiKeyRecord,
   AuditEntry,
+  KeyAuditRecord,
   AuditFilter,
   AuditOrder,
   CommandFilter,
@@ -38,6 +39,9 @@ interface ApiKeySource {
   key_hash: string;
   created_at: number;
   revoked_at: number | null;
+  /** Absent from keys made before keys could expire. */
+  expires_at?: number | null;
+  last_used_at?: number | null;
 }
 
 function auditEntry(hit: Hit<AuditSource>): AuditEntry {
@@ -54,6 +58,9 @@ function auditEntry(hit: Hit<AuditSource>): AuditEntry {
       ...(s.detail !== undefined ? { detail: s.detail } : {}),
       ...common,
     };
+  }
+  if (s.kind === 'key') {
+    return { kind: 'key', document_id: null, key_id: s.key_id ?? '', cause: s.cause as KeyAuditRecord['cause'], detail: s.detail ?? '', ...common };
   }
   if (s.kind === 'membership') {
     return {
@@ -78,8 +85,21 @@ function auditEntry(hit: Hit<AuditSource>): AuditEntry {
       };
 }
 
+/** A key's document is updated by scripts from several nodes (its last use, its revocation): each tries again on a conflict. */
+const RETRIES_ON_CONFLICT = 10;
+
 function keyRecord(s: ApiKeySource): ApiKeyRecord {
-  return { id: s.id, name: s.name, role: s.role, scopes: s.scopes, keyHash: s.key_hash, createdAt: s.created_at, revokedAt: s.revoked_at ?? null };
+  return {
+    id: s.id,
+    name: s.name,
+    role: s.role,
+    scopes: s.scopes,
+    keyHash: s.key_hash,
+    createdAt: s.created_at,
+    revokedAt: s.revoked_at ?? null,
+    expiresAt: s.expires_at ?? null,
+    lastUsedAt: s.last_used_at ?? null,
+  };
 }
 
 /**
@@ -229,7 +249,7 @@ export class OpenSearchOperatorQueries implements OperatorStore {
     }
   }
 
-  async addApiKey(record: ApiKeyRecord): Promise<void> {
+  async addApiKey(record: ApiKeyRecord, audit: KeyAuditRecord): Promise<void> {
     const source: ApiKeySource = {
       id: record.id,
       name: record.name,
@@ -238,12 +258,17 @@ export class OpenSearchOperatorQueries implements OperatorStore {
       key_hash: record.keyHash,
       created_at: record.createdAt,
       revoked_at: record.revokedAt,
+      expires_at: record.expiresAt,
+      last_used_at: record.lastUsedAt,
     };
     try {
       await this.client.index({ index: this.names.apiKeys, id: record.id, op_type: 'create', body: source });
     } catch (error) {
       throw toCourierError(error);
     }
+    // Two documents, two writes: the key is written first, so that no record tells of a key that is
+    // not there. Should the record fail, the answer fails too: the key's secret was never shown.
+    await this.auditKey(audit);
   }
 
   async getApiKey(id: string): Promise<ApiKeyRecord | null> {
@@ -268,11 +293,14 @@ export class OpenSearchOperatorQueries implements OperatorStore {
     return keys;
   }
 
-  async revokeApiKey(id: string, at: number): Promise<boolean> {
+  async revokeApiKey(id: string, at: number, audit: KeyAuditRecord): Promise<boolean> {
+    let revoked: boolean;
     try {
       const res = await this.client.update({
         index: this.names.apiKeys,
         id,
+        // Nodes write a key's last use concurrently: a revocation between a read and a write is tried again.
+        retry_on_conflict: RETRIES_ON_CONFLICT,
         body: {
           script: {
             lang: 'painless',
@@ -282,9 +310,41 @@ export class OpenSearchOperatorQueries implements OperatorStore {
           },
         },
       });
-      return (res.body as unknown as { result: string }).result === 'updated';
+      revoked = (res.body as unknown as { result: string }).result === 'updated';
     } catch (error) {
       if (isStatus(error, 404)) return false;
+      throw toCourierError(error);
+    }
+    if (revoked) await this.auditKey(audit);
+    return revoked;
+  }
+
+  async touchApiKey(id: string, at: number): Promise<void> {
+    try {
+      await this.client.update({
+        index: this.names.apiKeys,
+        id,
+        retry_on_conflict: RETRIES_ON_CONFLICT,
+        body: {
+          script: {
+            lang: 'painless',
+            // The latest use wins, whichever node writes last.
+            source: 'if (ctx._source.last_used_at == null || ctx._source.last_used_at < params.at) { ctx._source.last_used_at = params.at } else { ctx.op = "noop" }',
+            params: { at },
+          },
+        },
+      });
+    } catch (error) {
+      if (isStatus(error, 404)) return;
+      throw toCourierError(error);
+    }
+  }
+
+  private async auditKey(record: KeyAuditRecord): Promise<void> {
+    const source: AuditSource = { kind: 'key', document_id: null, ...record };
+    try {
+      await this.client.index({ index: this.names.audit, body: source });
+    } catch (error) {
       throw toCourierError(error);
     }
   }

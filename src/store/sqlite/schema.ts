@@ -37,7 +37,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX commands_request ON commands(request_id, seq);
   CREATE INDEX commands_agent ON commands(agent_id, seq);
 
-  -- kind 'transition': one status change of a command; kind 'refusal': a refused operator request.
+  -- kind 'transition': one status change of a command; kind 'refusal': a refused operator request
+  -- (and, from later versions, 'job', 'membership' and 'key').
   CREATE TABLE audit (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     kind        TEXT NOT NULL DEFAULT 'transition',
@@ -144,5 +145,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE commands ADD COLUMN target TEXT GENERATED ALWAYS AS (json_extract(doc, '$.command.target.type') || ':' || json_extract(doc, '$.command.target.id')) VIRTUAL;
   DROP INDEX commands_request;
   CREATE INDEX commands_request ON commands(request_id, seq, action, target);
+  `,
+  // Operator keys may expire, and say when they were last used; their creation and revocation are
+  // audit records of kind 'key', whose document_id is the key's id.
+  `
+  ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+  ALTER TABLE api_keys ADD COLUMN last_used_at INTEGER;
   `,
 ];

@@ -6,6 +6,7 @@ import type {
   AgentFilter,
   ApiKeyRecord,
   AuditEntry,
+  KeyAuditRecord,
   AuditFilter,
   AuditOrder,
   CommandFilter,
@@ -51,6 +52,9 @@ function rowToEntry(row: AuditRow): AuditEntry {
       ...(row.detail !== null ? { detail: row.detail } : {}),
       ...common,
     };
+  }
+  if (row.kind === 'key') {
+    return { kind: 'key', document_id: null, key_id: row.document_id!, cause: row.cause as KeyAuditRecord['cause'], detail: row.detail ?? '', ...common };
   }
   if (row.kind === 'membership') {
     return {
@@ -215,11 +219,15 @@ export class SqliteOperatorQueries implements OperatorStore {
     };
   }
 
-  async addApiKey(record: ApiKeyRecord): Promise<void> {
-    this.prepared(
-      `INSERT INTO api_keys (id, name, role, scopes, key_hash, created_at, revoked_at)
-         VALUES (@id, @name, @role, @scopes, @keyHash, @createdAt, @revokedAt)`,
-    ).run({ ...record, scopes: JSON.stringify(record.scopes) });
+  async addApiKey(record: ApiKeyRecord, audit: KeyAuditRecord): Promise<void> {
+    const insert = this.prepared(
+      `INSERT INTO api_keys (id, name, role, scopes, key_hash, created_at, revoked_at, expires_at, last_used_at)
+         VALUES (@id, @name, @role, @scopes, @keyHash, @createdAt, @revokedAt, @expiresAt, @lastUsedAt)`,
+    );
+    this.db.transaction(() => {
+      insert.run({ ...record, scopes: JSON.stringify(record.scopes) });
+      this.auditKey(audit);
+    })();
   }
 
   async getApiKey(id: string): Promise<ApiKeyRecord | null> {
@@ -231,8 +239,24 @@ export class SqliteOperatorQueries implements OperatorStore {
     return (this.prepared(`SELECT * FROM api_keys ORDER BY created_at, id`).all() as ApiKeyRow[]).map(rowToKey);
   }
 
-  async revokeApiKey(id: string, at: number): Promise<boolean> {
-    return this.prepared(`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`).run(at, id).changes === 1;
+  async revokeApiKey(id: string, at: number, audit: KeyAuditRecord): Promise<boolean> {
+    const revoke = this.prepared(`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`);
+    return this.db.transaction(() => {
+      if (revoke.run(at, id).changes !== 1) return false;
+      this.auditKey(audit);
+      return true;
+    })();
+  }
+
+  async touchApiKey(id: string, at: number): Promise<void> {
+    this.prepared(`UPDATE api_keys SET last_used_at = @at WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @at)`).run({ id, at });
+  }
+
+  private auditKey(record: KeyAuditRecord): void {
+    this.prepared(
+      `INSERT INTO audit (kind, document_id, cause, at, node, actor, detail)
+         VALUES ('key', @key_id, @cause, @at, @node, @actor, @detail)`,
+    ).run(record);
   }
 }
 
@@ -244,6 +268,8 @@ interface ApiKeyRow {
   key_hash: string;
   created_at: number;
   revoked_at: number | null;
+  expires_at: number | null;
+  last_used_at: number | null;
 }
 
 function rowToKey(row: ApiKeyRow): ApiKeyRecord {
@@ -255,5 +281,7 @@ function rowToKey(row: ApiKeyRow): ApiKeyRecord {
     keyHash: row.key_hash,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
+    expiresAt: row.expires_at,
+    lastUsedAt: row.last_used_at,
   };
 }

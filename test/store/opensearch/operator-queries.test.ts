@@ -1,6 +1,6 @@
 // The operators' queries of the OpenSearch store against a real node: command lists with filters,
 // scopes and cursors, fan-out summaries, the audit trail (ids in write order, filters on the
-// command, refusals), agents and API keys.
+// command, refusals) and agents (API keys: test/store/opensearch/api-keys.test.ts).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
@@ -232,21 +232,5 @@ describe('OpenSearch store: operator queries', { skip: tier.skip }, () => {
       ['db-1', 'web-1'],
     );
     assert.deepEqual((await ops.listAgents({ limit: 10 }, parseScope(['server:rbac']))).items, []);
-  });
-
-  test('API keys: add, read, list, revoke once', async () => {
-    const key = (id: string, createdAt: number) => ({ id, name: `key ${id}`, role: 'operator', scopes: ['group:web'], keyHash: `hash-${id}`, createdAt, revokedAt: null });
-    await ops.addApiKey(key('k2', T0 + 2));
-    await ops.addApiKey(key('k1', T0 + 1));
-    assert.deepEqual(await ops.getApiKey('k1'), key('k1', T0 + 1));
-    assert.equal(await ops.getApiKey('nope'), null);
-    assert.deepEqual(
-      (await ops.listApiKeys()).map((k) => k.id),
-      ['k1', 'k2'],
-    );
-    assert.equal(await ops.revokeApiKey('k1', T0 + 9), true);
-    assert.equal(await ops.revokeApiKey('k1', T0 + 10), false);
-    assert.equal(await ops.revokeApiKey('nope', T0 + 10), false);
-    assert.equal((await ops.getApiKey('k1'))!.revokedAt, T0 + 9);
   });
 });

@@ -8,7 +8,7 @@ const KEPT = 500;
 
 /** The audit trail as it is written (the live feed), newest first, with the feed's filters. */
 export function auditPage(ctx: PageContext, filters: URLSearchParams): void {
-  const kind = el('select', { 'aria-label': 'kind' }, ...['', 'transition', 'job', 'refusal', 'membership'].map((k) => el('option', { value: k }, k || 'every kind')));
+  const kind = el('select', { 'aria-label': 'kind' }, ...['', 'transition', 'job', 'membership', 'key', 'refusal'].map((k) => el('option', { value: k }, k || 'every kind')));
   kind.value = filters.get('kind') ?? '';
   const agent = el('input', { type: 'search', value: filters.get('agent') ?? '', 'aria-label': 'agent' });
   const request = el('input', { type: 'search', value: filters.get('request_id') ?? '', 'aria-label': 'request' });
@@ -25,14 +25,16 @@ export function auditPage(ctx: PageContext, filters: URLSearchParams): void {
   agent.addEventListener('change', apply);
   request.addEventListener('change', apply);
   const add = (entry: AuditEntry): void => {
-    const subject = entry.kind === 'job' ? `job ${entry.job_id ?? ''}` : (entry.document_id ?? '—');
+    const subject = entry.kind === 'job' ? `job ${entry.job_id ?? ''}` : entry.kind === 'key' ? `key ${entry.key_id ?? ''}` : (entry.document_id ?? '—');
     const link = entry.kind === 'job' ? `#/jobs/${encodeURIComponent(entry.job_id ?? '')}` : entry.document_id ? `#/commands/${encodeURIComponent(entry.document_id)}` : null;
     const change =
       entry.kind === 'refusal'
         ? (entry.detail ?? entry.cause)
         : entry.kind === 'membership'
           ? `agent ${entry.agent_id ?? ''}: [${(entry.previous_groups ?? []).join(', ')}] → [${(entry.groups ?? []).join(', ')}] (${entry.cause})`
-          : `${entry.from ?? '∅'} → ${entry.to ?? ''} (${entry.cause})`;
+          : entry.kind === 'key'
+            ? `${entry.cause}: ${entry.detail ?? ''}`
+            : `${entry.from ?? '∅'} → ${entry.to ?? ''} (${entry.cause})`;
     rows.prepend(
       el(
         'tr',

@@ -73,7 +73,8 @@ export function machinesPage(ctx: PageContext): void {
   ctx.onLeave(() => clearInterval(timer));
   if (allows(ctx.session, 'audit:read')) {
     const feed = new LiveFeed({}, (entry: AuditEntry) => {
-      if (entry.kind === 'refusal') return;
+      // Refusals, changes of an agent's groups and keys made or revoked are no machine's events.
+      if (entry.kind === 'refusal' || entry.kind === 'membership' || entry.kind === 'key') return;
       const machine = entry.kind === 'job' ? 'job' : 'command';
       recent.prepend(
         el(
