@@ -82,6 +82,7 @@ export function checkTyped(kind: Kind, value: unknown): unknown {
     case 'string':
     case 'sync':
     case 'logLevel':
+    case 'logFormat':
     case 'url':
       if (typeof value !== 'string') throw fail('a string');
       return convertKind(kind, value);

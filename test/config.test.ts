@@ -127,6 +127,21 @@ describe('precedence: flag > env > file > default', () => {
     assert.equal(config.executionTimeout, 750);
   });
 
+  test('a YAML file (.yaml, .yml) is read as the JSON one is, its errors named', () => {
+    const yaml = configFile('courier.yaml', 'port: 4444\nlongPollTimeout: 2m\ntlsHosts:\n  - courier.example\n  - 10.0.0.5\ninsecureHttp: true\n');
+    const config = load({ file: yaml });
+    assert.equal(config.port, 4444);
+    assert.equal(config.longPollTimeout, 120_000);
+    assert.deepEqual(config.tlsHosts, ['courier.example', '10.0.0.5']);
+    assert.equal(config.insecureHttp, true);
+    assert.equal(load({ file: configFile('short.yml', 'port: 4445\n') }).port, 4445);
+    assert.throws(() => load({ file: configFile('typo.yaml', 'prot: 1\n') }), /unknown key "prot" in .*typo\.yaml/);
+    assert.throws(() => load({ file: configFile('list.yaml', '- port\n') }), /list\.yaml must hold an object \(a mapping\) of options/);
+    assert.throws(() => load({ file: configFile('broken.yaml', 'port: [1\n') }), /cannot read config file .*broken\.yaml/);
+    // The name says JSON: a YAML text there is not taken for JSON.
+    assert.throws(() => load({ file: configFile('yaml-in.json', 'port: 1\n') }), /cannot read config file .*yaml-in\.json/);
+  });
+
   test('an explicit file wins over COURIER_CONFIG', () => {
     const a = configFile('a.json', { port: 1001 });
     const b = configFile('b.json', { port: 1002 });

@@ -38,6 +38,23 @@ function agentsTable(agents: AgentView[]): string {
 
 const agentPath = (id: string) => `/api/v1/agents/${encodeURIComponent(id)}`;
 
+/**
+ * A page of up to `limit` agents. Filtered by connection state (known at run time, not in the store),
+ * one answer may hold fewer with more to come: the next are read until the page is full or none is left.
+ */
+async function agentsPage(connection: Connection, query: URLSearchParams, limit: number, cursor: string | undefined): Promise<{ items: AgentView[]; next: string | null }> {
+  const items: AgentView[] = [];
+  let next = cursor ?? null;
+  do {
+    if (next !== null) query.set('cursor', next);
+    query.set('limit', String(limit - items.length));
+    const page = await connection.ok<{ items: AgentView[]; next: string | null }>('GET', `/api/v1/agents?${query}`);
+    items.push(...page.items);
+    next = page.next;
+  } while (next !== null && items.length < limit);
+  return { items, next };
+}
+
 /** `courier agents add|show|remove|list|set-groups`. */
 export function registerAgents(program: Command): void {
   const agents = program.command('agents').description('manage registered agents');
@@ -106,7 +123,15 @@ export function registerAgents(program: Command): void {
       .command('list')
       .description('agents with their connection state, a page at a time')
       .option('--group <name>', 'only the agents in this group')
-      .addOption(new Option('--state <state>', 'only the agents connected now, or offline').choices(['connected', 'offline'] as const))
+      .addOption(
+        new Option('--state <state>', 'only the agents connected now (by either transport, or by this one), or offline').choices([
+          'connected',
+          'offline',
+          'websocket',
+          'long-poll',
+        ] as const),
+      )
+      .option('--prefix <text>', 'only the agents whose id or name starts with this')
       .option('--limit <n>', 'agents per page', wholeNumberOf('agents', 1, 1000), 100)
       .option('--cursor <c>', 'the next page, as the previous one printed it'),
   ).action(
@@ -114,8 +139,8 @@ export function registerAgents(program: Command): void {
       const query = new URLSearchParams({ limit: String(options.limit) });
       if (options.group) query.set('group', options.group);
       if (options.state) query.set('connection', options.state);
-      if (options.cursor) query.set('cursor', options.cursor);
-      const page = await Connection.from(options).ok<{ items: AgentView[]; next: string | null }>('GET', `/api/v1/agents?${query}`);
+      if (options.prefix) query.set('q', options.prefix);
+      const page = await agentsPage(Connection.from(options), query, options.limit, options.cursor);
       if (options.json) printJson(page);
       else {
         console.log(agentsTable(page.items));

@@ -33,10 +33,6 @@ export function courierProgram(output: ProgramOutput = { json: false }): Command
     .enablePositionalOptions()
     .showSuggestionAfterError()
     .exitOverride()
-    .configureOutput({
-      outputError: (text, write) =>
-        write(output.json ? `${JSON.stringify({ message: text.replace(/^error: /, '').trim(), code: null })}\n` : text.replace(/^error: /, 'courier: ')),
-    })
     .addHelpText(
       'after',
       `
@@ -58,6 +54,13 @@ Shell completion: courier completion bash|zsh.`,
   registerKeys(program);
   registerAgent(program);
   registerCompletion(program);
-  if (!output.json) for (const [command, path] of commandPaths(program)) command.showHelpAfterError(`(${path} --help: its usage and options)`);
+  for (const [command, path] of commandPaths(program)) {
+    // commander's `error: …` becomes `courier agents: …`, naming the command it is about; JSON under --json.
+    command.configureOutput({
+      outputError: (text, write) =>
+        write(output.json ? `${JSON.stringify({ message: text.replace(/^error: /, '').trim(), code: null })}\n` : text.replace(/^error: /, `${path}: `)),
+    });
+    if (!output.json) command.showHelpAfterError(`(${path} --help: its usage and options)`);
+  }
   return program;
 }

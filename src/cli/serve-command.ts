@@ -3,7 +3,7 @@ import { defaultText, envName, loadConfig, OPTIONS, redactedConfig, type ConfigK
 import { createCourier } from '../index.js';
 import { createLogger } from '../logger.js';
 import { CourierError, errors } from '../errors.js';
-import { exits } from './usage.js';
+import { collect, exits } from './usage.js';
 
 /** `courier serve`: its options are the configuration's (src/config.ts), each with its variable and default. */
 export function registerServe(program: Command): void {
@@ -24,17 +24,20 @@ in docs/operations.md. Precedence: flag > environment > file > default.`,
     // Typed as string: a template of the flags' literal types would make commander's typings infer every combination.
     const flags: string = `--${spec.flag}${spec.kind === 'boolean' ? '' : ` <${valueName(spec.kind)}>`}`;
     const option = new Option(flags, `${spec.describe} [${envName(key)}]${shown === null ? '' : ` (default: ${shown})`}`);
+    // A list may be given as a,b or by repeating the flag (--plugin a.js --plugin b.js).
+    if (spec.kind === 'list') option.argParser(collect);
     serve.addOption(option);
     attributes.push([key, option.attributeName()]);
   }
   serve.option('--config <file>', 'JSON or YAML config file [COURIER_CONFIG]');
   serve.action(
     exits(async () => {
-      const values = serve.opts() as Record<string, string | boolean | undefined>;
+      const values = serve.opts() as Record<string, string | string[] | boolean | undefined>;
       const flags: Partial<Record<ConfigKey, string>> = {};
       for (const [key, attribute] of attributes) {
         const value = values[attribute];
         if (typeof value === 'string') flags[key] = value;
+        else if (Array.isArray(value)) flags[key] = value.join(',');
         else if (value === true) flags[key] = 'true'; // a bare boolean flag such as --inspect
       }
       return runServe(flags, typeof values.config === 'string' ? values.config : undefined);

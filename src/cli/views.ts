@@ -35,6 +35,12 @@ export interface AuditEntry {
   node: string;
   actor: string;
   detail?: string;
+  /** A membership change: the agent, its groups after and before. */
+  agent_id?: string;
+  groups?: string[];
+  previous_groups?: string[];
+  /** A key created or revoked. */
+  key_id?: string;
 }
 
 export function commandsTable(commands: CommandView[]): string {
@@ -61,8 +67,17 @@ export function historyTable(events: HistoryEvent[]): string {
 }
 
 export function auditLine(e: AuditEntry): string {
-  if (e.kind === 'job') return `${e.id}\t${shortTime(e.at)}\tjob ${e.job_id}\t${e.from ?? '-'} -> ${e.to}\t${e.cause}\t${e.actor}\t${e.node}${e.detail ? `\t${e.detail}` : ''}`;
-  return e.kind === 'refusal'
-    ? `${e.id}\t${shortTime(e.at)}\trefused\t${e.actor}\t${e.detail ?? ''}`
-    : `${e.id}\t${shortTime(e.at)}\t${e.document_id}\t${e.from ?? '-'} -> ${e.to}\t${e.cause}\t${e.actor}\t${e.node}`;
+  const head = `${e.id}\t${shortTime(e.at)}`;
+  switch (e.kind) {
+    case 'job':
+      return `${head}\tjob ${e.job_id}\t${e.from ?? '-'} -> ${e.to}\t${e.cause}\t${e.actor}\t${e.node}${e.detail ? `\t${e.detail}` : ''}`;
+    case 'refusal':
+      return `${head}\trefused\t${e.actor}\t${e.detail ?? ''}`;
+    case 'membership':
+      return `${head}\tagent ${e.agent_id}\tgroups ${(e.previous_groups ?? []).join(',') || '-'} -> ${(e.groups ?? []).join(',') || '-'}\t${e.cause}${e.document_id ? ` ${e.document_id}` : ''}\t${e.actor}\t${e.node}`;
+    case 'key':
+      return `${head}\tkey ${e.key_id}\t${e.cause}\t${e.actor}\t${e.node}${e.detail ? `\t${e.detail}` : ''}`;
+    default:
+      return `${head}\t${e.document_id}\t${e.from ?? '-'} -> ${e.to}\t${e.cause}\t${e.actor}\t${e.node}`;
+  }
 }

@@ -115,14 +115,33 @@ describe('courier CLI (operators)', () => {
         (e: unknown) => e,
       )) as { code: number; stderr: string };
       assert.equal(failed.code, 2, args.join(' '));
-      return failed.stderr.split('\n')[0];
+      // The message, and the nearest known name when there is one (not the pointer to --help that follows).
+      const [message, next] = failed.stderr.split('\n');
+      return next?.startsWith('(Did you mean') ? `${message}\n${next}` : message;
     };
-    assert.equal(await usage(['agents', 'frob', 'x']), 'courier agents: unknown subcommand "frob" (one of: add, show, remove, list)');
-    assert.equal(await usage(['commands', 'show']), 'courier commands: show: an argument or option it needs is missing');
-    assert.equal(await usage(['keys']), 'courier keys: a subcommand is needed (one of: create, list, revoke)');
-    assert.equal(await usage(['requests', 'list']), 'courier requests: unknown subcommand "list" (one of: show)');
+    assert.equal(await usage(['agents', 'frob', 'x']), "courier agents: unknown command 'frob'");
+    assert.equal(await usage(['agents', 'lsit']), "courier agents: unknown command 'lsit'\n(Did you mean list?)");
+    assert.equal(await usage(['commands', 'show']), "courier commands show: missing required argument 'document_id'");
+    const bare = (await cli(['keys']).then(
+      () => assert.fail('courier keys was taken'),
+      (e: unknown) => e,
+    )) as { code: number; stderr: string };
+    assert.equal(bare.code, 2, 'a command that needs a subcommand shows its help and exits 2');
+    assert.match(bare.stderr, /^Usage: courier keys \[options\] \[command\]\n[\s\S]*create \[options\]/);
+    assert.equal(await usage(['requests', 'frob']), "courier requests: unknown command 'frob'");
     assert.equal(await usage(['send', '--action', 'restart']), 'courier send: give a target: --agent, --group or --server');
-    assert.equal(await usage(['send', '--agent', 'a', '--group', 'g', '--action', 'restart']), 'courier send: give one target only, not --agent and --group');
+    assert.equal(await usage(['send', '--agent', 'a', '--group', 'g', '--action', 'restart']), "courier send: option '--agent <id>' cannot be used with option '--group <name>'");
+    assert.equal(await usage(['send', '--agent', 'a']), "courier send: required option '--action <name>' not specified");
+    assert.equal(await usage(['commands', 'list', '--frm', '1h']), "courier commands list: unknown option '--frm'\n(Did you mean --from?)");
+    assert.equal(
+      await usage(['keys', 'create', '--role', 'superuser']),
+      "courier keys create: option '--role <role>' argument 'superuser' is invalid. Allowed choices are admin, operator, auditor.",
+    );
+    assert.equal(
+      await usage(['commands', 'list', '--status', 'done']),
+      "courier commands list: option '--status <s[,s]>' argument 'done' is invalid. A status is one of pending, sent, delivered, success, failure, timed_out, cancelled (not \"done\").",
+    );
+    assert.equal(await usage(['audit', '--since', '1h', '--from', '2026-01-01']), "courier audit: option '--since <d>' cannot be used with option '--from <time>'");
   });
 
   test('--version prints the package version; a bad --timeout is named by its flag and sends nothing', async () => {
@@ -135,7 +154,7 @@ describe('courier CLI (operators)', () => {
         (e: unknown) => e as { code: number; stderr: string },
       );
       assert.equal(result.code, 2);
-      assert.match(result.stderr, /--timeout must be a whole number of seconds/);
+      assert.match(result.stderr, /option '--timeout <seconds>' argument '.*' is invalid\. Give a whole number of seconds, from 1 to 2592000 \(30 days\)/);
       assert.doesNotMatch(result.stderr, /body\./);
     }
     const listed = (await h.admin('GET', '/api/v1/commands?agent=cli-timeout')).body as { items: unknown[] };
