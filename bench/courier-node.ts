@@ -83,7 +83,9 @@ export class CourierNode {
       createInterface({ input: child.stdout! }).on('line', (line) => {
         let entry: LogLine;
         try {
-          entry = JSON.parse(line) as LogLine;
+          const raw = JSON.parse(line) as LogLine & { time?: unknown };
+          // courier writes ISO times; what the bench computes with is ms since the epoch.
+          entry = { ...raw, time: typeof raw.time === 'string' ? Date.parse(raw.time) : (raw.time) };
         } catch {
           return;
         }

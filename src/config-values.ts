@@ -3,8 +3,18 @@ import { parseDuration } from './domain/duration.js';
 /** How one raw option value (a flag, an environment variable, a JSON file's value) becomes a typed one. */
 export type Kind = 'string' | 'port' | 'int' | 'duration' | 'sync' | 'logLevel' | 'logFormat' | 'boolean' | 'url' | 'list';
 
-const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
-const LOG_FORMATS = new Set(['auto', 'json', 'pretty']);
+/** The values a kind with a fixed set of them takes (`serve --help` and shell completion list them). */
+export const KIND_CHOICES = {
+  sync: ['normal', 'full'],
+  logLevel: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+  logFormat: ['auto', 'json', 'pretty'],
+} as const satisfies Partial<Record<Kind, readonly string[]>>;
+
+function oneOf(kind: keyof typeof KIND_CHOICES, text: string): string {
+  const choices: readonly string[] = KIND_CHOICES[kind];
+  if (!choices.includes(text)) throw new Error(`"${text}" is not one of ${choices.join(', ')}`);
+  return text;
+}
 
 /** `1500ms`, `30s`, `5m`, `1h`, `2d`, or a bare number of seconds (see domain/duration.ts). */
 export { parseDuration };
@@ -37,14 +47,9 @@ export function convertKind(kind: Kind, raw: unknown): unknown {
       return ms;
     }
     case 'sync':
-      if (text !== 'normal' && text !== 'full') throw new Error(`"${text}" is not one of normal, full`);
-      return text;
     case 'logLevel':
-      if (!LOG_LEVELS.has(text)) throw new Error(`"${text}" is not one of ${[...LOG_LEVELS].join(', ')}`);
-      return text;
     case 'logFormat':
-      if (!LOG_FORMATS.has(text)) throw new Error(`"${text}" is not one of ${[...LOG_FORMATS].join(', ')}`);
-      return text;
+      return oneOf(kind, text);
     case 'list': {
       const items = text
         .split(',')

@@ -271,6 +271,11 @@ export function defaultText(key: ConfigKey): string | null {
   return Array.isArray(value) ? value.join(',') : typeof value === 'string' || typeof value === 'number' ? String(value) : null;
 }
 
+/** Throws an Error saying what is wrong with `text` as the value of option `key` (as a flag would give it). */
+export function checkOptionText(key: ConfigKey, text: string): void {
+  convert(key, text);
+}
+
 export function envName(key: ConfigKey): string {
   const spec: OptionSpec = OPTIONS[key];
   return spec.env ?? `COURIER_${spec.flag.replaceAll('-', '_').toUpperCase()}`;

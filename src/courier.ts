@@ -7,7 +7,7 @@ import { ClusterFeed } from './cluster/cluster-feed.js';
 import type { Config } from './config.js';
 import { listenOnSocket } from './http/unix-socket.js';
 import { createAdminApi } from './admin-api/admin-api.js';
-import type { AdminPlugin } from './admin-api/component-routes.js';
+import type { ComponentPlugin } from './admin-api/component-routes.js';
 import { createAgentsApi } from './agents-api/agents-api.js';
 import { errors } from './errors.js';
 import { createLogger } from './logger.js';
@@ -32,7 +32,7 @@ import type { OperatorStore } from './store/operator-store.js';
 import type { Server as TlsServer } from 'node:tls';
 import { ServerTls } from './tls/server-tls.js';
 
-export type { AdminPlugin } from './admin-api/component-routes.js';
+export type { ComponentPlugin } from './admin-api/component-routes.js';
 
 export interface CourierDeps {
   logger?: Logger;
@@ -66,7 +66,7 @@ export interface RunningCourier {
   reloadTokenKeys(): Promise<void>;
   /** Routes components add to the admin socket, each set under a prefix of its own (none may shadow courier's). */
   readonly adminRoutes: {
-    register(plugin: AdminPlugin, prefix: string, decorations: Record<string, unknown>): Promise<void>;
+    register(plugin: ComponentPlugin, prefix: string, decorations: Record<string, unknown>): Promise<void>;
     readonly prefixes: string[];
   };
   /** With `inspect` on: the Stately inspector relay (127.0.0.1 only); `url` carries its token. */

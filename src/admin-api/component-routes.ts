@@ -6,7 +6,7 @@ import { errors } from '../errors.js';
 
 /** An ordinary fastify plugin, as a component writes it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a plugin's own options type is the component's business
-export type AdminPlugin = FastifyPluginAsync<any> | FastifyPluginCallback<any>;
+export type ComponentPlugin = FastifyPluginAsync<any> | FastifyPluginCallback<any>;
 
 export interface ComponentRoutesOptions {
   logger: Logger;
@@ -38,7 +38,7 @@ export class ComponentRoutes {
   constructor(private readonly options: ComponentRoutesOptions) {}
 
   /** Registers `plugin` under `prefix`, with `decorations` on its instance and its requests; resolves once its routes answer. */
-  async register(plugin: AdminPlugin, prefix: string, decorations: Record<string, unknown>): Promise<void> {
+  async register(plugin: ComponentPlugin, prefix: string, decorations: Record<string, unknown>): Promise<void> {
     if (this.closed) throw errors.SHUTTING_DOWN();
     if (typeof plugin !== 'function') throw errors.PLUGIN_MODULE(prefix, 'the plugin is not a function (a fastify plugin)');
     const segments = prefixSegments(prefix);

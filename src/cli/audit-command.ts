@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { InvalidArgumentError, Option, type Command } from '@commander-js/extra-typings';
 import { createParser } from 'eventsource-parser';
-import { Connection, withConnectionOptions } from './connection.js';
+import { Connection, RefusedByCourier, withConnectionOptions } from './connection.js';
 import { AUDIT_FILTERS, filterQuery, withAuditFilters } from './filters.js';
 import { printJson } from './format.js';
 import { auditLine, type AuditEntry } from './views.js';
@@ -54,6 +54,14 @@ export function sinceTime(text: string, now: number): string | null {
   return Number.isNaN(at) ? null : new Date(at).toISOString();
 }
 
+function parsedError(body: string): { message?: string; code?: string } {
+  try {
+    return JSON.parse(body) as { message?: string; code?: string };
+  } catch {
+    return {};
+  }
+}
+
 /** Prints the live feed until interrupted; after a dropped connection it resumes from the last id seen. */
 async function follow(connection: Connection, query: URLSearchParams, print: (entry: AuditEntry) => void): Promise<number> {
   let lastId: string | null = null;
@@ -64,7 +72,7 @@ async function follow(connection: Connection, query: URLSearchParams, print: (en
   });
   const tls = await connection.clientTls();
   while (!stopping) {
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
       const target = connection.rawTarget();
       const path = `/api/v1/events/stream?${query}`;
       const url = target.baseUrl ? new URL(path, target.baseUrl) : null;
@@ -76,8 +84,15 @@ async function follow(connection: Connection, query: URLSearchParams, print: (en
         },
         (res) => {
           if (res.statusCode !== 200) {
-            console.error(`courier: the event stream answered ${res.statusCode}`);
-            process.exit(1);
+            // A refusal (a revoked key, a bad filter) is not retried: it is reported as every refusal is.
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (body += chunk));
+            res.on('end', () => {
+              const error = parsedError(body);
+              reject(new RefusedByCourier(res.statusCode ?? 0, error.message ?? body, error.code ?? null));
+            });
+            return;
           }
           const parser = createParser({
             onEvent: (event) => {

@@ -23,7 +23,12 @@ export function completionScript(program: Command, shell: 'bash' | 'zsh'): strin
   const known = paths.filter((p) => p.key !== '').map((p) => `"${p.key}"`);
   const words = paths.map(({ command, key }) => {
     // commander's own `help [command]` is not among the commands it lists.
-    const names = (command.commands as Command[]).map((c) => c.name()).concat(command.commands.length > 0 ? ['help'] : []);
+    const names = (command.commands as Command[])
+      .map((c) => c.name())
+      .concat(
+        command.commands.length > 0 ? ['help'] : [],
+        command.registeredArguments.flatMap((a) => a.argChoices ?? []),
+      );
     const flags = command.options.filter((o) => !o.hidden).flatMap((o) => [o.long, o.short].filter((f): f is string => f !== undefined));
     return `    "${key}") words=${quote([...names, ...flags, '--help'])} ;;`;
   });

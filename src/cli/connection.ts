@@ -3,6 +3,7 @@ import { requestJson, type JsonResponse } from '../http-client.js';
 import type { ClientTls } from '../tls/client-tls.js';
 import { Option, type Command, type OptionValues } from '@commander-js/extra-typings';
 import { tlsFromFlags, withTlsOptions, type TlsValues } from './tls-options.js';
+import { UsageError } from './usage.js';
 
 /**
  * Where an operator command goes: the local admin Unix socket (default: `--socket`, or
@@ -40,7 +41,7 @@ export interface ConnectionValues extends TlsValues {
  */
 export function refuseKeyFlag(values: { key?: string | undefined }): void {
   if (values.key !== undefined) {
-    throw new Error("--key is ambiguous and no longer taken: give --api-key <key> for the management API, or --agent-key <key> for an agent's own key");
+    throw new UsageError(null, "--key is ambiguous and no longer taken: give --api-key <key> for the management API, or --agent-key <key> for an agent's own key");
   }
 }
 
@@ -70,11 +71,11 @@ export class Connection {
     refuseKeyFlag(values);
     const url = values.url ?? env.COURIER_URL;
     if (values.apiKey !== undefined && !url) {
-      throw new Error('--api-key is for a remote management API: give --url too (the admin socket takes no key)');
+      throw new UsageError(null, '--api-key is for a remote management API: give --url too (the admin socket takes no key)');
     }
     if (url) {
       const key = values.apiKey ?? env.COURIER_API_KEY;
-      if (!key) throw new Error('--url needs --api-key (or COURIER_API_KEY): the management API takes no request without a key');
+      if (!key) throw new UsageError(null, '--url needs --api-key (or COURIER_API_KEY): the management API takes no request without a key');
       return new Connection({ baseUrl: url, key }, values, env);
     }
     const flags: { socket?: string; dataDir?: string } = {};

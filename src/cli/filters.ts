@@ -18,10 +18,14 @@ export const AUDIT_KINDS = ['transition', 'refusal', 'job', 'membership', 'key']
 
 export const AUDIT_FILTERS = { ...COMMAND_FILTERS, actor: 'actor', node: 'node', kind: 'kind' } as const;
 
-/** `--status success,failure`: each one a command status, said with the valid ones when not. */
-export function statusList(text: string): string {
-  const unknown = text.split(',').filter((s) => !(COMMAND_STATUSES as readonly string[]).includes(s.trim()));
-  if (unknown.length > 0) throw new InvalidArgumentError(`A status is one of ${COMMAND_STATUSES.join(', ')} (not ${unknown.map((s) => `"${s}"`).join(', ')}).`);
+/** `--status success,failure`: each one of `statuses`, said with the valid ones when not. */
+export function statusListOf(statuses: readonly string[]): (text: string) => string {
+  return (text) => statusList(statuses, text);
+}
+
+function statusList(statuses: readonly string[], text: string): string {
+  const unknown = text.split(',').filter((s) => !statuses.includes(s.trim()));
+  if (unknown.length > 0) throw new InvalidArgumentError(`A status is one of ${statuses.join(', ')} (not ${unknown.map((s) => `"${s}"`).join(', ')}).`);
   return text;
 }
 
@@ -47,7 +51,7 @@ export function withCommandFilters<Args extends unknown[], Opts extends OptionVa
   command: Command<Args, Opts, Globals>,
 ): Command<Args, Opts & CommandFilterValues, Globals> {
   return command
-    .option('--status <s[,s]>', `only these statuses (${COMMAND_STATUSES.join(', ')})`, statusList)
+    .option('--status <s[,s]>', `only these statuses (${COMMAND_STATUSES.join(', ')})`, statusListOf(COMMAND_STATUSES))
     .option('--agent <id>', "only this agent's commands")
     .addOption(new Option('--target-type <type>', 'only commands to this kind of target').choices(TARGET_TYPES))
     .option('--target-id <id>', 'only commands to this target (an agent, a group, a server component)')

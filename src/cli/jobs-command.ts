@@ -4,6 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import { FINAL_JOB_STATUSES, JOB_STATUSES, type JobStatus } from '../domain/job.js';
 import { Connection, withConnectionOptions } from './connection.js';
+import { FINAL_STATUSES } from '../domain/command.js';
+import { statusListOf } from './filters.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { printJson, shortTime, table } from './format.js';
 import { collect, exits, timeoutSeconds, UsageError, wholeNumberOf } from './usage.js';
@@ -130,7 +132,7 @@ export function registerJobs(program: Command): void {
     jobs
       .command('list')
       .description('jobs, newest first')
-      .option('--status <s[,s]>', `only these statuses (${JOB_STATUSES.join(', ')})`),
+      .option('--status <s[,s]>', `only these statuses (${JOB_STATUSES.join(', ')})`, statusListOf(JOB_STATUSES)),
   ).action(
     exits(async (options) => {
       const query = new URLSearchParams(options.status ? { status: options.status } : {});
@@ -190,7 +192,8 @@ async function follow(connection: Connection, path: string, bars: boolean): Prom
     for (;;) {
       const job = await connection.ok<JobView>('GET', path);
       job.steps.forEach((step, i) => {
-        const ended = (step.counts.success ?? 0) + (step.counts.failure ?? 0) + (step.counts.timed_out ?? 0) + (step.counts.cancelled ?? 0);
+        let ended = 0;
+        for (const status of FINAL_STATUSES) ended += step.counts[status] ?? 0;
         const payload = {
           step: `${i + 1}. ${step.action}`.padEnd(16),
           detail: `${job.status} · ${step.counts.pending ?? 0} pending, ${(step.counts.sent ?? 0) + (step.counts.delivered ?? 0)} under way, ${step.counts.not_started ?? 0} not started`,

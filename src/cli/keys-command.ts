@@ -11,6 +11,7 @@ interface KeyView {
   scopes: string[];
   created_at: string;
   revoked_at: string | null;
+  status?: 'active' | 'expired' | 'revoked';
   expires_at?: string | null;
   last_used_at?: string | null;
   key?: string;
@@ -20,12 +21,13 @@ const ROLES = ['admin', 'operator', 'auditor'] as const;
 
 function keysTable(keys: KeyView[]): string {
   return table(
-    ['id', 'name', 'role', 'scopes', 'created', 'expires', 'last used', 'revoked', ...(keys.some((k) => k.key) ? ['key (shown once)'] : [])],
+    ['id', 'name', 'role', 'scopes', 'status', 'created', 'expires', 'last used', 'revoked', ...(keys.some((k) => k.key) ? ['key (shown once)'] : [])],
     keys.map((k) => [
       k.id,
       k.name,
       k.role,
       k.scopes.join(' '),
+      k.status ?? '',
       shortTime(k.created_at),
       k.expires_at ? shortTime(k.expires_at) : 'never',
       shortTime(k.last_used_at),

@@ -22,7 +22,8 @@ courierProgram({ json })
     // commander has printed its own (help, version, a parse error).
     if (error instanceof CommanderError) return;
     if (json) console.error(JSON.stringify(errorBody(error)));
-    else if (error instanceof UsageError) console.error(`courier ${error.command}: ${error.message}\n(courier ${error.command} --help: its usage and options)`);
+    else if (error instanceof UsageError)
+      console.error(error.command === null ? `courier: ${error.message}` : `courier ${error.command}: ${error.message}\n(courier ${error.command} --help: its usage and options)`);
     else console.error(`courier: ${error instanceof CourierError ? `${error.message} (${error.code})` : error instanceof Error ? error.message : String(error)}`);
   });
 

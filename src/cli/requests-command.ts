@@ -1,4 +1,6 @@
-import type { Command } from '@commander-js/extra-typings';
+import { Option, type Command } from '@commander-js/extra-typings';
+import { TARGET_TYPES } from '../domain/command.js';
+import { filterQuery } from './filters.js';
 import { Connection, withConnectionOptions } from './connection.js';
 import { printJson, shortTime, table } from './format.js';
 import { exits, wholeNumberOf } from './usage.js';
@@ -19,8 +21,9 @@ interface RequestListItem {
   created_at: string;
   total: number;
   counts: Record<string, number>;
-  action: string;
-  target_type: string;
+  /** What all its commands share, null where they differ. */
+  action: string | null;
+  target_type: string | null;
   target_id: string | null;
 }
 
@@ -36,6 +39,14 @@ export function printSummary(summary: RequestSummary): void {
     );
   }
   if (summary.not_succeeded.next) console.log(`more: --cursor ${summary.not_succeeded.next}`);
+}
+
+/** The parsed filter options of `requests list` and the query parameters they become. */
+const REQUEST_FILTERS = { action: 'action', targetType: 'target_type', targetId: 'target_id', from: 'from', to: 'to' } as const;
+
+function targetText(request: RequestListItem): string {
+  if (request.target_type === null) return '(several)';
+  return request.target_id === null ? request.target_type : `${request.target_type}:${request.target_id}`;
 }
 
 /** The counts of a request in one cell: `success 12 · failure 1 · pending 3`, zeros left out. */
@@ -54,12 +65,16 @@ export function registerRequests(program: Command): void {
       .command('list')
       .description('requests, newest first, with their counts per status')
       .option('--action <name>', 'only requests of this action')
+      .addOption(new Option('--target-type <type>', 'only requests to this kind of target').choices(TARGET_TYPES))
+      .option('--target-id <id>', 'only requests to this target (an agent, a group, a server component)')
+      .option('--from <time>', 'made at or after this time (ISO 8601)')
+      .option('--to <time>', 'made before this time (ISO 8601)')
       .option('--limit <n>', 'requests per page', wholeNumberOf('requests', 1, 1000), 50)
       .option('--cursor <c>', 'the next page, as the previous one printed it'),
   ).action(
     exits(async (options) => {
-      const query = new URLSearchParams({ limit: String(options.limit) });
-      if (options.action) query.set('action', options.action);
+      const query = filterQuery(REQUEST_FILTERS, options);
+      query.set('limit', String(options.limit));
       if (options.cursor) query.set('cursor', options.cursor);
       const page = await Connection.from(options).ok<{ items: RequestListItem[]; next: string | null }>('GET', `/api/v1/requests?${query}`);
       if (options.json) printJson(page);
@@ -67,14 +82,7 @@ export function registerRequests(program: Command): void {
         console.log(
           table(
             ['request_id', 'created', 'action', 'target', 'total', 'statuses'],
-            page.items.map((r) => [
-              r.request_id,
-              shortTime(r.created_at),
-              r.action,
-              r.target_id === null ? r.target_type : `${r.target_type}:${r.target_id}`,
-              r.total,
-              countsText(r.counts),
-            ]),
+            page.items.map((r) => [r.request_id, shortTime(r.created_at), r.action ?? '(several)', targetText(r), r.total, countsText(r.counts)]),
           ),
         );
         if (page.next) console.log(`more: --cursor ${page.next}`);

@@ -1,5 +1,6 @@
-import { Option, type Command } from '@commander-js/extra-typings';
-import { defaultText, envName, loadConfig, OPTIONS, redactedConfig, type ConfigKey } from '../config.js';
+import { InvalidArgumentError, Option, type Command } from '@commander-js/extra-typings';
+import { KIND_CHOICES } from '../config-values.js';
+import { checkOptionText, defaultText, envName, loadConfig, OPTIONS, redactedConfig, type ConfigKey } from '../config.js';
 import { createCourier } from '../index.js';
 import { createLogger } from '../logger.js';
 import { CourierError, errors } from '../errors.js';
@@ -15,7 +16,7 @@ export function registerServe(program: Command): void {
       `
 Runs a courier node, on the embedded store or (--opensearch) on an OpenSearch cluster. Each option can
 also be set in the environment (shown) or in a JSON or YAML file given with --config, under the name
-in docs/operations.md. Precedence: flag > environment > file > default.`,
+in docs/configuration.md. Precedence: flag > environment > file > default.`,
     );
   const attributes: [ConfigKey, string][] = [];
   for (const key of Object.keys(OPTIONS) as ConfigKey[]) {
@@ -24,8 +25,11 @@ in docs/operations.md. Precedence: flag > environment > file > default.`,
     // Typed as string: a template of the flags' literal types would make commander's typings infer every combination.
     const flags: string = `--${spec.flag}${spec.kind === 'boolean' ? '' : ` <${valueName(spec.kind)}>`}`;
     const option = new Option(flags, `${spec.describe} [${envName(key)}]${shown === null ? '' : ` (default: ${shown})`}`);
-    // A list may be given as a,b or by repeating the flag (--plugin a.js --plugin b.js).
+    // Checked as the flag is parsed, so that commander names it (exit code 2): a list may be given as
+    // a,b or by repeating the flag (--plugin a.js --plugin b.js); a fixed set of values is a choice.
     if (spec.kind === 'list') option.argParser(collect);
+    else if (spec.kind in KIND_CHOICES) option.choices(KIND_CHOICES[spec.kind as keyof typeof KIND_CHOICES]);
+    else if (spec.kind !== 'boolean') option.argParser((text) => checkedText(key, text));
     serve.addOption(option);
     attributes.push([key, option.attributeName()]);
   }
@@ -43,6 +47,15 @@ in docs/operations.md. Precedence: flag > environment > file > default.`,
       return runServe(flags, typeof values.config === 'string' ? values.config : undefined);
     }),
   );
+}
+
+function checkedText(key: ConfigKey, text: string): string {
+  try {
+    checkOptionText(key, text);
+  } catch (error) {
+    throw new InvalidArgumentError(`${(error as Error).message}.`);
+  }
+  return text;
 }
 
 function valueName(kind: string): string {

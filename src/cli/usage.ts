@@ -2,13 +2,12 @@ import { InvalidArgumentError } from '@commander-js/extra-typings';
 import { EXIT } from './exit-codes.js';
 
 /**
- * A command line the CLI cannot act on although each flag parsed (a target missing, two that
- * exclude each other): printed as `courier <command>: <why>`, exit code 2.
+ * A command line the CLI cannot act on although each flag parsed (a target missing, flags that do not
+ * go together): printed as `courier <command>: <why>` (`courier: <why>` without a command), exit code 2.
  */
 export class UsageError extends Error {
-  readonly exitCode = EXIT.USAGE;
   constructor(
-    readonly command: string,
+    readonly command: string | null,
     message: string,
   ) {
     super(message);

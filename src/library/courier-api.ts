@@ -15,7 +15,7 @@ export type { Config, CommandStatus, CommandView };
 
 /** What `createCourier` takes besides the options. */
 export interface CourierOptions {
-  /** Where courier logs (default: a pino logger at `logLevel`). */
+  /** Where courier logs (default: as `courier serve` does: `logLevel`, and `logFormat` — readable lines on a terminal, JSON lines otherwise). */
   logger?: Logger;
 }
 

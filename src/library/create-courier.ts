@@ -1,8 +1,8 @@
-import pino from 'pino';
 import { configFrom } from '../config.js';
 import { startCourier, type RunningCourier } from '../courier.js';
 import { commandView } from '../domain/command.js';
 import { errors } from '../errors.js';
+import { createLogger } from '../logger.js';
 import { historyView } from '../operator-routes/command-routes.js';
 import { commandSpecs } from './command-input.js';
 import { subscribeComponent } from './component-subscription.js';
@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 export async function createCourier(config: CourierConfig = {}, options: CourierOptions = {}): Promise<Courier> {
   const resolved = configFrom(config);
   const plugins = await loadPluginModules(resolved.plugin);
-  const logger = options.logger ?? pino({ level: resolved.logLevel });
+  const logger = options.logger ?? createLogger(resolved);
   const courier = embedded(await startCourier(resolved, { logger }), logger);
   try {
     for (const { plugin, prefix, module } of plugins) {

@@ -64,9 +64,18 @@ test('a command line not understood exits 2; under --json its error is a JSON li
   assert.equal(body.code, null);
   assert.match(body.message, /--timeout <seconds>' argument 'soon' is invalid/);
   assert.doesNotMatch(json.stderr, /--help: its usage/, 'nothing but the JSON line');
-  const noHelpToPipe = await courier(['send', '--args', '{not json', '--agent', 'a', '--action', 'r']);
-  assert.equal(noHelpToPipe.code, 2);
-  assert.match(noHelpToPipe.stderr, /^courier send: option '--args <json>' argument '\{not json' is invalid\. It is not JSON/);
+  const notJson = await courier(['send', '--args', '{not json', '--agent', 'a', '--action', 'r']);
+  assert.equal(notJson.code, 2);
+  assert.match(notJson.stderr, /^courier send: option '--args <json>' argument '\{not json' is invalid\. It is not JSON[^\n]*\n\(courier send --help: its usage and options\)\n$/);
+  const badLevel = await courier(['serve', '--log-level', 'loud']);
+  assert.equal(badLevel.code, 2, 'a bad serve option is a usage error, named before anything starts');
+  assert.match(badLevel.stderr, /^courier serve: option '--log-level <level>' argument 'loud' is invalid\. Allowed choices are fatal, error, warn, info, debug, trace, silent\./);
+  const badPort = await courier(['serve', '--port', 'eighty']);
+  assert.equal(badPort.code, 2);
+  assert.match(badPort.stderr, /^courier serve: option '--port <port>' argument 'eighty' is invalid\. "eighty" is not a port \(0-65535\)\./);
+  const keyWithoutUrl = await courier(['agents', 'list', '--api-key', 'k']);
+  assert.equal(keyWithoutUrl.code, 2);
+  assert.match(keyWithoutUrl.stderr, /^courier: --api-key is for a remote management API: give --url too/);
 });
 
 /** What bash completes for the words typed so far, with the script `courier completion bash` prints. */
@@ -93,5 +102,6 @@ test('courier completion bash completes commands, subcommands, options and the c
   assert.deepEqual(bashCompletions(script, ['send', '--tim']), ['--timeout']);
   const zsh = (await courier(['completion', 'zsh'])).stdout;
   assert.match(zsh, /^#compdef courier\nautoload -U \+X bashcompinit && bashcompinit\n/);
+  assert.deepEqual(bashCompletions(script, ['completion', '']), ['bash', 'zsh', '--help']);
   assert.equal((await courier(['completion', 'fish'])).code, 2);
 });

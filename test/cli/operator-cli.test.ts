@@ -167,7 +167,7 @@ describe('courier CLI (operators)', () => {
         () => assert.fail(`${args.join(' ')} was not refused`),
         (e: unknown) => e,
       )) as { code: number; stderr: string };
-      assert.equal(error.code, 1);
+      assert.equal(error.code, 2, 'a command line that cannot be acted on');
       return error.stderr;
     };
     const apiKey = await h.createKey('admin', [], 'cli-key-split');

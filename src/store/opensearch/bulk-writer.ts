@@ -13,6 +13,9 @@ import { isUnavailable, toCourierError, toWriteError } from './failures.js';
 import type { IndexNames } from './indices.js';
 import type { DocVersion, VersionBook } from './version-book.js';
 
+/** Agents whose membership changes are written at once. */
+const MEMBERSHIP_WRITES_AT_ONCE = 32;
+
 export interface BulkWriterOptions {
   client: Client;
   names: IndexNames;
@@ -186,9 +189,27 @@ export class BulkWriter {
         await this.writeAudit(audits).catch((err: unknown) => this.logger.error({ err, records: audits.map((a) => a.id) }, 'audit records could not be written'));
       }
       if (orphans.length > 0) await this.removeAudit(orphans);
-      for (const membership of memberships) await this.applyMembership(membership);
+      await this.applyMemberships(memberships);
     }
     return outcome;
+  }
+
+  /**
+   * The batch's membership changes: several agents' at once (a set-group to a large group must not
+   * hold the next batch for a round trip per agent), each agent's in order (its updates are
+   * conditioned on the version read).
+   */
+  private async applyMemberships(memberships: { change: MembershipChange; command: AuditCommandFields }[]): Promise<void> {
+    const perAgent = new Map<string, { change: MembershipChange; command: AuditCommandFields }[]>();
+    for (const membership of memberships) perAgent.set(membership.change.agent_id, [...(perAgent.get(membership.change.agent_id) ?? []), membership]);
+    const agents = [...perAgent.values()];
+    for (let i = 0; i < agents.length; i += MEMBERSHIP_WRITES_AT_ONCE) {
+      await Promise.all(
+        agents.slice(i, i + MEMBERSHIP_WRITES_AT_ONCE).map(async (changes) => {
+          for (const membership of changes) await this.applyMembership(membership);
+        }),
+      );
+    }
   }
 
   /**
