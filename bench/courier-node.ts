@@ -85,7 +85,7 @@ export class CourierNode {
         try {
           const raw = JSON.parse(line) as LogLine & { time?: unknown };
           // courier writes ISO times; what the bench computes with is ms since the epoch.
-          entry = { ...raw, time: typeof raw.time === 'string' ? Date.parse(raw.time) : (raw.time) };
+          entry = { ...raw, time: typeof raw.time === 'string' ? Date.parse(raw.time) : raw.time };
         } catch {
           return;
         }
