@@ -207,7 +207,10 @@ export class SqliteStore implements CommandStore {
   }
 
   async setAgentGroups(change: MembershipChange): Promise<AgentRecord | null> {
-    return this.db.transaction(() => this.writeMembership(change, null))();
+    // IMMEDIATE: it reads the agent before it writes. Begun as a read, its snapshot would be stale once
+    // the writer thread commits meanwhile, and SQLite refuses the write at once ("database is locked")
+    // instead of waiting its busy timeout.
+    return this.db.transaction(() => this.writeMembership(change, null)).immediate();
   }
 
   async getAgent(id: string): Promise<AgentRecord | null> {
