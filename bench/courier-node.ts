@@ -13,6 +13,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** The compiled CLI and the measurement probe, next to this file in dist/. */
 const CLI = join(here, '..', 'src', 'cli', 'main.js');
 const PROBE = join(here, 'courier-probe.js');
+/** The flags courier's launcher runs Node with (its first line): the bench measures courier as it is run. */
+const NODE_FLAGS = readFileSync(join(here, '..', '..', 'bin', 'courier.js'), 'utf8')
+  .split('\n')[0]!
+  .split(/\s+/)
+  .filter((word) => word.startsWith('--'));
 
 export interface CourierNodeOptions {
   dataDir: string;
@@ -59,6 +64,7 @@ export class CourierNode {
     const child = spawn(
       process.execPath,
       [
+        ...NODE_FLAGS,
         ...['--expose-gc', '--import', PROBE, CLI, 'serve'],
         // Every listener on loopback and an ephemeral port: nothing collides with another node.
         ...['--host', '127.0.0.1', '--port', '0', '--management-host', '127.0.0.1', '--management-port', '0'],

@@ -60,12 +60,16 @@ export const CommandRef = Type.Object({
   request_id: Type.String(),
   status: StatusSchema,
 });
+const createdTotal = Type.Integer({ description: 'How many commands the request made (or found)' });
+const createdAbridged = Type.Boolean({ description: 'true: `commands` lists references (id, agent, request, status), not whole documents' });
 /** What a create answers: every command it made (or found, on a retry), in the order asked. */
 export const CreatedCommandsBody = Type.Object({
   commands: Type.Union([Type.Array(CommandView), Type.Array(CommandRef)]),
-  total: Type.Integer({ description: 'How many commands the request made (or found)' }),
-  abridged: Type.Boolean({ description: 'true: `commands` lists references (id, agent, request, status), not whole documents' }),
+  total: createdTotal,
+  abridged: createdAbridged,
 });
+/** The same answer with whole documents, the branch a create answers with unless it is large. */
+export const CreatedDocumentsBody = Type.Object({ commands: Type.Array(CommandView), total: createdTotal, abridged: createdAbridged });
 
 /** RFC draft "The Idempotency-Key HTTP Header Field": an opaque key the producer makes per request. */
 export const IdempotencyHeaders = Type.Object({

@@ -36,15 +36,20 @@ export function commandEffects({ table, dispatcher, writes, node, claimLeaseMs, 
     },
     persist(command, { event, from }, { cause, claim }) {
       const id = command.doc.document_id;
-      const state = command.state;
+      const { status, result, deliveredAt, executionDeadline, attempts } = command.state;
+      // Spelled out, not spread: one of these per transition is built on the hot path.
       const change: StatusChange = {
         document_id: id,
         seq: command.doc.seq,
-        ...state,
+        status,
+        result,
+        deliveredAt,
+        executionDeadline,
+        attempts,
         claim: claim ? { node, until: event.at + claimLeaseMs } : null,
-        audit: { document_id: id, from, to: state.status, cause, at: event.at, node, actor: actorOf(event) },
-        ...(command.membership ? { membership: command.membership } : {}),
+        audit: { document_id: id, from, to: status, cause, at: event.at, node, actor: actorOf(event) },
       };
+      if (command.membership) change.membership = command.membership;
       command.membership = null;
       command.write = table.track(id, writes.change(change));
     },

@@ -157,7 +157,7 @@ export class Supervisor {
     this.results = new Results(store, clock, this.table, this.isRunning);
     this.actor = createActor(this.provided(), inspect ? { inspect } : undefined);
     this.actor.subscribe({ error: this.onActorError });
-    this.mailbox = new SupervisorMailbox(this.actor);
+    this.mailbox = new SupervisorMailbox(this.actor, { throughActor: Boolean(inspect), onError: this.onActorError });
   }
 
   // ---- its own lifecycle ------------------------------------------------------------------
