@@ -161,9 +161,12 @@ export class Dispatcher {
   stats() {
     let longPoll = 0;
     let webSocket = 0;
-    for (const sub of this.allSubscriptions()) {
-      if (sub.mode === 'long-poll') longPoll++;
-      else webSocket++;
+    // Loops, not the generator: a metrics scrape counts every connection (10,000 and more).
+    for (const subs of this.subscribers.values()) {
+      for (const sub of subs) {
+        if (sub.mode === 'long-poll') longPoll++;
+        else webSocket++;
+      }
     }
     return { longPollSubscriptions: longPoll, webSocketSubscriptions: webSocket, routeQueues: this.queues.size, commandsInFlight: this.inFlight.size };
   }
