@@ -20,13 +20,11 @@ export const AUDIT_FILTERS = { ...COMMAND_FILTERS, actor: 'actor', node: 'node',
 
 /** `--status success,failure`: each one of `statuses`, said with the valid ones when not. */
 export function statusListOf(statuses: readonly string[]): (text: string) => string {
-  return (text) => statusList(statuses, text);
-}
-
-function statusList(statuses: readonly string[], text: string): string {
-  const unknown = text.split(',').filter((s) => !statuses.includes(s.trim()));
-  if (unknown.length > 0) throw new InvalidArgumentError(`A status is one of ${statuses.join(', ')} (not ${unknown.map((s) => `"${s}"`).join(', ')}).`);
-  return text;
+  return (text) => {
+    const unknown = text.split(',').filter((s) => !statuses.includes(s.trim()));
+    if (unknown.length > 0) throw new InvalidArgumentError(`A status is one of ${statuses.join(', ')} (not ${unknown.map((s) => `"${s}"`).join(', ')}).`);
+    return text;
+  };
 }
 
 /** The filter options as parsed (return types spelled out: see withTlsOptions). */

@@ -4,7 +4,7 @@ import type { Clock } from './clock.js';
 import type { CommandTable } from './command-table.js';
 import type { LiveCommand } from './live-command.js';
 import { RouteQueue } from './route-queue.js';
-import type { Subscription } from './subscription.js';
+import type { Subscription, SubscriptionMode } from './subscription.js';
 
 export interface DispatcherOptions {
   clock: Clock;
@@ -23,6 +23,8 @@ export class Dispatcher {
   private readonly queues = new Map<string, RouteQueue>();
   private readonly subscribers = new Map<string, Set<Subscription>>();
   private readonly subscriptions = new Map<string, Subscription>();
+  /** How many of `subscriptions` each transport has: a metrics scrape reads it, and must not walk 10,000 connections. */
+  private readonly attached: Record<SubscriptionMode, number> = { 'long-poll': 0, websocket: 0 };
   /** Per command handed to a connection and not yet confirmed or failed: that subscription. */
   private readonly inFlight = new Map<string, Subscription>();
   private readonly dirtyRoutes = new Set<string>();
@@ -49,6 +51,7 @@ export class Dispatcher {
     let subs = this.subscribers.get(sub.route);
     if (!subs) this.subscribers.set(sub.route, (subs = new Set()));
     subs.add(sub);
+    if (!this.subscriptions.has(sub.id)) this.attached[sub.mode]++;
     this.subscriptions.set(sub.id, sub);
     this.markDirty(sub.route);
   }
@@ -58,6 +61,7 @@ export class Dispatcher {
     const subs = this.subscribers.get(sub.route);
     subs?.delete(sub);
     if (subs?.size === 0) this.subscribers.delete(sub.route);
+    if (this.subscriptions.get(sub.id) === sub) this.attached[sub.mode]--;
     this.subscriptions.delete(sub.id);
   }
 
@@ -159,16 +163,8 @@ export class Dispatcher {
   }
 
   stats() {
-    let longPoll = 0;
-    let webSocket = 0;
-    // Loops, not the generator: a metrics scrape counts every connection (10,000 and more).
-    for (const subs of this.subscribers.values()) {
-      for (const sub of subs) {
-        if (sub.mode === 'long-poll') longPoll++;
-        else webSocket++;
-      }
-    }
-    return { longPollSubscriptions: longPoll, webSocketSubscriptions: webSocket, routeQueues: this.queues.size, commandsInFlight: this.inFlight.size };
+    const attached = this.attached;
+    return { longPollSubscriptions: attached['long-poll'], webSocketSubscriptions: attached.websocket, routeQueues: this.queues.size, commandsInFlight: this.inFlight.size };
   }
 
   /** Hands a route's pending commands, oldest first, to its subscribers: each command to exactly one. */

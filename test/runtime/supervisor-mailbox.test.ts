@@ -112,14 +112,21 @@ describe('SupervisorMailbox', () => {
     assert.deepEqual(direct, ['submit:SUBMIT', 'submit returns', 'wake:WAKE', 'shed:SHED', 'observe:OBSERVED', 'confirm:CONFIRMED']);
   });
 
-  test('an event that moves the supervisor goes through the actor, and a stopped one refuses requests', async () => {
+  test('outside running, events go through the actor: a starting supervisor refuses by its root transition, a stopped one by the mailbox', async () => {
     const log: string[] = [];
-    const actor = await running(recordingSupervisor(log));
-    const mailbox = new SupervisorMailbox(actor, { throughActor: false, onError: () => {} });
+    let recovered!: () => void;
+    const machine = recordingSupervisor(log).provide({ actors: { recover: fromPromise(() => new Promise<void>((resolve) => (recovered = resolve))) } });
+    const actor = createActor(machine);
+    actor.start();
+    const mailbox = new SupervisorMailbox(actor, { throughActor: false, onError: (error) => assert.fail(String(error)) });
+    void mailbox.ask('SUBMIT', null as never);
+    assert.deepEqual(log, ['refuse:SUBMIT']);
+    recovered();
+    await new Promise<void>((resolve) => actor.subscribe((s) => s.value === 'running' && resolve()));
     actor.send({ type: 'STOP' });
     await new Promise<void>((resolve) => actor.subscribe({ complete: resolve }));
     await assert.rejects(mailbox.ask('SUBMIT', null as never), { code: 'COURIER_ERR_SHUTTING_DOWN' });
-    assert.deepEqual(log, []);
+    assert.deepEqual(log, ['refuse:SUBMIT']);
   });
 
   test('an action that throws stops the supervisor, as the actor would: the error is reported and later requests are refused', async () => {

@@ -201,7 +201,11 @@ export class BulkWriter {
    */
   private async applyMemberships(memberships: { change: MembershipChange; command: AuditCommandFields }[]): Promise<void> {
     const perAgent = new Map<string, { change: MembershipChange; command: AuditCommandFields }[]>();
-    for (const membership of memberships) perAgent.set(membership.change.agent_id, [...(perAgent.get(membership.change.agent_id) ?? []), membership]);
+    for (const membership of memberships) {
+      const changes = perAgent.get(membership.change.agent_id);
+      if (changes) changes.push(membership);
+      else perAgent.set(membership.change.agent_id, [membership]);
+    }
     const agents = [...perAgent.values()];
     for (let i = 0; i < agents.length; i += MEMBERSHIP_WRITES_AT_ONCE) {
       await Promise.all(
