@@ -9,6 +9,11 @@ import { listenOnSocket } from './http/unix-socket.js';
 import { createAdminApi } from './admin-api/admin-api.js';
 import type { ComponentPlugin } from './admin-api/component-routes.js';
 import { createAgentsApi } from './agents-api/agents-api.js';
+import { AgentEnrollment } from './agents-api/agent-enrollment.js';
+import { EnrollmentRefusals } from './agents-api/enrollment-refusals.js';
+import { startRegistrationSweep } from './agents-api/registration-sweep.js';
+import { agentRoute } from './domain/command.js';
+import { localSupervisorPort } from './runtime/supervisor-port.js';
 import { errors } from './errors.js';
 import { createLogger } from './logger.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
@@ -216,30 +221,44 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     () => components.close(),
   );
   // Agents API (TCP): long-poll, results, WebSocket.
+  const enrollmentRefusals = new EnrollmentRefusals({ store: operators, node: config.node, now: () => clock.now(), logger });
+  // After the listeners, before the store: held-back refusals are written as their summaries.
+  undo.push(() => enrollmentRefusals.close());
+  const enrollment = new AgentEnrollment({ enrollmentTokens, enrollmentRefusals, clientCertificates: tls?.clientCertificates(), logger });
   const {
     app: comms,
     webSocket,
     stopAccepting: stopAgentRequests,
   } = await createAgentsApi({
-    ...common,
+    logger,
+    bodyLimit: config.bodyLimit,
+    requestTimeoutMs: config.requestTimeout,
+    supervisor: localSupervisorPort(supervisor),
+    agents,
     tokens,
-    operators,
+    enrollment,
+    counters: metrics,
+    metrics: metrics.registry,
+    health,
     node: config.node,
     now: () => clock.now(),
     maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
     authFailuresPerMinute: config.authFailuresPerMinute,
     longPollTimeoutMs: config.longPollTimeout,
-    registrationSweepMs: store.kind === 'opensearch' ? config.pollInterval : undefined,
     wsPingIntervalMs: config.wsPingInterval,
     webSocketLimits: { maxInFlight: config.wsMaxInFlight, maxBufferedBytes: config.wsMaxBufferedBytes, stallTimeoutMs: config.wsStallTimeout },
     tls: tls?.serverOptions(true),
     mutualTls: tls?.mutual ?? false,
-    clientCertificates: tls?.clientCertificates(),
   });
   undo.push(
     () => comms.close(),
     () => webSocket.close(),
   );
+  // An agent removed here loses its open long-polls and sockets at once, not only its next request.
+  const stopWatchingRemovals = agents.onRemoved((agentId) => supervisor.revoke(agentRoute(agentId)));
+  // On a shared store, removals made through other nodes are found by a sweep.
+  const stopSweeping = store.kind === 'opensearch' ? startRegistrationSweep({ agents, supervisor, logger, intervalMs: config.pollInterval }) : () => {};
+  undo.push(stopWatchingRemovals, stopSweeping);
   // Management API (TCP, API keys): operators anywhere.
   const management = await createManagementApi({
     ...common,
@@ -343,6 +362,9 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
         webSocket.close();
         tls?.close();
         await Promise.allSettled([admin.close(), comms.close(), management.close(), inspector?.close()]);
+        stopWatchingRemovals();
+        stopSweeping();
+        await enrollmentRefusals.close();
         // The components' hooks last: the socket hands them no more requests.
         await components.close();
         try {

@@ -10,6 +10,9 @@ export interface MetricsSources {
   stats(): { liveCommands: number; longPollSubscriptions: number; webSocketSubscriptions: number; longPollAnswersAwaitingAck: number };
 }
 
+/** The refusal counters, which the APIs (and the connection workers, through the primary) add to. */
+export type RefusalCounters = Pick<Metrics, 'countRefusal' | 'countConnectionRefused' | 'countAuthenticationThrottled'>;
+
 /** Courier's Prometheus metrics, in a registry of its own (several instances may share a process in tests). */
 export class Metrics {
   readonly registry = new Registry();

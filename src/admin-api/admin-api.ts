@@ -66,7 +66,7 @@ export async function createAdminApi(deps: AdminApiDeps) {
   registerAgentAdminRoutes(app, deps.agents, deps.node);
   registerKeyRoutes(app, deps.keys);
   registerEnrollmentTokenRoutes(app, deps.enrollmentTokens);
-  registerOperationalRoutes(app, deps.health, deps.metrics);
+  registerOperationalRoutes(app, deps.health, deps.metrics.registry);
   // The operators' read routes too (list, fan-out summaries, audit, live stream), unrestricted here.
   registerQueryRoutes(app, deps.operators, () => UNRESTRICTED, { listRoute: false });
   registerEventStream(app, supervisor, deps.operators, () => UNRESTRICTED);

@@ -8,8 +8,11 @@ import { errors } from '../errors.js';
 import { assertResultsWithinLimits } from '../domain/json-limits.js';
 import type { AgentTokens } from '../auth/agent-tokens.js';
 import type { AgentRegistry } from '../auth/agent-registry.js';
+
+/** What the agents API reads and records of agents' registrations. */
+export type AgentLookup = Pick<AgentRegistry, 'authenticate' | 'registration' | 'touch'>;
 import { RefusalReason } from '../auth/refusal-reason.js';
-import type { Supervisor } from '../runtime/supervisor.js';
+import type { SupervisorPort } from '../runtime/supervisor-port.js';
 import type { HttpApp } from '../http/app.js';
 import type { AuthenticationGuard } from '../http/authentication-guard.js';
 import { holdLongPoll, parseAck } from '../http/long-poll.js';
@@ -20,8 +23,8 @@ import { CommandsBody, ErrorBody, errorResponses, LongPollQuery, NoQuery, Result
 import { AuthenticationBody } from './schemas.js';
 
 export interface AgentRoutesDeps {
-  supervisor: Supervisor;
-  agents: AgentRegistry;
+  supervisor: SupervisorPort;
+  agents: AgentLookup;
   tokens: AgentTokens;
   longPollTimeoutMs: number;
   /** Throttles failed authentications (per address and per agent id). */

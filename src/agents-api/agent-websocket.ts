@@ -8,7 +8,7 @@ import { Type } from 'typebox';
 import { agentRoute } from '../domain/command.js';
 import { assertResultsWithinLimits } from '../domain/json-limits.js';
 import { CourierError, errors, toErrorBody } from '../errors.js';
-import type { Subscription } from '../runtime/subscription.js';
+import type { PortSubscription } from '../runtime/supervisor-port.js';
 import { authenticatedAgent, type AgentRoutesDeps, type AuthenticatedAgent } from './agent-routes.js';
 import { endWithError } from '../http/raw-error.js';
 import { MAX_RESULTS_PER_REPORT, ResultFields, ResultSchema } from '../http/schemas.js';
@@ -121,13 +121,13 @@ export class AgentWebSocket {
     const route = agentRoute(agentId);
     ws.isAlive = true;
     ws.on('pong', () => (ws.isAlive = true));
-    let sub: Subscription | undefined;
+    let sub: PortSubscription | undefined;
     const flow = new WebSocketFlow(ws, this.options.limits, {
-      inFlight: () => sub?.inFlight.size ?? 0,
+      inFlight: () => sub?.inFlightCount ?? 0,
       resumed: () => supervisor.wake(route),
       // What it held unacked goes back to pending on close, for the agent's other connections.
       stalled: () => {
-        logger.warn({ agentId, bufferedBytes: ws.bufferedAmount, inFlight: sub?.inFlight.size }, 'agent websocket stalled at its bound: closed');
+        logger.warn({ agentId, bufferedBytes: ws.bufferedAmount, inFlight: sub?.inFlightCount }, 'agent websocket stalled at its bound: closed');
         ws.terminate();
       },
     });
@@ -179,7 +179,7 @@ export class AgentWebSocket {
     });
   }
 
-  private async onFrame(flow: WebSocketFlow, sub: Subscription, agentId: string, data: RawData, isBinary: boolean): Promise<void> {
+  private async onFrame(flow: WebSocketFlow, sub: PortSubscription, agentId: string, data: RawData, isBinary: boolean): Promise<void> {
     if (isBinary) throw errors.VALIDATION('Binary frames are not accepted; send JSON text');
     let frame: unknown;
     try {
@@ -194,7 +194,7 @@ export class AgentWebSocket {
     const { supervisor } = this.options;
     if (!supervisor.running) throw errors.SHUTTING_DOWN();
     if (frame.type === 'ack') {
-      supervisor.confirm(sub, awaitingAck(sub, frame.ids));
+      await supervisor.acknowledge(sub, frame.ids);
       flow.settled();
       return;
     }
@@ -204,8 +204,7 @@ export class AgentWebSocket {
         ? [{ document_id: frame.document_id, code: frame.code, message: frame.message, ...(frame.data !== undefined ? { data: frame.data } : {}) }]
         : frame.results;
     assertResultsWithinLimits(reports, frame.type === 'result' ? () => 'result' : (i) => `results.${i}`);
-    const acked =
-      frame.type === 'results' && frame.ack !== undefined && frame.ack.length > 0 ? { subscription: sub, documentIds: acksWithResults(sub, frame.ack, reports) } : undefined;
+    const acked = frame.type === 'results' && frame.ack !== undefined ? { subscription: sub, documentIds: frame.ack } : undefined;
     // The acks and the results in one event: delivered first, then the results.
     const outcomes = await supervisor.reportResults(reports, agentRoute(agentId), `agent:${agentId}`, acked);
     // A result also takes its command off the socket, acked or not.
@@ -235,26 +234,4 @@ export class AgentWebSocket {
     };
     slice(0);
   }
-}
-
-/** The commands named, if every one is in flight on this connection; else none is taken (all or nothing). */
-function awaitingAck(sub: Subscription, ids: readonly string[]): Set<string> {
-  const named = new Set(ids);
-  const unknown = [...named].filter((id) => !sub.inFlight.has(id));
-  if (unknown.length > 0) throw errors.VALIDATION(`Not awaiting an ack on this connection: [${unknown.slice(0, 20).join(', ')}${unknown.length > 20 ? ', …' : ''}]`);
-  return named;
-}
-
-/**
- * The acks of a `results` frame that are to be confirmed. An ack of a command whose result is in the
- * same frame may name one no longer in flight here (an earlier frame's result ended it, a redelivery
- * raced it): its result takes it off the connection anyway, so it is passed over rather than refusing
- * the frame, whose other results would be lost with it. Any other ack not in flight refuses the frame.
- */
-function acksWithResults(sub: Subscription, ids: readonly string[], reports: readonly { document_id: string }[]): Set<string> {
-  const reported = new Set(reports.map((r) => r.document_id));
-  return awaitingAck(
-    sub,
-    ids.filter((id) => sub.inFlight.has(id) || !reported.has(id)),
-  );
 }

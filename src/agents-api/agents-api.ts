@@ -1,24 +1,20 @@
 import type { Logger } from 'pino';
 import { Type } from 'typebox';
-import type { Metrics } from '../metrics.js';
-import { agentRoute } from '../domain/command.js';
+import type { RefusalCounters } from '../metrics.js';
 import { errors } from '../errors.js';
 import { registerAgentRoutes, type AgentRoutesDeps } from './agent-routes.js';
-import { registerEnrollRoute, type EnrollRouteDeps } from './enroll-route.js';
-import { EnrollmentRefusals } from './enrollment-refusals.js';
-import type { EnrollmentTokens } from '../auth/enrollment-tokens.js';
-import type { OperatorStore } from '../store/operator-store.js';
+import { registerEnrollRoute } from './enroll-route.js';
+import type { Enrollment } from './agent-enrollment.js';
 import { AgentWebSocket, WEBSOCKET_PATH } from './agent-websocket.js';
 import { createHttpApp } from '../http/app.js';
 import type { TlsServerOptions } from '../tls/server-tls.js';
 import { AuthenticationGuard } from '../http/authentication-guard.js';
 import { AuthenticationFailures, logAuthenticationFailures } from '../http/authentication-failures.js';
 import { countRefusals, isRefusal } from '../http/refusal-metrics.js';
-import { registerOperationalRoutes, type Health } from '../http/operational-routes.js';
+import { registerOperationalRoutes, type Health, type MetricsSource } from '../http/operational-routes.js';
 import { errorResponses } from '../http/schemas.js';
 import { UnauthenticatedConnections } from '../http/unauthenticated-connections.js';
 import type { WebSocketLimits } from './websocket-flow.js';
-import { startRegistrationSweep } from './registration-sweep.js';
 import { LongPollPresence } from './long-poll-presence.js';
 
 export interface AgentsApiDeps extends Omit<AgentRoutesDeps, 'guard' | 'authenticated' | 'presence'> {
@@ -27,21 +23,18 @@ export interface AgentsApiDeps extends Omit<AgentRoutesDeps, 'guard' | 'authenti
   requestTimeoutMs: number;
   /** HTTPS options; absent: plain HTTP (`--insecure-http`). */
   tls?: TlsServerOptions | undefined;
-  /** Signs the certificate requests of enrolling agents (mutual TLS with the client CA's key). */
-  clientCertificates?: EnrollRouteDeps['clientCertificates'];
   maxUnauthenticatedPerAddress: number;
   authFailuresPerMinute: number;
   wsPingIntervalMs: number;
   webSocketLimits: WebSocketLimits;
-  metrics: Metrics;
-  health: () => Health;
-  enrollmentTokens: EnrollmentTokens;
-  /** Where refused enrollments are recorded (the audit trail). */
-  operators: OperatorStore;
+  /** Where refusals are counted. */
+  counters: RefusalCounters;
+  /** What `/metrics` serves: the node's metrics. */
+  metrics: MetricsSource;
+  health: () => Health | Promise<Health>;
+  enrollment: Enrollment;
   node: string;
   now: () => number;
-  /** On a store shared by several nodes: how often the connected agents' registrations are checked (see `startRegistrationSweep`). */
-  registrationSweepMs?: number | undefined;
 }
 
 /** The agents' API (Wazuh Communications API compatible) and its WebSocket. */
@@ -65,16 +58,16 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
     api: 'agents',
     maxPerAddress: deps.maxUnauthenticatedPerAddress,
     logger: deps.logger,
-    metrics: deps.metrics,
+    metrics: deps.counters,
   });
   unauthenticated.attach(app.server);
-  countRefusals(app, deps.metrics, 'agents');
+  countRefusals(app, deps.counters, 'agents');
   const guard = new AuthenticationGuard({
     api: 'agents',
     failuresPerMinute: deps.authFailuresPerMinute,
     failure: errors.INVALID_KEY,
     logger: deps.logger,
-    metrics: deps.metrics,
+    metrics: deps.counters,
     now: deps.now,
   });
   app.addHook('onClose', async () => guard.close());
@@ -83,15 +76,7 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
   const presence = new LongPollPresence({ node: deps.node, logger: deps.logger, now: deps.now });
   app.addHook('onClose', async () => presence.close());
   registerAgentRoutes(app, { ...deps, guard, authenticated: unauthenticated.authenticated, presence });
-  const enrollmentRefusals = new EnrollmentRefusals({ store: deps.operators, node: deps.node, now: deps.now, logger: deps.logger });
-  // Before the store closes (courier closes it after this listener): held-back refusals are summarized.
-  app.addHook('onClose', async () => enrollmentRefusals.close());
-  registerEnrollRoute(app, {
-    enrollmentTokens: deps.enrollmentTokens,
-    enrollmentRefusals,
-    authenticated: unauthenticated.authenticated,
-    clientCertificates: deps.clientCertificates,
-  });
+  registerEnrollRoute(app, { enrollment: deps.enrollment, authenticated: unauthenticated.authenticated });
   registerOperationalRoutes(app, deps.health, deps.metrics);
   app.get(
     WEBSOCKET_PATH,
@@ -114,22 +99,11 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
     limits: deps.webSocketLimits,
     authenticated: unauthenticated.authenticated,
     onRefused: (error, request) => {
-      if (isRefusal(error)) deps.metrics.countRefusal('agents', error.code);
+      if (isRefusal(error)) deps.counters.countRefusal('agents', error.code);
       failures.record(error, request.socket.remoteAddress ?? '', `GET ${WEBSOCKET_PATH}`);
     },
   });
   webSocket.attach(app.server);
-  // An agent removed here loses its open long-poll and sockets at once, not only its next request.
-  const stopWatching = deps.agents.onRemoved((agentId) => deps.supervisor.revoke(agentRoute(agentId)));
-  // On a shared store, removals made through other nodes are found by a sweep.
-  const stopSweeping =
-    deps.registrationSweepMs === undefined
-      ? () => {}
-      : startRegistrationSweep({ agents: deps.agents, supervisor: deps.supervisor, logger: deps.logger, intervalMs: deps.registrationSweepMs });
-  app.addHook('onClose', async () => {
-    stopWatching();
-    stopSweeping();
-  });
   /** The first step of a shutdown: no new connection, request or upgrade; open long-polls and sockets stay for the drain to answer. */
   const stopAccepting = (): void => {
     accepting = false;

@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { CourierError } from '../errors.js';
 import { RefusalThrottle, type RefusalSummary } from '../http/refusal-throttle.js';
@@ -47,12 +46,12 @@ export class EnrollmentRefusals {
   }
 
   /** Records a refused enrollment (unless one of its kind was recorded within the window). Never throws. */
-  async record(request: FastifyRequest, error: CourierError, tokenId: string | null): Promise<void> {
+  async record(address: string, error: CourierError, tokenId: string | null): Promise<void> {
     const reason = `${error.message} (${error.code})`;
     // One kind per token: the refusals of one token (e.g. expired, still in a provisioning script) are not hidden by another's.
-    if (!this.throttle.admit({ address: request.ip, route: ROUTE, reason: tokenId ? `${reason}, token ${tokenId}` : reason })) return;
-    this.options.logger.warn({ address: request.ip, code: error.code, token: tokenId, reason: error.message }, 'agent enrollment refused');
-    await this.track(this.write(actorOf(tokenId), `${ROUTE}: ${reason} from ${request.ip}`));
+    if (!this.throttle.admit({ address, route: ROUTE, reason: tokenId ? `${reason}, token ${tokenId}` : reason })) return;
+    this.options.logger.warn({ address, code: error.code, token: tokenId, reason: error.message }, 'agent enrollment refused');
+    await this.track(this.write(actorOf(tokenId), `${ROUTE}: ${reason} from ${address}`));
   }
 
   /** Shutdown: the refusals held back so far are written as their summaries. */

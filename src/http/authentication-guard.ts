@@ -2,7 +2,7 @@ import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import { AuthThrottle } from '../auth/auth-throttle.js';
 import { CourierError, errors } from '../errors.js';
-import type { Metrics } from '../metrics.js';
+import type { RefusalCounters } from '../metrics.js';
 
 // In the HTTP kernel: agents (agents-api/) and operators' keys (management/) are both throttled.
 
@@ -20,7 +20,7 @@ export interface AuthenticationGuardOptions {
   /** The error a wrong credential is answered with: only those count as failures. */
   failure: { code: string };
   logger: Logger;
-  metrics: Metrics;
+  metrics: RefusalCounters;
   now: () => number;
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { errors, toErrorBody } from '../errors.js';
-import type { Supervisor } from '../runtime/supervisor.js';
+import type { SupervisorPort } from '../runtime/supervisor-port.js';
 
 // In the HTTP kernel: agents (agents-api/) and server components (admin-api/) both long-poll.
 
@@ -40,7 +40,13 @@ export interface LongPollOptions {
  * agent that does not acknowledge, that is delivery; one that does confirms on its next poll.
  * If the client goes away before, they go back to pending.
  */
-export function holdLongPoll(supervisor: Supervisor, reply: FastifyReply, route: string, who: string, options: LongPollOptions): FastifyReply {
+export function holdLongPoll(
+  supervisor: Pick<SupervisorPort, 'subscribe' | 'unsubscribe' | 'written'>,
+  reply: FastifyReply,
+  route: string,
+  who: string,
+  options: LongPollOptions,
+): FastifyReply {
   const raw = reply.raw;
   const expiresInMs = options.expiresInMs ?? Infinity;
   const sub = supervisor.subscribe(

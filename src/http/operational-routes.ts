@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import type { Metrics } from '../metrics.js';
+import type { Registry } from 'prom-client';
 import type { HttpApp } from './app.js';
 import { errorResponses } from './schemas.js';
 
@@ -11,13 +11,16 @@ export interface Health {
 
 const HealthBody = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]) }, { additionalProperties: true });
 
+/** Where `/metrics` reads its text (a prom-client registry, or one read from another process). */
+export type MetricsSource = Pick<Registry, 'contentType' | 'metrics'>;
+
 /** `GET /healthz` and `GET /metrics` (Prometheus text format). */
-export function registerOperationalRoutes(app: HttpApp, health: () => Health, metrics: Metrics): void {
+export function registerOperationalRoutes(app: HttpApp, health: () => Health | Promise<Health>, metrics: MetricsSource): void {
   app.get(
     '/healthz',
     { schema: { tags: ['operations'], summary: 'Readiness', response: { 200: HealthBody, 503: HealthBody } }, config: { public: true } },
     async (_request, reply) => {
-      const { ready, ...details } = health();
+      const { ready, ...details } = await health();
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', ...details });
     },
   );
@@ -33,6 +36,6 @@ export function registerOperationalRoutes(app: HttpApp, health: () => Health, me
       // Counts of the whole fleet: on the management API, for a key without a scope only.
       config: { permission: 'audit:read', fleetWide: true },
     },
-    async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+    async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()),
   );
 }

@@ -1,11 +1,11 @@
 import { CourierError } from '../errors.js';
-import type { Metrics } from '../metrics.js';
+import type { RefusalCounters } from '../metrics.js';
 import type { HttpApp } from './app.js';
 
 // In the HTTP kernel: both TCP listeners (agents-api/, management/) count their refusals.
 
 /** Counts every 401 and 403 an API answers (`courier_refusals_total`), whether or not it is audited. */
-export function countRefusals(app: HttpApp, metrics: Metrics, api: 'agents' | 'management'): void {
+export function countRefusals(app: HttpApp, metrics: RefusalCounters, api: 'agents' | 'management'): void {
   app.addHook('onError', async (_request, _reply, error) => {
     if (isRefusal(error)) metrics.countRefusal(api, error.code);
   });

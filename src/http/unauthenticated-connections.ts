@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { errors } from '../errors.js';
-import type { Metrics } from '../metrics.js';
+import type { RefusalCounters } from '../metrics.js';
 import { closeWithError } from './raw-error.js';
 
 // In the HTTP kernel: both TCP listeners (agents-api/, management/) cap them.
@@ -14,7 +14,7 @@ export interface UnauthenticatedConnectionsOptions {
   api: 'agents' | 'management';
   maxPerAddress: number;
   logger: Logger;
-  metrics: Metrics;
+  metrics: RefusalCounters;
 }
 
 /**

@@ -122,7 +122,7 @@ export async function createManagementApi(deps: ManagementApiDeps) {
   await app.register(fastifySwaggerUi, { routePrefix: DOCS_PREFIX });
   const policy = scopedCommandPolicy(access, deps.store);
 
-  registerOperationalRoutes(app, deps.health, deps.metrics);
+  registerOperationalRoutes(app, deps.health, deps.metrics.registry);
   registerCommandRoutes(app, deps.supervisor, policy);
   registerJobRoutes(app, deps.jobs, deps.clock, scopedJobPolicy(access, deps.store));
   const scopeOf = (request: FastifyRequest) => access.principal(request).scope;

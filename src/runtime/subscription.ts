@@ -74,6 +74,10 @@ export class Subscription {
     return this.lifecycle.inFlight;
   }
 
+  get inFlightCount(): number {
+    return this.lifecycle.inFlight.size;
+  }
+
   /** Ended: it is handed nothing more. */
   get closed(): boolean {
     return !this.lifecycle.active;

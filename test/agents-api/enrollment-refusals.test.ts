@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FastifyRequest } from 'fastify';
 import pino from 'pino';
 import { errors } from '../../src/errors.js';
 import { EnrollmentRefusals } from '../../src/agents-api/enrollment-refusals.js';
@@ -12,11 +11,9 @@ test('refusals of one kind are recorded once, the rest summarized under the same
   const store = { recordRefusal: async (record: RefusalRecord) => void written.push(record) } as unknown as OperatorStore;
   let now = 1_000_000;
   const refusals = new EnrollmentRefusals({ store, node: 'n1', now: () => now, logger: pino({ level: 'silent' }), windowMs: 60_000 });
-  const from = (ip: string) => ({ ip }) as FastifyRequest;
-
-  for (let i = 0; i < 3; i++) await refusals.record(from('10.0.0.1'), errors.INVALID_ENROLLMENT_TOKEN('expired'), '00000000000000aa');
-  await refusals.record(from('10.0.0.1'), errors.INVALID_ENROLLMENT_TOKEN('expired'), '00000000000000bb');
-  for (let i = 0; i < 4; i++) await refusals.record(from('10.0.0.2'), errors.INVALID_ENROLLMENT_TOKEN(), null);
+  for (let i = 0; i < 3; i++) await refusals.record('10.0.0.1', errors.INVALID_ENROLLMENT_TOKEN('expired'), '00000000000000aa');
+  await refusals.record('10.0.0.1', errors.INVALID_ENROLLMENT_TOKEN('expired'), '00000000000000bb');
+  for (let i = 0; i < 4; i++) await refusals.record('10.0.0.2', errors.INVALID_ENROLLMENT_TOKEN(), null);
   assert.deepEqual(
     written.map((r) => [r.actor, r.detail]),
     [
