@@ -16,6 +16,7 @@ import { runScaleOut } from './scenarios/scale-out.js';
 import { runRawFloor } from './scenarios/raw-floor.js';
 import { runWebSocket } from './scenarios/websocket.js';
 import { runTlsWebSocket } from './scenarios/tls-websocket.js';
+import { runWorkers } from './scenarios/workers.js';
 
 async function main(argv: string[]): Promise<number> {
   let plan: Plan | null;
@@ -56,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
       const ws = await runWebSocket(ctx);
       await runRawFloor(ctx, ws);
     }
+    if (plan.scenarios.has('workers')) await runWorkers(ctx);
     if (plan.scenarios.has('tls-websocket')) await runTlsWebSocket(ctx);
     if (plan.scenarios.has('long-poll')) await runLongPoll(ctx);
     if (plan.scenarios.has('live-commands')) await runLiveCommands(ctx);

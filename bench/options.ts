@@ -23,12 +23,13 @@ Options:
   --cpu-prof <dir>        write courier's CPU profile and sampling heap profile of each measured
                           phase to <dir>, and print its top functions by self time and its top
                           allocation sites
-  --only <list>           run only these scenarios (comma-separated): websocket, tls-websocket, long-poll,
-                          live-commands, indexer, scale-out, auth (the raw floor and the jobs run with websocket)
+  --only <list>           run only these scenarios (comma-separated): websocket, workers, tls-websocket,
+                          long-poll, live-commands, indexer, scale-out, auth (the raw floor and the jobs run
+                          with websocket; workers is websocket's throughput on a courier with --workers 2)
   -h, --help              this help`;
 
-export type Scenario = 'websocket' | 'tls-websocket' | 'long-poll' | 'live-commands' | 'indexer' | 'scale-out' | 'auth';
-const SCENARIOS: Scenario[] = ['websocket', 'tls-websocket', 'long-poll', 'live-commands', 'indexer', 'scale-out', 'auth'];
+export type Scenario = 'websocket' | 'workers' | 'tls-websocket' | 'long-poll' | 'live-commands' | 'indexer' | 'scale-out' | 'auth';
+const SCENARIOS: Scenario[] = ['websocket', 'workers', 'tls-websocket', 'long-poll', 'live-commands', 'indexer', 'scale-out', 'auth'];
 
 export interface Plan {
   quick: boolean;

@@ -58,6 +58,21 @@ const child = spawn(process.execPath, ['--enable-source-maps', '--test', ...repo
   cwd: root,
   env,
 });
-const status = await new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+let status = await new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+
+// The agents API's tests once more, every courier serving its agents through two connection
+// workers (--workers 2): the same behaviour is required of both modes. In a whole run only.
+const WITH_WORKERS = ['dist/test/agents-api/', 'dist/test/e2e/tls.test.js', 'dist/test/e2e/crash-recovery.test.js', 'dist/test/e2e/idempotent-retry.test.js'];
+const workerFiles = only.length === 0 ? files.filter((f) => WITH_WORKERS.some((w) => relative(root, f).startsWith(w))) : [];
+if (workerFiles.length > 0) {
+  console.log(`\n# the agents API's tests again, with --workers 2 (${workerFiles.length} files)`);
+  const again = spawn(process.execPath, ['--enable-source-maps', '--test', ...reporter, ...timeout, ...flags, ...workerFiles], {
+    stdio: 'inherit',
+    cwd: root,
+    env: { ...env, COURIER_TEST_WORKERS: '2' },
+  });
+  const workersStatus = await new Promise((resolve) => again.once('exit', (code) => resolve(code ?? 1)));
+  if (status === 0) status = workersStatus;
+}
 await openSearch?.stop();
 process.exit(status);

@@ -56,6 +56,13 @@ export const OPTIONS = {
     kind: 'int',
     describe: 'Failed authentications allowed per source address, and per agent id, each minute; past it, 429 with a back-off that doubles',
   },
+  workers: {
+    flag: 'workers',
+    kind: 'int',
+    max: 64,
+    describe:
+      "Processes that serve agents' connections (TLS, HTTP, WebSocket frames, token checks): 1, courier's own; more, processes of their own handing what agents send to courier's one supervisor",
+  },
   wsMaxInFlight: { flag: 'ws-max-in-flight', kind: 'int', describe: 'Most commands pushed to one WebSocket and not yet acked; past it, they wait' },
   wsMaxBufferedBytes: { flag: 'ws-max-buffered-bytes', kind: 'int', describe: 'Most bytes buffered for one WebSocket; past it, commands wait' },
   wsStallTimeout: {
@@ -154,6 +161,8 @@ export interface Config {
   requestTimeout: number;
   maxUnauthenticatedPerAddress: number;
   authFailuresPerMinute: number;
+  /** Processes serving agents' connections: 1 is this one; more are connection workers (src/workers/). */
+  workers: number;
   wsMaxInFlight: number;
   wsMaxBufferedBytes: number;
   /** ms */
@@ -217,6 +226,7 @@ const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string 
   authFailuresPerMinute: 15,
   // An agent that reads acks each frame as it arrives and holds far less; a stuck socket costs at most
   // this much (its commands wait for the agent's other connections), and is closed after a minute.
+  workers: 1,
   wsMaxInFlight: 1000,
   wsMaxBufferedBytes: 1_048_576,
   wsStallTimeout: 60_000,

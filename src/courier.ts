@@ -35,7 +35,9 @@ import { createStore } from './store/create-store.js';
 import type { CommandStore } from './store/store.js';
 import type { OperatorStore } from './store/operator-store.js';
 import type { Server as TlsServer } from 'node:tls';
-import { ServerTls } from './tls/server-tls.js';
+import { ServerTls, type TlsServerOptions } from './tls/server-tls.js';
+import { ConnectionWorkers } from './workers/connection-workers.js';
+import { AuthenticationGuard } from './http/authentication-guard.js';
 
 export type { ComponentPlugin } from './admin-api/component-routes.js';
 
@@ -225,6 +227,17 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   // After the listeners, before the store: held-back refusals are written as their summaries.
   undo.push(() => enrollmentRefusals.close());
   const enrollment = new AgentEnrollment({ enrollmentTokens, enrollmentRefusals, clientCertificates: tls?.clientCertificates(), logger });
+  // Here, beside the registrations, whichever process serves the connection: the counts hold for the whole node.
+  const guard = new AuthenticationGuard({
+    api: 'agents',
+    failuresPerMinute: config.authFailuresPerMinute,
+    failure: errors.INVALID_KEY,
+    logger,
+    metrics,
+    now: () => clock.now(),
+  });
+  undo.push(() => guard.close());
+  const authenticate = (address: string, agentId: string, key: string) => guard.attempt(address, agentId, () => agents.authenticate(agentId, key));
   const {
     app: comms,
     webSocket,
@@ -235,6 +248,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     requestTimeoutMs: config.requestTimeout,
     supervisor: localSupervisorPort(supervisor),
     agents,
+    authenticate,
     tokens,
     enrollment,
     counters: metrics,
@@ -243,7 +257,6 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     node: config.node,
     now: () => clock.now(),
     maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
-    authFailuresPerMinute: config.authFailuresPerMinute,
     longPollTimeoutMs: config.longPollTimeout,
     wsPingIntervalMs: config.wsPingInterval,
     webSocketLimits: { maxInFlight: config.wsMaxInFlight, maxBufferedBytes: config.wsMaxBufferedBytes, stallTimeoutMs: config.wsStallTimeout },
@@ -254,6 +267,24 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     () => comms.close(),
     () => webSocket.close(),
   );
+  // With --workers N (N > 1), processes of their own serve the agents' connections with the same API;
+  // this process's agents API is then only built for its OpenAPI document.
+  const workers =
+    config.workers > 1
+      ? await ConnectionWorkers.start({
+          count: config.workers,
+          init: {
+            config,
+            tls: tls?.serverOptions(true),
+            mutualTls: tls?.mutual ?? false,
+            tokenKeys: config.tokenKeys === undefined ? { dataDir: config.dataDir } : { keySetFile: config.tokenKeys },
+            tokenLifetimeS: deps.tokenLifetimeS,
+          },
+          services: { supervisor: localSupervisorPort(supervisor), agents, authenticate, enrollment, health, metrics: metrics.registry, counters: metrics, logger },
+          logger,
+        })
+      : undefined;
+  if (workers) undo.push(() => workers.close());
   // An agent removed here loses its open long-polls and sockets at once, not only its next request.
   const stopWatchingRemovals = agents.onRemoved((agentId) => supervisor.revoke(agentRoute(agentId)));
   // On a shared store, removals made through other nodes are found by a sweep.
@@ -279,7 +310,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
   });
   undo.push(() => management.close());
   if (tls) {
-    tls.attach(comms.server as unknown as TlsServer, true);
+    tls.attach(workers ? { setSecureContext: (options) => workers.setSecureContext(options as TlsServerOptions) } : (comms.server as unknown as TlsServer), true);
     tls.attach(management.server as unknown as TlsServer, false);
     if (config.tlsCert) tls.watchFiles();
   }
@@ -287,13 +318,14 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
 
   await admin.ready();
   await listenOnSocket(config.socket, () => admin.listen({ path: config.socket }));
-  await comms.listen({ host: config.host, port: config.port });
+  const agentsAddress = workers
+    ? await workers.listen(config.host, config.port)
+    : await comms.listen({ host: config.host, port: config.port }).then(() => comms.server.address() as AddressInfo);
   await management.listen({ host: config.managementHost, port: config.managementPort });
   await inspector?.listen();
 
-  const address = comms.server.address() as AddressInfo;
   const scheme = tls ? 'https' : 'http';
-  const url = baseUrl(scheme, config.host, address.port);
+  const url = baseUrl(scheme, config.host, agentsAddress.port);
   const managementPort = (management.server.address() as AddressInfo).port;
   const managementUrl = baseUrl(scheme, config.managementHost, managementPort);
   consoleUrl = `${managementUrl}${CONSOLE_PATH}`;
@@ -326,6 +358,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     reloadTokenKeys: async () => {
       try {
         await tokens.reload();
+        workers?.reloadTokenKeys();
         logger.info({ keys: tokens.keyIds }, 'agent token keys reloaded');
       } catch (err) {
         logger.error({ err }, 'agent token keys not reloaded: the file cannot be used; the keys stay as they were');
@@ -349,6 +382,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
           // Then the agents stop getting in: what they send from now on is refused (503) for them to retry
           // elsewhere or after the restart, rather than met by a supervisor that is draining.
           stopAgentRequests();
+          await workers?.stopAccepting();
           await supervisor.stop();
         });
         let unwritten: ReturnType<typeof unwrittenAccount> | undefined;
@@ -356,14 +390,16 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
           unwritten = unwrittenAccount(supervisor.writeBacklog, supervisor.storeWriteProblem?.message ?? null);
           supervisor.abandonWrites(errors.SHUTTING_DOWN());
           stopAgentRequests();
+          await workers?.stopAccepting();
           await supervisor.stop();
         }
         await feed?.leave();
         webSocket.close();
         tls?.close();
-        await Promise.allSettled([admin.close(), comms.close(), management.close(), inspector?.close()]);
+        await Promise.allSettled([admin.close(), comms.close(), workers?.close(), management.close(), inspector?.close()]);
         stopWatchingRemovals();
         stopSweeping();
+        guard.close();
         await enrollmentRefusals.close();
         // The components' hooks last: the socket hands them no more requests.
         await components.close();

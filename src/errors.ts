@@ -245,3 +245,24 @@ export interface ErrorBody extends ErrorDetails {
 export function toErrorBody(error: CourierError): ErrorBody {
   return { message: error.message, code: error.wireCode ?? error.code, ...error.details };
 }
+
+/** An error as it crosses to another process (a connection worker and its primary): its fields, not its class. */
+export interface WireError {
+  code: string;
+  statusCode: number;
+  message: string;
+  wireCode?: number | undefined;
+  retryAfterS?: number | undefined;
+  details?: ErrorDetails | undefined;
+}
+
+/** What crosses for `error`; anything but a courier error crosses as an internal error (its detail stays in this process's log). */
+export function errorToWire(error: unknown): WireError {
+  const e = error instanceof CourierError ? error : errors.INTERNAL();
+  return { code: e.code, statusCode: e.statusCode, message: e.message, wireCode: e.wireCode, retryAfterS: e.retryAfterS, details: e.details };
+}
+
+/** The courier error that crossed as `wire`; `cause`: what it reported, as far as it could cross. */
+export function errorFromWire(wire: WireError, cause?: unknown): CourierError {
+  return new CourierError(wire.code, wire.statusCode, wire.message, { wireCode: wire.wireCode, retryAfterS: wire.retryAfterS, details: wire.details, cause });
+}

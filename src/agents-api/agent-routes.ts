@@ -10,11 +10,10 @@ import type { AgentTokens } from '../auth/agent-tokens.js';
 import type { AgentRegistry } from '../auth/agent-registry.js';
 
 /** What the agents API reads and records of agents' registrations. */
-export type AgentLookup = Pick<AgentRegistry, 'authenticate' | 'registration' | 'touch'>;
+export type AgentLookup = Pick<AgentRegistry, 'registration' | 'touch'>;
 import { RefusalReason } from '../auth/refusal-reason.js';
 import type { SupervisorPort } from '../runtime/supervisor-port.js';
 import type { HttpApp } from '../http/app.js';
-import type { AuthenticationGuard } from '../http/authentication-guard.js';
 import { holdLongPoll, parseAck } from '../http/long-poll.js';
 import { parseStatefulEvents } from './stateful-events.js';
 import type { LongPollPresence } from './long-poll-presence.js';
@@ -27,8 +26,11 @@ export interface AgentRoutesDeps {
   agents: AgentLookup;
   tokens: AgentTokens;
   longPollTimeoutMs: number;
-  /** Throttles failed authentications (per address and per agent id). */
-  guard: AuthenticationGuard;
+  /**
+   * Checks an agent's key, failed attempts throttled per address and per agent id (an
+   * `AuthenticationGuard`, in the process that holds the registrations); resolves to its registration.
+   */
+  authenticate(address: string, agentId: string, key: string): Promise<string>;
   /** A request on this connection presented valid credentials (for the cap on unauthenticated connections). */
   authenticated?: (socket: Socket) => void;
   /** Mutual TLS: every connection's client certificate must name the agent that uses it. */
@@ -81,7 +83,7 @@ export async function authenticatedAgent(
  * An agent is known only by its token; it can read and report only its own commands.
  */
 export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
-  const { supervisor, agents, tokens } = deps;
+  const { supervisor, tokens } = deps;
 
   app.post(
     '/api/v1/authentication',
@@ -97,7 +99,7 @@ export function registerAgentRoutes(app: HttpApp, deps: AgentRoutesDeps): void {
     async (request) => {
       const { uuid, key } = request.body;
       assertCertificateNames(deps, request.raw.socket, uuid);
-      const registration = await deps.guard.attempt(request.ip, uuid, () => agents.authenticate(uuid, key));
+      const registration = await deps.authenticate(request.ip, uuid, key);
       deps.authenticated?.(request.raw.socket);
       return { token: await tokens.issue(uuid, registration) };
     },

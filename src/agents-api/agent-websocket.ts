@@ -124,7 +124,8 @@ export class AgentWebSocket {
     let sub: PortSubscription | undefined;
     const flow = new WebSocketFlow(ws, this.options.limits, {
       inFlight: () => sub?.inFlightCount ?? 0,
-      resumed: () => supervisor.wake(route),
+      resumed: () => sub && supervisor.wake(sub),
+      congested: (over) => sub && supervisor.congested(sub, over),
       // What it held unacked goes back to pending on close, for the agent's other connections.
       stalled: () => {
         logger.warn({ agentId, bufferedBytes: ws.bufferedAmount, inFlight: sub?.inFlightCount }, 'agent websocket stalled at its bound: closed');
@@ -135,6 +136,8 @@ export class AgentWebSocket {
       sub = supervisor.subscribe(route, 'websocket', who, {
         push: (commands) => flow.send({ type: 'commands', commands }),
         room: (inFlight) => flow.room(inFlight),
+        maxInFlight: this.options.limits.maxInFlight,
+        hold: () => flow.hold(),
         drain: () => ws.close(1001, 'server shutting down'),
         // The agent was removed: its token no longer holds, so neither does this socket.
         revoked: () => {
@@ -204,9 +207,9 @@ export class AgentWebSocket {
         ? [{ document_id: frame.document_id, code: frame.code, message: frame.message, ...(frame.data !== undefined ? { data: frame.data } : {}) }]
         : frame.results;
     assertResultsWithinLimits(reports, frame.type === 'result' ? () => 'result' : (i) => `results.${i}`);
-    const acked = frame.type === 'results' && frame.ack !== undefined ? { subscription: sub, documentIds: frame.ack } : undefined;
+    const acked = frame.type === 'results' ? (frame.ack ?? []) : [];
     // The acks and the results in one event: delivered first, then the results.
-    const outcomes = await supervisor.reportResults(reports, agentRoute(agentId), `agent:${agentId}`, acked);
+    const outcomes = await supervisor.reportResults(reports, agentRoute(agentId), `agent:${agentId}`, { subscription: sub, acked });
     // A result also takes its command off the socket, acked or not.
     flow.settled();
     if (frame.type === 'result') flow.send({ type: 'result_ack', ...outcomes[0] });

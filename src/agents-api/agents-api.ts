@@ -8,7 +8,6 @@ import type { Enrollment } from './agent-enrollment.js';
 import { AgentWebSocket, WEBSOCKET_PATH } from './agent-websocket.js';
 import { createHttpApp } from '../http/app.js';
 import type { TlsServerOptions } from '../tls/server-tls.js';
-import { AuthenticationGuard } from '../http/authentication-guard.js';
 import { AuthenticationFailures, logAuthenticationFailures } from '../http/authentication-failures.js';
 import { countRefusals, isRefusal } from '../http/refusal-metrics.js';
 import { registerOperationalRoutes, type Health, type MetricsSource } from '../http/operational-routes.js';
@@ -17,14 +16,13 @@ import { UnauthenticatedConnections } from '../http/unauthenticated-connections.
 import type { WebSocketLimits } from './websocket-flow.js';
 import { LongPollPresence } from './long-poll-presence.js';
 
-export interface AgentsApiDeps extends Omit<AgentRoutesDeps, 'guard' | 'authenticated' | 'presence'> {
+export interface AgentsApiDeps extends Omit<AgentRoutesDeps, 'authenticated' | 'presence'> {
   logger: Logger;
   bodyLimit: number;
   requestTimeoutMs: number;
   /** HTTPS options; absent: plain HTTP (`--insecure-http`). */
   tls?: TlsServerOptions | undefined;
   maxUnauthenticatedPerAddress: number;
-  authFailuresPerMinute: number;
   wsPingIntervalMs: number;
   webSocketLimits: WebSocketLimits;
   /** Where refusals are counted. */
@@ -62,20 +60,11 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
   });
   unauthenticated.attach(app.server);
   countRefusals(app, deps.counters, 'agents');
-  const guard = new AuthenticationGuard({
-    api: 'agents',
-    failuresPerMinute: deps.authFailuresPerMinute,
-    failure: errors.INVALID_KEY,
-    logger: deps.logger,
-    metrics: deps.counters,
-    now: deps.now,
-  });
-  app.addHook('onClose', async () => guard.close());
   const failures = new AuthenticationFailures({ api: 'agents', logger: deps.logger, now: deps.now });
   logAuthenticationFailures(app, failures);
   const presence = new LongPollPresence({ node: deps.node, logger: deps.logger, now: deps.now });
   app.addHook('onClose', async () => presence.close());
-  registerAgentRoutes(app, { ...deps, guard, authenticated: unauthenticated.authenticated, presence });
+  registerAgentRoutes(app, { ...deps, authenticated: unauthenticated.authenticated, presence });
   registerEnrollRoute(app, { enrollment: deps.enrollment, authenticated: unauthenticated.authenticated });
   registerOperationalRoutes(app, deps.health, deps.metrics);
   app.get(

@@ -17,6 +17,8 @@ export interface WebSocketFlowHooks {
   resumed(): void;
   /** No progress within the stall timeout: the socket is to be closed. */
   stalled(): void;
+  /** The bytes waiting to be written out crossed the bound (true) or fell back under it (false). */
+  congested?(over: boolean): void;
 }
 
 /**
@@ -31,6 +33,8 @@ export class WebSocketFlow {
   /** `room` answered 0: a progress must wake the route. */
   private held = false;
   private stallTimer: NodeJS.Timeout | undefined;
+  /** Over the byte bound, as last told to `hooks.congested`. */
+  private wasOver = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -41,11 +45,14 @@ export class WebSocketFlow {
   /** How many more commands the socket may take now, with `inFlight` unacked. */
   room(inFlight: number): number {
     const room = this.overBytes ? 0 : Math.max(0, this.limits.maxInFlight - inFlight);
-    if (room === 0) {
-      this.held = true;
-      this.watch();
-    }
+    if (room === 0) this.hold();
     return room;
+  }
+
+  /** The socket was refused commands (it had no room): its next progress must resume dispatch. */
+  hold(): void {
+    this.held = true;
+    this.watch();
   }
 
   /** Sends a frame (as JSON text); its being written out is progress. */
@@ -57,6 +64,7 @@ export class WebSocketFlow {
     });
     if (this.owes()) this.watch();
     if (this.overBytes && !ws.isPaused) ws.pause();
+    this.tellCongestion();
   }
 
   /** Commands left the socket's in flight (acked, or their result reported): progress. */
@@ -73,6 +81,12 @@ export class WebSocketFlow {
     return this.ws.bufferedAmount >= this.limits.maxBufferedBytes;
   }
 
+  private tellCongestion(): void {
+    if (this.hooks.congested === undefined || this.overBytes === this.wasOver) return;
+    this.wasOver = !this.wasOver;
+    this.hooks.congested(this.wasOver);
+  }
+
   private owes(): boolean {
     return this.ws.bufferedAmount > 0 || this.hooks.inFlight() >= this.limits.maxInFlight;
   }
@@ -81,6 +95,7 @@ export class WebSocketFlow {
     const { ws } = this;
     if (ws.readyState !== ws.OPEN) return;
     if (ws.isPaused && !this.overBytes) ws.resume();
+    this.tellCongestion();
     // The stall clock starts over from this progress, or stops if nothing is owed any more.
     if (!this.owes()) this.unwatch();
     else if (this.stallTimer) this.stallTimer.refresh();

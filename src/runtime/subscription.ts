@@ -20,6 +20,12 @@ export interface SubscriberTransport {
    * (0: it is full; its transport calls `Supervisor.wake` once it has room again). Absent: no bound.
    */
   room?(inFlight: number): number;
+  /**
+   * For a supervisor in another process, which cannot ask `room` in its turn: the most commands the
+   * connection may hold unconfirmed, and what it is told when the supervisor found it full.
+   */
+  readonly maxInFlight?: number;
+  hold?(): void;
 }
 
 /** The events a subscription's machine takes (a WebSocket's are a long-poll's but `WRITTEN` and `ACKED`). */

@@ -12,6 +12,12 @@ export interface PortSubscription {
   readonly inFlightCount: number;
 }
 
+/** The connection a frame of results arrived on, and the acks it carried (possibly none). */
+export interface ReportingConnection {
+  subscription: PortSubscription;
+  acked: readonly string[];
+}
+
 /**
  * What an API that holds agents' connections (long-polls, WebSockets) asks of the supervisor. In the
  * courier process it is the supervisor itself (`localSupervisorPort`); in a connection worker
@@ -25,14 +31,17 @@ export interface SupervisorPort {
   /** A long-poll's answer was written out to its socket. */
   written(subscription: PortSubscription): void;
   /** A subscription that was full has room again. */
-  wake(route: string): void;
+  wake(subscription: PortSubscription): void;
+  /** A WebSocket's bytes waiting to be written out crossed its bound (true), or fell under it. */
+  congested(subscription: PortSubscription, over: boolean): void;
   /** The agent acknowledged these commands (→ delivered): all in flight on the subscription, or none taken. */
   acknowledge(subscription: PortSubscription, documentIds: readonly string[]): Promise<void>;
   /**
-   * Results of the route's commands; `acked`: the same frame's acks, confirmed first (those naming a
-   * command whose result is in the frame may have left the connection already, see `acksWithResults`).
+   * Results of the route's commands; `connection`: the subscription whose connection reported them,
+   * and the same frame's acks, confirmed first (those naming a command whose result is in the frame
+   * may have left the connection already, see `acksWithResults`).
    */
-  reportResults(reports: ResultReport[], route: string, who: string, acked?: { subscription: PortSubscription; documentIds: readonly string[] }): Promise<ResultOutcome[]>;
+  reportResults(reports: ResultReport[], route: string, who: string, connection?: ReportingConnection): Promise<ResultOutcome[]>;
 }
 
 /** The supervisor of this process as a `SupervisorPort`. */
@@ -44,16 +53,18 @@ export function localSupervisorPort(supervisor: Supervisor): SupervisorPort {
     subscribe: (route, mode, who, transport, options) => supervisor.subscribe(route, mode, who, transport, options),
     unsubscribe: (subscription) => supervisor.unsubscribe(own(subscription)),
     written: (subscription) => supervisor.written(own(subscription)),
-    wake: (route) => supervisor.wake(route),
+    wake: (subscription) => supervisor.wake(own(subscription).route),
+    // Its transport's `room` reads the socket's bytes itself.
+    congested: () => {},
     // Not awaiting anything: the acks are taken in the caller's turn, as a frame's next ones must see them taken.
     acknowledge: async (subscription, documentIds) => {
       const sub = own(subscription);
       supervisor.confirm(sub, awaitingAck(sub, documentIds));
     },
-    reportResults: (reports, route, who, acked) => {
-      if (acked === undefined || acked.documentIds.length === 0) return supervisor.reportResults(reports, route, who);
-      const subscription = own(acked.subscription);
-      return supervisor.reportResults(reports, route, who, { subscription, documentIds: acksWithResults(subscription, acked.documentIds, reports) });
+    reportResults: (reports, route, who, connection) => {
+      if (connection === undefined || connection.acked.length === 0) return supervisor.reportResults(reports, route, who);
+      const subscription = own(connection.subscription);
+      return supervisor.reportResults(reports, route, who, { subscription, documentIds: acksWithResults(subscription, connection.acked, reports) });
     },
   };
 }

@@ -43,6 +43,9 @@ export interface ServerTlsSettings {
 }
 
 /** What a listener needs to serve TLS (the options of `https.createServer`). */
+/** A listener whose certificate can be replaced: a TLS server, or the connection workers that terminate TLS for one. */
+export type SecureContextHolder = Pick<TlsServer, 'setSecureContext'>;
+
 export type TlsServerOptions = SecureContextOptions & { requestCert?: boolean; rejectUnauthorized?: boolean; minVersion: 'TLSv1.2' };
 
 /**
@@ -52,7 +55,7 @@ export type TlsServerOptions = SecureContextOptions & { requestCert?: boolean; r
  * connections get the new certificate, open ones keep theirs.
  */
 export class ServerTls {
-  private readonly servers = new Set<{ server: TlsServer; agents: boolean }>();
+  private readonly servers = new Set<{ server: SecureContextHolder; agents: boolean }>();
   private watchers: FSWatcher[] = [];
   private reloadTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -121,7 +124,7 @@ export class ServerTls {
   }
 
   /** Keeps a listener's certificate current: `reload()` gives it the files' new contents. */
-  attach(server: TlsServer, agents: boolean): void {
+  attach(server: SecureContextHolder, agents: boolean): void {
     this.servers.add({ server, agents });
   }
 

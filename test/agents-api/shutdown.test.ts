@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { requestJson } from '../../src/http-client.js';
 import { agentRoute } from '../../src/domain/command.js';
 import { CourierError } from '../../src/errors.js';
-import { command, startHarness, type Harness } from '../support/courier-harness.js';
+import { command, eventually, startHarness, type Harness } from '../support/courier-harness.js';
 import { upgradeOutcome } from '../support/upgrade-outcome.js';
 
 /**
@@ -18,6 +18,11 @@ describe('agents API during shutdown', () => {
     const [created] = await h.send([command({ type: 'agent', id }, 'restart', { timeout: 3600 })]);
     const polled = await h.http('GET', '/api/v1/commands', { token });
     assert.equal(polled.status, 200);
+    // Delivered once its answer is written out (with --workers, a message later than the answer).
+    await eventually(
+      async () => (((await h.admin('GET', `/api/v1/commands/${created!.document_id}`)).body as { status: string }).status === 'delivered' ? true : undefined),
+      'delivered',
+    );
     return { token, documentId: created!.document_id };
   }
   const refusedShuttingDown = (res: { status: number; body: unknown }) => {

@@ -62,11 +62,20 @@ export async function startHarnesses(...overrides: Partial<Record<string, string
   return harnesses;
 }
 
+/**
+ * `COURIER_TEST_WORKERS=N`: every courier of the run serves its agents through N connection workers
+ * (`--workers`), so that the agents API's own tests run against that mode too (CI runs them both ways).
+ */
+function workersOfThisRun(): { workers?: string } {
+  const workers = process.env.COURIER_TEST_WORKERS;
+  return workers === undefined || workers === '' ? {} : { workers };
+}
+
 /** `deps`: what a test injects beyond the options (a logger to read, a short token lifetime). */
 export async function startHarness(overrides: Partial<Record<string, string>> = {}, dataDir = tempDir(), deps: CourierDeps = {}): Promise<Harness> {
   const config = loadConfig({
     // Plain HTTP unless a test asks for TLS (`insecureHttp: 'false'`): the TLS tests are in test/e2e/tls.test.ts.
-    flags: { host: '127.0.0.1', port: '0', managementPort: '0', dataDir, logLevel: 'silent', insecureHttp: 'true', ...overrides },
+    flags: { host: '127.0.0.1', port: '0', managementPort: '0', dataDir, logLevel: 'silent', insecureHttp: 'true', ...workersOfThisRun(), ...overrides },
     env: {},
   });
   const courier = await startCourier(config, { logger: pino({ level: config.logLevel }), ...deps });

@@ -1,0 +1,165 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createSecureContext } from 'node:tls';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { Level, Logger } from 'pino';
+import type { TlsServerOptions } from '../tls/server-tls.js';
+import { CONNECTION_MESSAGE, type WorkerInit } from './worker-init.js';
+import { IpcChannel } from './ipc-channel.js';
+import { WorkerConnections, type WorkerServices } from './worker-connections.js';
+
+export interface ConnectionWorkersOptions {
+  count: number;
+  /** What each worker is started with (its index is set here). */
+  init: Omit<WorkerInit, 'index' | 'logLevel'>;
+  services: WorkerServices;
+  logger: Logger;
+  /** How long a worker may take to close its connections on shutdown before it is killed (ms). */
+  closeTimeoutMs?: number;
+}
+
+/** One running worker and the primary's side of its connections. */
+interface Worker {
+  index: number;
+  child: ChildProcess;
+  channel: IpcChannel;
+  connections: WorkerConnections;
+}
+
+const WORKER_MODULE = fileURLToPath(new URL('./connection-worker.js', import.meta.url));
+/** A worker that died is started again, but not more often than this (ms). */
+const RESTART_DELAY_MS = 1000;
+
+/**
+ * `--workers N`: N processes serve the agents' connections. This process listens, accepts each
+ * connection without reading from it and hands its socket to the next worker in turn, which
+ * terminates TLS and runs the agents API; the supervisor and the store stay here, single-writer.
+ * A worker that dies is started again; its connections' commands go back to pending (the agents
+ * reconnect, as after any lost connection).
+ */
+export class ConnectionWorkers {
+  private readonly workers: (Worker | undefined)[] = [];
+  private readonly server: Server;
+  private next = 0;
+  private closing = false;
+
+  private constructor(private readonly options: ConnectionWorkersOptions) {
+    this.server = createServer({ pauseOnConnect: true }, (socket) => this.hand(socket));
+  }
+
+  static async start(options: ConnectionWorkersOptions): Promise<ConnectionWorkers> {
+    const workers = new ConnectionWorkers(options);
+    try {
+      for (let i = 0; i < options.count; i++) workers.workers.push(await workers.startWorker(i));
+    } catch (error) {
+      await workers.close();
+      throw error;
+    }
+    return workers;
+  }
+
+  async listen(host: string, port: number): Promise<AddressInfo> {
+    this.server.listen(port, host);
+    await once(this.server, 'listening');
+    return this.server.address() as AddressInfo;
+  }
+
+  /** How many of its connections the supervisor holds, per worker. */
+  get connectionCounts(): number[] {
+    return this.workers.map((w) => w?.connections.size ?? 0);
+  }
+
+  /** The first step of a shutdown: no new connection; once it resolves, the workers refuse every new request and upgrade. */
+  async stopAccepting(): Promise<void> {
+    if (this.server.listening) this.server.close();
+    await Promise.allSettled(this.running().map((worker) => worker.channel.call('stop-accepting')));
+  }
+
+  /** New TLS options (a reloaded certificate) for new connections. */
+  setSecureContext(options: TlsServerOptions): void {
+    // Refused here, as a TLS server refuses it (a key that does not fit the certificate): the caller keeps the previous one.
+    createSecureContext(options);
+    for (const worker of this.workers) worker?.channel.post('tls', options);
+  }
+
+  reloadTokenKeys(): void {
+    for (const worker of this.workers) worker?.channel.post('reload-token-keys');
+  }
+
+  /** Ends every worker (their open connections with them). */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.server.listening) this.server.close();
+    await Promise.all(this.running().map((worker) => this.stopWorker(worker)));
+  }
+
+  private running(): Worker[] {
+    return this.workers.filter((worker): worker is Worker => worker !== undefined);
+  }
+
+  private hand(socket: Socket): void {
+    for (let tried = 0; tried < this.workers.length; tried++) {
+      const worker = this.workers[this.next];
+      this.next = (this.next + 1) % this.workers.length;
+      if (worker?.child.connected) {
+        worker.child.send(CONNECTION_MESSAGE, socket);
+        return;
+      }
+    }
+    // No worker running (all restarting): the agent reconnects, as after any lost connection.
+    socket.destroy();
+  }
+
+  private async startWorker(index: number): Promise<Worker> {
+    const { logger } = this.options;
+    const child = fork(WORKER_MODULE, [], {
+      serialization: 'advanced',
+      // The young generation's size and the like: what this process was started with.
+      execArgv: process.execArgv.filter((arg) => arg.startsWith('--max-')),
+    });
+    const channel = new IpcChannel(child, logger);
+    const connections = new WorkerConnections(channel, this.options.services);
+    channel.on('log', (line: string) => relog(logger, line));
+    const worker: Worker = { index, child, channel, connections };
+    const ready = new Promise<void>((resolve, reject) => {
+      channel.on('ready', () => resolve());
+      child.once('exit', (code) => reject(new Error(`connection worker ${index} exited with ${code} while starting`)));
+    });
+    child.send({ init: { ...this.options.init, index, logLevel: logger.level } });
+    await ready;
+    child.once('exit', (code, signal) => {
+      channel.fail(new Error('the connection worker exited'));
+      connections.endAll();
+      if (this.closing) return;
+      logger.error({ worker: index, code, signal }, 'a connection worker exited; its agents reconnect; starting it again');
+      this.workers[index] = undefined;
+      setTimeout(() => {
+        if (this.closing) return;
+        this.startWorker(index).then(
+          (restarted) => (this.workers[index] = restarted),
+          (err: unknown) => logger.error({ err, worker: index }, 'a connection worker could not be started again'),
+        );
+      }, RESTART_DELAY_MS).unref();
+    });
+    logger.info({ worker: index, pid: child.pid }, 'connection worker started');
+    return worker;
+  }
+
+  private async stopWorker(worker: Worker): Promise<void> {
+    const { child, channel } = worker;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    channel.post('close');
+    const timer = setTimeout(() => child.kill('SIGKILL'), this.options.closeTimeoutMs ?? 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** A worker's log line (pino's JSON), logged again by the primary's logger: its own time, pid and host. */
+function relog(logger: Logger, line: string): void {
+  const { level, msg, time: _time, pid: _pid, hostname: _hostname, ...fields } = JSON.parse(line) as { level: number; msg?: string; [field: string]: unknown };
+  const label = logger.levels.labels[level] as Level | undefined;
+  if (label) logger[label](fields, msg);
+}
