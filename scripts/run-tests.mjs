@@ -62,7 +62,13 @@ let status = await new Promise((resolve) => child.once('exit', (code) => resolve
 
 // The agents API's tests once more, every courier serving its agents through two connection
 // workers (--workers 2): the same behaviour is required of both modes. In a whole run only.
-const WITH_WORKERS = ['dist/test/agents-api/', 'dist/test/e2e/tls.test.js', 'dist/test/e2e/crash-recovery.test.js', 'dist/test/e2e/idempotent-retry.test.js'];
+const WITH_WORKERS = [
+  'dist/test/agents-api/',
+  'dist/test/http/unauthenticated-connections.test.js',
+  'dist/test/e2e/tls.test.js',
+  'dist/test/e2e/crash-recovery.test.js',
+  'dist/test/e2e/idempotent-retry.test.js',
+];
 const workerFiles = only.length === 0 ? files.filter((f) => WITH_WORKERS.some((w) => relative(root, f).startsWith(w))) : [];
 if (workerFiles.length > 0) {
   console.log(`\n# the agents API's tests again, with --workers 2 (${workerFiles.length} files)`);

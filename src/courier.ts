@@ -38,6 +38,7 @@ import type { Server as TlsServer } from 'node:tls';
 import { ServerTls, type TlsServerOptions } from './tls/server-tls.js';
 import { ConnectionWorkers } from './workers/connection-workers.js';
 import { AuthenticationGuard } from './http/authentication-guard.js';
+import { UnauthenticatedConnections } from './http/unauthenticated-connections.js';
 
 export type { ComponentPlugin } from './admin-api/component-routes.js';
 
@@ -282,6 +283,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
           },
           services: { supervisor: localSupervisorPort(supervisor), agents, authenticate, enrollment, health, metrics: metrics.registry, counters: metrics, logger },
           logger,
+          unauthenticated: new UnauthenticatedConnections({ api: 'agents', maxPerAddress: config.maxUnauthenticatedPerAddress, logger, metrics }),
         })
       : undefined;
   if (workers) undo.push(() => workers.close());

@@ -23,6 +23,8 @@ export interface AgentsApiDeps extends Omit<AgentRoutesDeps, 'authenticated' | '
   /** HTTPS options; absent: plain HTTP (`--insecure-http`). */
   tls?: TlsServerOptions | undefined;
   maxUnauthenticatedPerAddress: number;
+  /** A connection worker's: tells courier's process, which counts them, that a connection stopped counting. */
+  unauthenticatedReleased?: (address: string) => void;
   wsPingIntervalMs: number;
   webSocketLimits: WebSocketLimits;
   /** Where refusals are counted. */
@@ -57,6 +59,7 @@ export async function createAgentsApi(deps: AgentsApiDeps) {
     maxPerAddress: deps.maxUnauthenticatedPerAddress,
     logger: deps.logger,
     metrics: deps.counters,
+    ...(deps.unauthenticatedReleased ? { onReleased: deps.unauthenticatedReleased } : {}),
   });
   unauthenticated.attach(app.server);
   countRefusals(app, deps.counters, 'agents');

@@ -15,6 +15,11 @@ export interface UnauthenticatedConnectionsOptions {
   maxPerAddress: number;
   logger: Logger;
   metrics: RefusalCounters;
+  /**
+   * A counted connection stopped counting (it authenticated, or closed): for a connection worker,
+   * whose connections courier's own process counts (see `admit`). Absent: counted here only.
+   */
+  onReleased?: (address: string) => void;
 }
 
 /**
@@ -41,13 +46,33 @@ export class UnauthenticatedConnections {
   /** One of the connection's requests presented valid credentials: it no longer counts. */
   readonly authenticated = (socket: Socket): void => this.release(socket);
 
-  private accept(socket: Socket): void {
+  /**
+   * Counts a connection just accepted under its address, or refuses it (429, closed) past the cap;
+   * false if refused or already gone. With connection workers, courier's process admits each one
+   * before it passes it on, and the worker says when it stops counting (`releaseAddress`).
+   */
+  admit(socket: Socket): boolean {
     const address = socket.remoteAddress;
-    if (address === undefined) return; // already gone
+    if (address === undefined) return false; // already gone
     const open = this.open.get(address) ?? 0;
-    if (open >= this.options.maxPerAddress) return this.refuse(socket, address);
+    if (open >= this.options.maxPerAddress) {
+      this.refuse(socket, address);
+      return false;
+    }
     this.open.set(address, open + 1);
-    this.counted.set(socket, address);
+    return true;
+  }
+
+  /** A connection counted under `address` by `admit` stopped counting. */
+  releaseAddress(address: string): void {
+    const open = (this.open.get(address) ?? 1) - 1;
+    if (open > 0) this.open.set(address, open);
+    else this.open.delete(address);
+  }
+
+  private accept(socket: Socket): void {
+    if (!this.admit(socket)) return;
+    this.counted.set(socket, socket.remoteAddress!);
     socket.once('close', () => this.release(socket));
   }
 
@@ -56,9 +81,8 @@ export class UnauthenticatedConnections {
     const address = this.counted.get(socket);
     if (address === undefined) return;
     this.counted.delete(socket);
-    const open = (this.open.get(address) ?? 1) - 1;
-    if (open > 0) this.open.set(address, open);
-    else this.open.delete(address);
+    this.releaseAddress(address);
+    this.options.onReleased?.(address);
   }
 
   private refuse(socket: Socket, address: string): void {

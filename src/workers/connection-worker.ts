@@ -48,7 +48,9 @@ async function start(init: WorkerInit): Promise<void> {
     health: () => channel.call<Health>('health'),
     node: config.node,
     now: Date.now,
-    maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
+    // Capped by courier's process, which accepts every connection (ConnectionWorkers); counted there.
+    maxUnauthenticatedPerAddress: Number.POSITIVE_INFINITY,
+    unauthenticatedReleased: (address) => channel.post('released', address),
     longPollTimeoutMs: config.longPollTimeout,
     wsPingIntervalMs: config.wsPingInterval,
     webSocketLimits: { maxInFlight: config.wsMaxInFlight, maxBufferedBytes: config.wsMaxBufferedBytes, stallTimeoutMs: config.wsStallTimeout },

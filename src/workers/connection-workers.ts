@@ -4,6 +4,7 @@ import { createSecureContext } from 'node:tls';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Level, Logger } from 'pino';
+import type { UnauthenticatedConnections } from '../http/unauthenticated-connections.js';
 import type { TlsServerOptions } from '../tls/server-tls.js';
 import { CONNECTION_MESSAGE, type WorkerInit } from './worker-init.js';
 import { IpcChannel } from './ipc-channel.js';
@@ -15,6 +16,8 @@ export interface ConnectionWorkersOptions {
   init: Omit<WorkerInit, 'index' | 'logLevel'>;
   services: WorkerServices;
   logger: Logger;
+  /** The cap on unauthenticated connections per address, for the whole node: applied as each connection is accepted. */
+  unauthenticated: UnauthenticatedConnections;
   /** How long a worker may take to close its connections on shutdown before it is killed (ms). */
   closeTimeoutMs?: number;
 }
@@ -25,6 +28,8 @@ interface Worker {
   child: ChildProcess;
   channel: IpcChannel;
   connections: WorkerConnections;
+  /** Connections passed to it that still count as unauthenticated, per address. */
+  unauthenticated: Map<string, number>;
 }
 
 const WORKER_MODULE = fileURLToPath(new URL('./connection-worker.js', import.meta.url));
@@ -99,14 +104,18 @@ export class ConnectionWorkers {
   }
 
   private hand(socket: Socket): void {
+    const address = socket.remoteAddress;
+    if (!this.options.unauthenticated.admit(socket) || address === undefined) return;
     for (let tried = 0; tried < this.workers.length; tried++) {
       const worker = this.workers[this.next];
       this.next = (this.next + 1) % this.workers.length;
       if (worker?.child.connected) {
+        worker.unauthenticated.set(address, (worker.unauthenticated.get(address) ?? 0) + 1);
         worker.child.send(CONNECTION_MESSAGE, socket);
         return;
       }
     }
+    this.options.unauthenticated.releaseAddress(address);
     // No worker running (all restarting): the agent reconnects, as after any lost connection.
     socket.destroy();
   }
@@ -121,7 +130,14 @@ export class ConnectionWorkers {
     const channel = new IpcChannel(child, logger);
     const connections = new WorkerConnections(channel, this.options.services);
     channel.on('log', (line: string) => relog(logger, line));
-    const worker: Worker = { index, child, channel, connections };
+    const worker: Worker = { index, child, channel, connections, unauthenticated: new Map() };
+    channel.on('released', (address: string) => {
+      const open = worker.unauthenticated.get(address) ?? 0;
+      if (open === 0) return;
+      if (open > 1) worker.unauthenticated.set(address, open - 1);
+      else worker.unauthenticated.delete(address);
+      this.options.unauthenticated.releaseAddress(address);
+    });
     const ready = new Promise<void>((resolve, reject) => {
       channel.on('ready', () => resolve());
       child.once('exit', (code) => reject(new Error(`connection worker ${index} exited with ${code} while starting`)));
@@ -131,6 +147,9 @@ export class ConnectionWorkers {
     child.once('exit', (code, signal) => {
       channel.fail(new Error('the connection worker exited'));
       connections.endAll();
+      // Its connections are gone with it.
+      for (const [address, open] of worker.unauthenticated) for (let i = 0; i < open; i++) this.options.unauthenticated.releaseAddress(address);
+      worker.unauthenticated.clear();
       if (this.closing) return;
       logger.error({ worker: index, code, signal }, 'a connection worker exited; its agents reconnect; starting it again');
       this.workers[index] = undefined;
