@@ -123,7 +123,10 @@ export class ConnectionWorkers {
   private async startWorker(index: number): Promise<Worker> {
     const { logger } = this.options;
     const child = fork(WORKER_MODULE, [], {
-      serialization: 'advanced',
+      // JSON, not 'advanced' (structured clone): everything crossing is JSON anyway (commands, results,
+      // PEM strings), and it measured cheaper for both sides (courier's process 138/142 µs per command
+      // against 142–155, the workers 61/63 against 66–73).
+      serialization: 'json',
       // The young generation's size and the like: what this process was started with.
       execArgv: process.execArgv.filter((arg) => arg.startsWith('--max-')),
     });
