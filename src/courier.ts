@@ -360,7 +360,7 @@ async function assemble(config: Config, deps: CourierDeps, logger: Logger, clock
     reloadTokenKeys: async () => {
       try {
         await tokens.reload();
-        workers?.reloadTokenKeys();
+        await workers?.reloadTokenKeys();
         logger.info({ keys: tokens.keyIds }, 'agent token keys reloaded');
       } catch (err) {
         logger.error({ err }, 'agent token keys not reloaded: the file cannot be used; the keys stay as they were');

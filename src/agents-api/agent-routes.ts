@@ -8,9 +8,6 @@ import { errors } from '../errors.js';
 import { assertResultsWithinLimits } from '../domain/json-limits.js';
 import type { AgentTokens } from '../auth/agent-tokens.js';
 import type { AgentRegistry } from '../auth/agent-registry.js';
-
-/** What the agents API reads and records of agents' registrations. */
-export type AgentLookup = Pick<AgentRegistry, 'registration' | 'touch'>;
 import { RefusalReason } from '../auth/refusal-reason.js';
 import type { SupervisorPort } from '../runtime/supervisor-port.js';
 import type { HttpApp } from '../http/app.js';
@@ -20,6 +17,9 @@ import type { LongPollPresence } from './long-poll-presence.js';
 import { Type } from 'typebox';
 import { CommandsBody, ErrorBody, errorResponses, LongPollQuery, NoQuery, ResultOutcomesBody, ResultsBody } from '../http/schemas.js';
 import { AuthenticationBody } from './schemas.js';
+
+/** What the agents API reads and records of agents' registrations. */
+export type AgentLookup = Pick<AgentRegistry, 'registration' | 'touch'>;
 
 export interface AgentRoutesDeps {
   supervisor: SupervisorPort;

@@ -126,6 +126,9 @@ export class AgentWebSocket {
       inFlight: () => sub?.inFlightCount ?? 0,
       resumed: () => sub && supervisor.wake(sub),
       congested: (over) => sub && supervisor.congested(sub, over),
+      refreshInFlight: async () => {
+        if (sub) await supervisor.refreshInFlight(sub);
+      },
       // What it held unacked goes back to pending on close, for the agent's other connections.
       stalled: () => {
         logger.warn({ agentId, bufferedBytes: ws.bufferedAmount, inFlight: sub?.inFlightCount }, 'agent websocket stalled at its bound: closed');

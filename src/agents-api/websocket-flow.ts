@@ -19,6 +19,11 @@ export interface WebSocketFlowHooks {
   stalled(): void;
   /** The bytes waiting to be written out crossed the bound (true) or fell back under it (false). */
   congested?(over: boolean): void;
+  /**
+   * Brings what `inFlight` reads up to date before a stall is decided: with a supervisor in another
+   * process it is a copy, which commands leaving unseen (a deadline, a cancel) do not lower.
+   */
+  refreshInFlight?(): Promise<void>;
 }
 
 /**
@@ -111,8 +116,12 @@ export class WebSocketFlow {
     this.stallTimer ??= setTimeout(() => {
       this.stallTimer = undefined;
       // Commands may have left it unseen (a deadline, a claim lost): then it has room, and is not stuck.
-      if (this.owes()) this.hooks.stalled();
-      else this.progress();
+      const decide = () => {
+        if (this.owes()) this.hooks.stalled();
+        else this.progress();
+      };
+      if (this.hooks.refreshInFlight) void this.hooks.refreshInFlight().then(decide, decide);
+      else decide();
     }, this.limits.stallTimeoutMs).unref();
   }
 

@@ -34,6 +34,8 @@ export interface SupervisorPort {
   wake(subscription: PortSubscription): void;
   /** A WebSocket's bytes waiting to be written out crossed its bound (true), or fell under it. */
   congested(subscription: PortSubscription, over: boolean): void;
+  /** Brings the subscription's `inFlightCount` up to date (a copy, when the supervisor is in another process). */
+  refreshInFlight(subscription: PortSubscription): Promise<void>;
   /** The agent acknowledged these commands (→ delivered): all in flight on the subscription, or none taken. */
   acknowledge(subscription: PortSubscription, documentIds: readonly string[]): Promise<void>;
   /**
@@ -56,6 +58,8 @@ export function localSupervisorPort(supervisor: Supervisor): SupervisorPort {
     wake: (subscription) => supervisor.wake(own(subscription).route),
     // Its transport's `room` reads the socket's bytes itself.
     congested: () => {},
+    // Read from the subscription itself: always current.
+    refreshInFlight: async () => {},
     // Not awaiting anything: the acks are taken in the caller's turn, as a frame's next ones must see them taken.
     acknowledge: async (subscription, documentIds) => {
       const sub = own(subscription);

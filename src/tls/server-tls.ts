@@ -42,10 +42,10 @@ export interface ServerTlsSettings {
   hosts: string[];
 }
 
-/** What a listener needs to serve TLS (the options of `https.createServer`). */
 /** A listener whose certificate can be replaced: a TLS server, or the connection workers that terminate TLS for one. */
 export type SecureContextHolder = Pick<TlsServer, 'setSecureContext'>;
 
+/** What a listener needs to serve TLS (the options of `https.createServer`). */
 export type TlsServerOptions = SecureContextOptions & { requestCert?: boolean; rejectUnauthorized?: boolean; minVersion: 'TLSv1.2' };
 
 /**

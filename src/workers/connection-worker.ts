@@ -62,7 +62,15 @@ async function start(init: WorkerInit): Promise<void> {
   // connections, and so enforces the request and headers timeouts, from its 'listening' event on.
   app.server.emit('listening');
   process.on('message', (message: unknown, socket?: Socket) => {
-    if (message === CONNECTION_MESSAGE && socket) app.server.emit('connection', socket);
+    const address = (message as Record<string, unknown> | null)?.[CONNECTION_MESSAGE];
+    if (typeof address !== 'string' || !socket) return;
+    // Reset before it got here: courier's process counted it under its address; nothing here would release it.
+    if (socket.remoteAddress === undefined) {
+      channel.post('released', address);
+      socket.destroy();
+      return;
+    }
+    app.server.emit('connection', socket);
   });
   channel.serve('stop-accepting', () => {
     supervisor.running = false;
@@ -76,19 +84,19 @@ async function start(init: WorkerInit): Promise<void> {
       logger.error({ err }, 'TLS certificate not reloaded in a connection worker; the previous one stays');
     }
   });
-  channel.on('reload-token-keys', () => void tokens.reload().catch((err: unknown) => logger.error({ err }, 'agent token keys not reloaded in a connection worker')));
+  channel.serve('reload-token-keys', () => tokens.reload());
   channel.on('close', () => {
     webSocket.close();
-    void app.close().finally(() => {
-      channel.flush();
-      process.exit(0);
-    });
+    void app.close().finally(() => channel.flush(() => process.exit(0)));
   });
   channel.post('ready');
 }
 
 // The primary gone (its channel closed): nothing here can reach a supervisor any more.
 process.on('disconnect', () => process.exit(1));
+// Courier's process drives the shutdown (its drain first, then this process): a Ctrl-C or a service
+// manager's signal to the whole group must not end the connections before the drain.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
 process.once('message', (message: unknown) => {
   const init = (message as { init?: WorkerInit }).init;
   if (init === undefined) throw new Error('a connection worker must be started by courier with its init message first');

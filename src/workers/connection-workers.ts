@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Level, Logger } from 'pino';
 import type { UnauthenticatedConnections } from '../http/unauthenticated-connections.js';
 import type { TlsServerOptions } from '../tls/server-tls.js';
+import { errors } from '../errors.js';
 import { CONNECTION_MESSAGE, type WorkerInit } from './worker-init.js';
 import { IpcChannel } from './ipc-channel.js';
 import { WorkerConnections, type WorkerServices } from './worker-connections.js';
@@ -35,6 +36,8 @@ interface Worker {
 const WORKER_MODULE = fileURLToPath(new URL('./connection-worker.js', import.meta.url));
 /** A worker that died is started again, but not more often than this (ms). */
 const RESTART_DELAY_MS = 1000;
+/** How long a worker may take to answer a shutdown's steps before it is killed (ms). */
+const CLOSE_TIMEOUT_MS = 5000;
 
 /**
  * `--workers N`: N processes serve the agents' connections. This process listens, accepts each
@@ -47,7 +50,10 @@ export class ConnectionWorkers {
   private readonly workers: (Worker | undefined)[] = [];
   private readonly server: Server;
   private next = 0;
-  private closing = false;
+  /** From the first step of a shutdown on: a worker that exits is not started again. */
+  private stopping = false;
+  /** Restarts under way (see `restart`), waited for by `close`. */
+  private readonly restarts = new Set<Promise<void>>();
 
   private constructor(private readonly options: ConnectionWorkersOptions) {
     this.server = createServer({ pauseOnConnect: true }, (socket) => this.hand(socket));
@@ -70,15 +76,13 @@ export class ConnectionWorkers {
     return this.server.address() as AddressInfo;
   }
 
-  /** How many of its connections the supervisor holds, per worker. */
-  get connectionCounts(): number[] {
-    return this.workers.map((w) => w?.connections.size ?? 0);
-  }
-
   /** The first step of a shutdown: no new connection; once it resolves, the workers refuse every new request and upgrade. */
   async stopAccepting(): Promise<void> {
+    this.stopping = true;
     if (this.server.listening) this.server.close();
-    await Promise.allSettled(this.running().map((worker) => worker.channel.call('stop-accepting')));
+    // Bounded: a wedged worker must not hold the shutdown (it is killed by `close`).
+    const told = Promise.allSettled(this.running().map((worker) => worker.channel.call('stop-accepting')));
+    await Promise.race([told, new Promise((resolve) => setTimeout(resolve, this.options.closeTimeoutMs ?? CLOSE_TIMEOUT_MS).unref())]);
   }
 
   /** New TLS options (a reloaded certificate) for new connections. */
@@ -88,14 +92,19 @@ export class ConnectionWorkers {
     for (const worker of this.workers) worker?.channel.post('tls', options);
   }
 
-  reloadTokenKeys(): void {
-    for (const worker of this.workers) worker?.channel.post('reload-token-keys');
+  /** Every worker reads the key set file again; rejects if one could not (it keeps its keys: the operator is told). */
+  async reloadTokenKeys(): Promise<void> {
+    const outcomes = await Promise.allSettled(this.running().map((worker) => worker.channel.call('reload-token-keys')));
+    const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed.length > 0) throw errors.CONFIG.causedBy(failed[0]!.reason, `${failed.length} connection worker(s) could not read the agent token keys again`);
   }
 
   /** Ends every worker (their open connections with them). */
   async close(): Promise<void> {
-    this.closing = true;
+    this.stopping = true;
     if (this.server.listening) this.server.close();
+    // A restart under way ends with its worker stopped (see `restart`).
+    await Promise.all([...this.restarts]);
     await Promise.all(this.running().map((worker) => this.stopWorker(worker)));
   }
 
@@ -111,7 +120,8 @@ export class ConnectionWorkers {
       this.next = (this.next + 1) % this.workers.length;
       if (worker?.child.connected) {
         worker.unauthenticated.set(address, (worker.unauthenticated.get(address) ?? 0) + 1);
-        worker.child.send(CONNECTION_MESSAGE, socket);
+        // With its address: a socket already reset cannot tell the worker, which must still release it.
+        worker.child.send({ [CONNECTION_MESSAGE]: address }, socket);
         return;
       }
     }
@@ -130,6 +140,8 @@ export class ConnectionWorkers {
       // The young generation's size and the like: what this process was started with.
       execArgv: process.execArgv.filter((arg) => arg.startsWith('--max-')),
     });
+    // A send to a worker that just died fails here, not as an uncaught error of this process.
+    child.on('error', (err) => logger.warn({ err, worker: index }, 'connection worker channel error'));
     const channel = new IpcChannel(child, logger);
     const connections = new WorkerConnections(channel, this.options.services);
     channel.on('log', (line: string) => relog(logger, line));
@@ -153,19 +165,30 @@ export class ConnectionWorkers {
       // Its connections are gone with it.
       for (const [address, open] of worker.unauthenticated) for (let i = 0; i < open; i++) this.options.unauthenticated.releaseAddress(address);
       worker.unauthenticated.clear();
-      if (this.closing) return;
+      if (this.stopping) return;
       logger.error({ worker: index, code, signal }, 'a connection worker exited; its agents reconnect; starting it again');
       this.workers[index] = undefined;
-      setTimeout(() => {
-        if (this.closing) return;
-        this.startWorker(index).then(
-          (restarted) => (this.workers[index] = restarted),
-          (err: unknown) => logger.error({ err, worker: index }, 'a connection worker could not be started again'),
-        );
-      }, RESTART_DELAY_MS).unref();
+      this.restart(index, RESTART_DELAY_MS);
     });
     logger.info({ worker: index, pid: child.pid }, 'connection worker started');
     return worker;
+  }
+
+  /** Starts the worker at `index` again after `delayMs`; a failed start is tried again, twice as late (at most a minute). */
+  private restart(index: number, delayMs: number): void {
+    const restarted = new Promise<void>((resolve) => setTimeout(resolve, delayMs).unref())
+      .then(async () => {
+        if (this.stopping) return;
+        const worker = await this.startWorker(index);
+        if (this.stopping) await this.stopWorker(worker);
+        else this.workers[index] = worker;
+      })
+      .catch((err: unknown) => {
+        this.options.logger.error({ err, worker: index }, 'a connection worker could not be started again; trying later');
+        if (!this.stopping) this.restart(index, Math.min(delayMs * 2, 60_000));
+      })
+      .finally(() => this.restarts.delete(restarted));
+    this.restarts.add(restarted);
   }
 
   private async stopWorker(worker: Worker): Promise<void> {
@@ -173,7 +196,7 @@ export class ConnectionWorkers {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
     channel.post('close');
-    const timer = setTimeout(() => child.kill('SIGKILL'), this.options.closeTimeoutMs ?? 5000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), this.options.closeTimeoutMs ?? CLOSE_TIMEOUT_MS);
     await exited;
     clearTimeout(timer);
   }

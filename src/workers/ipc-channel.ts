@@ -5,7 +5,7 @@ import { errorFromWire, errorToWire, type WireError } from '../errors.js';
 /** The other end of an IPC channel: a child process seen from its parent, or `process` in the child. */
 export interface IpcEndpoint {
   readonly connected: boolean;
-  send(message: unknown): boolean;
+  send(message: unknown, callback?: (error: Error | null) => void): boolean;
   on(event: 'message', listener: (message: unknown) => void): unknown;
 }
 
@@ -31,7 +31,15 @@ export class IpcChannel {
     private readonly logger: Logger,
   ) {
     endpoint.on('message', (batch) => {
-      if (Array.isArray(batch)) for (const message of batch as Message[]) this.receive(message);
+      if (!Array.isArray(batch)) return;
+      for (const message of batch as Message[]) {
+        // One message that fails must not lose the rest of its batch (an unsubscribe after it, say).
+        try {
+          this.receive(message);
+        } catch (err) {
+          this.logger.error({ err, kind: message[0] }, 'connection worker channel: a message failed');
+        }
+      }
     });
   }
 
@@ -60,13 +68,13 @@ export class IpcChannel {
     this.procedures.set(name, procedure as unknown as Untyped);
   }
 
-  /** Sends what is posted now, without waiting for the end of the turn (before an exit). */
-  flush(): void {
+  /** Sends what is posted now, without waiting for the end of the turn; `sent`: once it is written (before an exit). */
+  flush(sent?: () => void): void {
     this.flushScheduled = false;
-    if (this.outbox.length === 0) return;
     const batch = this.outbox;
     this.outbox = [];
-    if (this.endpoint.connected) this.endpoint.send(batch);
+    if (batch.length === 0 || !this.endpoint.connected) return sent?.();
+    this.endpoint.send(batch, () => sent?.());
   }
 
   /** The other side is gone: calls still waiting fail with `error`. */
@@ -97,7 +105,7 @@ export class IpcChannel {
     const procedure = this.procedures.get(name);
     const settle = (ok: boolean, value: unknown) => this.post('answer', id, ok, value);
     const failed = (error: unknown) => {
-      if (errorToWire(error).statusCode >= 500) this.logger.error({ err: error, call: name }, 'connection worker channel: a call failed');
+      if (errorToWire(error).statusCode === 500) this.logger.error({ err: error, call: name }, 'connection worker channel: a call failed');
       // Why a credential was refused crosses too: the log line of the refusal, written there, says it.
       const cause = (error as { cause?: unknown } | null)?.cause;
       settle(false, { ...errorToWire(error), ...(cause instanceof RefusalReason ? { refusal: { reason: cause.message, identity: cause.identity } } : {}) });

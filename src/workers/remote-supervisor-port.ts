@@ -69,6 +69,11 @@ export class RemoteSupervisorPort implements SupervisorPort {
     this.channel.post('congested', (subscription as RemoteSubscription).id, over);
   }
 
+  async refreshInFlight(subscription: PortSubscription): Promise<void> {
+    const sub = subscription as RemoteSubscription;
+    sub.inFlightCount = await this.channel.call<number>('inFlight', sub.id);
+  }
+
   async acknowledge(subscription: PortSubscription, documentIds: readonly string[]): Promise<void> {
     const sub = subscription as RemoteSubscription;
     sub.inFlightCount = await this.channel.call<number>('acknowledge', sub.id, documentIds);

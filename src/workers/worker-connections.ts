@@ -63,7 +63,19 @@ export class WorkerConnections {
         supervisor.wake(c.subscription);
       }),
     );
-    channel.on('congested', (id: number, over: boolean) => this.withConnection(id, (c) => (c.congested = over)));
+    channel.on('congested', (id: number, over: boolean) =>
+      this.withConnection(id, (c) => {
+        c.congested = over;
+        // Told to hold while its bytes were over the bound, and under it again since: the worker, not
+        // held when its bytes fell, will not wake it; this does.
+        if (!over && c.held) {
+          c.held = false;
+          supervisor.wake(c.subscription);
+        }
+      }),
+    );
+    // Ended connections have none in flight (a refresh racing the close).
+    channel.serve('inFlight', (id: number) => this.connections.get(id)?.subscription.inFlightCount ?? 0);
     channel.serve('acknowledge', async (id: number, documentIds: string[]) => {
       const { subscription } = this.connection(id);
       await supervisor.acknowledge(subscription, documentIds);

@@ -16,5 +16,5 @@ export interface WorkerInit {
   tokenLifetimeS: number | undefined;
 }
 
-/** The message that carries an accepted connection's socket. */
+/** The key of the message `{connection: <its address>}` that carries an accepted connection's socket. */
 export const CONNECTION_MESSAGE = 'connection';

@@ -178,3 +178,39 @@ describe('WebSocket stall (--ws-stall-timeout) on bytes that do not drain', () =
     await healthy.socket.close();
   });
 });
+
+describe('WebSocket stall (--ws-stall-timeout) when what it held left it unseen', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ wsMaxInFlight: '2', wsStallTimeout: '3s', wsPingInterval: '10m' });
+  });
+  after(() => h.stop());
+
+  test('a socket at its bound whose commands timed out is not closed as stalled: it takes the next ones', async () => {
+    const token = await h.agentToken('stall-3');
+    const socket = await new AgentSocket(h.url, token).open();
+    // Two that time out a second after they are sent, then one that does not.
+    const [first, second] = (await h.send([1, 2].map(() => command({ type: 'agent', id: 'stall-3' }, 'restart', { timeout: 1 })))).map((c) => c.document_id);
+    const [third] = (await h.send(commandsFor('stall-3', 1))).map((c) => c.document_id);
+    // The first two pushed and never acked (the bound, which makes the socket owe); the third waits.
+    const pushed = new Set<string>();
+    while (pushed.size < 2) {
+      const frame = await socket.next();
+      for (const c of frame.commands ?? []) pushed.add(c.document_id);
+    }
+    assert.deepEqual([...pushed].sort(), [first!, second!].sort());
+    // Their deadline makes room, unseen by the agent: the third is pushed; the socket owes one, below its bound.
+    const next = await socket.next();
+    assert.deepEqual(
+      next.commands?.map((c) => c.document_id),
+      [third!],
+    );
+    // Past the stall timeout (3 s from the moment it was at its bound), with a margin: a socket counted as
+    // still holding the timed-out two would have been closed.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    assert.equal(socket.ws.readyState, socket.ws.OPEN, 'the socket is open');
+    socket.send({ type: 'results', ack: [third!], results: [{ document_id: third!, code: 0, message: 'done' }] });
+    assert.equal((await socket.next()).type, 'results_ack');
+    await socket.close();
+  });
+});
