@@ -57,8 +57,9 @@ export function registerEventStream(app: HttpApp, supervisor: Supervisor, store:
         // The feed is text/event-stream; its refusals (before the stream starts) are JSON like every error.
         response: {
           200: {
-            description: 'Server-sent events: id = audit id, event = transition | refusal, data = the audit entry',
-            content: { 'text/event-stream': { schema: Type.String() } },
+            description: "Server-sent events: id = audit id, event = the entry's kind (transition, refusal, job, membership, key), data = the audit entry",
+            // Before OpenAPI 3.2 (no `itemSchema`), a text/event-stream's `schema` describes one event.
+            content: { 'text/event-stream': { schema: ServerSentEvent } },
           },
           ...errorResponses,
         },
@@ -162,3 +163,13 @@ function headerOrQuery(header: string | string[] | undefined, query: string | un
   if (value && /^[0-9]{1,20}$/.test(value)) return value;
   return query ?? null;
 }
+
+/** One event of the feed as a client parses it: `data` is the audit entry's JSON. */
+const ServerSentEvent = Type.Object({
+  id: Type.String({ description: 'The audit entry id (send it back as Last-Event-ID to resume)' }),
+  event: Type.Union(
+    ['transition', 'refusal', 'job', 'membership', 'key'].map((kind) => Type.Literal(kind)),
+    { description: "The entry's kind" },
+  ),
+  data: Type.String({ description: 'The audit entry, as JSON' }),
+});
