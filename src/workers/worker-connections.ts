@@ -97,11 +97,6 @@ export class WorkerConnections {
     });
   }
 
-  /** How many connections of the worker the supervisor holds. */
-  get size(): number {
-    return this.connections.size;
-  }
-
   /** The worker is gone: its connections end here too (what they held goes back to pending). */
   endAll(): void {
     for (const { subscription } of this.connections.values()) this.services.supervisor.unsubscribe(subscription);
@@ -110,6 +105,8 @@ export class WorkerConnections {
 
   private subscribe(id: number, route: string, mode: SubscriptionMode, who: string, options: OpenOptions, maxInFlight: number | null): void {
     const { channel } = this;
+    // What `room` reads, and `hold`/`wake`/`congested` set; kept as the connection once it has subscribed.
+    const flow = { held: false, congested: false };
     const transport: SubscriberTransport = {
       push: (commands) => channel.post('push', id, commands),
       timedOut: () => channel.post('timedOut', id),
@@ -120,10 +117,9 @@ export class WorkerConnections {
         : {
             // The socket's room as the worker's flow would count it, from its last word on its bytes.
             room: (inFlight: number) => {
-              const connection = this.connections.get(id);
-              const room = connection?.congested ? 0 : Math.max(0, maxInFlight - inFlight);
-              if (room === 0 && connection && !connection.held) {
-                connection.held = true;
+              const room = flow.congested ? 0 : Math.max(0, maxInFlight - inFlight);
+              if (room === 0 && !flow.held) {
+                flow.held = true;
                 channel.post('hold', id);
               }
               return room;
@@ -131,12 +127,9 @@ export class WorkerConnections {
           }),
     };
     try {
-      // Registered before the supervisor may push to it (a pending command is handed at once).
-      const connection: HeldConnection = { subscription: undefined as unknown as PortSubscription, held: false, congested: false };
-      this.connections.set(id, connection);
-      connection.subscription = this.services.supervisor.subscribe(route, mode, who, transport, options);
+      const subscription = this.services.supervisor.subscribe(route, mode, who, transport, options);
+      this.connections.set(id, Object.assign(flow, { subscription }));
     } catch (error) {
-      this.connections.delete(id);
       this.services.logger.warn({ err: error, route }, 'a connection of a worker could not subscribe: ended');
       channel.post('drain', id);
     }
