@@ -71,6 +71,9 @@ export class CourierNode {
         // Every simulated agent connects from 127.0.0.1: the cap on unauthenticated connections per
         // address, sized for one host (or one NAT), would be the whole fleet's while it connects.
         ...['--max-unauthenticated-per-address', '1000000'],
+        // Courier's own process serves the agents unless a scenario says otherwise (the workers
+        // scenario): the figures do not move with the machine's cores.
+        ...['--workers', '1'],
         // Plain HTTP unless a scenario gives TLS options (the TLS scenario measures what TLS costs).
         ...(options.args?.some((a) => a.startsWith('--tls')) ? [] : ['--insecure-http']),
         ...['--data-dir', options.dataDir, ...(options.args ?? [])],

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { checkTyped, convertKind, type Kind } from './config-values.js';
@@ -61,7 +61,7 @@ export const OPTIONS = {
     kind: 'int',
     max: 64,
     describe:
-      "Processes that serve agents' connections (TLS, HTTP, WebSocket frames, token checks): 1, courier's own; more, processes of their own handing what agents send to courier's one supervisor",
+      "Processes that serve agents' connections (TLS, HTTP, WebSocket frames, token checks): 1, courier's own; more, processes of their own handing what agents send to courier's one supervisor (default: the cores less one, at least 1)",
   },
   wsMaxInFlight: { flag: 'ws-max-in-flight', kind: 'int', describe: 'Most commands pushed to one WebSocket and not yet acked; past it, they wait' },
   wsMaxBufferedBytes: { flag: 'ws-max-buffered-bytes', kind: 'int', describe: 'Most bytes buffered for one WebSocket; past it, commands wait' },
@@ -202,6 +202,15 @@ export interface Config {
   plugin: string[];
 }
 
+/**
+ * The default `--workers` on `cores` cores: one fewer, kept for courier's own process (the supervisor,
+ * the store's writer), at least 1 (courier's process then serves the connections itself), at most the
+ * option's bound.
+ */
+export function defaultWorkers(cores = availableParallelism()): number {
+  return Math.min(OPTIONS.workers.max, Math.max(1, cores - 1));
+}
+
 const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string } = {
   host: '0.0.0.0',
   port: 27000,
@@ -224,9 +233,10 @@ const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string 
   // Far more than an agent or an operator with the right key ever fails, far too few to guess a key:
   // the 16th failure in a minute is refused, then the waits double up to 15 minutes.
   authFailuresPerMinute: 15,
+  // Connections on every core but one, which the supervisor and the store keep for themselves.
+  workers: defaultWorkers(),
   // An agent that reads acks each frame as it arrives and holds far less; a stuck socket costs at most
   // this much (its commands wait for the agent's other connections), and is closed after a minute.
-  workers: 1,
   wsMaxInFlight: 1000,
   wsMaxBufferedBytes: 1_048_576,
   wsStallTimeout: 60_000,

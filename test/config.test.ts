@@ -1,9 +1,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { configFrom, envName, loadConfig, type ConfigSources } from '../src/config.js';
+import { configFrom, defaultWorkers, envName, loadConfig, type ConfigSources } from '../src/config.js';
 import { parseDuration } from '../src/config-values.js';
 import { CourierError } from '../src/errors.js';
 
@@ -59,8 +59,16 @@ describe('defaults', () => {
     assert.equal(config.wsMaxInFlight, 1000);
     assert.equal(config.wsMaxBufferedBytes, 1_048_576);
     assert.equal(config.wsStallTimeout, 60_000);
+    assert.equal(config.workers, defaultWorkers(availableParallelism()));
     assert.equal(typeof config.node, 'string');
     assert.ok(config.node.length > 0);
+  });
+
+  test('connection workers: the cores less one, at least 1, at most 64', () => {
+    assert.deepEqual(
+      [1, 2, 3, 8, 16, 65, 200].map((cores) => defaultWorkers(cores)),
+      [1, 1, 2, 7, 15, 64, 64],
+    );
   });
 
   test('socket defaults to <data-dir>/courier.sock, following the data dir', () => {

@@ -6,6 +6,7 @@ import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startCourier, type CourierDeps, type RunningCourier } from '../../src/courier.js';
 import { requestJson, type JsonResponse } from '../../src/http-client.js';
+import { workersOfThisRun } from './workers-of-this-run.js';
 
 /** A real courier node on a fresh data directory, an ephemeral port and its own Unix socket. */
 export interface Harness {
@@ -62,20 +63,11 @@ export async function startHarnesses(...overrides: Partial<Record<string, string
   return harnesses;
 }
 
-/**
- * `COURIER_TEST_WORKERS=N`: every courier of the run serves its agents through N connection workers
- * (`--workers`), so that the agents API's own tests run against that mode too (CI runs them both ways).
- */
-function workersOfThisRun(): { workers?: string } {
-  const workers = process.env.COURIER_TEST_WORKERS;
-  return workers === undefined || workers === '' ? {} : { workers };
-}
-
 /** `deps`: what a test injects beyond the options (a logger to read, a short token lifetime). */
 export async function startHarness(overrides: Partial<Record<string, string>> = {}, dataDir = tempDir(), deps: CourierDeps = {}): Promise<Harness> {
   const config = loadConfig({
     // Plain HTTP unless a test asks for TLS (`insecureHttp: 'false'`): the TLS tests are in test/e2e/tls.test.ts.
-    flags: { host: '127.0.0.1', port: '0', managementPort: '0', dataDir, logLevel: 'silent', insecureHttp: 'true', ...workersOfThisRun(), ...overrides },
+    flags: { host: '127.0.0.1', port: '0', managementPort: '0', dataDir, logLevel: 'silent', insecureHttp: 'true', workers: workersOfThisRun(), ...overrides },
     env: {},
   });
   const courier = await startCourier(config, { logger: pino({ level: config.logLevel }), ...deps });

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { workersOfThisRun } from './workers-of-this-run.js';
 
 /** The compiled CLI entry point, next to this file in dist/. */
 export const CLI = join(fileURLToPath(import.meta.url), '..', '..', '..', 'src', 'cli', 'main.js');
@@ -31,7 +32,8 @@ export async function freePort(): Promise<number> {
  * HTTP unless `tls` (the TLS tests are in test/e2e/tls.test.ts).
  */
 export function spawnCourier(args: string[], env: NodeJS.ProcessEnv = {}, { tls = false } = {}): Promise<CourierProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', ...(tls ? [] : ['--insecure-http']), ...args], {
+  const flags = ['--host', '127.0.0.1', '--workers', workersOfThisRun(), ...(tls ? [] : ['--insecure-http'])];
+  const child = spawn(process.execPath, [CLI, 'serve', ...flags, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
