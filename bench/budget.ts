@@ -49,6 +49,8 @@ export const METRIC_UNITS: Record<BaseName, string> = {
   workers2_throughput_cmds_per_s: 'commands/s',
   workers2_cpu_us_per_cmd: 'µs',
   workers2_primary_cpu_us_per_cmd: 'µs',
+  workers2_main_thread_cpu_us_per_cmd: 'µs',
+  workers2_store_thread_cpu_us_per_cmd: 'µs',
   rss_kb_per_ws_agent: 'KB',
   rss_kb_per_longpoll_agent: 'KB',
   tls_ws_dispatch_p50_ms: 'ms',

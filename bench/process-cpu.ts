@@ -17,10 +17,11 @@ export interface ProcessTreeCpu {
 export const canReadProcessCpu = (pid: number) => existsSync(`/proc/${pid}/stat`);
 
 /**
- * The fields of /proc/<pid>/stat after the command name, or null once the process is gone. The
+ * The fields of /proc/<pid>/stat (or /proc/<pid>/task/<tid>/stat: `pid` given as `<pid>/task/<tid>`)
+ * after the command name, or null once the process (thread) is gone. The
  * name is in parentheses and may itself hold spaces and parentheses, so fields start after the last ')'.
  */
-function statFields(pid: number): string[] | null {
+function statFields(pid: number | string): string[] | null {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -61,4 +62,27 @@ export function cpuBetween(before: ProcessTreeCpu, after: ProcessTreeCpu): { pro
   for (const [pid, seconds] of after.children) children.set(pid, seconds - (before.children.get(pid) ?? 0));
   const exited = [...before.children.keys()].filter((pid) => !after.children.has(pid));
   return { process: after.process - before.process, children, exited };
+}
+
+/** CPU seconds used so far by each thread of `pid` (thread id -> seconds); the main thread's id is `pid`. */
+export function threadCpu(pid: number): Map<number, number> {
+  const threads = new Map<number, number>();
+  for (const entry of readdirSync(`/proc/${pid}/task`)) {
+    const fields = statFields(`${pid}/task/${entry}`);
+    if (fields !== null) threads.set(Number(entry), cpuSecondsOf(fields));
+  }
+  return threads;
+}
+
+/**
+ * Between two readings of `threadCpu(pid)`: the main thread's CPU seconds, the busiest other
+ * thread's (in courier's process, the store's writer thread: the others are V8's and libuv's
+ * helpers), and all the others' together.
+ */
+export function threadCpuBetween(pid: number, before: Map<number, number>, after: Map<number, number>): { main: number; busiest: number; others: number } {
+  const used = [...after].map(([tid, seconds]) => ({ tid, seconds: seconds - (before.get(tid) ?? 0) }));
+  const main = used.find((t) => t.tid === pid)?.seconds ?? 0;
+  const rest = used.filter((t) => t.tid !== pid).sort((a, b) => b.seconds - a.seconds);
+  const busiest = rest[0]?.seconds ?? 0;
+  return { main, busiest, others: rest.slice(1).reduce((sum, t) => sum + t.seconds, 0) };
 }

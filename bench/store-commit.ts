@@ -14,7 +14,7 @@ import { median, round } from './stats.js';
 const USAGE = `Usage: node dist/bench/store-commit.js [options]
 
 Commits batches to a fresh SQLite store, each shaped like a group commit of the throughput phase:
-the creates of one cohort of commands, the claims (-> sent) of the cohort before, and the agents'
+the creates of one cohort of commands (one create request), the claims (-> sent) of the cohort before, and the agents'
 acks (-> delivered) and results (-> success) of the cohort before that, each command's ack and
 result next to each other. Prints the store's CPU per command (its four audited transitions).
 
@@ -28,7 +28,8 @@ Options:
 
 const NODE = 'bench-node';
 
-function document(seq: number, now: number): CommandDocument {
+/** One command of a create request (`requestId`): the throughput phase posts a cohort per request. */
+function document(seq: number, now: number, requestId: string): CommandDocument {
   const agent = `ws-${String(seq % 10_000).padStart(5, '0')}`;
   return {
     document_id: randomUUID(),
@@ -40,7 +41,7 @@ function document(seq: number, now: number): CommandDocument {
       target: { type: 'agent', id: agent },
       action: { name: 'bench-throughput', args: { tag: 'throughput', sent_at: now + 0.123 }, version: '1' },
       timeout: 3600,
-      request_id: randomUUID(),
+      request_id: requestId,
       order_id: randomUUID(),
     },
     route: `agent:${agent}`,
@@ -84,7 +85,8 @@ async function run(cohort: number, batches: number, split: boolean, sync: 'norma
     let commands = 0;
     for (let b = 0; b < warmup + batches; b++) {
       now += 5;
-      const fresh = Array.from({ length: cohort }, () => document(++seq, now));
+      const requestId = randomUUID();
+      const fresh = Array.from({ length: cohort }, () => document(++seq, now, requestId));
       cohorts.push(fresh);
       const claimed = cohorts[b - 1] ?? [];
       const done = cohorts[b - 2] ?? [];

@@ -147,23 +147,49 @@ export function serverRoute(module: string): string {
 }
 
 /** The Wazuh-shaped view of a command that agents and producers receive. */
-export function commandView(state: Pick<CommandState, 'doc' | 'status' | 'result'>) {
+/** A command as the APIs show it: its document's fields, flattened, and where its lifecycle stands. */
+export interface CommandView {
+  document_id: string;
+  '@timestamp': string;
+  delivery_timestamp: string;
+  agent: CommandDocument['agent'];
+  source: string;
+  user: string | undefined;
+  target: CommandTarget;
+  action: CommandAction;
+  timeout: number;
+  request_id: string;
+  order_id: string;
+  job_id?: string;
+  step?: number;
+  attempt?: number;
+  status: CommandStatus;
+  result?: CommandResult;
+}
+
+export function commandView(state: Pick<CommandState, 'doc' | 'status' | 'result'>): CommandView {
   const { doc } = state;
-  return {
+  const { command } = doc;
+  // Optional fields assigned in their place in the order, not spread in: one view per command answered or pushed.
+  const view: CommandView = {
     document_id: doc.document_id,
     '@timestamp': doc['@timestamp'],
     delivery_timestamp: doc.delivery_timestamp,
     agent: doc.agent,
-    source: doc.command.source,
-    user: doc.command.user,
-    target: doc.command.target,
-    action: doc.command.action,
-    timeout: doc.command.timeout,
-    request_id: doc.command.request_id,
-    order_id: doc.command.order_id,
-    ...(doc.job ? { job_id: doc.job.id, step: doc.job.step, attempt: doc.job.attempt } : {}),
-    status: state.status,
-    ...(state.result ? { result: state.result } : {}),
-  };
+    source: command.source,
+    user: command.user,
+    target: command.target,
+    action: command.action,
+    timeout: command.timeout,
+    request_id: command.request_id,
+    order_id: command.order_id,
+  } as CommandView;
+  if (doc.job) {
+    view.job_id = doc.job.id;
+    view.step = doc.job.step;
+    view.attempt = doc.job.attempt;
+  }
+  view.status = state.status;
+  if (state.result) view.result = state.result;
+  return view;
 }
-export type CommandView = ReturnType<typeof commandView>;

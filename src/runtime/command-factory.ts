@@ -87,26 +87,49 @@ export async function planCommands(specs: CommandSpec[], store: CommandStore, op
   return { specs, commands, total, requestId, owner };
 }
 
-/** The document of one planned command, created at `now` with the next `seq`. */
-export function commandDocument(plan: CommandPlan, command: PlannedCommand, now: number, seq: number): CommandDocument {
+/**
+ * The times of the documents created at one instant, as ISO strings: formatted once per create
+ * slice (its commands share `now`, and most their timeout), not twice per command.
+ */
+export class CreationTimes {
+  readonly createdAt: string;
+  private readonly deadlines = new Map<number, string>();
+
+  constructor(readonly now: number) {
+    this.createdAt = new Date(now).toISOString();
+  }
+
+  /** `delivery_timestamp` of a command of `timeoutS` seconds. */
+  deliveryDeadline(timeoutS: number): string {
+    let deadline = this.deadlines.get(timeoutS);
+    if (deadline === undefined) this.deadlines.set(timeoutS, (deadline = new Date(this.now + timeoutS * 1000).toISOString()));
+    return deadline;
+  }
+}
+
+/** The document of one planned command, created at `times.now` with the next `seq`. */
+export function commandDocument(plan: CommandPlan, command: PlannedCommand, times: CreationTimes, seq: number): CommandDocument {
   const spec = plan.specs[command.specIndex]!;
-  return {
+  // Built with its final shape, optional fields set after: an object spread per command costs more than the rest.
+  const body: CommandDocument['command'] = {
+    source: spec.source,
+    target: spec.target,
+    action: spec.action,
+    timeout: spec.timeout,
+    request_id: spec.request_id ?? plan.requestId,
+    order_id: spec.order_id ?? randomUUID(),
+  };
+  if (spec.user !== undefined) body.user = spec.user;
+  const doc: CommandDocument = {
     document_id: command.documentId,
-    '@timestamp': new Date(now).toISOString(),
-    delivery_timestamp: new Date(now + spec.timeout * 1000).toISOString(),
+    '@timestamp': times.createdAt,
+    delivery_timestamp: times.deliveryDeadline(spec.timeout),
     agent: { id: command.agentId, groups: command.groups },
-    command: {
-      source: spec.source,
-      ...(spec.user !== undefined ? { user: spec.user } : {}),
-      target: spec.target,
-      action: spec.action,
-      timeout: spec.timeout,
-      request_id: spec.request_id ?? plan.requestId,
-      order_id: spec.order_id ?? randomUUID(),
-    },
+    command: body,
     route: command.route,
     seq,
     owner: plan.owner,
-    ...(spec.job ? { job: spec.job } : {}),
   };
+  if (spec.job) doc.job = spec.job;
+  return doc;
 }

@@ -134,6 +134,11 @@ export class CommandTable {
     }
   }
 
+  /** Resolves once the re-read after a write conflict of `documentId`, if one runs, is done. */
+  async reconciled(documentId: string): Promise<void> {
+    await this.reconciling.get(documentId);
+  }
+
   /** Follows a write of a transition of `documentId` until it settles (see the class comment). */
   track(documentId: string, written: Promise<WriteOutcome>): Promise<WriteOutcome> {
     this.unsettled.set(documentId, (this.unsettled.get(documentId) ?? 0) + 1);

@@ -136,7 +136,8 @@ export class LiveCommand {
   }
 
   view(): CommandView {
-    return commandView({ doc: this.doc, ...this.state });
+    const result = this.snapshot ? this.snapshot.context.result : this.resting!.result;
+    return commandView({ doc: this.doc, status: this.status, result });
   }
 
   fullState(): CommandState {

@@ -6,7 +6,7 @@ import type { TransitionRecord } from '../store/records.js';
 import type { CommandStore } from '../store/store.js';
 import type { Clock } from './clock.js';
 import { SYSTEM } from './command-effects.js';
-import { commandDocument, planCommands, type CommandPlan } from './command-factory.js';
+import { commandDocument, CreationTimes, planCommands, type CommandPlan } from './command-factory.js';
 import type { CommandTable } from './command-table.js';
 import { CreatesPartlyFailed, type WriteBatcher } from './write-batcher.js';
 
@@ -141,7 +141,8 @@ export class Producers {
 
   private async createSlices(plan: CommandPlan, actorOf: (spec: CommandSpec) => string, views: Map<string, CommandView>): Promise<void> {
     const { clock, node } = this.options;
-    const now = clock.now();
+    const times = new CreationTimes(clock.now());
+    const now = times.now;
     const planned = plan.commands.flat();
     const stored: string[] = [];
     for (let from = 0; from < planned.length; from += CREATE_SLICE) {
@@ -149,7 +150,7 @@ export class Producers {
         await nextTurn();
         if (!this.options.running()) throw partlyStored(errors.SHUTTING_DOWN(), stored, planned.length);
       }
-      const docs = planned.slice(from, from + CREATE_SLICE).map((c) => commandDocument(plan, c, now, this.options.nextSeq()));
+      const docs = planned.slice(from, from + CREATE_SLICE).map((c) => commandDocument(plan, c, times, this.options.nextSeq()));
       const creates = docs.map((doc, i): { doc: CommandDocument; audit: TransitionRecord } => ({
         doc,
         audit: { document_id: doc.document_id, from: null, to: INITIAL_STATUS, cause: 'created', at: now, node, actor: actorOf(plan.specs[planned[from + i]!.specIndex]!) },

@@ -19,6 +19,8 @@ const METRICS = [
   'workers2_throughput_cmds_per_s',
   'workers2_cpu_us_per_cmd',
   'workers2_primary_cpu_us_per_cmd',
+  'workers2_main_thread_cpu_us_per_cmd',
+  'workers2_store_thread_cpu_us_per_cmd',
   'rss_kb_per_ws_agent',
   'rss_kb_per_longpoll_agent',
   'tls_ws_dispatch_p50_ms',

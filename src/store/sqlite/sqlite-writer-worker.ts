@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import { commandWrites } from './command-writes.js';
 import type { WriterReply, WriterRequest, WriterStart } from './sqlite-writer.js';
+import { decodeWriteBatch } from './write-batch-wire.js';
 
 const { file, synchronous } = workerData as WriterStart;
 const db = new Database(file);
@@ -20,7 +21,7 @@ port.on('message', (request: WriterRequest) => {
   }
   let reply: WriterReply;
   try {
-    reply = { id: request.id, outcome: commit(request.batch) };
+    reply = { id: request.id, outcome: commit(decodeWriteBatch(request.batch)) };
   } catch (error) {
     const e = error as Error & { code?: unknown };
     reply = { id: request.id, error: { name: e.name, message: e.message, ...(typeof e.code === 'string' ? { code: e.code } : {}) } };

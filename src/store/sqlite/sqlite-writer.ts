@@ -1,13 +1,15 @@
 import { Worker } from 'node:worker_threads';
 import { errors } from '../../errors.js';
 import type { WriteBatch, WriteOutcome } from '../store.js';
+import { encodeWriteBatch, type WireBatch } from './write-batch-wire.js';
 
 export interface WriterStart {
   file: string;
   synchronous: 'normal' | 'full';
 }
 
-export type WriterRequest = { close?: false; id: number; batch: WriteBatch } | { close: true };
+/** A batch crosses flat (see write-batch-wire.ts). */
+export type WriterRequest = { close?: false; id: number; batch: WireBatch } | { close: true };
 
 /** What the writer thread answers for one batch: its outcome, or what SQLite threw (name, message, code). */
 export type WriterReply = { id: number; outcome: WriteOutcome; error?: undefined } | { id: number; error: { name: string; message: string; code?: string } };
@@ -35,10 +37,11 @@ export class SqliteWriter {
     const worker = this.worker ?? this.spawn();
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
+      const wire = encodeWriteBatch(batch);
       // Held by the process only while a batch is under way: an idle writer never keeps it alive.
       if (this.pending.size === 0) worker.ref();
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, batch } satisfies WriterRequest);
+      worker.postMessage({ id, batch: wire } satisfies WriterRequest);
     });
   }
 
