@@ -12,9 +12,9 @@ import { membershipWrites } from './membership-writes.js';
 export function commandWrites(db: Database.Database): (batch: WriteBatch) => WriteOutcome {
   // Bound by position: no object per row, no lookup by name.
   const insertCommand = db.prepare(
-    `INSERT INTO commands (document_id, seq, route, agent_id, request_id, action, status, created_at,
+    `INSERT INTO commands (document_id, seq, route, agent_id, request_id, action, target, status, created_at,
        delivery_deadline, attempts, updated_at, doc, job_step, job_attempt)
-     VALUES (?, ?, ?, ?, ?, ?, '${INITIAL_STATUS}', ?, ?, 0, ?, ?, ?, ?)
+     VALUES (?, ?, ?, ?, ?, ?, ?, '${INITIAL_STATUS}', ?, ?, 0, ?, ?, ?, ?)
      ON CONFLICT(document_id) DO NOTHING`,
   );
   // Found by seq, the recent end of an ordered index (document_id is a random UUID); the
@@ -42,6 +42,7 @@ export function commandWrites(db: Database.Database): (batch: WriteBatch) => Wri
           doc.agent.id,
           doc.command.request_id,
           doc.command.action.name,
+          `${doc.command.target.type}:${doc.command.target.id}`,
           createdAt,
           Date.parse(doc.delivery_timestamp),
           createdAt,

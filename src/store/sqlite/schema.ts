@@ -152,4 +152,15 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
   ALTER TABLE api_keys ADD COLUMN last_used_at INTEGER;
   `,
+  // The request index's target is written with the row, not computed from the document: as a
+  // generated column, every insert parsed the document's JSON twice for it (~22,000 instructions
+  // per command, ~5 % of a command's store work under cachegrind). Rows written before are filled
+  // from their documents once, here.
+  `
+  DROP INDEX commands_request;
+  ALTER TABLE commands DROP COLUMN target;
+  ALTER TABLE commands ADD COLUMN target TEXT;
+  UPDATE commands SET target = json_extract(doc, '$.command.target.type') || ':' || json_extract(doc, '$.command.target.id');
+  CREATE INDEX commands_request ON commands(request_id, seq, action, target);
+  `,
 ];
