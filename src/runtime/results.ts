@@ -52,7 +52,7 @@ export class Results {
     const at = this.clock.now();
     const targets = reports.map((report) => this.table.get(report.document_id));
     const outcomes = await Promise.all(reports.map((report) => this.table.send(report.document_id, resultEvent(report, at, who)) ?? NOT_TAKEN));
-    return Promise.all(reports.map((report, i) => (outcomes[i] === 'conflict' ? this.retry(report, who) : this.outcome(report, outcomes[i]!, targets[i]))));
+    return Promise.all(reports.map((report, i) => (outcomes[i] === 'conflict' ? this.retry(report, who) : this.outcome(report, outcomes[i] ?? null, targets[i]))));
   }
 
   /** After a conflict: once the command was re-read, the result is sent again, until stored. */
