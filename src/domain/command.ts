@@ -146,8 +146,7 @@ export function serverRoute(module: string): string {
   return `${SERVER_ROUTE_PREFIX}${module}`;
 }
 
-/** The Wazuh-shaped view of a command that agents and producers receive. */
-/** A command as the APIs show it: its document's fields, flattened, and where its lifecycle stands. */
+/** The Wazuh-shaped view of a command that agents and producers receive: its document's fields, flattened, and where its lifecycle stands. */
 export interface CommandView {
   document_id: string;
   '@timestamp': string;
