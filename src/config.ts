@@ -116,6 +116,13 @@ export const OPTIONS = {
     min: 100,
     describe: 'How long one request to the cluster may take; a write not answered by then is of unknown outcome',
   },
+  opensearchCommitInterval: {
+    flag: 'opensearch-commit-interval',
+    kind: 'duration',
+    min: 1,
+    max: 1000,
+    describe: 'The least time between two commits to the cluster: the writes of this long go in one _bulk request (each request costs the cluster about as much as ten documents)',
+  },
   pollInterval: { flag: 'poll-interval', kind: 'duration', min: 10, describe: 'How often the indexer poller tails wazuh-commands' },
   pollPageSize: { flag: 'poll-page-size', kind: 'int', max: 10_000, describe: 'Documents per page when the poller reads the index' },
   rescanInterval: { flag: 'rescan-interval', kind: 'duration', min: 100, describe: 'How often the poller re-scans pending, unclaimed and overdue commands' },
@@ -186,6 +193,7 @@ export interface Config {
   opensearchSkipTlsVerify: boolean;
   opensearchIndexPrefix: string;
   opensearchRequestTimeout: number;
+  opensearchCommitInterval: number;
   /** ms */
   pollInterval: number;
   pollPageSize: number;
@@ -255,6 +263,7 @@ const DEFAULTS: Omit<Config, 'socket' | 'dataDir' | 'node'> & { dataDir: string 
   opensearchSkipTlsVerify: false,
   opensearchIndexPrefix: '',
   opensearchRequestTimeout: 30_000,
+  opensearchCommitInterval: 50,
   pollInterval: 1000,
   pollPageSize: 1000,
   rescanInterval: 30_000,

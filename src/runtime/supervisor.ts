@@ -39,6 +39,8 @@ export interface SupervisorOptions {
   maxCommandsPerDelivery: number;
   /** Most writes in one store transaction. */
   maxWriteBatch: number;
+  /** The least time between the starts of two commits (ms; see `WriteBatcherOptions.commitIntervalMs`). */
+  commitIntervalMs?: number;
   /** Most commands one request may create (group targets count each member). */
   maxCommandsPerRequest: number;
   /** How long a claim (`sent`) holds before another node may deliver the command again (ms). */
@@ -109,6 +111,7 @@ export class Supervisor {
     const inspect = options.inspect && guardInspect(options.inspect);
     this.writes = new WriteBatcher(store, {
       maxBatch: options.maxWriteBatch,
+      commitIntervalMs: options.commitIntervalMs ?? 0,
       probe: () => store.probeWrite(node, clock.now()),
       onCommitted: () => this.notifyCommitted(),
       onListenerError: (err) => logger.error({ err }, 'a commit listener failed'),

@@ -124,6 +124,45 @@ describe('WriteBatcher', () => {
     );
   });
 
+  test('with a commit interval, writes requested in different turns after a commit wait for the next one together', async () => {
+    const store = new FakeStore();
+    // Long enough that the writes below, a few turns apart, are all requested before it ends.
+    const w = batcher(store, { commitIntervalMs: 1000 });
+    await w.change(change('x')); // the first commit starts at once: nothing came before it
+    const later = [w.change(change('y'))];
+    await turns();
+    later.push(w.change(change('z')));
+    await turns();
+    assert.equal(store.commits.length, 1, 'a commit started before the interval was over');
+    await Promise.all(later);
+    assert.deepEqual(
+      store.commits.map((c) => c.changes),
+      [['x'], ['y', 'z']],
+    );
+  });
+
+  test('with a commit interval, writes that queued during a commit longer than it follow at once', async () => {
+    const store = new FakeStore();
+    const gate = deferred();
+    store.gate = gate.promise;
+    const w = batcher(store, { commitIntervalMs: 50 });
+    const first = w.change(change('x'));
+    await turns();
+    const later = w.change(change('y'));
+    // The first commit outlasts the interval: the next one does not wait again.
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    store.gate = null;
+    gate.open();
+    await first;
+    await turns();
+    assert.equal(store.commits.length, 2, 'the second commit waited though the interval was over');
+    await later;
+    assert.deepEqual(
+      store.commits.map((c) => c.changes),
+      [['x'], ['y']],
+    );
+  });
+
   test('the creates of one call are never split across commits, even above maxBatch', async () => {
     const store = new FakeStore();
     const w = batcher(store, { maxBatch: 2 });

@@ -12,7 +12,7 @@ export function auditId(seqNo: number): string {
 
 /**
  * A command's audit trail from `courier-audit`, in the order of its changes (`order`: the command's
- * `_seq_no` after each one; its creation first), every record written so far included.
+ * `_seq_no` each one was conditioned on; its creation first), every record written so far included.
  */
 export async function readHistory(client: Client, auditIndex: string, documentId: string): Promise<AuditEvent[]> {
   const events: AuditEvent[] = [];

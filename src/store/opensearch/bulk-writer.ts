@@ -70,8 +70,8 @@ interface BulkAnswer {
 /**
  * The OpenSearch store's writes. A batch of creates and status changes is one `_bulk` request
  * (per round, see `commit`): creates are `op_type: create`, changes are partial updates conditioned
- * on `if_seq_no` + `if_primary_term` of the version in the book. Audit records follow, for the
- * writes that went through only.
+ * on `if_seq_no` + `if_primary_term` of the version in the book. Their audit records are items of
+ * the same request; those of writes that did not go through are removed after it.
  *
  * `_bulk` is not a transaction: some items may be written and others not. Each item is reported
  * for itself (written, conflict, or failed with its error, in `WriteOutcome.failed`); the batch
@@ -153,33 +153,39 @@ export class BulkWriter {
           lines.push(...line);
         }
         if (ops.length === 0) continue;
-        // A creation's audit record travels in the same request as the command: if the request is
-        // cut and runs anyway (a frozen cluster that wakes up), the command is not without it.
-        const creations = ops.flatMap((op, i) => (op.kind === 'create' ? [{ op, record: creationRecord(op, fields[i]!) }] : []));
-        for (const { record } of creations) lines.push({ create: { _index: this.names.audit, _id: record.id } }, record.source);
-        const answer = await this.bulk(lines, ops.length + creations.length);
+        // Every audit record travels in the same request as its write: if the request is cut and
+        // runs anyway (a frozen cluster that wakes up), or courier dies before the answer, the
+        // write is not without its records. A record of a write that did not go through is
+        // removed once the answer says so.
+        const records = ops.flatMap((op, i) =>
+          (op.kind === 'create' ? [creationRecord(op, fields[i]!)] : changeRecords(op, this.book.get(op.id)!, fields[i]!)).map((record) => ({ at: i, record })),
+        );
+        for (const { record } of records) lines.push({ create: { _index: this.names.audit, _id: record.id } }, record.source);
+        const answer = await this.bulk(lines, ops.length + records.length);
         if (answer.error !== undefined && !wroteAny && answer.results.every((r) => !r || !isWritten(r))) {
           throw toWriteError(answer.error); // nothing of the batch is known to be written: it failed as a whole
         }
-        ops.forEach((op, i) => {
+        const went = ops.map((op, i) => {
           const result = answer.results[i];
           const settled: Settled = result ? this.settle(op, result, outcome) : { failed: toWriteError(answer.error) };
           if ('written' in settled) {
             wroteAny = true;
             if (op.kind === 'change') {
-              audits.push(...changeRecords(op, settled.written.seqNo, fields[i]!));
               for (const { item } of [...op.earlier, op]) if (item.membership) memberships.push({ change: item.membership, command: fields[i]! });
             }
-          } else if ('failed' in settled) fail(op, settled.failed);
+            return true;
+          }
+          if ('failed' in settled) fail(op, settled.failed);
           else stopped.set(op.id, settled);
+          return false;
         });
-        creations.forEach(({ op, record }, k) => {
+        records.forEach(({ at, record }, k) => {
           const result = answer.results[ops.length + k];
           const recorded = result !== undefined && (isWritten(result) || result.status === 409);
           // Written without its record (the audit index refused it): written after, as any other.
-          if (outcome.created[op.index] && !recorded) audits.push(record);
-          // A record of a creation that did not happen (the id was taken, the create refused) goes.
-          if (!outcome.created[op.index] && result !== undefined && isWritten(result)) orphans.push(record.id);
+          if (went[at] && !recorded) audits.push(record);
+          // A record this request made of a write that did not happen (a conflict, a refusal) goes.
+          if (!went[at] && result !== undefined && isWritten(result)) orphans.push(record.id);
         });
       }
     } finally {
@@ -345,15 +351,19 @@ export class BulkWriter {
 }
 
 /**
- * The audit records of a write of changes, one per transition: `<document_id>:<_seq_no after the
- * write>` for the last, `…-1`, `…-2` for those it merged before it. All have that `_seq_no` as
- * their `order`; they were written in transition order, which a trail read breaks ties by.
+ * The audit records of a write of changes, one per transition, written in the same request: named
+ * by the version the write is conditioned on and the node that makes it
+ * (`<document_id>:<primary term>.<_seq_no>:<node>`; `…-1`, `…-2` for the changes it merged before
+ * the last), so that two nodes changing one command from one version never name the same record,
+ * and a retry of the same write names the one it made before. All have that `_seq_no` as their
+ * `order`, which grows along a command's writes; a trail read breaks ties by time, then write order.
  */
-function changeRecords(op: Extract<Op, { kind: 'change' }>, seqNo: number, fields: AuditCommandFields): { id: string; source: AuditSource }[] {
+function changeRecords(op: Extract<Op, { kind: 'change' }>, from: DocVersion, fields: AuditCommandFields): { id: string; source: AuditSource }[] {
   const merged = op.earlier.length;
+  const base = `${op.id}:${from.primaryTerm}.${from.seqNo}:${op.item.audit.node}`;
   return [...op.earlier, op].map(({ item }, k) => ({
-    id: k === merged ? `${op.id}:${seqNo}` : `${op.id}:${seqNo}-${merged - k}`,
-    source: auditSource(item.audit, seqNo, fields),
+    id: k === merged ? base : `${base}-${merged - k}`,
+    source: auditSource(item.audit, from.seqNo, fields),
   }));
 }
 

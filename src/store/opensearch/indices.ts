@@ -107,7 +107,7 @@ const AUDIT_MAPPING = {
     node: keyword,
     actor: keyword,
     detail: { type: 'keyword', index: false },
-    /** The command document's `_seq_no` right after the change: orders one command's trail. */
+    /** The command document's `_seq_no` the change was conditioned on (before it): orders one command's trail. */
     order: { type: 'long' },
     command: {
       properties: {

@@ -124,7 +124,9 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
 
   /**
    * A pending command that someone else wrote into the index gets a first audit record, `indexed`,
-   * when a node first reads it (deterministic id: one record however many nodes read it).
+   * when a node first reads it (deterministic id: one record however many nodes read it). It is the
+   * first of the command's trail, as a creation's record is (`order` -1): a change's record is
+   * ordered by the version it was conditioned on, which may be the one read here.
    */
   private noteDiscovered(states: CommandState[], foreign: Set<string>): void {
     const audits = states
@@ -140,7 +142,7 @@ export class OpenSearchStore implements CommandStore, IndexerSource {
           node: this.options.node,
           actor: doc.command.user ? `user:${doc.command.user}` : `source:${doc.command.source}`,
         };
-        return { id: `${doc.document_id}:indexed`, source: auditSource(record, parseVersion(s.version)!.seqNo, auditCommandFields(doc)) };
+        return { id: `${doc.document_id}:indexed`, source: auditSource(record, -1, auditCommandFields(doc)) };
       });
     if (audits.length === 0) return;
     const write = this.writer.writeAudit(audits).catch((err: unknown) => this.logger.error({ err }, 'audit of indexed commands failed'));

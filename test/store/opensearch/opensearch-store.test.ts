@@ -31,6 +31,19 @@ function failBulkRequest(client: Client, n: number): () => number {
   return () => calls;
 }
 
+/** Makes the `n`-th `_bulk` request from now on reach the cluster and run, and its answer be lost (a connection reset after the request). */
+function loseBulkAnswer(client: Client, n: number): () => number {
+  const target = client as unknown as { bulk: (params: unknown) => Promise<unknown> };
+  const bulk = target.bulk.bind(client);
+  let calls = 0;
+  target.bulk = async (params) => {
+    const answer = await bulk(params);
+    if (++calls === n) throw new clientErrors.ConnectionError('injected: connection reset before the answer');
+    return answer;
+  };
+  return () => calls;
+}
+
 let nextSeq = 0;
 function doc(id: string, agent = 'agent-1', at = Date.now()): CommandDocument {
   return {
@@ -228,6 +241,40 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
       (await a.history('two-1')).map((e) => e.to),
       ['pending', 'sent', 'delivered', 'success'],
     );
+  });
+
+  test("a change's audit records are in its own request: one whose answer was lost leaves the trail complete, and a retry adds nothing", async () => {
+    const p = indexPrefix('answer-lost');
+    const client = createOpenSearchClient({ url });
+    const store = openStore(url, p, 'node-a', 1000, { client });
+    await store.open();
+    try {
+      await create(store, [doc('lost-1'), doc('lost-2')]);
+      const requests = loseBulkAnswer(client, 1);
+      const claims = [change('lost-1', 'pending', 'sent'), change('lost-2', 'pending', 'sent')];
+      await assert.rejects(store.commit({ creates: [], changes: claims }), { code: 'COURIER_ERR_STORE_OUTCOME_UNKNOWN' });
+      assert.equal(requests(), 1, 'one request for two changes and their records');
+      // The cluster ran it: the commands are sent, and their trails say so.
+      for (const id of ['lost-1', 'lost-2']) {
+        assert.equal((await store.getCommand(id))!.status, 'sent');
+        assert.deepEqual(
+          (await store.history(id)).map((e) => [e.from, e.to]),
+          [
+            [null, 'pending'],
+            ['pending', 'sent'],
+          ],
+        );
+      }
+      // Tried again (as the write batcher does): a conflict (the version moved), and no second record.
+      assert.deepEqual((await store.commit({ creates: [], changes: claims })).changes, ['conflict', 'conflict']);
+      assert.equal(requests(), 2);
+      assert.deepEqual(
+        (await store.history('lost-1')).map((e) => e.to),
+        ['pending', 'sent'],
+      );
+    } finally {
+      await store.close();
+    }
   });
 
   test("a tail given the routes a node serves reads their commands and others' documents, not the commands of other routes", async () => {
@@ -498,10 +545,9 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
       await create(store, [doc('batched-1')]);
       const deliveredAt = Date.now();
       const delivery = { deliveredAt, executionDeadline: deliveredAt + 60_000, attempts: 1 };
-      // Three changes of one command in one batch (three rounds); the third round's request is
-      // lost. Only that change may be tried again: trying the whole batch again would write the
-      // first two a second time, on top of the second (delivered, then sent again).
-      failBulkRequest(client, 3);
+      // Three changes of one command in one batch: one write and its three audit records, in one
+      // request, and that request is lost. Tried again, each is written once.
+      failBulkRequest(client, 1);
       const writes = new WriteBatcher(store, { maxBatch: 100, retryDelayMs: () => 10 });
       const settled = await Promise.all([
         writes.change(change('batched-1', 'pending', 'sent')),
