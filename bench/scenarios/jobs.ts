@@ -1,6 +1,7 @@
-import { sleep, wallNow } from '../clock.js';
+import { wallNow } from '../clock.js';
 import type { CourierNode } from '../courier-node.js';
 import { median, round } from '../stats.js';
+import { ratePerMinute } from '../release-rate.js';
 import type { BenchContext } from './context.js';
 import { fanout, waitCompleted } from './phases.js';
 
@@ -37,24 +38,31 @@ export async function runJobs(ctx: BenchContext, courier: CourierNode, group: st
       `a plain group fan-out ${plain.map((f) => round(f, 1)).join(', ')} ms: the job ${results.job_dispatch_overhead_pct} % over`,
   );
 
-  // The rate: 6,000 a minute is 100 new agents a second; counted over 30 s once the first seconds passed.
+  // The rate: 6,000 a minute is 100 new agents a second, timed by the agents' receipts.
   const perMinute = 6000;
   const res = await courier.admin('POST', '/api/v1/jobs', {
     name: 'job-rate',
     targets: { groups: [group] },
-    steps: [{ action: { name: 'restart', args: { tag: 'job-rate' } }, timeout: 3600 }],
+    steps: [{ action: { name: 'restart', args: { tag: 'job-rate', sent_at: wallNow() } }, timeout: 3600 }],
     rollout: { max_per_minute: perMinute },
   });
   if (res.status !== 201) throw new Error(`POST /api/v1/jobs: ${res.status} ${JSON.stringify(res.body).slice(0, 500)}`);
   const id = (res.body as { job_id: string }).job_id;
-  const windowS = Math.max(1, Math.min(30, Math.floor(((members / perMinute) * 60) / 2)));
-  await sleep(3000);
-  const a = (await ctx.fleet.counters()).received;
-  const t0 = performance.now();
-  await sleep(windowS * 1000);
-  const b = (await ctx.fleet.counters()).received;
-  const measuredPerMinute = ((b - a) / ((performance.now() - t0) / 1000)) * 60;
+  // Once the first seconds passed, over half of the time the job takes (30 s at most).
+  const jobMs = (members / perMinute) * 60_000;
+  const skipMs = Math.min(3000, jobMs / 10);
+  const windowMs = Math.min(30_000, jobMs / 2);
+  // The arrivals of the skipped seconds and of the window, and of the round that closes it.
+  const wanted = Math.min(members, Math.ceil((perMinute / 60_000) * (skipMs + windowMs + 2000)));
+  const arrived = await ctx.fleet.arrivals('job-rate', wanted, skipMs + windowMs + 60_000);
   await courier.admin('POST', `/api/v1/jobs/${id}/cancel`);
+  const measuredPerMinute = ratePerMinute(
+    arrived.map((a) => a.at),
+    skipMs,
+    windowMs,
+  );
   results.job_rate_error_pct = round((Math.abs(measuredPerMinute - perMinute) / perMinute) * 100, 2);
-  note(`jobs: a job at ${perMinute}/min over ${members} agents delivered ${Math.round(measuredPerMinute)}/min over ${windowS} s (error ${results.job_rate_error_pct} %)`);
+  note(
+    `jobs: a job at ${perMinute}/min over ${members} agents delivered ${Math.round(measuredPerMinute)}/min over ${round(windowMs / 1000, 1)} s (error ${results.job_rate_error_pct} %)`,
+  );
 }
