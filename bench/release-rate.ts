@@ -19,14 +19,16 @@ export function ratePerMinute(times: number[], skipMs: number, windowMs: number)
     first = starts[0]!;
     last = starts.filter((i) => sorted[i]! - sorted[first]! <= windowMs).at(-1)!;
   } else {
-    // Everything may have arrived before `skipMs` (a fleet smaller than a few seconds of the rate).
     first = Math.max(
       0,
       sorted.findIndex((t) => t >= from),
     );
     last = sorted.findLastIndex((t) => t - sorted[first]! <= windowMs);
   }
+  // Nothing to measure in the window (a fleet smaller than a few seconds of the rate, released in a
+  // round or two): then over every arrival.
+  if (sorted[last]! - sorted[first]! <= 0) [first, last] = [0, sorted.length - 1];
   const spanMs = sorted[last]! - sorted[first]!;
-  if (spanMs <= 0) throw new Error('no span of arrivals to measure a rate over');
+  if (spanMs <= 0) throw new Error('every arrival at one instant: no span to measure a rate over');
   return ((last - first) / spanMs) * 60_000;
 }

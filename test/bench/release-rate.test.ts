@@ -26,6 +26,14 @@ test('evenly spread arrivals (no rounds) are measured between the window’s fir
   assert.equal(Math.round(ratePerMinute(times, 3000, 30_000)), 6000);
 });
 
+test('a fleet released in rounds further apart than the window: measured over every arrival', () => {
+  // 1 at once, then 99 a second later, in one millisecond: no two round starts within 500 ms.
+  const times = [0, ...Array.from({ length: 99 }, () => 1000)];
+  assert.equal(Math.round(ratePerMinute(times, 100, 500)), 5940);
+  // Three rounds a second apart, a window of half a second: the same.
+  assert.equal(Math.round(ratePerMinute(rounds(0, 3, 10), 100, 500)), Math.round((29 / 2018) * 60_000));
+});
+
 test('too few arrivals is an error, not a rate', () => {
   assert.throws(() => ratePerMinute([5], 0, 1000), /too few/);
 });
