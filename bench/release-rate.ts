@@ -8,7 +8,7 @@ const ROUND_GAP_MS = 200;
  * or 31 rounds of 100 in 30 s, an error of up to 3.3 % that is the window's, not the job's. With no
  * rounds to tell apart (arrivals spread evenly), the window's first and last arrivals bound it.
  */
-export function ratePerMinute(times: number[], skipMs: number, windowMs: number): number {
+export function arrivalRatePerMinute(times: number[], skipMs: number, windowMs: number): number {
   const sorted = [...times].sort((a, b) => a - b);
   if (sorted.length < 2) throw new Error(`${sorted.length} arrivals: too few for a rate`);
   const from = sorted[0]! + skipMs;

@@ -1,7 +1,7 @@
 import { wallNow } from '../clock.js';
 import type { CourierNode } from '../courier-node.js';
 import { median, round } from '../stats.js';
-import { ratePerMinute } from '../release-rate.js';
+import { arrivalRatePerMinute } from '../release-rate.js';
 import type { BenchContext } from './context.js';
 import { fanout, waitCompleted } from './phases.js';
 
@@ -56,7 +56,7 @@ export async function runJobs(ctx: BenchContext, courier: CourierNode, group: st
   const wanted = Math.min(members, Math.ceil((perMinute / 60_000) * (skipMs + windowMs + 2000)));
   const arrived = await ctx.fleet.arrivals('job-rate', wanted, skipMs + windowMs + 60_000);
   await courier.admin('POST', `/api/v1/jobs/${id}/cancel`);
-  const measuredPerMinute = ratePerMinute(
+  const measuredPerMinute = arrivalRatePerMinute(
     arrived.map((a) => a.at),
     skipMs,
     windowMs,

@@ -22,23 +22,19 @@ function openStore(url: string, prefix: string, node = 'node-a', pageSize = 1000
   return new OpenSearchStore({ client, names: indexNames(prefix), node, logger: options.log ?? logger, pageSize });
 }
 
-/** Makes the `n`-th `_bulk` request from now on fail without reaching the cluster (a connection reset); returns the count so far. */
-function failBulkRequest(client: Client, n: number): () => number {
-  const target = client as unknown as { bulk: (params: unknown) => Promise<unknown> };
-  const bulk = target.bulk.bind(client);
-  let calls = 0;
-  target.bulk = (params) => (++calls === n ? Promise.reject(new clientErrors.ConnectionError('injected: connection reset')) : bulk(params));
-  return () => calls;
-}
-
-/** Makes the `n`-th `_bulk` request from now on reach the cluster and run, and its answer be lost (a connection reset after the request). */
-function loseBulkAnswer(client: Client, n: number): () => number {
+/**
+ * Cuts the connection of the `n`-th `_bulk` request from now on: `before` it reaches the cluster
+ * (nothing written), or `after` the cluster ran it (its answer lost). Returns the count so far.
+ */
+function cutBulkRequest(client: Client, n: number, when: 'before' | 'after'): () => number {
   const target = client as unknown as { bulk: (params: unknown) => Promise<unknown> };
   const bulk = target.bulk.bind(client);
   let calls = 0;
   target.bulk = async (params) => {
+    const cut = ++calls === n;
+    if (cut && when === 'before') throw new clientErrors.ConnectionError('injected: connection reset');
     const answer = await bulk(params);
-    if (++calls === n) throw new clientErrors.ConnectionError('injected: connection reset before the answer');
+    if (cut) throw new clientErrors.ConnectionError('injected: connection reset before the answer');
     return answer;
   };
   return () => calls;
@@ -250,7 +246,7 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
     await store.open();
     try {
       await create(store, [doc('lost-1'), doc('lost-2')]);
-      const requests = loseBulkAnswer(client, 1);
+      const requests = cutBulkRequest(client, 1, 'after');
       const claims = [change('lost-1', 'pending', 'sent'), change('lost-2', 'pending', 'sent')];
       await assert.rejects(store.commit({ creates: [], changes: claims }), { code: 'COURIER_ERR_STORE_OUTCOME_UNKNOWN' });
       assert.equal(requests(), 1, 'one request for two changes and their records');
@@ -510,7 +506,7 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
       const claim = change('round-1', 'pending', 'sent');
       // A command created and changed in one batch: the change needs the version the create makes,
       // so it goes in a second round, and that round's request is lost.
-      failBulkRequest(client, 2);
+      cutBulkRequest(client, 2, 'before');
       const made = doc('round-1');
       const outcome = await store.commit({
         creates: [{ doc: made, audit: { document_id: 'round-1', from: null, to: 'pending', cause: 'created', at: Date.now(), node: 'node-a', actor: 'user:tester' } }],
@@ -547,7 +543,7 @@ describe('OpenSearch store', { skip: tier.skip }, () => {
       const delivery = { deliveredAt, executionDeadline: deliveredAt + 60_000, attempts: 1 };
       // Three changes of one command in one batch: one write and its three audit records, in one
       // request, and that request is lost. Tried again, each is written once.
-      failBulkRequest(client, 1);
+      cutBulkRequest(client, 1, 'before');
       const writes = new WriteBatcher(store, { maxBatch: 100, retryDelayMs: () => 10 });
       const settled = await Promise.all([
         writes.change(change('batched-1', 'pending', 'sent')),
