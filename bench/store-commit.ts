@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { v7 as uuidV7 } from 'uuid';
 import type { CommandDocument, CommandStatus } from '../src/domain/command.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { StatusChange, WriteBatch } from '../src/store/store.js';
@@ -32,7 +33,8 @@ const NODE = 'bench-node';
 function document(seq: number, now: number, requestId: string): CommandDocument {
   const agent = `ws-${String(seq % 10_000).padStart(5, '0')}`;
   return {
-    document_id: randomUUID(),
+    // Time-ordered, as the ids courier chooses (src/runtime/command-factory.ts).
+    document_id: uuidV7(),
     '@timestamp': new Date(now).toISOString(),
     delivery_timestamp: new Date(now + 3_600_000).toISOString(),
     agent: { id: agent, groups: ['bench-ws'] },
@@ -85,7 +87,7 @@ async function run(cohort: number, batches: number, split: boolean, sync: 'norma
     let commands = 0;
     for (let b = 0; b < warmup + batches; b++) {
       now += 5;
-      const requestId = randomUUID();
+      const requestId = uuidV7();
       const fresh = Array.from({ length: cohort }, () => document(++seq, now, requestId));
       cohorts.push(fresh);
       const claimed = cohorts[b - 1] ?? [];

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { v5 as uuidV5 } from 'uuid';
+import { v5 as uuidV5, v7 as uuidV7 } from 'uuid';
 import type { CommandDocument, CommandSpec } from '../domain/command.js';
 import { agentRoute, serverRoute } from '../domain/command.js';
 import { errors } from '../errors.js';
@@ -44,11 +44,14 @@ export interface CommandPlan {
  * targets, one per member for `group` targets, one for a `server` component. Every target is
  * checked, and the count bounded, before anything is built: a bad request stores nothing.
  */
-export async function planCommands(specs: CommandSpec[], store: CommandStore, options: PlanOptions): Promise<CommandPlan> {
+export async function planCommands(specs: CommandSpec[], store: Pick<CommandStore, 'agentGroups' | 'agentsInGroup'>, options: PlanOptions): Promise<CommandPlan> {
   if (specs.length === 0) throw errors.NO_COMMANDS();
   const { idempotencyKey, owner, maxCommands } = options;
   const derive = idempotencyKey === undefined ? null : (name: string) => uuidV5(`${owner}\n${idempotencyKey}\n${name}`, IDEMPOTENT_IDS);
-  const requestId = derive ? derive('request') : randomUUID();
+  // Ids courier chooses are time-ordered (UUID v7): a store's index of them grows at its end, where
+  // random (v4) ids landed each on a page of its own, a page written per command (see
+  // docs/performance.md). Ids derived from an idempotency key must be the same on a retry: name-based.
+  const requestId = derive ? derive('request') : uuidV7();
 
   const agentIds = specs.filter((s) => s.target.type === 'agent').map((s) => s.target.id);
   const groupsOf = agentIds.length > 0 ? await store.agentGroups(agentIds) : new Map<string, string[]>();
@@ -70,7 +73,7 @@ export async function planCommands(specs: CommandSpec[], store: CommandStore, op
   }
 
   const commands = specs.map((spec, specIndex): PlannedCommand[] => {
-    const idOf = (target: string) => spec.document_id ?? (derive ? derive(`${specIndex}\n${target}`) : randomUUID());
+    const idOf = (target: string) => spec.document_id ?? (derive ? derive(`${specIndex}\n${target}`) : uuidV7());
     switch (spec.target.type) {
       case 'agent':
         return [{ specIndex, agentId: spec.target.id, groups: groupsOf.get(spec.target.id)!, route: agentRoute(spec.target.id), documentId: idOf(spec.target.id) }];
@@ -79,7 +82,7 @@ export async function planCommands(specs: CommandSpec[], store: CommandStore, op
       case 'group':
         // Each member gets a document of its own (a `document_id` on a group spec cannot be shared).
         return members.get(spec.target.id)!.map((agent) => {
-          const documentId = derive ? derive(`${specIndex}\n${agent.id}`) : randomUUID();
+          const documentId = derive ? derive(`${specIndex}\n${agent.id}`) : uuidV7();
           return { specIndex, agentId: agent.id, groups: agent.groups, route: agentRoute(agent.id), documentId };
         });
     }

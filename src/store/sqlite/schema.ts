@@ -5,8 +5,13 @@ import { UNFINISHED_STATUSES } from '../../domain/command.js';
  * the recovery query say it in the same words, as SQLite uses a partial index only for a query whose
  * WHERE implies the index's. A change to the list needs a migration that creates the index again
  * (a database migrated before keeps the index it was given).
+ *
+ * Said as equalities joined by OR, not as `status IN (…)`: SQLite evaluates a partial index's
+ * condition on every insert and on both sides of every update of a command, and an IN list of more
+ * than two values is built into a temporary B-tree each time it is evaluated (a new page cache and a
+ * zeroed 4 KB page: ~15 % of the store's instructions per command, measured).
  */
-export const UNFINISHED_CONDITION = `status IN (${UNFINISHED_STATUSES.map((status) => `'${status}'`).join(', ')})`;
+export const UNFINISHED_CONDITION = `(${UNFINISHED_STATUSES.map((status) => `status = '${status}'`).join(' OR ')})`;
 
 /**
  * The embedded store's schema, one migration per version (PRAGMA user_version).
@@ -162,5 +167,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE commands ADD COLUMN target TEXT;
   UPDATE commands SET target = json_extract(doc, '$.command.target.type') || ':' || json_extract(doc, '$.command.target.id');
   CREATE INDEX commands_request ON commands(request_id, seq, action, target);
+  `,
+  // The unfinished commands' index is made again with its condition said without an IN list (see
+  // UNFINISHED_CONDITION above); a database migrated before keeps the IN list's index until then.
+  `
+  DROP INDEX commands_unfinished;
+  CREATE INDEX commands_unfinished ON commands(seq) WHERE ${UNFINISHED_CONDITION};
   `,
 ];

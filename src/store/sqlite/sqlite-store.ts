@@ -82,8 +82,10 @@ export class SqliteStore implements CommandStore {
     this.stmt = {
       getCommand: db.prepare(`SELECT doc, status, result, delivered_at, execution_deadline, attempts FROM commands WHERE document_id = ?`),
       history: db.prepare(`SELECT * FROM audit WHERE seq = (SELECT seq FROM commands WHERE document_id = ?) AND kind = 'transition' ORDER BY id`),
+      // INDEXED BY: the planner would rather search the status index and sort; the partial index
+      // is already in seq order, and SQLite refuses to prepare this if its condition stops matching.
       unfinished: db.prepare(
-        `SELECT doc, status, result, delivered_at, execution_deadline, attempts FROM commands
+        `SELECT doc, status, result, delivered_at, execution_deadline, attempts FROM commands INDEXED BY commands_unfinished
          WHERE ${UNFINISHED_CONDITION} ORDER BY seq`,
       ),
       maxSeq: db.prepare(`SELECT COALESCE(MAX(seq), 0) AS max FROM commands`),
