@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { v7 as uuidV7 } from 'uuid';
 import type { AnyActorRef } from 'xstate';
 import { guardInspect, type InspectObserver } from '../runtime/actor-observers.js';
 import { agentRoute, serverRoute } from '../domain/command.js';
@@ -150,7 +150,9 @@ export class Jobs {
     const now = this.options.clock.now();
     const { leaseMs, node } = this.options;
     const job: JobRecord = {
-      id: randomUUID(),
+      // Time-ordered (UUID v7): its commands' ids begin with it (see jobCommandId), so that a job's
+      // fan-out is written at the end of the store's index of ids, as other commands are.
+      id: uuidV7(),
       spec,
       status: 'scheduled',
       targets,

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { version as uuidVersion } from 'uuid';
 import { startHarness, tempDir, type Harness } from '../support/courier-harness.js';
 import { seedAgents } from '../support/seed-agents.js';
 
@@ -94,6 +95,8 @@ describe('a job at a constant rate', () => {
 
   test('60 per minute over 300 agents sends 60±2 in the first minute and 120±2 by the second, each command naming its job and step', async () => {
     const id = await createJob(h, { name: 'slow', targets: { groups: ['fleet'] }, steps: [restart], rollout: { max_per_minute: 60 } });
+    // Time-ordered: its commands' ids begin with it, and land at the end of the store's index of ids.
+    assert.equal(uuidVersion(id), 7);
     for (let second = 1; second <= 60; second++) {
       clock.advance(1000);
       await h.courier.jobs.tickAll();
