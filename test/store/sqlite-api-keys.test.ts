@@ -1,11 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { MIGRATIONS } from '../../src/store/sqlite/schema.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { apiKeyStoreTests, keyAudit, keyRecord } from '../support/api-key-store-suite.js';
 import { tempDir } from '../support/courier-harness.js';
+import { databaseBefore } from '../support/sqlite-migrations.js';
 
 describe('SQLite store: API keys', () => {
   let store: SqliteStore;
@@ -21,11 +20,7 @@ describe('SQLite store: API keys', () => {
 // used, and take both from then on.
 test('a store made before keys could expire keeps its keys, which take an expiry and a last use', async () => {
   const file = join(tempDir('courier-migration-'), 'courier.db');
-  const before = new Database(file);
-  const keysExpire = MIGRATIONS.findIndex((m) => m.includes('ADD COLUMN expires_at'));
-  assert.ok(keysExpire > 0);
-  for (const migration of MIGRATIONS.slice(0, keysExpire)) before.exec(migration);
-  before.pragma(`user_version = ${keysExpire}`);
+  const before = databaseBefore(file, 'ADD COLUMN expires_at');
   before.prepare(`INSERT INTO api_keys (id, name, role, scopes, key_hash, created_at) VALUES ('00000000000000aa', 'old', 'admin', '[]', 'h', 5)`).run();
   before.close();
 

@@ -7,18 +7,15 @@ import Database from 'better-sqlite3';
 import { MIGRATIONS } from '../../src/store/sqlite/schema.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { commandDoc, createdRecord } from '../support/command-documents.js';
+import { databaseBefore } from '../support/sqlite-migrations.js';
 
 // The request index's target became a column written with the row (it was generated from the
 // document): rows written before keep theirs, and rows written after carry it.
-const TARGET_WRITTEN = MIGRATIONS.findIndex((m) => m.includes('DROP COLUMN target'));
 test("a store made before the request index's target was written keeps every command's target, and new commands carry theirs", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'courier-migration-'));
   try {
     const file = join(dir, 'courier.db');
-    const before = new Database(file);
-    assert.ok(TARGET_WRITTEN > 0);
-    for (const migration of MIGRATIONS.slice(0, TARGET_WRITTEN)) before.exec(migration);
-    before.pragma(`user_version = ${TARGET_WRITTEN}`);
+    const before = databaseBefore(file, 'DROP COLUMN target');
     const old = commandDoc('old', 1);
     old.command.target = { type: 'server', id: 'upgrade' };
     before

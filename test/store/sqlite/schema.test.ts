@@ -8,6 +8,7 @@ import { UNFINISHED_STATUSES } from '../../../src/domain/command.js';
 import { MIGRATIONS, UNFINISHED_CONDITION } from '../../../src/store/sqlite/schema.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import { commandDoc, createdRecord } from '../../support/command-documents.js';
+import { databaseBefore } from '../../support/sqlite-migrations.js';
 
 test('the unfinished condition names the domain statuses, and a query saying it can use the partial index', () => {
   assert.equal(UNFINISHED_CONDITION, `(${UNFINISHED_STATUSES.map((s) => `status = '${s}'`).join(' OR ')})`);
@@ -26,7 +27,6 @@ test('the unfinished condition names the domain statuses, and a query saying it 
 // The unfinished commands' partial index was first made with `status IN (…)`: SQLite built that list
 // into a temporary B-tree on every insert and on both sides of every update of a command. Its
 // condition is now said without an IN list, and a migration makes the index again.
-const REMADE = MIGRATIONS.findIndex((m) => m.includes('DROP INDEX commands_unfinished'));
 const IN_LIST = `status IN (${UNFINISHED_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
 /** How many temporary B-trees (SQLite's `OpenEphemeral`) a statement opens each time it runs. */
@@ -42,12 +42,9 @@ test('a store made with the IN-list index writes commands without a temporary B-
   const dir = mkdtempSync(join(tmpdir(), 'courier-migration-'));
   try {
     const file = join(dir, 'courier.db');
-    const before = new Database(file);
-    assert.ok(REMADE > 0);
-    for (const migration of MIGRATIONS.slice(0, REMADE)) before.exec(migration);
+    const before = databaseBefore(file, 'DROP INDEX commands_unfinished');
     // The index as databases made before the migration have it.
     before.exec(`DROP INDEX commands_unfinished; CREATE INDEX commands_unfinished ON commands(seq) WHERE ${IN_LIST};`);
-    before.pragma(`user_version = ${REMADE}`);
     assert.equal(ephemeralTables(before, INSERT), 1, 'the old index builds its IN list on an insert');
     assert.equal(ephemeralTables(before, UPDATE), 2, 'and on both sides of an update');
     before
